@@ -1,0 +1,236 @@
+/**
+ * One error family for everything @tessera/jwt rejects. Each class carries a stable `code` that callers
+ * can `switch` on; messages are fixed or name a claim, and never echo a token, a key or a secret.
+ * Parse and signature failures say nothing about the token's content (STYLE: jose `JWTClaimValidationFailed`).
+ *
+ * @example
+ * try { await verifier.verify(token) } catch (err) {
+ *   if (err instanceof TesseraError && err.code === 'ERR_JWT_EXPIRED') refresh();
+ * }
+ */
+export class TesseraError extends Error {
+  readonly code: TesseraErrorCode = 'ERR_TESSERA';
+  static readonly code: TesseraErrorCode = 'ERR_TESSERA';
+
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super(message ?? 'token rejected', options);
+    this.name = new.target.name;
+    this.code = (new.target as typeof TesseraError).code;
+  }
+}
+
+/** The token is not a well-formed compact JWS (segments, base64url, JSON, header members). */
+export class JWSInvalid extends TesseraError {
+  static override readonly code = 'ERR_JWS_INVALID';
+  constructor(message = 'malformed JWS', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The signature does not verify under the selected key. */
+export class JWSSignatureVerificationFailed extends TesseraError {
+  static override readonly code = 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
+  constructor(message = 'signature verification failed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The token's `alg` is not in the verifier's allow-list, or not one the selected key may serve. */
+export class JOSEAlgNotAllowed extends TesseraError {
+  static override readonly code = 'ERR_JOSE_ALG_NOT_ALLOWED';
+  constructor(message = 'algorithm not allowed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A header parameter or extension Tessera refuses to process (`crit`, `b64: false`, `zip`). */
+export class JOSENotSupported extends TesseraError {
+  static override readonly code = 'ERR_JOSE_NOT_SUPPORTED';
+  constructor(message = 'unsupported JOSE feature', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** No trusted key matches the token's `kid` and `alg`. */
+export class JWKSNoMatchingKey extends TesseraError {
+  static override readonly code = 'ERR_JWKS_NO_MATCHING_KEY';
+  constructor(message = 'no trusted key matches the token', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** More than one trusted key fits a token that names no `kid`. */
+export class JWKSMultipleMatchingKeys extends TesseraError {
+  static override readonly code = 'ERR_JWKS_MULTIPLE_MATCHING_KEYS';
+  constructor(message = 'token has no kid and several trusted keys fit', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A JWK Set is malformed (not an object with a `keys` array, too many keys, duplicate kids, mixed kinds). */
+export class JWKSInvalid extends TesseraError {
+  static override readonly code = 'ERR_JWKS_INVALID';
+  constructor(message = 'invalid JWK Set', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The key set could not be fetched (network, status, size, timeout). */
+export class JWKSFetchFailed extends TesseraError {
+  static override readonly code = 'ERR_JWKS_FETCH_FAILED';
+  constructor(message = 'JWKS fetch failed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** An unknown `kid` arrived during the refetch cooldown; no network request was made. */
+export class JWKSCooldown extends TesseraError {
+  static override readonly code = 'ERR_JWKS_COOLDOWN';
+  constructor(message = 'unknown kid during JWKS refetch cooldown', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The cached key set is older than the stale-if-error window allows and the issuer is unreachable. */
+export class JWKSStale extends TesseraError {
+  static override readonly code = 'ERR_JWKS_STALE';
+  constructor(message = 'key set is stale beyond the allowed window', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A key is unusable: wrong type, too small, malformed, or its JWK metadata forbids the operation. */
+export class JWKInvalid extends TesseraError {
+  static override readonly code = 'ERR_JWK_INVALID';
+  constructor(message = 'invalid key', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The token's `exp` has passed (with clock tolerance). */
+export class JWTExpired extends TesseraError {
+  static override readonly code = 'ERR_JWT_EXPIRED';
+  readonly claim = 'exp';
+  constructor(message = '"exp" claim timestamp check failed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The token's `nbf` (or `iat`) lies in the future (with clock tolerance). */
+export class JWTNotYetValid extends TesseraError {
+  static override readonly code = 'ERR_JWT_NOT_YET_VALID';
+  readonly claim: string;
+  constructor(claim = 'nbf', message?: string, options?: { cause?: unknown }) {
+    super(message ?? `"${claim}" claim timestamp check failed`, options);
+    this.claim = claim;
+  }
+}
+
+/** A claim is missing, of the wrong type, or does not match the verifier's expectation. */
+export class JWTClaimInvalid extends TesseraError {
+  static override readonly code = 'ERR_JWT_CLAIM_INVALID';
+  readonly claim: string;
+  readonly reason: string;
+  constructor(claim: string, reason: string, options?: { cause?: unknown }) {
+    super(`"${claim}" claim ${reason}`, options);
+    this.claim = claim;
+    this.reason = reason;
+  }
+}
+
+/** The token is longer than the configured limit; checked before anything else. */
+export class TokenTooLarge extends TesseraError {
+  static override readonly code = 'ERR_TOKEN_TOO_LARGE';
+  constructor(message = 'token exceeds the size limit', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The token's `jti`, subject or key was revoked. */
+export class TokenRevoked extends TesseraError {
+  static override readonly code = 'ERR_TOKEN_REVOKED';
+  constructor(message = 'token revoked', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The revocation feed is stale beyond its bound and the policy is fail-closed. */
+export class RevocationStale extends TesseraError {
+  static override readonly code = 'ERR_REVOCATION_STALE';
+  constructor(message = 'revocation data is stale and the policy is fail-closed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** An opaque token was inactive at introspection, or introspection failed. */
+export class TokenInactive extends TesseraError {
+  static override readonly code = 'ERR_TOKEN_INACTIVE';
+  constructor(message = 'token is not active', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Introspection could not be performed (network, status, malformed answer). */
+export class IntrospectionFailed extends TesseraError {
+  static override readonly code = 'ERR_INTROSPECTION_FAILED';
+  constructor(message = 'introspection failed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The caller passed invalid options to a factory or function (a programming error, not a bad token). */
+export class InvalidOptions extends TesseraError {
+  static override readonly code = 'ERR_INVALID_OPTIONS';
+  constructor(message = 'invalid options', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Every error class, so docs and tests can enumerate the codes. */
+export const errorClasses = [
+  TesseraError,
+  JWSInvalid,
+  JWSSignatureVerificationFailed,
+  JOSEAlgNotAllowed,
+  JOSENotSupported,
+  JWKSNoMatchingKey,
+  JWKSMultipleMatchingKeys,
+  JWKSInvalid,
+  JWKSFetchFailed,
+  JWKSCooldown,
+  JWKSStale,
+  JWKInvalid,
+  JWTExpired,
+  JWTNotYetValid,
+  JWTClaimInvalid,
+  TokenTooLarge,
+  TokenRevoked,
+  RevocationStale,
+  TokenInactive,
+  IntrospectionFailed,
+  InvalidOptions,
+] as const;
+
+/** The union of stable error codes; `switch (err.code)` narrows on it. */
+export type TesseraErrorCode =
+  | 'ERR_TESSERA'
+  | 'ERR_JWS_INVALID'
+  | 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'
+  | 'ERR_JOSE_ALG_NOT_ALLOWED'
+  | 'ERR_JOSE_NOT_SUPPORTED'
+  | 'ERR_JWKS_NO_MATCHING_KEY'
+  | 'ERR_JWKS_MULTIPLE_MATCHING_KEYS'
+  | 'ERR_JWKS_INVALID'
+  | 'ERR_JWKS_FETCH_FAILED'
+  | 'ERR_JWKS_COOLDOWN'
+  | 'ERR_JWKS_STALE'
+  | 'ERR_JWK_INVALID'
+  | 'ERR_JWT_EXPIRED'
+  | 'ERR_JWT_NOT_YET_VALID'
+  | 'ERR_JWT_CLAIM_INVALID'
+  | 'ERR_TOKEN_TOO_LARGE'
+  | 'ERR_TOKEN_REVOKED'
+  | 'ERR_REVOCATION_STALE'
+  | 'ERR_TOKEN_INACTIVE'
+  | 'ERR_INTROSPECTION_FAILED'
+  | 'ERR_INVALID_OPTIONS';

@@ -1,0 +1,65 @@
+/**
+ * @tessera/jwt: a strict, fast JOSE/JWT core and verifier SDK on Node built-ins alone.
+ *
+ * @example
+ * import { createVerifier } from '@tessera/jwt';
+ * const verifier = createVerifier({ algorithms: ['ES256'], issuer: 'https://auth.example.com', audience: 'api', keys: jwks });
+ * const { payload } = await verifier.verify(token);
+ */
+export { ALGORITHMS, SUPPORTED_ALGORITHMS, isAlg } from './alg.js';
+export type { AlgSpec } from './alg.js';
+export { decodeBase64url, encodeBase64url, isCanonicalBase64url } from './base64url.js';
+export { decodeJWT } from './decode.js';
+export type { DecodedJWT } from './decode.js';
+export { toSeconds } from './duration.js';
+export {
+  TesseraError,
+  JWSInvalid,
+  JWSSignatureVerificationFailed,
+  JOSEAlgNotAllowed,
+  JOSENotSupported,
+  JWKSNoMatchingKey,
+  JWKSMultipleMatchingKeys,
+  JWKSInvalid,
+  JWKSFetchFailed,
+  JWKSCooldown,
+  JWKSStale,
+  JWKInvalid,
+  JWTExpired,
+  JWTNotYetValid,
+  JWTClaimInvalid,
+  TokenTooLarge,
+  TokenRevoked,
+  RevocationStale,
+  TokenInactive,
+  IntrospectionFailed,
+  InvalidOptions,
+  errorClasses,
+} from './errors.js';
+export type { TesseraErrorCode } from './errors.js';
+export { normalizeTyp } from './header.js';
+export { parseStrictJSONObject } from './json.js';
+export { createLocalKeySet, importJWKS, keySetFrom, MAX_JWKS_KEYS } from './key-set.js';
+export type { ImportJWKSOptions, KeyInput, LocalKeySet, SkippedKey } from './key-set.js';
+export {
+  calculateJWKThumbprint,
+  exportJWK,
+  exportPKCS8,
+  exportSPKI,
+  generateKeyPair,
+  generateSecret,
+  importHMACSecret,
+  importJWK,
+  importKeyObject,
+  importPKCS8,
+  importSPKI,
+  toPublicKey,
+} from './keys.js';
+export type { ExportJWKOptions, GenerateKeyOptions, GeneratedKeyPair, ImportKeyOptions } from './keys.js';
+export { createSigner } from './signer.js';
+export type { SignOptions, Signer, SignerOptions } from './signer.js';
+export type { Alg, Clock, JWK, JWKS, JWSHeader, JWTPayload, KeyLookup, KeySource, TesseraKey, VerifyResult } from './types.js';
+export { createVerifier } from './verifier.js';
+export { createCoreVerifier, DEFAULT_MAX_TOKEN_LENGTH } from './verifier-core.js';
+export type { CoreVerifier, CoreVerifierOptions } from './verifier-core.js';
+export type { Verifier, VerifierOptions } from './verifier.js';

@@ -1,0 +1,84 @@
+import { ALGORITHMS, isAlg } from './alg.js';
+import { encodeBase64url } from './base64url.js';
+import { InvalidOptions, JOSEAlgNotAllowed } from './errors.js';
+import { signBytes } from './jws-crypto.js';
+import type { Alg, Clock, JWTPayload, TesseraKey } from './types.js';
+
+export interface SignerOptions {
+  /** A private (or HMAC secret) key from importJWK/importPKCS8/generateKeyPair. */
+  key: TesseraKey;
+  alg: Alg;
+  /** Key id for the header; defaults to the key's own kid. */
+  kid?: string;
+  /** Milliseconds since the epoch, for `iat`. Default Date.now. */
+  clock?: Clock;
+}
+
+export interface SignOptions {
+  /** Extra protected-header members, e.g. `{ typ: 'at+jwt' }`. `alg` and `kid` cannot be overridden. */
+  header?: Record<string, unknown>;
+}
+
+export interface Signer {
+  readonly alg: Alg;
+  readonly kid: string | undefined;
+  /**
+   * Sign claims into a compact JWT, filling `iat` when absent.
+   *
+   * @example signer.sign({ sub: 'user-1', aud: 'orders-api', exp: now + 900 }, { header: { typ: 'at+jwt' } })
+   */
+  sign(payload: JWTPayload, options?: SignOptions): string;
+}
+
+// Header members a signer never emits: key sources (A03/A04), unencoded payloads (A17), critical extensions.
+const FORBIDDEN_HEADER = new Set(['alg', 'kid', 'jwk', 'jku', 'x5u', 'x5c', 'b64', 'crit', 'zip', 'enc']);
+const HEADER_CACHE_SIZE = 16;
+
+/**
+ * Create a signer for one key and algorithm. Refuses `none` and any algorithm the key is not bound to.
+ *
+ * @example const signer = createSigner({ key: privateKey, alg: 'ES256' });
+ */
+export function createSigner(options: SignerOptions): Signer {
+  const { key, alg } = options;
+  if (!isAlg(alg)) throw new JOSEAlgNotAllowed('unsupported or unsecured algorithm');
+  if (!key || (key.type !== 'private' && key.type !== 'secret')) {
+    throw new InvalidOptions('signing needs a private key or an HMAC secret');
+  }
+  if (!key.algorithms.includes(alg)) throw new JOSEAlgNotAllowed('the key may not be used with this algorithm');
+  const kid = options.kid ?? key.kid;
+  const spec = ALGORITHMS[alg];
+  const clock = options.clock ?? Date.now;
+  const base: Record<string, unknown> = kid === undefined ? { alg } : { alg, kid };
+  const plainHeader = encodeBase64url(JSON.stringify(base));
+  const headerCache = new Map<string, string>();
+
+  function encodeHeader(extra: Record<string, unknown> | undefined): string {
+    if (extra === undefined) return plainHeader;
+    const keyText = JSON.stringify(extra);
+    let encoded = headerCache.get(keyText);
+    if (encoded === undefined) {
+      for (const name of Object.keys(extra)) {
+        if (FORBIDDEN_HEADER.has(name)) throw new InvalidOptions(`header member "${name}" cannot be set`);
+      }
+      encoded = encodeBase64url(JSON.stringify({ ...base, ...extra }));
+      if (headerCache.size >= HEADER_CACHE_SIZE) headerCache.clear();
+      headerCache.set(keyText, encoded);
+    }
+    return encoded;
+  }
+
+  return {
+    alg,
+    kid,
+    sign(payload: JWTPayload, signOptions?: SignOptions): string {
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+        throw new InvalidOptions('payload must be a JSON object');
+      }
+      const claims = payload.iat === undefined ? { ...payload, iat: Math.floor(clock() / 1000) } : payload;
+      const input = `${encodeHeader(signOptions?.header)}.${encodeBase64url(JSON.stringify(claims))}`;
+      const sig = signBytes(spec, key, Buffer.from(input, 'latin1'));
+      return `${input}.${sig.toString('base64url')}`;
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import { ALGORITHMS, isAlg } from './alg.js';
+import { base64urlLength, isCanonicalBase64url } from './base64url.js';
+import { validateClaims, type ClaimRules } from './claims.js';
+import { toSeconds } from './duration.js';
+import { InvalidOptions, JOSEAlgNotAllowed, JWSInvalid, JWSSignatureVerificationFailed, JWTClaimInvalid, TokenTooLarge } from './errors.js';
+import { MAX_JSON_DEPTH, normalizeTyp, parseProtectedHeader } from './header.js';
+import { decodeUTF8, parseStrictJSONObject } from './json.js';
+import { signatureLength, verifyBytes, verifyBytesAsync } from './jws-crypto.js';
+import { createLocalKeySet, type KeyInput } from './key-set.js';
+import type { Alg, Clock, JWSHeader, JWTPayload, KeySource, TesseraKey, VerifyResult } from './types.js';
+
+/** Default token size limit (A14): checked before anything else. */
+export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
+
+/**
+ * Options for the core verifier (createVerifier adds remote keys, caching, revocation and introspection). `algorithms`, `issuer` and `audience` are required: `null` switches the issuer
+ * or audience check off on purpose; leaving one out is a construction error (RFC 8725 §3.1, §3.9; A22).
+ */
+export interface CoreVerifierOptions {
+  /** Accepted algorithms. The token's header never widens this list. */
+  algorithms: readonly Alg[];
+  /** Accepted `iss` value(s), or null. */
+  issuer: string | readonly string[] | null;
+  /** Accepted `aud` value(s): the token's aud must contain one. Or null. */
+  audience: string | readonly string[] | null;
+  /** Trusted keys: a JWK Set, a list of keys, or a KeySource (such as a remote JWKS). */
+  keys: KeyInput | KeySource;
+  /** Allowed clock skew, seconds or "30s". Default 0. */
+  clockTolerance?: number | string;
+  /** Reject tokens whose `iat` is older than this (requires iat). */
+  maxTokenAge?: number | string;
+  /** Accept tokens without `exp`. Default false. */
+  allowMissingExp?: boolean;
+  /** Required `typ` header, e.g. `at+jwt` (compared per RFC 7515 §4.1.9). */
+  typ?: string;
+  /** Claims that must be present. */
+  requiredClaims?: readonly string[];
+  /** Required `sub`. */
+  subject?: string;
+  /** Custom check after everything else passed; throw (or reject) to refuse the token. */
+  check?: (payload: JWTPayload, header: JWSHeader) => void | Promise<void>;
+  /** Token length limit in characters. Default 8192. */
+  maxTokenLength?: number;
+  /** Milliseconds since the epoch. Default Date.now. */
+  clock?: Clock;
+  /**
+   * Verify asymmetric signatures on node's thread pool (the callback form of crypto.verify), so several
+   * verifications run in parallel across cores. Pays off under concurrent load; costs a little latency alone.
+   */
+  threadPool?: boolean;
+}
+
+/** A configured verifier. */
+export interface CoreVerifier {
+  /**
+   * Verify a compact JWS JWT. Resolves to the protected header, the claims and the key that verified it;
+   * rejects with a TesseraError whose `code` says why.
+   *
+   * @example const { payload } = await verifier.verify(token);
+   */
+  verify<P extends JWTPayload = JWTPayload>(token: string): Promise<VerifyResult<P>>;
+  /** The key source in use. */
+  readonly keySource: KeySource;
+  /** Stop background work of the key source. */
+  close(): void;
+}
+
+function isKeySource(k: unknown): k is KeySource {
+  return typeof k === 'object' && k !== null && typeof (k as KeySource).resolve === 'function';
+}
+
+function toSet(value: string | readonly string[] | null | undefined, name: string): ReadonlySet<string> | null {
+  if (value === undefined) throw new InvalidOptions(`"${name}" is required (pass null to switch the check off)`);
+  if (value === null) return null;
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((v) => typeof v === 'string' && v.length > 0)) {
+    throw new InvalidOptions(`"${name}" must be a non-empty string or list of strings, or null`);
+  }
+  return new Set(list);
+}
+
+// Headers repeat across tokens (same alg, kid, typ), so the parsed and checked header is kept by its exact
+// segment text; the text fully determines the result, and failures are never stored.
+const HEADER_CACHE_SIZE = 64;
+
+/**
+ * Create the core verifier over a fixed key source. Options are validated and keys imported once, here; nothing is repeated per token that
+ * could be done now. Keys are picked by `kid`; a token without `kid` is accepted only when exactly one
+ * trusted key can serve its algorithm.
+ *
+ * @example
+ * const verifier = createVerifier({
+ *   algorithms: ['ES256'], issuer: 'https://auth.example.com', audience: 'orders-api', keys: jwks,
+ * });
+ * const { payload } = await verifier.verify(token);
+ */
+export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptions('options are required');
+  const { algorithms } = options;
+  if (!Array.isArray(algorithms) || algorithms.length === 0) {
+    throw new InvalidOptions('"algorithms" is required: list the algorithms you accept');
+  }
+  for (const alg of algorithms) {
+    if (!isAlg(alg)) throw new InvalidOptions(`unsupported algorithm in "algorithms"`);
+  }
+  const allowed: ReadonlySet<string> = new Set(algorithms);
+  const rules: ClaimRules = {
+    issuers: toSet(options.issuer, 'issuer'),
+    audiences: toSet(options.audience, 'audience'),
+    subject: options.subject,
+    clockTolerance: options.clockTolerance === undefined ? 0 : toSeconds(options.clockTolerance, 'clockTolerance'),
+    maxTokenAge: options.maxTokenAge === undefined ? undefined : toSeconds(options.maxTokenAge, 'maxTokenAge'),
+    allowMissingExp: options.allowMissingExp === true,
+    requiredClaims: [...(options.requiredClaims ?? [])],
+  };
+  const maxLength = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
+  if (!Number.isInteger(maxLength) || maxLength <= 0) throw new InvalidOptions('"maxTokenLength" must be a positive integer');
+  const clock = options.clock ?? Date.now;
+  const expectedTyp = options.typ === undefined ? undefined : normalizeTyp(options.typ);
+  const check = options.check;
+  const threadPool = options.threadPool === true;
+  if (options.keys === undefined || options.keys === null) throw new InvalidOptions('"keys" is required');
+  let keySource: KeySource;
+  if (isKeySource(options.keys)) keySource = options.keys;
+  else {
+    const local = createLocalKeySet(options.keys as KeyInput, { algorithms });
+    if (local.keys.length === 0) throw new InvalidOptions('none of the given keys can serve the allowed algorithms');
+    keySource = local;
+  }
+
+  const headerCache = new Map<string, JWSHeader>();
+  function header(segment: string): JWSHeader {
+    let h = headerCache.get(segment);
+    if (h === undefined) {
+      h = parseProtectedHeader(segment, allowed);
+      if (expectedTyp !== undefined && (h.typ === undefined || normalizeTyp(h.typ) !== expectedTyp)) {
+        throw new JWTClaimInvalid('typ', 'header does not match the expected type');
+      }
+      if (headerCache.size >= HEADER_CACHE_SIZE) headerCache.clear();
+      headerCache.set(segment, h);
+    }
+    return h;
+  }
+
+  function finish(token: string, d1: number, d2: number, h: JWSHeader, key: TesseraKey): VerifyResult | Promise<VerifyResult> {
+    const alg = h.alg;
+    // RFC 8725 §3.1: the key must be bound to this algorithm (RS256→HS256 and curve mismatches die here, A02/A21).
+    if (!key.algorithms.includes(alg)) throw new JOSEAlgNotAllowed('the selected key may not be used with this algorithm');
+    const spec = ALGORITHMS[alg];
+    const sigSegment = token.slice(d2 + 1);
+    // A07/A24/A14: exact signature length before decoding; empty, truncated, extended and DER signatures stop here.
+    if (sigSegment.length !== base64urlLength(signatureLength(spec, key)) || !isCanonicalBase64url(sigSegment)) {
+      throw new JWSInvalid('signature has the wrong length or encoding');
+    }
+    const payloadSegment = token.slice(d1 + 1, d2);
+    if (!isCanonicalBase64url(payloadSegment)) throw new JWSInvalid('payload is not canonical base64url');
+    // A15: the signing input is the exact received ASCII, never a re-encoding.
+    const data = Buffer.from(token.slice(0, d2), 'latin1');
+    const sig = Buffer.from(sigSegment, 'base64url');
+    if (threadPool && spec.kty !== 'oct') {
+      return verifyBytesAsync(spec, key, data, sig).then((ok) => afterSignature(ok, payloadSegment, h, key));
+    }
+    return afterSignature(verifyBytes(spec, key, data, sig), payloadSegment, h, key);
+  }
+
+  function afterSignature(ok: boolean, payloadSegment: string, h: JWSHeader, key: TesseraKey): VerifyResult | Promise<VerifyResult> {
+    if (!ok) throw new JWSSignatureVerificationFailed();
+    // Only now, with the signature holding, is the payload parsed (ATTACKS checklist step 9).
+    const text = decodeUTF8(Buffer.from(payloadSegment, 'base64url'), 'payload');
+    const payload = Object.freeze(parseStrictJSONObject(text, { maxDepth: MAX_JSON_DEPTH }, 'payload')) as JWTPayload;
+    validateClaims(payload, rules, Math.floor(clock() / 1000));
+    const result: VerifyResult = { header: h, payload, key };
+    if (check !== undefined) {
+      const r = check(payload, h);
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function') return (r as Promise<void>).then(() => result);
+    }
+    return result;
+  }
+
+  function verifyToken(token: string): VerifyResult | Promise<VerifyResult> {
+    if (typeof token !== 'string') throw new JWSInvalid('token must be a string');
+    // A14: size first, before any split or decode.
+    if (token.length > maxLength) throw new TokenTooLarge();
+    // A14/A26: exactly three segments, found in one pass; JSON serialisation and JWE never get further.
+    const d1 = token.indexOf('.');
+    const d2 = d1 < 0 ? -1 : token.indexOf('.', d1 + 1);
+    if (d1 <= 0 || d2 < 0 || token.indexOf('.', d2 + 1) !== -1) throw new JWSInvalid('a JWS has exactly three segments');
+    const h = header(token.slice(0, d1));
+    const found = keySource.resolve({ kid: h.kid, alg: h.alg });
+    if (found instanceof Promise) return found.then((key) => finish(token, d1, d2, h, key));
+    return finish(token, d1, d2, h, found);
+  }
+
+  return {
+    keySource,
+    verify<P extends JWTPayload = JWTPayload>(token: string): Promise<VerifyResult<P>> {
+      try {
+        const r = verifyToken(token);
+        return (r instanceof Promise ? r : Promise.resolve(r)) as Promise<VerifyResult<P>>;
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    close() {
+      keySource.close?.();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import { findSensitiveData } from '@tessera/jwt/lint';
+import type { ServerContext } from '../server/context.js';
+import { invalidGrant } from '../server/errors.js';
+import { oauthSettings } from './settings.js';
+
+/**
+ * Claims an access token sets itself (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4, OIDC). A custom claim
+ * with one of these names could change what a resource server believes (another `sub`, a wider `scope`,
+ * a different `client_id`), so custom claims may never use them.
+ */
+export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'client_id',
+  'scope',
+  'auth_time',
+  'acr',
+  'amr',
+  'azp',
+  'cnf',
+  'act',
+  'may_act',
+  'sid',
+  'typ',
+  'token_type',
+  'nonce',
+]);
+
+/** The outcome of checking a token's custom claims; `ok: false` carries a reason safe to show the client. */
+export type ClaimsPolicyResult = { ok: true; bytes: number } | { ok: false; reason: string };
+
+/**
+ * Check the custom claims of a token about to be issued: no registered claim overridden, nothing that looks
+ * sensitive (names such as password/secret/ssn, Luhn-valid card numbers, PEM private keys …; detection by
+ * `@tessera/jwt/lint`), and at most `claimsMaxBytes` of JSON. Reasons name claims and kinds, never values.
+ *
+ * @example
+ * const result = checkClaims({ tenant_id: 't1' }, { maxBytes: 4096 });
+ */
+export function checkClaims(
+  claims: Record<string, unknown>,
+  limits: { maxBytes: number },
+): ClaimsPolicyResult {
+  const overriding = Object.keys(claims).filter((name) => REGISTERED_CLAIMS.has(name));
+  if (overriding.length > 0) {
+    return {
+      ok: false,
+      reason: `custom claims cannot override registered claims (${overriding.join(', ')})`,
+    };
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(claims), 'utf8');
+  if (bytes > limits.maxBytes) {
+    return { ok: false, reason: `custom claims are ${bytes} bytes, above the limit of ${limits.maxBytes}` };
+  }
+  const sensitive = findSensitiveData(claims);
+  if (sensitive.length > 0) {
+    const where = sensitive
+      .slice(0, 5)
+      .map((m) => `${m.path.slice(0, 64)} (${m.kind})`)
+      .join(', ');
+    return { ok: false, reason: `claims look sensitive and cannot go into a readable token: ${where}` };
+  }
+  return { ok: true, bytes };
+}
+
+/**
+ * Apply the claims policy at issuance: refuse with invalid_grant (the claims come from the grant), and log
+ * a warning — sizes and names only, never values — above `claimsWarnBytes`.
+ *
+ * @example
+ * enforceClaimsPolicy(ctx, client.id, custom);
+ */
+export function enforceClaimsPolicy(
+  ctx: ServerContext,
+  clientId: string,
+  claims: Record<string, unknown>,
+): void {
+  if (Object.keys(claims).length === 0) return;
+  const { claimsMaxBytes, claimsWarnBytes } = oauthSettings(ctx);
+  const result = checkClaims(claims, { maxBytes: claimsMaxBytes });
+  if (!result.ok) {
+    ctx.log.warn({ clientId, claims: Object.keys(claims) }, 'claims policy refused a token');
+    throw invalidGrant(result.reason);
+  }
+  if (result.bytes > claimsWarnBytes) {
+    ctx.log.warn(
+      { clientId, bytes: result.bytes, claims: Object.keys(claims), limit: claimsWarnBytes },
+      'large custom claims in an access token',
+    );
+  }
+}

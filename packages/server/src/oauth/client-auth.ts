@@ -1,0 +1,157 @@
+import type { FastifyRequest } from 'fastify';
+import type { ServerContext } from '../server/context.js';
+import { invalidClient, invalidRequest } from '../server/errors.js';
+import type { ClientAuthMethod, ClientRecord } from '../store/types.js';
+import type { FormParams } from './form.js';
+import { equalHex, hashClientSecret } from './crypto.js';
+import { AssertionRejected, verifyAssertion } from './assertion.js';
+
+/** RFC 7523 §2.2: the only client_assertion_type we accept. */
+export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** What the request presented, before anything is checked against the store. */
+type PresentedCredentials =
+  | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; secret: string }
+  | { method: 'private_key_jwt'; clientId: string | undefined; assertion: string };
+
+/** A dummy hash so an unknown client id costs the same HMAC and compare as a known one. */
+const NO_SUCH_CLIENT_HASH = '0'.repeat(64);
+
+/** RFC 6749 §2.3.1: the Basic id and secret are form-urlencoded before base64. */
+function formDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    throw invalidRequest('malformed Authorization header');
+  }
+}
+
+/** Parse `Authorization: Basic …`; undefined when the request sent no Basic credentials. */
+export function parseBasicAuth(header: string | undefined): { clientId: string; secret: string } | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Basic[ ]+([A-Za-z0-9+/=._~-]*)[ ]*$/i.exec(header);
+  if (!match) {
+    if (/^Basic\b/i.test(header)) throw invalidClient('malformed Basic credentials');
+    return undefined;
+  }
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw invalidClient('malformed Basic credentials');
+  return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+}
+
+/**
+ * Work out which single authentication method the request used. Mixing methods (Basic plus a body
+ * secret, or a secret plus an assertion) is invalid_request (RFC 6749 §2.3: "MUST NOT use more than one").
+ */
+function presentedCredentials(request: FastifyRequest, form: FormParams): PresentedCredentials {
+  const authorization = request.headers.authorization;
+  const basic = parseBasicAuth(typeof authorization === 'string' ? authorization : undefined);
+  const bodySecret = form.get('client_secret');
+  const assertion = form.get('client_assertion');
+  const assertionType = form.get('client_assertion_type');
+  const used = [
+    basic !== undefined,
+    bodySecret !== undefined,
+    assertion !== undefined || assertionType !== undefined,
+  ];
+  if (used.filter(Boolean).length > 1)
+    throw invalidRequest('more than one client authentication method used');
+  const bodyClientId = form.get('client_id');
+
+  if (basic) {
+    if (bodyClientId !== undefined && bodyClientId !== basic.clientId) {
+      throw invalidRequest('client_id does not match the authenticated client');
+    }
+    return { method: 'client_secret_basic', ...basic };
+  }
+  if (bodySecret !== undefined) {
+    if (bodyClientId === undefined) throw invalidRequest('missing required parameter "client_id"');
+    return { method: 'client_secret_post', clientId: bodyClientId, secret: bodySecret };
+  }
+  if (assertion !== undefined || assertionType !== undefined) {
+    if (assertionType !== JWT_BEARER_ASSERTION_TYPE)
+      throw invalidRequest('unsupported client_assertion_type');
+    if (assertion === undefined) throw invalidRequest('missing required parameter "client_assertion"');
+    return { method: 'private_key_jwt', clientId: bodyClientId, assertion };
+  }
+  throw invalidClient('client authentication required');
+}
+
+/** The challenge scheme for a failed attempt: Basic when the client tried Basic (RFC 6749 §5.2). */
+function challenge(method: ClientAuthMethod): string {
+  return method === 'client_secret_basic' ? 'Basic' : 'Bearer';
+}
+
+async function checkSecret(
+  ctx: ServerContext,
+  client: ClientRecord | undefined,
+  method: ClientAuthMethod,
+  secret: string,
+): Promise<ClientRecord> {
+  const expected = client?.secretHash ?? NO_SUCH_CLIENT_HASH;
+  const ok = equalHex(hashClientSecret(ctx.pepper, secret), expected);
+  if (!client || !ok || client.secretHash === null)
+    throw invalidClient('client authentication failed', challenge(method));
+  if (client.authMethod !== method) {
+    throw invalidClient('client authentication method not registered for this client', challenge(method));
+  }
+  return client;
+}
+
+async function checkAssertion(
+  ctx: ServerContext,
+  presented: Extract<PresentedCredentials, { method: 'private_key_jwt' }>,
+): Promise<ClientRecord> {
+  try {
+    const { client } = await verifyAssertion(ctx, presented.assertion, {
+      purpose: 'client-assertion',
+      expectedClientId: presented.clientId,
+    });
+    if (client.authMethod !== 'private_key_jwt') {
+      throw invalidClient('client authentication method not registered for this client', 'Bearer');
+    }
+    return client;
+  } catch (err) {
+    if (err instanceof AssertionRejected)
+      throw invalidClient(`client assertion rejected: ${err.message}`, 'Bearer');
+    throw err;
+  }
+}
+
+/**
+ * Authenticate the client of an OAuth request with exactly one of client_secret_basic, client_secret_post
+ * (secrets compared as HMAC digests in constant time) or private_key_jwt (RFC 7523 §3: signed by a key in
+ * the client's registered JWKS, iss = sub = client_id, aud the token endpoint or issuer, exp at most five
+ * minutes ahead, jti used once). Any failure is 401 invalid_client with WWW-Authenticate.
+ *
+ * @example
+ * const client = await authenticateClient(ctx, request, form);
+ */
+export async function authenticateClient(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  form: FormParams,
+): Promise<ClientRecord> {
+  const presented = presentedCredentials(request, form);
+  if (presented.method === 'private_key_jwt') return checkAssertion(ctx, presented);
+  const client = await ctx.store.getClient(presented.clientId);
+  return checkSecret(ctx, client, presented.method, presented.secret);
+}
+
+/**
+ * Authenticate with HTTP Basic only (the revocation feed, per docs/revocation.md). Any client that has a
+ * secret may read the feed this way, whichever method it uses at the token endpoint.
+ */
+export async function authenticateBasicClient(
+  ctx: ServerContext,
+  request: FastifyRequest,
+): Promise<ClientRecord> {
+  const authorization = request.headers.authorization;
+  const basic = parseBasicAuth(typeof authorization === 'string' ? authorization : undefined);
+  if (!basic) throw invalidClient('client authentication required');
+  const client = await ctx.store.getClient(basic.clientId);
+  const ok = equalHex(hashClientSecret(ctx.pepper, basic.secret), client?.secretHash ?? NO_SUCH_CLIENT_HASH);
+  if (!client || !ok || client.secretHash === null) throw invalidClient('client authentication failed');
+  return client;
+}

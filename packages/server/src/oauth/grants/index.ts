@@ -1,0 +1,51 @@
+import { unauthorizedClient, unsupportedGrantType } from '../../server/errors.js';
+import type { ServerContext } from '../../server/context.js';
+import type { ClientRecord } from '../../store/types.js';
+import type { FormParams } from '../form.js';
+import { clientCredentialsGrant } from './client-credentials.js';
+import { JWT_BEARER_GRANT, jwtBearerGrant } from './jwt-bearer.js';
+import { refreshTokenGrant } from './refresh-token.js';
+import type { GrantHandler, TokenResponse } from './types.js';
+
+/** The grant types the token endpoint serves. */
+export const GRANT_TYPES = ['client_credentials', JWT_BEARER_GRANT, 'refresh_token'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+const HANDLERS: Record<GrantType, GrantHandler> = {
+  client_credentials: clientCredentialsGrant,
+  [JWT_BEARER_GRANT]: jwtBearerGrant,
+  refresh_token: refreshTokenGrant,
+};
+
+/** The request's grant_type: missing is invalid_request, one we do not serve is unsupported_grant_type. */
+export function supportedGrantType(form: FormParams): GrantType {
+  const grantType = form.require('grant_type');
+  if (!(GRANT_TYPES as readonly string[]).includes(grantType)) {
+    throw unsupportedGrantType('unsupported grant_type');
+  }
+  return grantType as GrantType;
+}
+
+/** A client may use only the grants it was registered with (RFC 6749 §5.2 unauthorized_client). */
+export function checkGrantAllowed(client: ClientRecord, grantType: GrantType): void {
+  if (!client.grants.includes(grantType))
+    throw unauthorizedClient('the client is not allowed to use this grant type');
+}
+
+/**
+ * Answer a token request with the grant's handler.
+ *
+ * @example
+ * const body = await runGrant(ctx, 'client_credentials', client, form);
+ */
+export function runGrant(
+  ctx: ServerContext,
+  grantType: GrantType,
+  client: ClientRecord,
+  form: FormParams,
+): Promise<TokenResponse> {
+  return HANDLERS[grantType](ctx, client, form);
+}
+
+export { JWT_BEARER_GRANT };
+export type { TokenResponse };

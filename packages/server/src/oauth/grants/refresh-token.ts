@@ -1,0 +1,87 @@
+import { invalidGrant } from '../../server/errors.js';
+import type { ServerContext } from '../../server/context.js';
+import type { RefreshFamilyRecord } from '../../store/types.js';
+import { issueAccessToken } from '../access-token.js';
+import { hashToken, randomToken } from '../crypto.js';
+import { refreshTokenExpiry } from '../refresh-token.js';
+import { resolveScope } from '../scope.js';
+import { recordRefreshReuse } from '../observe.js';
+import { tokenResponse, type GrantHandler } from './types.js';
+
+function familyClaims(family: RefreshFamilyRecord): Record<string, unknown> {
+  try {
+    const claims: unknown = JSON.parse(family.claims);
+    return claims !== null && typeof claims === 'object' && !Array.isArray(claims)
+      ? (claims as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Reuse detection (RFC 9700 §4.14.2): a refresh token that was already rotated was either stolen or
+ * replayed, and we cannot tell which copy is the legitimate one, so the whole family dies — the latest
+ * token too. Audited and counted.
+ */
+async function revokeOnReuse(ctx: ServerContext, family: RefreshFamilyRecord): Promise<never> {
+  const now = ctx.clock();
+  await ctx.store.revokeFamily(family.id, 'reuse', now);
+  recordRefreshReuse(ctx);
+  await ctx.audit('refresh.reuse_detected', {
+    clientId: family.clientId,
+    familyId: family.id,
+    sub: family.sub,
+  });
+  throw invalidGrant('refresh token already used; the session has been revoked');
+}
+
+/**
+ * RFC 6749 §6 with rotation: every use returns a new refresh token and retires the presented one, in one
+ * atomic store step (`rotateRefreshToken`), so of N concurrent uses on any number of instances exactly
+ * one succeeds and the rest count as reuse. No grace window: a client retrying with a retired token loses
+ * the session (documented in docs/oauth.md). Absolute and idle lifetimes come from the client.
+ *
+ * @example
+ * const body = await refreshTokenGrant(ctx, client, form);
+ */
+export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
+  const presented = form.require('refresh_token');
+  const hash = hashToken(presented);
+  const current = await ctx.store.getRefreshToken(hash);
+  const family = current && (await ctx.store.getFamily(current.familyId));
+  // RFC 6749 §10.4: a refresh token is bound to its client; another client learns nothing and burns nothing.
+  if (!current || !family || family.clientId !== client.id) throw invalidGrant('invalid refresh token');
+
+  const now = ctx.clock();
+  if (family.revokedAt !== null) throw invalidGrant('refresh token revoked');
+  if (family.absoluteExpiresAt <= now) throw invalidGrant('refresh token expired');
+  if (current.usedAt === null && current.expiresAt <= now) throw invalidGrant('refresh token expired');
+  // A client whose scope shrank since the login does not keep the old scope through refresh.
+  const granted = family.scope.filter((s) => client.scope.includes(s));
+  const scope = resolveScope(form.get('scope'), granted);
+
+  const next = randomToken(32);
+  const result = await ctx.store.rotateRefreshToken(
+    hash,
+    {
+      hash: hashToken(next),
+      createdAt: now,
+      expiresAt: refreshTokenExpiry(client, now, family.absoluteExpiresAt),
+      usedAt: null,
+    },
+    now,
+  );
+  if (result.status === 'unknown') throw invalidGrant('invalid refresh token');
+  if (result.status === 'reused') return revokeOnReuse(ctx, result.family);
+  // Revoked between our read and the rotation (RFC 7009 revoke or a concurrent reuse detection).
+  if (result.family.revokedAt !== null) throw invalidGrant('refresh token revoked');
+
+  const issued = await issueAccessToken(ctx, {
+    client,
+    sub: family.sub,
+    scope,
+    claims: familyClaims(family),
+  });
+  return tokenResponse(issued, scope, next);
+};

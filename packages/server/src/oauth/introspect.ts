@@ -1,0 +1,137 @@
+import type { ServerContext } from '../server/context.js';
+import type { ClientRecord } from '../store/types.js';
+import type { FormParams } from './form.js';
+import { findOpaqueToken, findRefreshToken, looksLikeJWT, verifyOwnAccessToken } from './own-tokens.js';
+import { recordIntrospection } from './observe.js';
+import { oauthSettings } from './settings.js';
+
+/** RFC 7662 §2.2 answer. Inactive is exactly `{ "active": false }`: nothing about why. */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      scope?: string;
+      client_id: string;
+      sub: string;
+      aud?: string | string[];
+      iss: string;
+      exp: number;
+      iat: number;
+      jti?: string;
+      token_type: 'Bearer' | 'refresh_token';
+      [claim: string]: unknown;
+    };
+
+const INACTIVE = { active: false } as const;
+
+/**
+ * Visibility rule: a client may introspect an access token it was issued, or one whose `aud` names one of
+ * its registered audiences (a resource server checking tokens meant for it). A refresh token only by the
+ * client it was issued to. Everything else is answered `{ active: false }` as if unknown, so introspection
+ * cannot be used to probe other clients' tokens.
+ */
+function mayIntrospect(
+  requester: ClientRecord,
+  tokenClientId: string,
+  aud: string | string[] | undefined,
+): boolean {
+  if (requester.id === tokenClientId) return true;
+  const audiences = aud === undefined ? [] : typeof aud === 'string' ? [aud] : aud;
+  return audiences.some((a) => requester.audience.includes(a));
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+async function introspectJWT(
+  ctx: ServerContext,
+  requester: ClientRecord,
+  token: string,
+): Promise<IntrospectionResponse> {
+  const claims = await verifyOwnAccessToken(ctx, token);
+  if (!claims || !mayIntrospect(requester, claims.client_id, claims.aud)) return INACTIVE;
+  return { ...claims, active: true, token_type: 'Bearer' } as IntrospectionResponse;
+}
+
+async function introspectOpaque(
+  ctx: ServerContext,
+  requester: ClientRecord,
+  token: string,
+): Promise<IntrospectionResponse | undefined> {
+  const record = await findOpaqueToken(ctx, token);
+  if (!record) return undefined;
+  if (!mayIntrospect(requester, record.clientId, record.audience)) return INACTIVE;
+  let custom: Record<string, unknown> = {};
+  try {
+    custom = JSON.parse(record.claims) as Record<string, unknown>;
+  } catch {
+    // stored by us; an unreadable value only loses the custom claims
+  }
+  const body: IntrospectionResponse = {
+    ...custom,
+    active: true,
+    client_id: record.clientId,
+    sub: record.sub,
+    aud: record.audience.length === 1 ? record.audience[0] : record.audience,
+    iss: oauthSettings(ctx).issuer,
+    exp: seconds(record.expiresAt),
+    iat: seconds(record.issuedAt),
+    jti: record.jti,
+    token_type: 'Bearer',
+  };
+  if (record.scope.length > 0) body.scope = record.scope.join(' ');
+  return body;
+}
+
+async function introspectRefresh(
+  ctx: ServerContext,
+  requester: ClientRecord,
+  token: string,
+): Promise<IntrospectionResponse | undefined> {
+  const found = await findRefreshToken(ctx, token);
+  if (!found) return undefined;
+  const { family, token: record, active } = found;
+  if (!active || family.clientId !== requester.id) return INACTIVE;
+  const body: IntrospectionResponse = {
+    active: true,
+    client_id: family.clientId,
+    sub: family.sub,
+    iss: oauthSettings(ctx).issuer,
+    exp: seconds(record.expiresAt),
+    iat: seconds(record.createdAt),
+    token_type: 'refresh_token',
+  };
+  if (family.scope.length > 0) body.scope = family.scope.join(' ');
+  return body;
+}
+
+/**
+ * RFC 7662 token introspection for JWT and opaque access tokens and refresh tokens. The hint
+ * (`token_type_hint`) is not needed: JWTs are recognised by shape, and opaque access and refresh tokens
+ * are found by hash in their stores.
+ *
+ * @example
+ * const body = await introspectToken(ctx, client, form); // { active: true, sub: … } or { active: false }
+ */
+export async function introspectToken(
+  ctx: ServerContext,
+  requester: ClientRecord,
+  form: FormParams,
+): Promise<IntrospectionResponse> {
+  const token = form.require('token');
+  let body: IntrospectionResponse;
+  let format = 'jwt';
+  if (looksLikeJWT(token)) {
+    body = await introspectJWT(ctx, requester, token);
+  } else {
+    const refreshFirst = form.get('token_type_hint') === 'refresh_token';
+    const lookups = refreshFirst
+      ? [introspectRefresh, introspectOpaque]
+      : [introspectOpaque, introspectRefresh];
+    const [first, second] = lookups as [typeof introspectOpaque, typeof introspectOpaque];
+    const found = (await first(ctx, requester, token)) ?? (await second(ctx, requester, token));
+    body = found ?? INACTIVE;
+    format = body.active ? (body.token_type === 'refresh_token' ? 'refresh' : 'opaque') : 'opaque';
+  }
+  recordIntrospection(ctx, body.active, format);
+  return body;
+}

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { ServerContext } from '../server/context.js';
+import type { ClientRecord } from '../store/types.js';
+import { hashToken, randomToken } from './crypto.js';
+
+/** The lifetime of one refresh token: the idle lifetime, never beyond the family's absolute expiry. */
+export function refreshTokenExpiry(client: ClientRecord, now: number, absoluteExpiresAt: number): number {
+  return Math.min(now + client.refreshIdleTtl * 1000, absoluteExpiresAt);
+}
+
+export interface StartRefreshFamilyOptions {
+  client: ClientRecord;
+  sub: string;
+  scope: string[];
+  claims: Record<string, unknown>;
+}
+
+/**
+ * Start a refresh-token family (one login session) and return its first token: 256 random bits, stored
+ * only as a SHA-256 hash. Every later use rotates it (see grants/refresh-token.ts).
+ *
+ * @example
+ * const refreshToken = await startRefreshFamily(ctx, { client, sub: 'user-1', scope, claims });
+ */
+export async function startRefreshFamily(
+  ctx: ServerContext,
+  options: StartRefreshFamilyOptions,
+): Promise<string> {
+  const { client } = options;
+  const now = ctx.clock();
+  const token = randomToken(32);
+  const absoluteExpiresAt = now + client.refreshAbsoluteTtl * 1000;
+  const familyId = randomUUID();
+  await ctx.store.createFamily(
+    {
+      id: familyId,
+      clientId: client.id,
+      sub: options.sub,
+      scope: options.scope,
+      claims: JSON.stringify(options.claims),
+      createdAt: now,
+      absoluteExpiresAt,
+      revokedAt: null,
+      revokedReason: null,
+    },
+    {
+      hash: hashToken(token),
+      familyId,
+      createdAt: now,
+      expiresAt: refreshTokenExpiry(client, now, absoluteExpiresAt),
+      usedAt: null,
+    },
+  );
+  return token;
+}

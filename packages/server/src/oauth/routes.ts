@@ -1,0 +1,109 @@
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerContext } from '../server/context.js';
+import { OAuthError, invalidRequest, unavailable } from '../server/errors.js';
+import { StoreUnavailableError } from '../store/types.js';
+import { EMPTY_FORM, FormParams, parseForm } from './form.js';
+import { authenticateClient } from './client-auth.js';
+import { limitByClient, limitByIp } from './rate-limit.js';
+import { checkGrantAllowed, runGrant, supportedGrantType } from './grants/index.js';
+import { introspectToken } from './introspect.js';
+import { revokeToken } from './revoke.js';
+import { serveRevocationFeed } from './revocation-feed.js';
+import { recordTokenResult } from './observe.js';
+
+/** Form bodies larger than this are refused before parsing (a token request is a few hundred bytes). */
+const FORM_BODY_LIMIT = 64 * 1024;
+
+/** RFC 6749 §5.1: token responses must not be cached. */
+function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+}
+
+/** The parsed form of a request; anything but `application/x-www-form-urlencoded` is invalid_request. */
+function readForm(request: FastifyRequest): FormParams {
+  if (request.body === undefined || request.body === null) return EMPTY_FORM;
+  if (request.body instanceof FormParams) return request.body;
+  throw invalidRequest('the request body must be application/x-www-form-urlencoded');
+}
+
+/**
+ * Map any failure to the RFC 6749 §5.2 wire shape. OAuth errors keep their status; Fastify's own 4xx
+ * (bad content type, body too large, malformed header) become invalid_request with the same status; a store
+ * outage is 503; anything else is a logged 500 whose description says nothing about the cause.
+ */
+function toOAuthError(ctx: ServerContext, err: unknown, request: FastifyRequest): OAuthError {
+  if (err instanceof OAuthError) return err;
+  if (err instanceof StoreUnavailableError) return unavailable();
+  const status = (err as FastifyError | undefined)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new OAuthError(status, 'invalid_request', 'malformed request');
+  }
+  ctx.log.error({ err, url: request.url, method: request.method }, 'oauth endpoint failed');
+  return new OAuthError(500, 'server_error', 'internal error');
+}
+
+/**
+ * The OAuth endpoints: token, introspection, revocation and the revocation feed. Each handler is a short
+ * list of named steps, so a request's path reads like a checklist (node-oidc-provider `actions/token.js`).
+ *
+ * @example
+ * await app.register(oauthRoutes, { ctx });
+ */
+export const oauthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  // Scoped to this plugin: form bodies are parsed here, with RFC 6749 §3.2 duplicate detection.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
+    (_request, body, done) => {
+      try {
+        done(null, parseForm(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
+
+  app.setErrorHandler((err, request, reply) => {
+    const oauthError = toOAuthError(ctx, err, request);
+    const route = request.routeOptions.url ?? '';
+    if (route === '/oauth/token') {
+      recordTokenResult(ctx, request, oauthError.error);
+    }
+    noStore(reply).code(oauthError.status).headers(oauthError.headers).send(oauthError.toJSON());
+  });
+
+  app.post('/oauth/token', async (request, reply) => {
+    const form = readForm(request);
+    await limitByIp(ctx, request, 'token');
+    const grantType = supportedGrantType(form);
+    const client = await authenticateClient(ctx, request, form);
+    await limitByClient(ctx, client.id, 'token');
+    checkGrantAllowed(client, grantType);
+    const body = await runGrant(ctx, grantType, client, form);
+    recordTokenResult(ctx, request, 'success', grantType);
+    return noStore(reply).send(body);
+  });
+
+  app.post('/oauth/introspect', async (request, reply) => {
+    const form = readForm(request);
+    await limitByIp(ctx, request, 'introspect');
+    const client = await authenticateClient(ctx, request, form);
+    await limitByClient(ctx, client.id, 'introspect');
+    const body = await introspectToken(ctx, client, form);
+    return noStore(reply).send(body);
+  });
+
+  app.post('/oauth/revoke', async (request, reply) => {
+    const form = readForm(request);
+    await limitByIp(ctx, request, 'revoke');
+    const client = await authenticateClient(ctx, request, form);
+    await revokeToken(ctx, client, form);
+    // RFC 7009 §2.2: 200 whether or not the token was found, so the answer reveals nothing.
+    return noStore(reply).code(200).send();
+  });
+
+  app.get('/oauth/revocations', async (request, reply) => {
+    const body = await serveRevocationFeed(ctx, request);
+    return noStore(reply).type('application/json').send(body);
+  });
+};

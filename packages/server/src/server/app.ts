@@ -1,0 +1,132 @@
+/**
+ * The Fastify application: logging, limits, one error mapping and the route plugins. Built from a
+ * ServerContext so tests can `inject` requests without a socket.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { StoreUnavailableError } from '../store/types.js';
+import { OAuthError } from './errors.js';
+import type { ServerContext } from './context.js';
+import { jwksRoutes } from './routes/jwks.js';
+import { metadataRoutes } from './routes/metadata.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { debuggerRoutes } from './routes/debugger.js';
+import { oauthRoutes } from '../oauth/routes.js';
+
+/** A token request is a few hundred bytes; 64 KiB leaves room for a large client assertion and no more. */
+export const BODY_LIMIT = 64 * 1024;
+
+/** The URL without its query string: a query may carry a token (RFC 6750 §2.3) and must not reach a log. */
+const pathOnly = (url: string) => url.split('?', 1)[0];
+
+/**
+ * The server's logger: pino with credentials redacted. Request logs carry method, path and status only;
+ * bodies, tokens, secrets and keys are never logged.
+ *
+ * @example
+ * const log = createLogger('info');
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { name: 'tessera' },
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'req.headers["proxy-authorization"]',
+          'res.headers["set-cookie"]',
+          'headers.authorization',
+          'headers.cookie',
+        ],
+        censor: '[redacted]',
+      },
+      serializers: {
+        req: (req: { method?: string; url?: string; ip?: string; id?: string }) => ({
+          method: req.method,
+          path: pathOnly(req.url ?? ''),
+          ip: req.ip,
+        }),
+        res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
+        err: pino.stdSerializers.err,
+      },
+    },
+    destination,
+  );
+}
+
+/** Map any failure to an HTTP status and RFC 6749 §5.2 body. Never a 500 for a malformed request. */
+export function toHttpError(err: unknown): OAuthError {
+  if (err instanceof OAuthError) return err;
+  if (err instanceof StoreUnavailableError)
+    return new OAuthError(503, 'temporarily_unavailable', 'the token service is temporarily unavailable', {
+      'retry-after': '1',
+    });
+  const fe = err as Partial<FastifyError> | undefined;
+  if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OAuthError(413, 'invalid_request', 'request body too large');
+  const status = fe?.statusCode;
+  if (fe?.validation || (typeof status === 'number' && status >= 400 && status < 500)) {
+    // Content type (415), parse errors, bad headers, validation: all the client's fault, all invalid_request.
+    return new OAuthError(status === 413 ? 413 : 400, 'invalid_request', 'malformed request');
+  }
+  return new OAuthError(500, 'server_error', 'internal error');
+}
+
+/**
+ * Build the application for a context (does not listen).
+ *
+ * @example
+ * const app = await buildApp(ctx);
+ * const res = await app.inject({ url: '/.well-known/jwks.json' });
+ */
+export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    // Behind a proxy, X-Forwarded-For is only believed when configured: otherwise any client could pick the
+    // IP its per-IP rate limit is counted against.
+    trustProxy: ctx.config.trustProxy,
+    bodyLimit: BODY_LIMIT,
+    disableRequestLogging: ctx.config.logLevel !== 'debug' && ctx.config.logLevel !== 'trace',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  // Latency by route template (not raw URL), so label cardinality stays bounded.
+  app.addHook('onResponse', async (request: FastifyRequest, reply) => {
+    ctx.metrics.httpDuration.observe(
+      { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const httpError = toHttpError(err);
+    if (httpError.status >= 500 && !(err instanceof OAuthError))
+      request.log.error({ err, path: pathOnly(request.url) }, 'request failed');
+    return reply
+      .code(httpError.status)
+      .headers(httpError.headers)
+      .header('cache-control', 'no-store')
+      .send(httpError.toJSON());
+  });
+
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ error: 'not_found', error_description: 'no such endpoint' }),
+  );
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(jwksRoutes, { ctx });
+  await app.register(metadataRoutes, { ctx });
+  await app.register(metricsRoutes, { ctx });
+  // The OAuth plugin registers its own form parser (RFC 6749 §3.2 duplicate detection) and error handler
+  // in its own scope; a root form parser here would collide with it.
+  await app.register(oauthRoutes, { ctx });
+  await app.register(debuggerRoutes, { ctx });
+  return app;
+}

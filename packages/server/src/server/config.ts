@@ -1,0 +1,258 @@
+/**
+ * Server configuration: one table of options, read with the precedence flags > `TESSERA_*` environment >
+ * JSON config file (`--config FILE`) > defaults. The same table drives `tessera serve --help`, so the help
+ * text cannot drift from what is accepted. Durations are stored in seconds.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import type { Alg } from '@tessera/jwt';
+import { parseDuration, UsageError, type OptionSpec } from '../cli/args.js';
+
+/** Signing algorithms the server offers (RFC 7518 §3; RFC 8037 for EdDSA). HMAC is out: verifiers need no secret. */
+export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const satisfies readonly Alg[];
+export type SigningAlg = (typeof SIGNING_ALGORITHMS)[number];
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** Absolute path of the data directory (SQLite database, KEK file). */
+  dataDir: string;
+  /** The `iss` of every token and the base of every metadata URL; no trailing slash. */
+  issuer: string;
+  /** True when `issuer` was derived from host and port (so `startServer` may fix it after binding port 0). */
+  issuerIsDefault: boolean;
+  /** Store spec for `openStore`: undefined (SQLite in the data dir), `sqlite:PATH`, `memory:` or `postgres://…`. */
+  store: string | undefined;
+  /** Redis URL for rate limits, single-use ids and revocation push; undefined keeps them in memory. */
+  redis: string | undefined;
+  /** Path of the KEK file (used when `TESSERA_KEK` is not set). */
+  kekFile: string;
+  /** The KEK itself (base64url, 32 bytes) from `TESSERA_KEK`; takes precedence over the file. */
+  kek: string | undefined;
+  alg: SigningAlg;
+  /** RSA modulus length for RS256/PS256. */
+  rsaBits: 2048 | 3072;
+  /** Seconds between scheduled rotations. */
+  rotationInterval: number;
+  /** Seconds the JWKS may be cached (`Cache-Control: max-age`); also the pre-publication window. */
+  jwksMaxAge: number;
+  /** Default access-token lifetime, seconds. */
+  accessTtl: number;
+  /** Longest access-token lifetime any client may have, seconds. */
+  maxAccessTtl: number;
+  refreshAbsoluteTtl: number;
+  refreshIdleTtl: number;
+  /** Seconds of clock skew tolerated when checking `exp`/`nbf`/`iat`. */
+  clockTolerance: number;
+  claimsWarnBytes: number;
+  claimsMaxBytes: number;
+  /** Token/introspection requests per client per minute; 0 disables the limit. */
+  rateLimitClient: number;
+  /** Token/introspection requests per client IP per minute; 0 disables the limit. */
+  rateLimitIp: number;
+  /** Seconds between re-reads of the store (CLI and other instances' changes). At most 5 s in practice. */
+  reloadInterval: number;
+  /** Fastify trustProxy: false (default), true, or a comma list of proxy addresses/CIDRs. */
+  trustProxy: boolean | string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+type Parser = (text: string, name: string) => unknown;
+
+interface OptionDef {
+  flag: string;
+  key: keyof ServerConfig;
+  help: string;
+  /** Shown in `--help`; `undefined` when the default is computed (described in `help`). */
+  def: string | undefined;
+  parse: Parser;
+}
+
+const int =
+  (min: number, max: number): Parser =>
+  (text, name) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${min}..${max}`);
+    return n;
+  };
+
+const duration =
+  (minSeconds: number): Parser =>
+  (text, name) => {
+    const s = parseDuration(String(text));
+    if (s < minSeconds) throw new UsageError(`--${name} must be at least ${minSeconds}s`);
+    return s;
+  };
+
+const oneOf =
+  (values: readonly string[]): Parser =>
+  (text, name) => {
+    if (!values.includes(text)) throw new UsageError(`--${name} must be one of ${values.join(', ')}`);
+    return text;
+  };
+
+const str: Parser = (text) => text;
+
+/** `6000`, `6000/min`, `100/s` or `360000/h`, normalised to requests per minute. */
+const perMinute: Parser = (text, name) => {
+  const m = /^(\d+)(?:\/(s|sec|m|min|h|hour))?$/.exec(String(text).trim());
+  if (!m) throw new UsageError(`--${name} must look like 6000, 6000/min or 100/s`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'min';
+  return unit.startsWith('s') ? n * 60 : unit.startsWith('h') ? Math.ceil(n / 60) : n;
+};
+
+/** Every option `tessera serve` (and, for the storage subset, every other command) accepts. */
+export const OPTIONS: readonly OptionDef[] = [
+  { flag: 'port', key: 'port', def: '7070', parse: int(0, 65535), help: 'TCP port to listen on' },
+  { flag: 'host', key: 'host', def: '127.0.0.1', parse: str, help: 'interface to bind' },
+  { flag: 'data-dir', key: 'dataDir', def: './.tessera', parse: str, help: 'directory for the database and KEK file' },
+  { flag: 'issuer', key: 'issuer', def: undefined, parse: str, help: 'token issuer URL (default http://HOST:PORT)' },
+  {
+    flag: 'store',
+    key: 'store',
+    def: undefined,
+    parse: str,
+    help: 'state store: sqlite:PATH, postgres://… or memory: (default SQLite at DATA_DIR/tessera.db)',
+  },
+  { flag: 'redis', key: 'redis', def: undefined, parse: str, help: 'Redis URL for shared rate limits and revocation push' },
+  {
+    flag: 'kek-file',
+    key: 'kekFile',
+    def: undefined,
+    parse: str,
+    help: 'key-encryption key file (default DATA_DIR/kek); TESSERA_KEK=<base64url 32 bytes> overrides it',
+  },
+  { flag: 'alg', key: 'alg', def: 'ES256', parse: oneOf(SIGNING_ALGORITHMS), help: 'signing algorithm: ES256, RS256, PS256, EdDSA' },
+  { flag: 'rsa-bits', key: 'rsaBits', def: '2048', parse: (t, n) => Number(oneOf(['2048', '3072'])(t, n)), help: 'RSA modulus length: 2048 or 3072' },
+  { flag: 'rotation-interval', key: 'rotationInterval', def: '90d', parse: duration(1), help: 'scheduled key rotation period' },
+  { flag: 'jwks-max-age', key: 'jwksMaxAge', def: '300s', parse: duration(0), help: 'JWKS Cache-Control max-age and key pre-publication window' },
+  { flag: 'access-ttl', key: 'accessTtl', def: '15m', parse: duration(1), help: 'default access-token lifetime' },
+  { flag: 'max-access-ttl', key: 'maxAccessTtl', def: '1h', parse: duration(1), help: 'longest access-token lifetime a client may have' },
+  { flag: 'refresh-absolute-ttl', key: 'refreshAbsoluteTtl', def: '7d', parse: duration(1), help: 'refresh family absolute lifetime' },
+  { flag: 'refresh-idle-ttl', key: 'refreshIdleTtl', def: '24h', parse: duration(1), help: 'refresh token idle lifetime' },
+  { flag: 'clock-tolerance', key: 'clockTolerance', def: '30s', parse: duration(0), help: 'clock skew tolerated on exp/nbf/iat' },
+  { flag: 'claims-warn-bytes', key: 'claimsWarnBytes', def: '1024', parse: int(0, 1 << 20), help: 'warn when custom claims exceed this size' },
+  { flag: 'claims-max-bytes', key: 'claimsMaxBytes', def: '4096', parse: int(0, 1 << 20), help: 'refuse custom claims above this size' },
+  { flag: 'rate-limit-client', key: 'rateLimitClient', def: '6000/min', parse: perMinute, help: 'token/introspection requests per client (0: off)' },
+  { flag: 'rate-limit-ip', key: 'rateLimitIp', def: '12000/min', parse: perMinute, help: 'token/introspection requests per client IP (0: off)' },
+  { flag: 'reload-interval', key: 'reloadInterval', def: '2s', parse: duration(0.05), help: 'how often the store is re-read for CLI/other-instance changes' },
+  {
+    flag: 'trust-proxy',
+    key: 'trustProxy',
+    def: 'false',
+    parse: (t) => (t === 'true' ? true : t === 'false' ? false : t),
+    help: 'believe X-Forwarded-For from: false, true, or a comma list of proxy addresses/CIDRs',
+  },
+  {
+    flag: 'log-level',
+    key: 'logLevel',
+    def: 'info',
+    parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    help: 'log level',
+  },
+];
+
+/** The options every command that touches server state takes (keys, clients, inspect, migrate …). */
+export const STORAGE_FLAGS = ['data-dir', 'store', 'redis', 'kek-file', 'config'] as const;
+
+export const envName = (flag: string) => `TESSERA_${flag.toUpperCase().replaceAll('-', '_')}`;
+
+/** node:util parseArgs spec for the given flags (all by default), plus `--config`. */
+export function configArgSpec(flags?: readonly string[]): OptionSpec {
+  const spec: OptionSpec = { config: { type: 'string' } };
+  for (const o of OPTIONS) if (!flags || flags.includes(o.flag)) spec[o.flag] = { type: 'string' };
+  return spec;
+}
+
+/** `--help` lines for the given flags: flag, env var, default, meaning. */
+export function configHelp(flags?: readonly string[]): string {
+  const lines = ['  --config FILE                 JSON config file; keys are option names (TESSERA_CONFIG)'];
+  for (const o of OPTIONS) {
+    if (flags && !flags.includes(o.flag)) continue;
+    const left = `  --${o.flag} VALUE`.padEnd(32);
+    lines.push(`${left}${o.help} (${envName(o.flag)}${o.def !== undefined ? `; default ${o.def}` : ''})`);
+  }
+  return lines.join('\n');
+}
+
+export interface LoadConfigOptions {
+  /** Parsed flag values (from `parseCommandArgs`); `config` names the config file. */
+  values?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** Config file path; defaults to `values.config`, then `TESSERA_CONFIG`. */
+  configFile?: string;
+  /** Relative paths (data dir, KEK file, config file) resolve against this; default process.cwd(). */
+  cwd?: string;
+}
+
+const camelToFlag = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new UsageError(`config file ${path} must hold a JSON object`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    // Accept both option names (`data-dir`) and config field names (`dataDir`).
+    const flag = k.includes('-') ? k : camelToFlag(k);
+    if (!OPTIONS.some((o) => o.flag === flag)) throw new UsageError(`config file ${path}: unknown option "${k}"`);
+    out[flag] = v;
+  }
+  return out;
+}
+
+/**
+ * Resolve the configuration.
+ *
+ * @example
+ * const { values } = parseCommandArgs(argv, configArgSpec());
+ * const config = loadConfig({ values, env: process.env });
+ */
+export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
+  const values = options.values ?? {};
+  const env = options.env ?? {};
+  const cwd = options.cwd ?? process.cwd();
+  const fileName =
+    options.configFile ?? (typeof values['config'] === 'string' ? values['config'] : undefined) ?? env['TESSERA_CONFIG'];
+  const file = fileName ? readConfigFile(resolve(cwd, fileName)) : {};
+
+  const raw = (flag: string): string | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    // TESSERA_KEK holds the key itself, so the file's env var is TESSERA_KEK_FILE (same rule as the others).
+    const e = env[envName(flag)];
+    if (e !== undefined && e !== '') return e;
+    const f = file[flag];
+    if (f !== undefined && f !== null) return String(f);
+    return undefined;
+  };
+
+  const out: Record<string, unknown> = {};
+  for (const o of OPTIONS) {
+    const text = raw(o.flag) ?? o.def;
+    out[o.key] = text === undefined ? undefined : o.parse(text, o.flag);
+  }
+  const config = out as unknown as ServerConfig;
+  config.dataDir = resolve(cwd, config.dataDir);
+  config.kekFile = config.kekFile ? resolve(cwd, config.kekFile) : join(config.dataDir, 'kek');
+  config.kek = env['TESSERA_KEK'] || undefined;
+  config.issuerIsDefault = config.issuer === undefined;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  config.issuer = (config.issuer ?? `http://${hostForUrl}:${config.port}`).replace(/\/+$/, '');
+  try {
+    new URL(config.issuer);
+  } catch {
+    throw new UsageError(`--issuer must be an absolute URL`);
+  }
+  if (config.accessTtl > config.maxAccessTtl)
+    throw new UsageError('--access-ttl must not exceed --max-access-ttl');
+  if (config.claimsWarnBytes > config.claimsMaxBytes)
+    throw new UsageError('--claims-warn-bytes must not exceed --claims-max-bytes');
+  return config;
+}

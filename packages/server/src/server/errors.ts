@@ -1,0 +1,55 @@
+/**
+ * HTTP-facing errors: the JOSE core never knows a status code; the server maps its failures to these.
+ * The wire shape is RFC 6749 §5.2: `{ "error": …, "error_description": … }`. Descriptions are fixed text,
+ * never a token, secret or key.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_token'
+  | 'unsupported_token_type'
+  | 'slow_down'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+export class OAuthError extends Error {
+  override readonly name: string = 'OAuthError';
+  readonly status: number;
+  readonly error: OAuthErrorCode;
+  /** Extra response headers, e.g. WWW-Authenticate for invalid_client, Retry-After for rate limits. */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    error: OAuthErrorCode,
+    description: string,
+    headers: Record<string, string> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(description, options);
+    this.status = status;
+    this.error = error;
+    this.headers = headers;
+  }
+
+  toJSON(): { error: OAuthErrorCode; error_description: string } {
+    return { error: this.error, error_description: this.message };
+  }
+}
+
+export const invalidRequest = (d: string) => new OAuthError(400, 'invalid_request', d);
+export const invalidGrant = (d: string) => new OAuthError(400, 'invalid_grant', d);
+export const invalidScope = (d: string) => new OAuthError(400, 'invalid_scope', d);
+export const unauthorizedClient = (d: string) => new OAuthError(400, 'unauthorized_client', d);
+export const unsupportedGrantType = (d: string) => new OAuthError(400, 'unsupported_grant_type', d);
+/** RFC 6749 §5.2: 401 with a WWW-Authenticate challenge for the scheme the client tried. */
+export const invalidClient = (d: string, scheme = 'Basic') =>
+  new OAuthError(401, 'invalid_client', d, { 'www-authenticate': `${scheme} realm="tessera"` });
+export const rateLimited = (retryAfterSeconds: number) =>
+  new OAuthError(429, 'slow_down', 'too many requests', { 'retry-after': String(Math.ceil(retryAfterSeconds)) });
+export const unavailable = (d = 'the token service is temporarily unavailable') =>
+  new OAuthError(503, 'temporarily_unavailable', d, { 'retry-after': '1' });

@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ServerContext } from '../context.js';
+
+/** Public members only; the key manager strips private members before the body is built. */
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+/** Does an If-None-Match header (RFC 9110 §13.1.2: a list, or `*`) match our strong ETag? */
+function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  // Weak comparison is what If-None-Match uses, so `W/"x"` matches `"x"`.
+  return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+/**
+ * `GET /.well-known/jwks.json`: the pre-serialised key set from the key manager's in-memory snapshot, so it
+ * keeps answering while the store is down. `max-age` is the pre-publication window: a new key is listed at
+ * least that long before it signs.
+ *
+ * @example
+ * await app.register(jwksRoutes, { ctx });
+ */
+export const jwksRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  app.get(JWKS_PATH, async (request, reply) => {
+    const jwks = ctx.keys.published();
+    reply
+      .header('cache-control', `public, max-age=${jwks.maxAge}`)
+      .header('etag', jwks.etag)
+      .header('access-control-allow-origin', '*');
+    if (matches(request.headers['if-none-match'], jwks.etag)) {
+      ctx.metrics.jwksRequests.inc({ status: '304' });
+      return reply.code(304).send();
+    }
+    ctx.metrics.jwksRequests.inc({ status: '200' });
+    return reply.type('application/jwk-set+json').send(jwks.body);
+  });
+};

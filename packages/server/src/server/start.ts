@@ -1,0 +1,143 @@
+/**
+ * Start a server from a config: store, KEK, key manager, app, listen, and a graceful shutdown that stops
+ * accepting, lets in-flight requests finish and then closes timers and the store.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { openStore } from '../store/open-store.js';
+import { createMemoryEphemeral } from '../store/memory-ephemeral.js';
+import { openRedisEphemeral } from '../store/redis-ephemeral.js';
+import type { EphemeralState } from '../store/ephemeral.js';
+import type { Store } from '../store/types.js';
+import { derivePepper, loadKEK, type KEK } from '../keys/kek.js';
+import { createKeyManager, type LocalKeyManager } from '../keys/key-manager.js';
+import { buildApp, createLogger } from './app.js';
+import type { ServerConfig } from './config.js';
+import type { ServerContext } from './context.js';
+import { createMetrics } from './metrics.js';
+
+export interface StartServerOptions {
+  /** A logger to use instead of one built from config.logLevel (tests pass a silent one). */
+  log?: Logger;
+  clock?: () => number;
+  /** Close on SIGINT/SIGTERM (the `serve` command); default false so tests and embedders own the process. */
+  handleSignals?: boolean;
+  /** Run the key-rotation timer (default true). */
+  scheduleKeys?: boolean;
+}
+
+export interface ServerHandle {
+  /** Where it listens, e.g. `http://127.0.0.1:7070`. */
+  url: string;
+  /** The context (config with the final issuer, store, key manager …). */
+  ctx: ServerContext;
+  keys: LocalKeyManager;
+  app: FastifyInstance;
+  kek: KEK;
+  /** Stop accepting, finish in-flight requests, stop timers, close the store. Idempotent. */
+  close(): Promise<void>;
+  /** Resolves when the server has closed (after close() or a signal). */
+  closed: Promise<void>;
+}
+
+/**
+ * Open a KEK for an opened store: generated only when the store has no keys yet (a fresh KEK next to
+ * existing encrypted keys would orphan them).
+ */
+export async function openKEK(config: ServerConfig, store: Store, log?: Logger): Promise<KEK> {
+  const hasKeys = (await store.listKeys()).length > 0;
+  return loadKEK({ env: config.kek, file: config.kekFile, allowCreate: !hasKeys, ...(log && { log }) });
+}
+
+/**
+ * Start listening.
+ *
+ * @example
+ * const server = await startServer(loadConfig({ values: { port: '0', 'data-dir': dir } }));
+ * console.log(server.url);
+ * await server.close();
+ */
+export async function startServer(config: ServerConfig, options: StartServerOptions = {}): Promise<ServerHandle> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? Date.now;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const store = await openStore(config.store, { dataDir: config.dataDir });
+  let ephemeral: EphemeralState | undefined;
+  let keys: LocalKeyManager | undefined;
+  try {
+    const kek = await openKEK(config, store, log);
+    ephemeral = config.redis ? await openRedisEphemeral({ url: config.redis }) : createMemoryEphemeral({ clock });
+    const metrics = createMetrics({ clock });
+    const instanceId = `${process.pid}-${randomUUID()}`;
+    const audit = async (type: string, data: Record<string, unknown>) => {
+      log.info({ audit: type, ...data }, `audit: ${type}`);
+      await store.appendAudit({ at: clock(), type, data });
+    };
+    keys = await createKeyManager({
+      store,
+      kek,
+      config,
+      log,
+      metrics,
+      instanceId,
+      clock,
+      audit,
+      schedule: options.scheduleKeys !== false,
+    });
+    const ctx: ServerContext = {
+      config,
+      store,
+      ephemeral,
+      keys,
+      metrics,
+      log,
+      pepper: derivePepper(kek),
+      instanceId,
+      clock,
+      audit,
+    };
+    const app = await buildApp(ctx);
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    // With port 0 the default issuer named port 0; tokens and metadata must carry the real one.
+    if (config.issuerIsDefault) config.issuer = url;
+
+    let resolveClosed!: () => void;
+    const closed = new Promise<void>((r) => (resolveClosed = r));
+    let closing: Promise<void> | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'shutting down');
+      void close();
+    };
+    const close = () =>
+      (closing ??= (async () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        try {
+          await app.close();
+        } finally {
+          await keys!.close();
+          await ephemeral!.close();
+          await store.close();
+          resolveClosed();
+        }
+      })());
+    if (options.handleSignals) {
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    }
+    return { url, ctx, keys, app, kek, close, closed };
+  } catch (err) {
+    // Nothing half-open stays behind: a failed start (wrong KEK, port in use) releases the store.
+    await keys?.close().catch(() => undefined);
+    await ephemeral?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,39 @@
+/** The storage layer: contracts, the stores, and `openStore` to pick one from a `--store` value. */
+export type {
+  AuditEvent,
+  AuditStore,
+  ClientAuthMethod,
+  ClientRecord,
+  ClientStore,
+  KeyRecord,
+  KeyState,
+  KeyStore,
+  LeaseStore,
+  OpaqueTokenRecord,
+  OpaqueTokenStore,
+  RefreshFamilyRecord,
+  RefreshStore,
+  RefreshTokenRecord,
+  RevocationKind,
+  RevocationRecord,
+  RevocationStore,
+  RotateResult,
+  Store,
+  TokenFormat,
+  UsedIdStore,
+} from './types.js';
+export { StoreConflictError, StoreUnavailableError } from './types.js';
+export type { EphemeralState, RateLimitResult } from './ephemeral.js';
+export { createMemoryStore } from './memory.js';
+export { openSQLiteStore, type SQLiteStoreOptions } from './sqlite.js';
+export { openPostgresStore, type PostgresStoreOptions } from './postgres.js';
+export {
+  openStore,
+  parseStoreSpec,
+  describeStoreSpec,
+  defaultSQLitePath,
+  type OpenStoreOptions,
+  type StoreSpec,
+} from './open-store.js';
+export { createMemoryEphemeral, type MemoryEphemeralOptions } from './memory-ephemeral.js';
+export { openRedisEphemeral, openRedisClient, type RedisEphemeralOptions } from './redis-ephemeral.js';

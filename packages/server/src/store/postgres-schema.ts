@@ -1,0 +1,155 @@
+import type { PoolClient } from 'pg';
+import type { Migration } from './sqlite-schema.js';
+
+/** The PostgreSQL schema: the SQLite one with BIGINT times and BIGSERIAL cursors. Append steps, never edit. */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('next', 'current', 'retired', 'revoked')),
+        public_jwk TEXT NOT NULL,
+        encrypted_private_key TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        published_at BIGINT NOT NULL,
+        activated_at BIGINT,
+        retired_at BIGINT,
+        remove_after BIGINT,
+        revoked_at BIGINT
+      );
+      CREATE TABLE clients (
+        id TEXT PRIMARY KEY,
+        secret_hash TEXT,
+        auth_method TEXT NOT NULL,
+        grants TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        jwks TEXT,
+        token_format TEXT NOT NULL,
+        access_ttl BIGINT NOT NULL,
+        allowed_claims TEXT NOT NULL,
+        refresh_absolute_ttl BIGINT NOT NULL,
+        refresh_idle_ttl BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE refresh_families (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        sub TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        absolute_expires_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        revoked_reason TEXT
+      );
+      CREATE INDEX refresh_families_live ON refresh_families (absolute_expires_at) WHERE revoked_at IS NULL;
+      CREATE TABLE refresh_tokens (
+        hash TEXT PRIMARY KEY,
+        family_id TEXT NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT
+      );
+      CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+      CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
+      -- A sequence never hands out a value twice, even after the newest rows are purged, so a verifier's
+      -- cursor can never point past an entry it has not seen.
+      CREATE TABLE revocations (
+        seq BIGSERIAL PRIMARY KEY,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT NOT NULL,
+        UNIQUE (kind, value)
+      );
+      CREATE INDEX revocations_expires ON revocations (expires_at);
+      CREATE TABLE opaque_tokens (
+        hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        sub TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        issued_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX opaque_tokens_expires ON opaque_tokens (expires_at);
+      CREATE TABLE used_ids (
+        namespace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (namespace, id)
+      );
+      CREATE INDEX used_ids_expires ON used_ids (expires_at);
+      CREATE TABLE audit_events (
+        id BIGSERIAL PRIMARY KEY,
+        at BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX audit_events_at ON audit_events (at, id);
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+    `,
+  },
+];
+
+/**
+ * Applies the missing steps on `client` and returns their names. A session advisory lock (one per schema)
+ * serialises this across every process: when N instances start together, one applies the steps and the
+ * others wait, then find them recorded. Without it two could both read "not applied" and race their
+ * `CREATE TABLE`s (even `IF NOT EXISTS` fails with a unique violation when two run at once).
+ */
+export async function migratePostgres(
+  client: PoolClient,
+  schema: string | undefined,
+  migrations: readonly Migration[] = POSTGRES_MIGRATIONS,
+): Promise<string[]> {
+  const lockName = `tessera:migrate:${schema ?? ''}`;
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockName]);
+  try {
+    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+    );
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const done = new Set(rows.map((r) => Number(r.version)));
+    const newest = Math.max(0, ...migrations.map((m) => m.version));
+    const ahead = [...done].find((v) => v > newest);
+    if (ahead !== undefined) {
+      throw new Error(
+        `database schema version ${ahead} is newer than this tessera understands (${newest}); upgrade tessera`,
+      );
+    }
+    const applied: string[] = [];
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
+      // Each step and its record commit together: a crash mid-step leaves neither.
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          Date.now(),
+        ]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+      applied.push(m.name);
+    }
+    return applied;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockName]).catch(() => {});
+  }
+}

@@ -1,0 +1,385 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { PoolClient, QueryResultRow } from 'pg';
+import { migratePostgres } from './postgres-schema.js';
+import {
+  KEY_COLUMNS,
+  auditFromRow,
+  clientFromRow,
+  clientToRow,
+  familyFromRow,
+  familyToRow,
+  insertSQL,
+  keyFromRow,
+  keyToRow,
+  opaqueFromRow,
+  opaqueToRow,
+  refreshTokenFromRow,
+  refreshTokenToRow,
+  revocationFromRow,
+} from './rows.js';
+import {
+  StoreConflictError,
+  StoreUnavailableError,
+  type KeyRecord,
+  type RotateResult,
+  type Store,
+} from './types.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:port/db` */
+  url: string;
+  /** Schema for the tables (created if missing); default: the server's search_path (usually `public`). */
+  schema?: string;
+  /** Pool size (default 10). */
+  poolSize?: number;
+  /** Shown in pg_stat_activity (default `tessera`). */
+  applicationName?: string;
+  /** Called with the names of the migration steps this call applied (empty when another instance did). */
+  onMigrationsApplied?: (names: string[]) => void;
+}
+
+type Row = Record<string, unknown>;
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+// BIGINT (oid 20) arrives as a string by default, since it can exceed 2^53; our values are millisecond times
+// and cursors, far below that. Set per pool, not on the global `pg.types`, so other pg users are unaffected.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** Errors meaning "the database is not reachable right now" (answer 503 and try again later). */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown: server stopping or backend terminated
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up or shutting down
+  '53300', // too_many_connections
+  '08000', // connection_exception and subclasses
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+
+function mapError(err: unknown): unknown {
+  if (err instanceof StoreConflictError || err instanceof StoreUnavailableError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (code === '23505') return new StoreConflictError('record already exists', { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  // pg reports a dropped socket and a pool connect timeout without a code.
+  if (
+    (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      message,
+    )
+  ) {
+    return new StoreUnavailableError(`PostgreSQL unavailable: ${message}`, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * Opens (and migrates) the PostgreSQL store. Several instances may share one database; every "use once"
+ * operation is a single conditional statement or a short transaction whose first statement takes the row
+ * lock, so the database decides races between instances.
+ *
+ * @example
+ * const store = await openPostgresStore({ url: 'postgres://tessera@db/tessera', schema: 'tessera' });
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+    throw new Error(`invalid schema name "${options.schema}" (lower-case letters, digits and _)`);
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    application_name: options.applicationName ?? 'tessera',
+    // search_path at connection start: every pooled connection, including ones opened after a PostgreSQL
+    // restart, lands in the right schema without an extra query racing the first request.
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    types,
+  });
+  // An idle client whose server went away (restart, pg_terminate_backend) emits 'error' on the pool; the
+  // pool drops it and opens a fresh one on the next request. Unhandled, that event would crash the process.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    try {
+      options.onMigrationsApplied?.(await migratePostgres(client, options.schema));
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw mapError(err);
+  }
+  return createPostgresStore(pool, options.schema ?? '');
+}
+
+function createPostgresStore(pool: pg.Pool, schema: string): Store {
+  // Named queries are parsed and planned once per connection, then reused.
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string => {
+    let name = names.get(text);
+    if (!name) {
+      name = 't' + createHash('sha1').update(text).digest('hex').slice(0, 16);
+      names.set(text, name);
+    }
+    return name;
+  };
+  type Queryable = Pick<PoolClient, 'query'>;
+  const query = async <R extends QueryResultRow = Row>(
+    text: string,
+    values: unknown[] = [],
+    on: Queryable = pool,
+  ): Promise<pg.QueryResult<R>> => {
+    try {
+      return await on.query<R>({ name: nameOf(text), text, values });
+    } catch (err) {
+      throw mapError(err);
+    }
+  };
+  const rows = async (text: string, values: unknown[] = []): Promise<Row[]> =>
+    (await query(text, values)).rows;
+  const one = async (text: string, values: unknown[] = []): Promise<Row | undefined> =>
+    (await query(text, values)).rows[0];
+  const insert = (table: string, row: Row, on?: Queryable): Promise<unknown> =>
+    query(
+      insertSQL(table, row, (i) => `$${i + 1}`),
+      Object.values(row),
+      on,
+    );
+  const count = async (text: string, values: unknown[]): Promise<number> =>
+    (await query(text, values)).rowCount ?? 0;
+
+  /** Runs `fn` in a transaction on one pooled connection; a broken connection is discarded, not reused. */
+  const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw mapError(err);
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (err) {
+      const broken = mapError(err) instanceof StoreUnavailableError;
+      if (!broken) await client.query('ROLLBACK').catch(() => {});
+      client.release(broken ? (err as Error) : undefined);
+      throw mapError(err);
+    }
+  };
+
+  const revocationLock = `tessera:revocations:${schema}`;
+  const limitOf = (limit: number): number => Math.max(0, Math.trunc(limit));
+
+  return {
+    kind: 'postgres',
+    ping: async () => void (await query('SELECT 1')),
+    close: () => pool.end(),
+
+    listKeys: async () => (await rows('SELECT * FROM keys ORDER BY created_at, kid')).map(keyFromRow),
+    getKey: async (kid) => optional(await one('SELECT * FROM keys WHERE kid = $1', [kid]), keyFromRow),
+    insertKey: async (key) => void (await insert('keys', keyToRow(key))),
+    async transitionKey(kid, from, changes) {
+      const values: unknown[] = [kid, from];
+      const set: string[] = [];
+      for (const [field, value] of Object.entries(changes)) {
+        const column = KEY_COLUMNS[field as Exclude<keyof KeyRecord, 'kid'>];
+        if (!column || value === undefined) continue;
+        values.push(value);
+        set.push(`${column} = $${values.length}`);
+      }
+      // `AND state = $2` is the compare-and-set: of two instances promoting the same key, one updates a row.
+      const sql = `UPDATE keys SET ${set.length ? set.join(', ') : 'state = state'} WHERE kid = $1 AND state = $2`;
+      return (await count(sql, values)) === 1;
+    },
+    deleteKey: async (kid) => void (await query('DELETE FROM keys WHERE kid = $1', [kid])),
+
+    createClient: async (client) => void (await insert('clients', clientToRow(client))),
+    getClient: async (id) => optional(await one('SELECT * FROM clients WHERE id = $1', [id]), clientFromRow),
+    listClients: async () => (await rows('SELECT * FROM clients ORDER BY created_at, id')).map(clientFromRow),
+    deleteClient: async (id) => (await count('DELETE FROM clients WHERE id = $1', [id])) === 1,
+
+    createFamily: (family, first) =>
+      transaction(async (c) => {
+        await insert('refresh_families', familyToRow(family), c);
+        await insert('refresh_tokens', refreshTokenToRow({ ...first, familyId: family.id }), c);
+      }),
+    getFamily: async (id) =>
+      optional(await one('SELECT * FROM refresh_families WHERE id = $1', [id]), familyFromRow),
+    getRefreshToken: async (hash) =>
+      optional(await one('SELECT * FROM refresh_tokens WHERE hash = $1', [hash]), refreshTokenFromRow),
+    rotateRefreshToken: (oldHash, next, now) =>
+      transaction(async (c): Promise<RotateResult> => {
+        // The conditional UPDATE takes the row lock: a concurrent rotation of the same token blocks here until
+        // this transaction ends, then re-checks `used_at IS NULL`, finds it set and updates nothing.
+        const used = await query(
+          'UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL RETURNING *',
+          [now, oldHash],
+          c,
+        );
+        const previous =
+          used.rows[0] ?? (await query('SELECT * FROM refresh_tokens WHERE hash = $1', [oldHash], c)).rows[0];
+        const family =
+          previous &&
+          (await query('SELECT * FROM refresh_families WHERE id = $1', [previous.family_id], c)).rows[0];
+        if (!previous || !family) return { status: 'unknown' };
+        if (!used.rows[0])
+          return { status: 'reused', family: familyFromRow(family), previous: refreshTokenFromRow(previous) };
+        await insert(
+          'refresh_tokens',
+          refreshTokenToRow({ ...next, familyId: String(previous.family_id) }),
+          c,
+        );
+        return { status: 'rotated', family: familyFromRow(family), previous: refreshTokenFromRow(previous) };
+      }),
+    async revokeFamily(id, reason, now) {
+      const row = await one(
+        'UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL RETURNING absolute_expires_at',
+        [now, reason, id],
+      );
+      return row !== undefined && Number(row.absolute_expires_at) > now;
+    },
+    listLiveFamilies: async (now) =>
+      (
+        await rows(
+          'SELECT * FROM refresh_families WHERE revoked_at IS NULL AND absolute_expires_at > $1 ORDER BY created_at, id',
+          [now],
+        )
+      ).map(familyFromRow),
+    listFamilyTokens: async (familyId) =>
+      (
+        await rows('SELECT * FROM refresh_tokens WHERE family_id = $1 ORDER BY created_at, hash', [familyId])
+      ).map(refreshTokenFromRow),
+    purgeRefresh: (now) =>
+      transaction(async (c) => {
+        // Tokens of dead families are deleted explicitly (not by cascade) so they are counted.
+        const tokens = await query(
+          `DELETE FROM refresh_tokens WHERE expires_at <= $1 OR family_id IN
+             (SELECT id FROM refresh_families WHERE revoked_at IS NOT NULL OR absolute_expires_at <= $1)`,
+          [now],
+          c,
+        );
+        const families = await query(
+          'DELETE FROM refresh_families WHERE revoked_at IS NOT NULL OR absolute_expires_at <= $1',
+          [now],
+          c,
+        );
+        return (tokens.rowCount ?? 0) + (families.rowCount ?? 0);
+      }),
+
+    addRevocation: (entry) =>
+      transaction(async (c) => {
+        // Serialise appends until commit. With plain BIGSERIAL, seq 7 could commit after seq 8 became
+        // visible; a verifier polling in between would move its cursor to 8 and never see 7.
+        await query('SELECT pg_advisory_xact_lock(hashtext($1))', [revocationLock], c);
+        // An entry that no longer matters is replaced, as if purged; a live one is returned as is.
+        await query(
+          'DELETE FROM revocations WHERE kind = $1 AND value = $2 AND expires_at <= $3',
+          [entry.kind, entry.value, entry.revokedAt],
+          c,
+        );
+        const existing = await query(
+          'SELECT * FROM revocations WHERE kind = $1 AND value = $2',
+          [entry.kind, entry.value],
+          c,
+        );
+        if (existing.rows[0]) return revocationFromRow(existing.rows[0]);
+        const inserted = await query(
+          'INSERT INTO revocations (kind, value, expires_at, revoked_at) VALUES ($1, $2, $3, $4) RETURNING *',
+          [entry.kind, entry.value, entry.expiresAt, entry.revokedAt],
+          c,
+        );
+        return revocationFromRow(inserted.rows[0]!);
+      }),
+    listRevocations: async (since, limit, now) =>
+      (
+        await rows('SELECT * FROM revocations WHERE seq > $1 AND expires_at > $2 ORDER BY seq LIMIT $3', [
+          since,
+          now,
+          limitOf(limit),
+        ])
+      ).map(revocationFromRow),
+    isRevoked: async (kind, value, now) =>
+      (await one('SELECT 1 FROM revocations WHERE kind = $1 AND value = $2 AND expires_at > $3', [
+        kind,
+        value,
+        now,
+      ])) !== undefined,
+    // The sequence remembers the highest seq handed out, even after those rows were purged.
+    latestRevocationSeq: async () =>
+      Number(
+        (await one("SELECT COALESCE(pg_sequence_last_value('revocations_seq_seq'::regclass), 0) AS seq"))
+          ?.seq ?? 0,
+      ),
+    purgeRevocations: (now) => count('DELETE FROM revocations WHERE expires_at <= $1', [now]),
+
+    insertOpaqueToken: async (token) => void (await insert('opaque_tokens', opaqueToRow(token))),
+    getOpaqueToken: async (hash) =>
+      optional(await one('SELECT * FROM opaque_tokens WHERE hash = $1', [hash]), opaqueFromRow),
+    listOpaqueTokens: async (now) =>
+      (await rows('SELECT * FROM opaque_tokens WHERE expires_at > $1 ORDER BY issued_at, hash', [now])).map(
+        opaqueFromRow,
+      ),
+    deleteOpaqueToken: async (hash) =>
+      (await count('DELETE FROM opaque_tokens WHERE hash = $1', [hash])) === 1,
+    purgeOpaqueTokens: (now) => count('DELETE FROM opaque_tokens WHERE expires_at <= $1', [now]),
+
+    // One statement: of two instances checking the same jti, the unique index lets exactly one insert; the
+    // other waits for it, then its DO UPDATE condition (expired) is false. An expired id may be reused.
+    consumeOnce: async (namespace, id, expiresAt, now) =>
+      (await count(
+        `INSERT INTO used_ids (namespace, id, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (namespace, id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE used_ids.expires_at <= $4`,
+        [namespace, id, expiresAt, now],
+      )) === 1,
+    purgeUsedIds: (now) => count('DELETE FROM used_ids WHERE expires_at <= $1', [now]),
+
+    appendAudit: async (event) =>
+      void (await query('INSERT INTO audit_events (at, type, data) VALUES ($1, $2, $3)', [
+        event.at,
+        event.type,
+        JSON.stringify(event.data),
+      ])),
+    listAudit: async (limit) =>
+      (
+        await rows('SELECT at, type, data FROM audit_events ORDER BY at DESC, id DESC LIMIT $1', [
+          limitOf(limit),
+        ])
+      ).map(auditFromRow),
+
+    // Take the lease if free, expired or ours, in one statement, so two instances never both hold it.
+    tryAcquireLease: async (name, holder, ttlMs, now) =>
+      (await count(
+        `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+         WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= $4`,
+        [name, holder, now + ttlMs, now],
+      )) === 1,
+    releaseLease: async (name, holder) =>
+      void (await query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder])),
+  };
+}
+
+function optional<T>(row: Row | undefined, map: (row: Row) => T): T | undefined {
+  return row === undefined ? undefined : map(row);
+}

@@ -1,0 +1,146 @@
+import type { Database } from 'better-sqlite3';
+
+/** One schema step. Steps are applied in `version` order and never edited once released: add a new one. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** The SQLite schema. Times are integer milliseconds since the epoch; lists are JSON text. */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('next', 'current', 'retired', 'revoked')),
+        public_jwk TEXT NOT NULL,
+        encrypted_private_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        published_at INTEGER NOT NULL,
+        activated_at INTEGER,
+        retired_at INTEGER,
+        remove_after INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE TABLE clients (
+        id TEXT PRIMARY KEY,
+        secret_hash TEXT,
+        auth_method TEXT NOT NULL,
+        grants TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        jwks TEXT,
+        token_format TEXT NOT NULL,
+        access_ttl INTEGER NOT NULL,
+        allowed_claims TEXT NOT NULL,
+        refresh_absolute_ttl INTEGER NOT NULL,
+        refresh_idle_ttl INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE refresh_families (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        sub TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        absolute_expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoked_reason TEXT
+      );
+      CREATE INDEX refresh_families_live ON refresh_families (absolute_expires_at) WHERE revoked_at IS NULL;
+      CREATE TABLE refresh_tokens (
+        hash TEXT PRIMARY KEY,
+        family_id TEXT NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      );
+      CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+      CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
+      -- AUTOINCREMENT: a seq is never reused, even after the newest rows are purged, so a verifier's cursor
+      -- can never point past an entry it has not seen.
+      CREATE TABLE revocations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        UNIQUE (kind, value)
+      );
+      CREATE INDEX revocations_expires ON revocations (expires_at);
+      CREATE TABLE opaque_tokens (
+        hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        sub TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX opaque_tokens_expires ON opaque_tokens (expires_at);
+      CREATE TABLE used_ids (
+        namespace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (namespace, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX used_ids_expires ON used_ids (expires_at);
+      CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX audit_events_at ON audit_events (at, id);
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
+];
+
+/**
+ * Applies the missing steps and returns their names. Everything runs inside one `BEGIN IMMEDIATE`
+ * transaction, which takes the database's write lock before reading `schema_migrations`: when the CLI and a
+ * running server open the same file at once, the second waits (busy_timeout) and then sees the steps as done,
+ * instead of both reading "not applied" and both running `CREATE TABLE`.
+ */
+export function migrateSQLite(db: Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): string[] {
+  const applied: string[] = [];
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    const rows = db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[];
+    const done = new Set(rows.map((r) => r.version));
+    const newest = Math.max(0, ...migrations.map((m) => m.version));
+    const ahead = rows.find((r) => r.version > newest);
+    if (ahead) {
+      throw new Error(
+        `database schema version ${ahead.version} is newer than this tessera understands (${newest}); upgrade tessera`,
+      );
+    }
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+      applied.push(m.name);
+    }
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+  return applied;
+}

@@ -1,0 +1,277 @@
+import { chmodSync, existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import { migrateSQLite } from './sqlite-schema.js';
+import {
+  KEY_COLUMNS,
+  auditFromRow,
+  clientFromRow,
+  clientToRow,
+  familyFromRow,
+  familyToRow,
+  insertSQL,
+  keyFromRow,
+  keyToRow,
+  opaqueFromRow,
+  opaqueToRow,
+  refreshTokenFromRow,
+  refreshTokenToRow,
+  revocationFromRow,
+} from './rows.js';
+import {
+  StoreConflictError,
+  StoreUnavailableError,
+  type KeyRecord,
+  type RevocationRecord,
+  type RotateResult,
+  type Store,
+} from './types.js';
+
+export interface SQLiteStoreOptions {
+  /** Database file; created (mode 0600) when missing. */
+  path: string;
+  /** How long a writer waits for another process's write lock before failing (default 5000 ms). */
+  busyTimeoutMs?: number;
+  /** Called with the names of the migration steps this call applied (empty when the schema was current). */
+  onMigrationsApplied?: (names: string[]) => void;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * Opens (and migrates) the SQLite store. The CLI and a running server may open the same file at the same
+ * time: WAL lets readers proceed during a write, `busy_timeout` makes a writer wait for the other process's
+ * lock instead of failing at once, and every multi-statement write is one `BEGIN IMMEDIATE` transaction.
+ *
+ * @example
+ * const store = await openSQLiteStore({ path: '.tessera/tessera.db' });
+ */
+export async function openSQLiteStore(options: SQLiteStoreOptions): Promise<Store> {
+  const created = !existsSync(options.path);
+  const db = new Database(options.path);
+  try {
+    // The file holds encrypted private keys and secret hashes: owner only. WAL and SHM files copy this mode.
+    if (created) chmodSync(options.path, 0o600);
+    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    const applied = migrateSQLite(db);
+    options.onMigrationsApplied?.(applied);
+    return createSQLiteStore(db);
+  } catch (err) {
+    db.close();
+    throw mapError(err);
+  }
+}
+
+/** SQLite error codes → the store's errors: a collision is a conflict, a lock held too long is "unavailable". */
+function mapError(err: unknown): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    return new StoreConflictError('record already exists', { cause: err });
+  }
+  if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) {
+    return new StoreUnavailableError('SQLite database is locked by another process', { cause: err });
+  }
+  return err;
+}
+
+function createSQLiteStore(db: Database.Database): Store {
+  const q = (sql: string): Statement => db.prepare(sql);
+  // Prepared once; the dynamic ones (inserts by table, key transitions by changed columns) are cached below.
+  const s = {
+    ping: q('SELECT 1'),
+    listKeys: q('SELECT * FROM keys ORDER BY created_at, kid'),
+    getKey: q('SELECT * FROM keys WHERE kid = ?'),
+    deleteKey: q('DELETE FROM keys WHERE kid = ?'),
+    getClient: q('SELECT * FROM clients WHERE id = ?'),
+    listClients: q('SELECT * FROM clients ORDER BY created_at, id'),
+    deleteClient: q('DELETE FROM clients WHERE id = ?'),
+    getFamily: q('SELECT * FROM refresh_families WHERE id = ?'),
+    getToken: q('SELECT * FROM refresh_tokens WHERE hash = ?'),
+    markUsed: q('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
+    revokeFamily: q(
+      'UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL RETURNING absolute_expires_at',
+    ),
+    liveFamilies: q(
+      'SELECT * FROM refresh_families WHERE revoked_at IS NULL AND absolute_expires_at > ? ORDER BY created_at, id',
+    ),
+    familyTokens: q('SELECT * FROM refresh_tokens WHERE family_id = ? ORDER BY created_at, hash'),
+    purgeTokens: q(
+      `DELETE FROM refresh_tokens WHERE expires_at <= @now OR family_id IN
+         (SELECT id FROM refresh_families WHERE revoked_at IS NOT NULL OR absolute_expires_at <= @now)`,
+    ),
+    purgeFamilies: q('DELETE FROM refresh_families WHERE revoked_at IS NOT NULL OR absolute_expires_at <= ?'),
+    dropExpiredRevocation: q('DELETE FROM revocations WHERE kind = ? AND value = ? AND expires_at <= ?'),
+    getRevocation: q('SELECT * FROM revocations WHERE kind = ? AND value = ?'),
+    insertRevocation: q(
+      'INSERT INTO revocations (kind, value, expires_at, revoked_at) VALUES (?, ?, ?, ?) RETURNING *',
+    ),
+    listRevocations: q('SELECT * FROM revocations WHERE seq > ? AND expires_at > ? ORDER BY seq LIMIT ?'),
+    isRevoked: q('SELECT 1 FROM revocations WHERE kind = ? AND value = ? AND expires_at > ?'),
+    // sqlite_sequence keeps the highest seq ever assigned, even after those rows were purged.
+    latestSeq: q("SELECT seq FROM sqlite_sequence WHERE name = 'revocations'"),
+    purgeRevocations: q('DELETE FROM revocations WHERE expires_at <= ?'),
+    getOpaque: q('SELECT * FROM opaque_tokens WHERE hash = ?'),
+    listOpaque: q('SELECT * FROM opaque_tokens WHERE expires_at > ? ORDER BY issued_at, hash'),
+    deleteOpaque: q('DELETE FROM opaque_tokens WHERE hash = ?'),
+    purgeOpaque: q('DELETE FROM opaque_tokens WHERE expires_at <= ?'),
+    // One statement: two racing callers cannot both see "not used" (the row lock decides); an expired id
+    // may be taken again, which keeps the table bounded without a purge racing the check.
+    consumeOnce: q(
+      `INSERT INTO used_ids (namespace, id, expires_at) VALUES (@namespace, @id, @expiresAt)
+       ON CONFLICT (namespace, id) DO UPDATE SET expires_at = excluded.expires_at WHERE used_ids.expires_at <= @now`,
+    ),
+    purgeUsedIds: q('DELETE FROM used_ids WHERE expires_at <= ?'),
+    appendAudit: q('INSERT INTO audit_events (at, type, data) VALUES (?, ?, ?)'),
+    listAudit: q('SELECT at, type, data FROM audit_events ORDER BY at DESC, id DESC LIMIT ?'),
+    // Take the lease if free, expired or ours, in one statement, so two instances never both hold it.
+    acquireLease: q(
+      `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expiresAt)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE leases.holder = excluded.holder OR leases.expires_at <= @now`,
+    ),
+    releaseLease: q('DELETE FROM leases WHERE name = ? AND holder = ?'),
+  };
+
+  const inserts = new Map<string, Statement>();
+  const insert = (table: string, row: Row): void => {
+    let stmt = inserts.get(table);
+    if (!stmt) {
+      stmt = q(insertSQL(table, row, (_i, column) => `@${column}`));
+      inserts.set(table, stmt);
+    }
+    stmt.run(row);
+  };
+
+  const transitions = new Map<string, Statement>();
+  const transitionStatement = (columns: string[]): Statement => {
+    const cacheKey = columns.join(',');
+    let stmt = transitions.get(cacheKey);
+    if (!stmt) {
+      const set = columns.length ? columns.map((c) => `${c} = @${c}`).join(', ') : 'state = state';
+      stmt = q(`UPDATE keys SET ${set} WHERE kid = @kid AND state = @from`);
+      transitions.set(cacheKey, stmt);
+    }
+    return stmt;
+  };
+
+  // IMMEDIATE takes the write lock before the first read: a deferred transaction that read first and then
+  // tried to write could fail with SQLITE_BUSY_SNAPSHOT without waiting when another process wrote meanwhile.
+  const rotate = db.transaction(
+    (oldHash: string, next: Parameters<Store['rotateRefreshToken']>[1], now: number): RotateResult => {
+      // Mark-used first and check `changes`: of N racing rotations only one sees used_at IS NULL.
+      const won = s.markUsed.run(now, oldHash).changes === 1;
+      const previous = s.getToken.get(oldHash) as Row | undefined;
+      const family = previous && (s.getFamily.get(previous.family_id) as Row | undefined);
+      if (!previous || !family) return { status: 'unknown' };
+      if (!won)
+        return { status: 'reused', family: familyFromRow(family), previous: refreshTokenFromRow(previous) };
+      insert('refresh_tokens', refreshTokenToRow({ ...next, familyId: String(previous.family_id) }));
+      return { status: 'rotated', family: familyFromRow(family), previous: refreshTokenFromRow(previous) };
+    },
+  );
+
+  const addRevocation = db.transaction((entry: Omit<RevocationRecord, 'seq'>): RevocationRecord => {
+    // An entry that no longer matters is replaced, as if a purge had run: the answer must not depend on
+    // purge timing. A live one is returned as is, so a retried revoke does not grow the feed.
+    s.dropExpiredRevocation.run(entry.kind, entry.value, entry.revokedAt);
+    const existing = s.getRevocation.get(entry.kind, entry.value) as Row | undefined;
+    if (existing) return revocationFromRow(existing);
+    const row = s.insertRevocation.get(entry.kind, entry.value, entry.expiresAt, entry.revokedAt) as Row;
+    return revocationFromRow(row);
+  });
+
+  const createFamily = db.transaction(
+    (family: Parameters<Store['createFamily']>[0], first: Parameters<Store['createFamily']>[1]) => {
+      insert('refresh_families', familyToRow(family));
+      insert('refresh_tokens', refreshTokenToRow({ ...first, familyId: family.id }));
+    },
+  );
+
+  const purgeRefresh = db.transaction((now: number): number => {
+    // Tokens of dead families are deleted explicitly (not by cascade) so they are counted.
+    const tokens = s.purgeTokens.run({ now }).changes;
+    return tokens + s.purgeFamilies.run(now).changes;
+  });
+
+  // Every method is async for the networked stores; here the work is synchronous, so each call completes
+  // before another starts in this process, and across processes the SQLite locks serialise writers.
+  const run = async <T>(fn: () => T): Promise<T> => {
+    try {
+      return fn();
+    } catch (err) {
+      throw mapError(err);
+    }
+  };
+  const limitOf = (limit: number): number => Math.max(0, Math.trunc(limit)); // a negative LIMIT means "all"
+
+  return {
+    kind: 'sqlite',
+    ping: () => run(() => void s.ping.get()),
+    close: () => run(() => void db.close()),
+
+    listKeys: () => run(() => (s.listKeys.all() as Row[]).map(keyFromRow)),
+    getKey: (kid) => run(() => optional(s.getKey.get(kid), keyFromRow)),
+    insertKey: (key) => run(() => insert('keys', keyToRow(key))),
+    transitionKey: (kid, from, changes) =>
+      run(() => {
+        const params: Row = { kid, from };
+        for (const [field, value] of Object.entries(changes)) {
+          const column = KEY_COLUMNS[field as Exclude<keyof KeyRecord, 'kid'>];
+          if (column && value !== undefined) params[column] = value;
+        }
+        const columns = Object.keys(params).filter((c) => c !== 'kid' && c !== 'from');
+        return transitionStatement(columns).run(params).changes === 1;
+      }),
+    deleteKey: (kid) => run(() => void s.deleteKey.run(kid)),
+
+    createClient: (client) => run(() => insert('clients', clientToRow(client))),
+    getClient: (id) => run(() => optional(s.getClient.get(id), clientFromRow)),
+    listClients: () => run(() => (s.listClients.all() as Row[]).map(clientFromRow)),
+    deleteClient: (id) => run(() => s.deleteClient.run(id).changes === 1),
+
+    createFamily: (family, first) => run(() => createFamily.immediate(family, first)),
+    getFamily: (id) => run(() => optional(s.getFamily.get(id), familyFromRow)),
+    getRefreshToken: (hash) => run(() => optional(s.getToken.get(hash), refreshTokenFromRow)),
+    rotateRefreshToken: (oldHash, next, now) => run(() => rotate.immediate(oldHash, next, now)),
+    revokeFamily: (id, reason, now) =>
+      run(() => {
+        const row = s.revokeFamily.get(now, reason, id) as Row | undefined;
+        return row !== undefined && Number(row.absolute_expires_at) > now;
+      }),
+    listLiveFamilies: (now) => run(() => (s.liveFamilies.all(now) as Row[]).map(familyFromRow)),
+    listFamilyTokens: (familyId) =>
+      run(() => (s.familyTokens.all(familyId) as Row[]).map(refreshTokenFromRow)),
+    purgeRefresh: (now) => run(() => purgeRefresh.immediate(now)),
+
+    addRevocation: (entry) => run(() => addRevocation.immediate(entry)),
+    listRevocations: (since, limit, now) =>
+      run(() => (s.listRevocations.all(since, now, limitOf(limit)) as Row[]).map(revocationFromRow)),
+    isRevoked: (kind, value, now) => run(() => s.isRevoked.get(kind, value, now) !== undefined),
+    latestRevocationSeq: () => run(() => Number((s.latestSeq.get() as Row | undefined)?.seq ?? 0)),
+    purgeRevocations: (now) => run(() => s.purgeRevocations.run(now).changes),
+
+    insertOpaqueToken: (token) => run(() => insert('opaque_tokens', opaqueToRow(token))),
+    getOpaqueToken: (hash) => run(() => optional(s.getOpaque.get(hash), opaqueFromRow)),
+    listOpaqueTokens: (now) => run(() => (s.listOpaque.all(now) as Row[]).map(opaqueFromRow)),
+    deleteOpaqueToken: (hash) => run(() => s.deleteOpaque.run(hash).changes === 1),
+    purgeOpaqueTokens: (now) => run(() => s.purgeOpaque.run(now).changes),
+
+    consumeOnce: (namespace, id, expiresAt, now) =>
+      run(() => s.consumeOnce.run({ namespace, id, expiresAt, now }).changes === 1),
+    purgeUsedIds: (now) => run(() => s.purgeUsedIds.run(now).changes),
+
+    appendAudit: (event) =>
+      run(() => void s.appendAudit.run(event.at, event.type, JSON.stringify(event.data))),
+    listAudit: (limit) => run(() => (s.listAudit.all(limitOf(limit)) as Row[]).map(auditFromRow)),
+
+    tryAcquireLease: (name, holder, ttlMs, now) =>
+      run(() => s.acquireLease.run({ name, holder, expiresAt: now + ttlMs, now }).changes === 1),
+    releaseLease: (name, holder) => run(() => void s.releaseLease.run(name, holder)),
+  };
+}
+
+function optional<T>(row: unknown, map: (row: Row) => T): T | undefined {
+  return row === undefined ? undefined : map(row as Row);
+}

@@ -1,0 +1,156 @@
+// The web debugger in a real headless Chromium (Debian's, driven by playwright-core): paste a token, read the
+// findings and the verification result from the page, and prove from the browser's own network log that the
+// token went nowhere.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { chromium, type BrowserContext, type Request } from 'playwright-core';
+import { createSigner, exportJWK, generateKeyPair, type Signer } from '@tessera/jwt';
+import { debuggerRoutes, DEBUGGER_CSP } from '../../src/server/routes/debugger.js';
+import type { ServerContext } from '../../src/server/context.js';
+
+const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+// In CI a missing browser is a failure, never a silent skip.
+const skip = !available && process.env.CI !== 'true' ? `chromium not found at ${CHROMIUM}` : false;
+
+let app: FastifyInstance;
+let baseURL: string;
+let signer: Signer;
+let context: BrowserContext;
+let userDataDir: string;
+const requests: Request[] = [];
+
+before(async () => {
+  if (skip) return;
+  assert.ok(available, `chromium is required in CI (looked for ${CHROMIUM})`);
+  const { privateKey, publicKey } = generateKeyPair('ES256');
+  signer = createSigner({ key: privateKey, alg: 'ES256' });
+  const body = JSON.stringify({ keys: [exportJWK(publicKey)] });
+  const ctx = {
+    keys: { published: () => ({ keys: JSON.parse(body), body, etag: '"t"', maxAge: 60 }) },
+  } as unknown as ServerContext;
+  app = Fastify();
+  await app.register(debuggerRoutes, { ctx });
+  baseURL = await app.listen({ host: '127.0.0.1', port: 0 });
+
+  userDataDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
+  // A fresh profile per run: no extensions, history or saved state that could make requests of their own.
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context.on('request', (req) => requests.push(req));
+});
+
+after(async () => {
+  await context?.close();
+  await app?.close();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+function issue(extra: Record<string, unknown> = {}): string {
+  const now = Math.floor(Date.now() / 1000);
+  return signer.sign(
+    { iss: baseURL, sub: 'user-1', aud: 'orders-api', exp: now + 600, jti: 'j-1', scope: 'orders:read', ...extra },
+    { header: { typ: 'at+jwt' } },
+  );
+}
+
+async function paste(token: string) {
+  const page = await context.newPage();
+  page.on('request', (req) => requests.push(req));
+  const response = await page.goto(`${baseURL}/debugger`);
+  assert.ok(response);
+  await page.waitForSelector('html[data-ready="true"]');
+  await page.fill('#token', token);
+  await page.waitForFunction("document.getElementById('verification').dataset.state !== 'pending'");
+  return { page, response };
+}
+
+test('serves the page with a strict CSP and security headers', { skip }, async () => {
+  const res = await fetch(`${baseURL}/debugger`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-security-policy'), DEBUGGER_CSP);
+  assert.match(DEBUGGER_CSP, /default-src 'none'/);
+  assert.match(DEBUGGER_CSP, /script-src 'self'/);
+  assert.match(DEBUGGER_CSP, /connect-src 'self'/);
+  assert.match(DEBUGGER_CSP, /frame-ancestors 'none'/);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+  const html = await res.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline scripts');
+  assert.doesNotMatch(html, /<style|style=/, 'no inline styles');
+  const lint = await fetch(`${baseURL}/debugger/lint/index.js`);
+  assert.equal(lint.status, 200);
+  assert.match(lint.headers.get('content-type') ?? '', /javascript/);
+  assert.equal((await fetch(`${baseURL}/debugger/lint/..%2Fpackage.json`)).status, 404);
+});
+
+test('a token signed by the server key verifies; findings come from the shared lint module', { skip }, async () => {
+  const token = issue({ password: 'hunter2' });
+  const { page, response } = await paste(token);
+  assert.equal(response.headers()['content-security-policy'], DEBUGGER_CSP);
+  assert.equal(await page.getAttribute('#verification', 'data-state'), 'verified');
+  assert.match((await page.textContent('#verification')) ?? '', /^verified/);
+  assert.equal(await page.textContent('#payload-badge'), 'VERIFIED');
+  const rules = await page.$$eval('#findings li', (lis) => lis.map((li) => li.getAttribute('data-rule')));
+  assert.ok(rules.includes('sensitive-claim-name'), `findings: ${rules.join(', ')}`);
+  assert.ok(!rules.includes('exp-missing'));
+  assert.ok(!rules.includes('kid-missing'));
+  assert.match((await page.textContent('#times')) ?? '', /expires in 10 min/);
+  assert.match((await page.textContent('#size')) ?? '', new RegExp(`^${Buffer.byteLength(token)} bytes$`));
+  assert.match((await page.textContent('#payload')) ?? '', /"sub": "user-1"/);
+  await page.close();
+});
+
+test('a tampered token does not verify, and alg none never does', { skip }, async () => {
+  const [h, p, s] = issue().split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+  const forgedPayload = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
+  const tampered = await paste(`${h}.${forgedPayload}.${s}`);
+  assert.equal(await tampered.page.getAttribute('#verification', 'data-state'), 'failed');
+  assert.match((await tampered.page.textContent('#verification')) ?? '', /^not verified/);
+  assert.equal(await tampered.page.textContent('#payload-badge'), 'UNVERIFIED');
+  await tampered.page.close();
+
+  const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+  const unsigned = await paste(`${none}.${p}.`);
+  assert.equal(await unsigned.page.getAttribute('#verification', 'data-state'), 'failed');
+  const rules = await unsigned.page.$$eval('#findings li', (lis) => lis.map((li) => li.getAttribute('data-rule')));
+  assert.ok(rules.includes('alg-none'));
+  await unsigned.page.close();
+});
+
+test('the token never leaves the browser', { skip }, async () => {
+  const token = issue({ marker: 'do-not-send' });
+  const { page } = await paste(token);
+  await page.waitForTimeout(300);
+  await page.close();
+  const segments = token.split('.').filter((s) => s.length >= 8);
+  assert.ok(requests.length > 0, 'the network log recorded requests');
+  for (const req of requests) {
+    const headers = await req.allHeaders();
+    const haystack = [req.url(), JSON.stringify(headers), req.postData() ?? ''].join('\n');
+    for (const needle of [token, ...segments]) {
+      assert.ok(!haystack.includes(needle), `request ${req.method()} ${req.url()} carries the token`);
+    }
+    const url = new URL(req.url());
+    assert.ok(url.origin === baseURL || url.protocol === 'data:', `unexpected request to ${req.url()}`);
+    assert.equal(req.method(), 'GET');
+  }
+  const paths = new Set(requests.map((r) => new URL(r.url()).pathname));
+  assert.ok(paths.has('/debugger/jwks.json'), 'the page fetched the JWKS');
+});
