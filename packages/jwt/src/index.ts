@@ -63,3 +63,48 @@ export { createVerifier } from './verifier.js';
 export { createCoreVerifier, DEFAULT_MAX_TOKEN_LENGTH } from './verifier-core.js';
 export type { CoreVerifier, CoreVerifierOptions } from './verifier-core.js';
 export type { Verifier, VerifierOptions } from './verifier.js';
+
+// Verifier SDK (issue 3): remote keys, verified-token cache, revocation, introspection, bearer extraction,
+// events. Framework adapters live in subpath exports (@tessera/jwt/middleware/…).
+export { extractBearerToken } from './bearer.js';
+export type { BearerResult } from './bearer.js';
+export { createHistogram, LATENCY_BUCKETS_MS, observe } from './events.js';
+export type {
+  CacheStats,
+  EventListener,
+  EventsOptions,
+  Histogram,
+  IntrospectionEvent,
+  IntrospectionStats,
+  JWKSFetchEvent,
+  JWKSStaleEvent,
+  JWKSStats,
+  RevocationFailOpenEvent,
+  RevocationLagEvent,
+  RevocationStats,
+  RevocationSyncEvent,
+  TesseraEvent,
+  VerifierStats,
+  VerifyEvent,
+} from './events.js';
+export { basicAuthorization, createHTTPFetcher, FetchError } from './http-fetch.js';
+export type { Fetcher, FetchRequest, FetchResponse } from './http-fetch.js';
+export { createIntrospectionClient } from './introspection.js';
+export type { IntrospectionClient, IntrospectionClientOptions, IntrospectionResponse } from './introspection.js';
+export { createCooldownBox, createRemoteJWKSet } from './remote-jwks.js';
+export type { JWKSCacheEntry, JWKSCacheStore, JWKSCooldownBox, RemoteJWKSet, RemoteJWKSetOptions } from './remote-jwks.js';
+export { createRevocationList, createStaticRevocationList } from './revocation.js';
+export type {
+  RevocationEntry,
+  RevocationList,
+  RevocationListOptions,
+  RevocationSource,
+  RevocationTransport,
+  StaticRevocationInput,
+  StaticRevocationList,
+} from './revocation.js';
+export { createTokenCache } from './token-cache.js';
+export type { RevocationCheck, TokenCache, TokenCacheOptions } from './token-cache.js';
+export type { IntrospectedResult, IssuerEntry, OpaqueTokenVerifier } from './verifier.js';
+export { createAuthenticator, failureFor, scopesOf } from './middleware/shared.js';
+export type { AuthFailure, AuthInfo, AuthOptions, AuthOutcome } from './middleware/shared.js';

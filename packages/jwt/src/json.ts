@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import { JWSInvalid } from './errors.js';
 
 /** Limits for untrusted JSON (ATTACKS A10, A13, A14, A27). */
@@ -6,45 +7,31 @@ export interface StrictJSONOptions {
   maxDepth: number;
 }
 
-// RFC 8725 §3.7: UTF-8 only, and invalid bytes must fail rather than become U+FFFD (A27).
-// ignoreBOM keeps a BOM in the text so that JSON.parse rejects it.
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-// A13: these names let a later merge or `for…in` copy rewrite prototypes; rejecting is simpler than stripping.
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** Decode bytes as fatal UTF-8 or throw `JWSInvalid`. */
-export function decodeUTF8(bytes: Uint8Array, what: string): string {
-  // Pure ASCII is the common case and latin1 decoding of it is exact and cheaper.
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new JWSInvalid(`${what} is not valid UTF-8`);
-  }
+/**
+ * Decode bytes as UTF-8, failing on invalid sequences instead of substituting U+FFFD (RFC 8725 §3.7, A27:
+ * `"admin\xff"` must not turn into `"admin\uFFFD"`). A BOM is kept, so JSON.parse rejects it.
+ */
+export function decodeUTF8(bytes: Buffer, what: string): string {
+  // Pure ASCII is the common case; latin1 decoding of it is exact and the cheapest.
+  if (isAscii(bytes)) return bytes.toString('latin1');
+  if (!isUtf8(bytes)) throw new JWSInvalid(`${what} is not valid UTF-8`);
+  return bytes.toString('utf8');
 }
 
 /**
  * Parse `text` as a JSON object, rejecting what `JSON.parse` lets through: duplicate member names at any
  * depth, compared after unescaping (RFC 7515 §4, RFC 7519 §4; A10: `{"alg":"RS256","\u0061lg":"none"}`),
- * prototype keys (A13) and nesting beyond `maxDepth` (A14). One linear, non-recursive scan, then the native
- * parser builds the value.
+ * prototype keys (A13) and nesting beyond `maxDepth` (A14).
+ *
+ * How duplicates are caught without a second parser: in valid JSON every `:` outside a string separates one
+ * member, so counting them gives the number of members written. JSON.parse keeps one property per distinct
+ * name, so the parsed objects hold fewer own keys than that count exactly when some name was repeated. Both
+ * passes are linear and non-recursive.
  *
  * @example parseStrictJSONObject('{"alg":"ES256"}', { maxDepth: 16 }, 'header')
  */
-export function parseStrictJSONObject(
-  text: string,
-  options: StrictJSONOptions,
-  what: string,
-): Record<string, unknown> {
-  scanJSON(text, options.maxDepth, what);
+export function parseStrictJSONObject(text: string, options: StrictJSONOptions, what: string): Record<string, unknown> {
+  const written = countMembers(text, options.maxDepth, what);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -54,71 +41,72 @@ export function parseStrictJSONObject(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new JWSInvalid(`${what} is not a JSON object`);
   }
+  if (countOwnKeys(value, what) !== written) throw new JWSInvalid(`${what} has a duplicate member name`);
   return value as Record<string, unknown>;
 }
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
 
-/**
- * Walks the text once, tracking containers on an explicit stack. It validates only what JSON.parse cannot
- * see (duplicates, forbidden names, depth); syntax errors are left to JSON.parse, and the scan stays linear
- * and bounded on any input.
- */
-function scanJSON(text: string, maxDepth: number, what: string): void {
-  // Per depth: null for arrays, the set of member names (created lazily) for objects.
-  const stack: (Set<string> | null | undefined)[] = [];
-  const isObject: boolean[] = [];
-  let expectKey = false;
+/** Count `:` outside strings and bound the nesting depth. Strings are skipped with indexOf. */
+function countMembers(text: string, maxDepth: number, what: string): number {
+  let members = 0;
+  let depth = 0;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  while (i < n) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      const start = i;
-      let escaped = false;
-      i++;
-      for (; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === BACKSLASH) {
-          escaped = true;
-          i++;
-        } else if (d === QUOTE) break;
+      let j = text.indexOf('"', i + 1);
+      while (j !== -1 && isEscaped(text, j)) j = text.indexOf('"', j + 1);
+      if (j === -1) return members; // unterminated string: JSON.parse rejects it
+      i = j + 1;
+      continue;
+    }
+    if (c === COLON) members++;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > maxDepth) throw new JWSInvalid(`${what} is nested too deeply`);
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+    i++;
+  }
+  return members;
+}
+
+/** A quote at `j` is escaped when an odd number of backslashes precede it. */
+function isEscaped(text: string, j: number): boolean {
+  let k = j - 1;
+  while (text.charCodeAt(k) === BACKSLASH) k--;
+  return ((j - 1 - k) & 1) === 1;
+}
+
+/** Own keys over every object in the value, refusing prototype-bending names (A13). Iterative (A14). */
+function countOwnKeys(root: object, what: string): number {
+  let total = 0;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop() as object;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const e: unknown = v[i];
+        if (typeof e === 'object' && e !== null) stack.push(e);
       }
-      if (expectKey) {
-        expectKey = false;
-        let key: string;
-        if (escaped) {
-          try {
-            key = JSON.parse(text.slice(start, i + 1)) as string;
-          } catch {
-            throw new JWSInvalid(`${what} is not valid JSON`);
-          }
-        } else key = text.slice(start + 1, i);
-        if (FORBIDDEN_KEYS.has(key)) throw new JWSInvalid(`${what} uses a forbidden member name`);
-        const top = stack.length - 1;
-        let seen = stack[top];
-        if (seen === undefined) stack[top] = seen = new Set();
-        if (seen === null) continue;
-        if (seen.has(key)) throw new JWSInvalid(`${what} has a duplicate member name`);
-        seen.add(key);
+      continue;
+    }
+    const keys = Object.keys(v);
+    total += keys.length;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
+        throw new JWSInvalid(`${what} uses a forbidden member name`);
       }
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (stack.length >= maxDepth) throw new JWSInvalid(`${what} is nested too deeply`);
-      const obj = c === OPEN_BRACE;
-      stack.push(obj ? undefined : null);
-      isObject.push(obj);
-      expectKey = obj;
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      stack.pop();
-      isObject.pop();
-      expectKey = false;
-    } else if (c === COMMA) {
-      expectKey = isObject[isObject.length - 1] === true;
+      const e = (v as Record<string, unknown>)[k];
+      if (typeof e === 'object' && e !== null) stack.push(e);
     }
   }
+  return total;
 }

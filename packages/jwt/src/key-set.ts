@@ -33,6 +33,7 @@ export function importJWKS(jwks: JWKS, options: ImportJWKSOptions = {}): { keys:
     throw new JWKSInvalid('a JWK Set is an object with a "keys" array');
   }
   if (jwks.keys.length > MAX_JWKS_KEYS) throw new JWKSInvalid(`a JWK Set may hold at most ${MAX_JWKS_KEYS} keys`);
+  checkRawSet(jwks.keys);
   const keys: TesseraKey[] = [];
   const skipped: SkippedKey[] = [];
   jwks.keys.forEach((jwk: JWK, index) => {
@@ -51,6 +52,27 @@ export function importJWKS(jwks: JWKS, options: ImportJWKSOptions = {}): { keys:
   });
   checkSet(keys);
   return { keys, skipped };
+}
+
+/**
+ * The set-level rules also hold over the raw entries, before unusable keys are skipped: otherwise a
+ * duplicate kid whose twin happens to be malformed would slip through (Wycheproof json_web_key tcId 4).
+ */
+function checkRawSet(entries: readonly unknown[]): void {
+  const seen = new Set<string>();
+  let secret = false;
+  let asymmetric = false;
+  for (const e of entries) {
+    if (typeof e !== 'object' || e === null) continue;
+    const { kty, kid } = e as { kty?: unknown; kid?: unknown };
+    if (kty === 'oct') secret = true;
+    else if (kty === 'RSA' || kty === 'EC' || kty === 'OKP') asymmetric = true;
+    if (typeof kid !== 'string' || typeof kty !== 'string') continue;
+    const id = `${kty}\u0000${kid}`;
+    if (seen.has(id)) throw new JWKSInvalid('duplicate "kid" in key set');
+    seen.add(id);
+  }
+  if (secret && asymmetric) throw new JWKSInvalid('a key set must not mix HMAC secrets with asymmetric keys');
 }
 
 function checkSet(keys: readonly TesseraKey[]): void {

@@ -1,5 +1,5 @@
 import { ALGORITHMS, isAlg } from './alg.js';
-import { base64urlLength, isCanonicalBase64url } from './base64url.js';
+import { base64urlLength, decodeCanonicalBase64url } from './base64url.js';
 import { validateClaims, type ClaimRules } from './claims.js';
 import { toSeconds } from './duration.js';
 import { InvalidOptions, JOSEAlgNotAllowed, JWSInvalid, JWSSignatureVerificationFailed, JWTClaimInvalid, TokenTooLarge } from './errors.js';
@@ -147,26 +147,26 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     // RFC 8725 §3.1: the key must be bound to this algorithm (RS256→HS256 and curve mismatches die here, A02/A21).
     if (!key.algorithms.includes(alg)) throw new JOSEAlgNotAllowed('the selected key may not be used with this algorithm');
     const spec = ALGORITHMS[alg];
-    const sigSegment = token.slice(d2 + 1);
     // A07/A24/A14: exact signature length before decoding; empty, truncated, extended and DER signatures stop here.
-    if (sigSegment.length !== base64urlLength(signatureLength(spec, key)) || !isCanonicalBase64url(sigSegment)) {
-      throw new JWSInvalid('signature has the wrong length or encoding');
+    if (token.length - d2 - 1 !== base64urlLength(signatureLength(spec, key))) {
+      throw new JWSInvalid('signature has the wrong length');
     }
-    const payloadSegment = token.slice(d1 + 1, d2);
-    if (!isCanonicalBase64url(payloadSegment)) throw new JWSInvalid('payload is not canonical base64url');
+    const sig = decodeCanonicalBase64url(token.slice(d2 + 1));
+    if (sig === undefined) throw new JWSInvalid('signature is not canonical base64url');
+    const payloadBytes = decodeCanonicalBase64url(token.slice(d1 + 1, d2));
+    if (payloadBytes === undefined) throw new JWSInvalid('payload is not canonical base64url');
     // A15: the signing input is the exact received ASCII, never a re-encoding.
     const data = Buffer.from(token.slice(0, d2), 'latin1');
-    const sig = Buffer.from(sigSegment, 'base64url');
     if (threadPool && spec.kty !== 'oct') {
-      return verifyBytesAsync(spec, key, data, sig).then((ok) => afterSignature(ok, payloadSegment, h, key));
+      return verifyBytesAsync(spec, key, data, sig).then((ok) => afterSignature(ok, payloadBytes, h, key));
     }
-    return afterSignature(verifyBytes(spec, key, data, sig), payloadSegment, h, key);
+    return afterSignature(verifyBytes(spec, key, data, sig), payloadBytes, h, key);
   }
 
-  function afterSignature(ok: boolean, payloadSegment: string, h: JWSHeader, key: TesseraKey): VerifyResult | Promise<VerifyResult> {
+  function afterSignature(ok: boolean, payloadBytes: Buffer, h: JWSHeader, key: TesseraKey): VerifyResult | Promise<VerifyResult> {
     if (!ok) throw new JWSSignatureVerificationFailed();
     // Only now, with the signature holding, is the payload parsed (ATTACKS checklist step 9).
-    const text = decodeUTF8(Buffer.from(payloadSegment, 'base64url'), 'payload');
+    const text = decodeUTF8(payloadBytes, 'payload');
     const payload = Object.freeze(parseStrictJSONObject(text, { maxDepth: MAX_JSON_DEPTH }, 'payload')) as JWTPayload;
     validateClaims(payload, rules, Math.floor(clock() / 1000));
     const result: VerifyResult = { header: h, payload, key };

@@ -1,21 +1,320 @@
-import { createCoreVerifier, type CoreVerifier, type CoreVerifierOptions } from './verifier-core.js';
+import { isCanonicalBase64url } from './base64url.js';
+import { toSeconds } from './duration.js';
+import { InvalidOptions, JWSInvalid, JWTClaimInvalid, JWKSNoMatchingKey, TesseraError, TokenTooLarge } from './errors.js';
+import { createHistogram, emit, observe, type EventsOptions, type VerifierStats } from './events.js';
+import { MAX_JSON_DEPTH } from './header.js';
+import {
+  createIntrospectionClient,
+  type IntrospectionClient,
+  type IntrospectionClientOptions,
+  type IntrospectionResponse,
+} from './introspection.js';
+import { decodeUTF8, parseStrictJSONObject } from './json.js';
+import type { KeyInput } from './key-set.js';
+import { createRemoteJWKSet, type RemoteJWKSet, type RemoteJWKSetOptions } from './remote-jwks.js';
+import type { RevocationSource } from './revocation.js';
+import { createTokenCache, type TokenCacheOptions } from './token-cache.js';
+import type { Alg, JWTPayload, KeySource, TesseraKey, VerifyResult } from './types.js';
+import { createCoreVerifier, DEFAULT_MAX_TOKEN_LENGTH, type CoreVerifier, type CoreVerifierOptions } from './verifier-core.js';
 
-/** Options for createVerifier. */
-export type VerifierOptions = CoreVerifierOptions;
+/** One trusted issuer of a multi-issuer verifier; each has its own key source. */
+export interface IssuerEntry {
+  issuer: string;
+  /** The issuer's JWKS URI (or give `keys`). */
+  jwksUri?: string | URL;
+  /** Local keys instead of a JWKS URI. */
+  keys?: KeyInput | KeySource;
+  /** Overrides the verifier's audience for this issuer. */
+  audience?: string | readonly string[] | null;
+  /** Overrides the verifier's algorithms for this issuer. */
+  algorithms?: readonly Alg[];
+}
 
-/** A configured verifier. */
-export type Verifier = CoreVerifier;
+/** Options for createVerifier: the core options plus remote keys, several issuers, caching, revocation, introspection, events. */
+export interface VerifierOptions extends Omit<CoreVerifierOptions, 'keys' | 'issuer'> {
+  /** Accepted `iss` value(s), null, or a list of issuers each with its own keys. */
+  issuer: string | readonly string[] | null | readonly IssuerEntry[];
+  /** Local keys or a KeySource. Give `keys` or `jwksUri` (or per-issuer entries). */
+  keys?: KeyInput | KeySource;
+  /** The issuer's JWKS URI; builds a remote key set. */
+  jwksUri?: string | URL;
+  /** Options for the remote key sets built from `jwksUri`s (algorithms come from the verifier). */
+  jwks?: Omit<RemoteJWKSetOptions, 'algorithms' | 'onEvent'>;
+  /** Verified-token cache, opt-in. */
+  cache?: TokenCacheOptions;
+  /** A deny-list source, e.g. createRevocationList(…). */
+  revocations?: RevocationSource;
+  /** RFC 7662 introspection for opaque tokens (anything that is not three base64url segments). */
+  introspection?: IntrospectionClient | IntrospectionClientOptions;
+  /** Events and timing. */
+  events?: EventsOptions;
+}
+
+/** What an introspected (opaque) token verifies to. */
+export interface IntrospectedResult<P extends JWTPayload = JWTPayload> {
+  header: undefined;
+  payload: IntrospectionResponse & P;
+  key: undefined;
+  introspected: true;
+}
+
+/** A configured verifier. `stats` exists when any SDK extra (cache, revocation, events…) is configured. */
+export interface Verifier extends CoreVerifier {
+  stats?(): VerifierStats;
+}
+
+/** A verifier that also accepts opaque tokens through introspection. */
+export interface OpaqueTokenVerifier extends Omit<Verifier, 'verify'> {
+  verify<P extends JWTPayload = JWTPayload>(token: string): Promise<VerifyResult<P> | IntrospectedResult<P>>;
+}
+
+// Three base64url segments: anything else goes to introspection when it is configured.
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+function isIssuerList(issuer: VerifierOptions['issuer']): issuer is readonly IssuerEntry[] {
+  return Array.isArray(issuer) && issuer.length > 0 && issuer.some((e) => typeof e === 'object' && e !== null);
+}
+
+function isIntrospectionClient(v: unknown): v is IntrospectionClient {
+  return typeof (v as IntrospectionClient)?.introspect === 'function';
+}
+
+function listOf(value: string | readonly string[] | null | undefined): ReadonlySet<string> | null {
+  if (value === undefined || value === null) return null;
+  return new Set(typeof value === 'string' ? [value] : value);
+}
 
 /**
  * Create a verifier. `algorithms`, `issuer` and `audience` are required (`null` switches a check off on
- * purpose); keys are local (`keys`).
+ * purpose). Keys are local (`keys`), remote (`jwksUri`), or per issuer: with `issuer: [{ issuer, jwksUri }, …]`
+ * the token's `iss`, read from the strictly parsed payload before any key is fetched, picks the entry, so an
+ * unknown issuer costs no request and keys of issuer A never verify a token claiming issuer B. Without
+ * cache, revocations, introspection, events or several issuers, this returns the core verifier itself.
  *
  * @example
  * const verifier = createVerifier({
- *   algorithms: ['ES256'], issuer: 'https://auth.example.com', audience: 'orders-api', keys: jwks,
+ *   algorithms: ['ES256'], issuer: 'https://auth.example.com', audience: 'orders-api',
+ *   jwksUri: 'https://auth.example.com/.well-known/jwks.json', cache: { maxEntries: 10_000 },
  * });
  * const { payload } = await verifier.verify(token);
  */
-export function createVerifier(options: VerifierOptions): Verifier {
-  return createCoreVerifier(options);
+export function createVerifier(options: VerifierOptions & { introspection: IntrospectionClient | IntrospectionClientOptions }): OpaqueTokenVerifier;
+export function createVerifier(options: VerifierOptions): Verifier;
+export function createVerifier(options: VerifierOptions): Verifier | OpaqueTokenVerifier {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptions('options are required');
+  const { jwksUri, jwks, cache: cacheOptions, revocations, introspection, events, keys, ...core } = options;
+  const onEvent = events?.onEvent;
+  if (jwksUri !== undefined && keys !== undefined) throw new InvalidOptions('give "keys" or "jwksUri", not both');
+  if (revocations !== undefined && typeof revocations?.check !== 'function') {
+    throw new InvalidOptions('"revocations" must be a revocation source (createRevocationList)');
+  }
+  const remote = (uri: string | URL, algorithms: readonly Alg[]): RemoteJWKSet =>
+    createRemoteJWKSet(uri, { ...jwks, algorithms, ...(onEvent && { onEvent }) });
+
+  const multi = isIssuerList(options.issuer);
+  const remotes: RemoteJWKSet[] = [];
+  let single: CoreVerifier | undefined;
+  let byIssuer: Map<string, CoreVerifier> | undefined;
+  if (multi) {
+    if (jwksUri !== undefined || keys !== undefined) throw new InvalidOptions('with an issuer list, give keys per issuer');
+    byIssuer = new Map();
+    for (const entry of options.issuer as readonly IssuerEntry[]) {
+      if (typeof entry !== 'object' || entry === null || typeof entry.issuer !== 'string' || entry.issuer === '') {
+        throw new InvalidOptions('each issuer entry needs an "issuer" string');
+      }
+      if (byIssuer.has(entry.issuer)) throw new InvalidOptions('issuer entries must be unique');
+      if ((entry.jwksUri === undefined) === (entry.keys === undefined)) throw new InvalidOptions('each issuer entry needs "jwksUri" or "keys"');
+      const algorithms = entry.algorithms ?? core.algorithms;
+      let source: KeyInput | KeySource;
+      if (entry.jwksUri !== undefined) {
+        const r = remote(entry.jwksUri, algorithms);
+        remotes.push(r);
+        source = r;
+      } else source = entry.keys!;
+      byIssuer.set(
+        entry.issuer,
+        createCoreVerifier({
+          ...core,
+          algorithms,
+          issuer: entry.issuer,
+          audience: entry.audience !== undefined ? entry.audience : core.audience,
+          keys: source,
+        }),
+      );
+    }
+  } else {
+    let source: KeyInput | KeySource | undefined = keys;
+    if (jwksUri !== undefined) {
+      const r = remote(jwksUri, core.algorithms);
+      remotes.push(r);
+      source = r;
+    }
+    if (source === undefined) throw new InvalidOptions('"keys" or "jwksUri" is required');
+    single = createCoreVerifier({ ...core, issuer: options.issuer as CoreVerifierOptions['issuer'], keys: source });
+  }
+
+  if (!multi && cacheOptions === undefined && revocations === undefined && introspection === undefined && events === undefined) {
+    return single!;
+  }
+  return createExtendedVerifier();
+
+  function createExtendedVerifier(): Verifier | OpaqueTokenVerifier {
+    const clock = core.clock ?? Date.now;
+    const maxLength = core.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
+    const tolerance = core.clockTolerance === undefined ? 0 : toSeconds(core.clockTolerance, 'clockTolerance');
+    const maxAge = core.maxTokenAge === undefined ? undefined : toSeconds(core.maxTokenAge, 'maxTokenAge');
+    const revocationCheck = revocations ? (p: JWTPayload, h: VerifyResult['header'], k: TesseraKey) => revocations.check(p, h, k) : undefined;
+    const cache = cacheOptions === undefined ? undefined : createTokenCache(cacheOptions, revocationCheck);
+    const introspector =
+      introspection === undefined
+        ? undefined
+        : isIntrospectionClient(introspection)
+          ? introspection
+          : createIntrospectionClient({ ...introspection, ...(onEvent && { onEvent }), ...(core.clock && { clock: core.clock }) });
+    const issuers = multi ? new Set(byIssuer!.keys()) : listOf(options.issuer as string | readonly string[] | null);
+    const audiences = listOf(core.audience);
+    const timing = onEvent !== undefined;
+    const histogram = createHistogram();
+    const results: Record<string, number> = {};
+    let verifications = 0;
+    let ok = 0;
+
+    const verifiers = multi ? [...byIssuer!.values()] : [single!];
+    const keySource: KeySource = multi
+      ? {
+          resolve() {
+            throw new JWKSNoMatchingKey('a multi-issuer verifier resolves keys per issuer');
+          },
+          isTrusted: (key) => verifiers.some((v) => v.keySource.isTrusted(key)),
+          close: () => verifiers.forEach((v) => v.close()),
+        }
+      : single!.keySource;
+
+    /** Pick the issuer's verifier from the strictly parsed payload, before any key is looked up or fetched. */
+    function route(token: string): CoreVerifier {
+      if (typeof token !== 'string') throw new JWSInvalid('token must be a string');
+      if (token.length > maxLength) throw new TokenTooLarge();
+      const d1 = token.indexOf('.');
+      const d2 = d1 < 0 ? -1 : token.indexOf('.', d1 + 1);
+      if (d1 <= 0 || d2 < 0 || token.indexOf('.', d2 + 1) !== -1) throw new JWSInvalid('a JWS has exactly three segments');
+      const segment = token.slice(d1 + 1, d2);
+      if (!isCanonicalBase64url(segment)) throw new JWSInvalid('payload is not canonical base64url');
+      const payload = parseStrictJSONObject(decodeUTF8(Buffer.from(segment, 'base64url'), 'payload'), { maxDepth: MAX_JSON_DEPTH }, 'payload');
+      const iss = payload.iss;
+      if (typeof iss !== 'string') throw new JWTClaimInvalid('iss', iss === undefined ? 'is missing' : 'must be a string');
+      const v = byIssuer!.get(iss);
+      // An unknown issuer is refused here: `iss` can never steer a fetch (SSRF) or pick another issuer's keys.
+      if (v === undefined) throw new JWTClaimInvalid('iss', 'does not match an accepted issuer');
+      return v;
+    }
+
+    function until(payload: JWTPayload): number {
+      if (typeof payload.exp !== 'number') return -Infinity;
+      // validateClaims rejects when floor(now/1000) >= exp + tolerance, i.e. when now >= ceil(exp + tolerance) s.
+      let end = Math.ceil(payload.exp + tolerance) * 1000;
+      if (maxAge !== undefined && typeof payload.iat === 'number') end = Math.min(end, Math.floor(payload.iat + maxAge + tolerance + 1) * 1000);
+      return end;
+    }
+
+    function afterJWT(token: string, source: KeySource) {
+      return (r: VerifyResult): VerifyResult => {
+        revocationCheck?.(r.payload, r.header, r.key);
+        if (cache !== undefined) {
+          const end = until(r.payload);
+          if (end > clock()) cache.set(token, r, end, source);
+        }
+        return r;
+      };
+    }
+
+    function checkIntrospected(answer: IntrospectionResponse): IntrospectedResult {
+      if (issuers !== null && answer.iss !== undefined && !(typeof answer.iss === 'string' && issuers.has(answer.iss))) {
+        throw new JWTClaimInvalid('iss', 'does not match an accepted issuer');
+      }
+      if (audiences !== null && answer.aud !== undefined) {
+        const list = typeof answer.aud === 'string' ? [answer.aud] : Array.isArray(answer.aud) ? answer.aud : [];
+        if (!list.some((a) => audiences.has(a))) throw new JWTClaimInvalid('aud', 'does not contain an accepted audience');
+      }
+      return { header: undefined, payload: answer, key: undefined, introspected: true };
+    }
+
+    function slow(token: string): Promise<VerifyResult | IntrospectedResult> {
+      try {
+        if (introspector !== undefined && typeof token === 'string' && token.length <= maxLength && !JWT_SHAPE.test(token)) {
+          return introspector.introspect(token).then(checkIntrospected);
+        }
+        const v = multi ? route(token) : single!;
+        return v.verify(token).then(afterJWT(token, v.keySource));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+
+    function record(code: string | undefined, t0: number, cached: boolean, introspected: boolean): void {
+      verifications++;
+      if (code === undefined) ok++;
+      else results[code] = (results[code] ?? 0) + 1;
+      if (timing) {
+        const ms = performance.now() - t0;
+        observe(histogram, ms);
+        emit(onEvent, {
+          type: 'verify',
+          ms,
+          ...(code !== undefined && { code: code as TesseraError['code'] }),
+          ...(cached && { cached }),
+          ...(introspected && { introspected }),
+        });
+      }
+    }
+
+    const codeOf = (err: unknown) => (err instanceof TesseraError ? err.code : 'ERR_UNEXPECTED');
+
+    function verify(token: string): Promise<VerifyResult | IntrospectedResult> {
+      const t0 = timing ? performance.now() : 0;
+      // The hit path stays synchronous up to the returned promise: no extra closures or microtasks.
+      if (cache !== undefined && typeof token === 'string' && token.length <= maxLength) {
+        let hit: VerifyResult | undefined;
+        try {
+          hit = cache.get(token, clock());
+        } catch (err) {
+          record(codeOf(err), t0, true, false);
+          return Promise.reject(err);
+        }
+        if (hit !== undefined) {
+          record(undefined, t0, true, false);
+          return Promise.resolve(hit);
+        }
+      }
+      return slow(token).then(
+        (r) => {
+          record(undefined, t0, false, r.key === undefined);
+          return r;
+        },
+        (err: unknown) => {
+          record(codeOf(err), t0, false, false);
+          throw err;
+        },
+      );
+    }
+
+    return {
+      keySource,
+      verify: verify as OpaqueTokenVerifier['verify'] & Verifier['verify'],
+      stats(): VerifierStats {
+        return {
+          verifications,
+          results: { ok, ...results },
+          token_validation_ms: { ...histogram, counts: [...histogram.counts] },
+          ...(cache && { cache: cache.stats() }),
+          jwks: remotes.map((r) => r.stats()),
+          ...(revocations?.stats && { revocation: revocations.stats() }),
+          ...(introspector && { introspection: introspector.stats() }),
+        };
+      },
+      close(): void {
+        verifiers.forEach((v) => v.close());
+        cache?.clear();
+      },
+    };
+  }
 }

@@ -17,7 +17,12 @@ export type { ServerMetrics } from './server/metrics.js';
 export { OAuthError } from './server/errors.js';
 export type { OAuthErrorCode } from './server/errors.js';
 export { createKeyManager, rotateKeys, revokeKey, KeyOperationError } from './keys/key-manager.js';
-export type { LocalKeyManager, KeyManagerOptions, RotateResult, RevokeKeyResult } from './keys/key-manager.js';
+export type {
+  LocalKeyManager,
+  KeyManagerOptions,
+  RotateResult,
+  RevokeKeyResult,
+} from './keys/key-manager.js';
 export { loadKEK, KEKError, derivePepper } from './keys/kek.js';
 export type { KEK } from './keys/kek.js';
 export { createLocalSigner } from './keys/local-signer.js';

@@ -71,7 +71,10 @@ export function loadKEK(options: LoadKEKOptions): KEK {
   if (existsSync(file)) {
     const mode = statSync(file).mode & 0o777;
     if (mode & 0o077)
-      options.log?.warn({ file, mode: mode.toString(8) }, 'KEK file is readable by group or others; chmod 600 it');
+      options.log?.warn(
+        { file, mode: mode.toString(8) },
+        'KEK file is readable by group or others; chmod 600 it',
+      );
     const key = parseKEK(readFileSync(file, 'utf8'), `KEK file ${file}`);
     return { key, id: kekId(key), source: 'file', path: file, created: false };
   }
@@ -86,7 +89,10 @@ export function loadKEK(options: LoadKEKOptions): KEK {
   // `wx`: never overwrite a KEK another process created in the meantime.
   writeFileSync(file, key.toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);
-  options.log?.info({ file }, 'generated a new key-encryption key (KEK); back it up: without it the keys are lost');
+  options.log?.info(
+    { file },
+    'generated a new key-encryption key (KEK); back it up: without it the keys are lost',
+  );
   return { key, id: kekId(key), source: 'file', path: file, created: true };
 }
 

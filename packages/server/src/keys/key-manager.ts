@@ -105,11 +105,15 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
     records = next;
     const fp = fingerprint(next);
     if (fp === lastFingerprint) return;
-    for (const kid of signers.keys()) if (!next.some((r) => r.kid === kid && r.state === 'current')) signers.delete(kid);
+    for (const kid of signers.keys())
+      if (!next.some((r) => r.kid === kid && r.state === 'current')) signers.delete(kid);
     for (const r of next) {
       if (r.state !== 'current' || signers.has(r.kid)) continue;
       try {
-        signers.set(r.kid, createLocalSigner(decryptPrivateJWK(r.encryptedPrivateKey, kek, r.kid) as JWK, r.alg as Alg, r.kid));
+        signers.set(
+          r.kid,
+          createLocalSigner(decryptPrivateJWK(r.encryptedPrivateKey, kek, r.kid) as JWK, r.alg as Alg, r.kid),
+        );
       } catch (err) {
         // Keep serving with the other keys; a key this instance cannot decrypt must not take it down.
         log.error({ kid: r.kid, err: (err as Error).message }, 'cannot load a current signing key');
@@ -119,8 +123,7 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
     keySet = createLocalKeySet({ keys: jwks.keys });
     const changed = lastFingerprint !== '';
     lastFingerprint = fp;
-    if (changed)
-      log.info({ keys: next.map((r) => ({ kid: r.kid, state: r.state })) }, 'key set changed');
+    if (changed) log.info({ keys: next.map((r) => ({ kid: r.kid, state: r.state })) }, 'key set changed');
   }
 
   async function reload(): Promise<void> {
@@ -169,7 +172,9 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
 
   return {
     signer(alg?: Alg): TokenSigner {
-      const record = signingKeyFor(records, alg ?? config.alg) ?? (alg ? undefined : signingKeyFor(records, records.find((r) => r.state === 'current')?.alg ?? ''));
+      const record =
+        signingKeyFor(records, alg ?? config.alg) ??
+        (alg ? undefined : signingKeyFor(records, records.find((r) => r.state === 'current')?.alg ?? ''));
       const signer = record && signers.get(record.kid);
       if (!signer) throw unavailable('no signing key is available');
       return signer;

@@ -64,7 +64,8 @@ export function isRotationDue(current: KeyRecord, now: number, p: LifecyclePolic
   return now - (current.activatedAt ?? current.createdAt) >= p.rotationIntervalMs;
 }
 
-const byOldestPublished = (a: KeyRecord, b: KeyRecord) => a.publishedAt - b.publishedAt || (a.kid < b.kid ? -1 : 1);
+const byOldestPublished = (a: KeyRecord, b: KeyRecord) =>
+  a.publishedAt - b.publishedAt || (a.kid < b.kid ? -1 : 1);
 const byNewestActivated = (a: KeyRecord, b: KeyRecord) =>
   (b.activatedAt ?? 0) - (a.activatedAt ?? 0) || (a.kid < b.kid ? -1 : 1);
 

@@ -7,7 +7,7 @@
 import { exportJWK, generateKeyPair, type Alg, type JWK } from '@tessera/jwt';
 import type { KeyRecord, Store } from '../store/types.js';
 import type { ServerConfig } from '../server/config.js';
-import { encryptPrivateJWK, type KEK } from './kek.js';
+import { assertKEKMatches, encryptPrivateJWK, type KEK } from './kek.js';
 import {
   isPrePublished,
   latestTokenExpiry,
@@ -96,8 +96,17 @@ export function generateKeyRecord(
   };
 }
 
+/**
+ * Refuse to write under a KEK other than the one the stored keys were encrypted with: a key added under the
+ * wrong KEK would be unreadable to every server using the right one.
+ */
+function assertSameKEK(keys: readonly KeyRecord[], kek: KEK): void {
+  for (const k of keys) assertKEKMatches(k.encryptedPrivateKey, kek);
+}
+
 let processHolder: string | undefined;
-const defaultHolder = () => (processHolder ??= `pid-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+const defaultHolder = () =>
+  (processHolder ??= `pid-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
 
 /**
  * Run `fn` while holding the rotation lease. The lease is a mutex with a TTL (so a crashed holder frees it),
@@ -115,7 +124,10 @@ export async function withRotationLease<T>(
     if (await store.tryAcquireLease(ROTATION_LEASE, holder, ttlMs, Date.now())) break;
     if (Date.now() >= deadline) {
       if (options.wait === false) return undefined;
-      throw new KeyOperationError('ERR_LEASE_BUSY', 'another instance holds the key-rotation lease; try again');
+      throw new KeyOperationError(
+        'ERR_LEASE_BUSY',
+        'another instance holds the key-rotation lease; try again',
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -127,7 +139,8 @@ export async function withRotationLease<T>(
 }
 
 const auditWith = (store: Store, options: KeyOperationOptions, now: number) =>
-  options.audit ?? ((type: string, data: Record<string, unknown>) => store.appendAudit({ at: now, type, data }));
+  options.audit ??
+  ((type: string, data: Record<string, unknown>) => store.appendAudit({ at: now, type, data }));
 
 /** Promote `next` and retire `retire`; returns false if another writer promoted it first. */
 async function promote(
@@ -182,6 +195,7 @@ export async function runTick(
     const audit = auditWith(store, options, now);
     // Re-read under the lease: the decision must be made on the state no other writer can change now.
     const keys = await store.listKeys();
+    assertSameKEK(keys, kek);
     const byKid = new Map(keys.map((k) => [k.kid, k]));
     let any = false;
     for (const action of planTick(keys, now, policy)) {
@@ -226,6 +240,7 @@ export async function rotateKeys(
     const now = options.now ?? Date.now();
     const audit = auditWith(store, options, now);
     const keys = await store.listKeys();
+    assertSameKEK(keys, kek);
     const retire = keys.filter((k) => k.state === 'current').map((k) => k.kid);
     let next = successorFor(keys, config.alg);
     let warning: string | undefined;
@@ -246,7 +261,12 @@ export async function rotateKeys(
     if (!(await promote(store, next, retire, now, policy, audit, 'manual')))
       throw new KeyOperationError('ERR_NO_SUCCESSOR', 'the next key changed state concurrently; try again');
     const fresh = await insertNew(store, kek, config, 'next', now, audit, 'manual');
-    await audit('key.rotated', { promoted: next.kid, retired: retire, next: fresh.kid, prePublished: !warning });
+    await audit('key.rotated', {
+      promoted: next.kid,
+      retired: retire,
+      next: fresh.kid,
+      prePublished: !warning,
+    });
     return { promoted: next.kid, retired: retire, next: fresh.kid, warning };
   });
   return result!;
@@ -280,15 +300,23 @@ export async function revokeKey(
   const result = await withRotationLease(store, options, async () => {
     const now = options.now ?? Date.now();
     const audit = auditWith(store, options, now);
+    assertSameKEK(await store.listKeys(), kek);
     const key = await store.getKey(kid);
     if (!key) throw new KeyOperationError('ERR_KEY_NOT_FOUND', `no key with kid ${kid}`);
-    if (key.state === 'revoked') return { kid, previousState: key.state, successor: undefined, alreadyRevoked: true };
+    if (key.state === 'revoked')
+      return { kid, previousState: key.state, successor: undefined, alreadyRevoked: true };
     // Tokens it signed can live until latestTokenExpiry; a leaked unsigned (next) key could be used to forge
     // tokens for as long as a verifier's cached JWKS still lists it.
     const expiresAt =
       Math.max(latestTokenExpiry(key, now, policy) ?? now, now + policy.jwksMaxAgeMs + policy.propagationMs) +
       policy.clockToleranceMs;
-    if (!(await store.transitionKey(kid, key.state, { state: 'revoked', revokedAt: now, removeAfter: expiresAt })))
+    if (
+      !(await store.transitionKey(kid, key.state, {
+        state: 'revoked',
+        revokedAt: now,
+        removeAfter: expiresAt,
+      }))
+    )
       throw new KeyOperationError('ERR_KEY_NOT_FOUND', `key ${kid} changed state concurrently; try again`);
     await store.addRevocation({ kind: 'kid', value: kid, expiresAt, revokedAt: now });
     await audit('key.revoked', { kid, alg: key.alg, previousState: key.state });

@@ -78,11 +78,6 @@ function presentedCredentials(request: FastifyRequest, form: FormParams): Presen
   throw invalidClient('client authentication required');
 }
 
-/** The challenge scheme for a failed attempt: Basic when the client tried Basic (RFC 6749 §5.2). */
-function challenge(method: ClientAuthMethod): string {
-  return method === 'client_secret_basic' ? 'Basic' : 'Bearer';
-}
-
 async function checkSecret(
   ctx: ServerContext,
   client: ClientRecord | undefined,
@@ -91,10 +86,9 @@ async function checkSecret(
 ): Promise<ClientRecord> {
   const expected = client?.secretHash ?? NO_SUCH_CLIENT_HASH;
   const ok = equalHex(hashClientSecret(ctx.pepper, secret), expected);
-  if (!client || !ok || client.secretHash === null)
-    throw invalidClient('client authentication failed', challenge(method));
+  if (!client || !ok || client.secretHash === null) throw invalidClient('client authentication failed');
   if (client.authMethod !== method) {
-    throw invalidClient('client authentication method not registered for this client', challenge(method));
+    throw invalidClient('client authentication method not registered for this client');
   }
   return client;
 }
@@ -109,12 +103,11 @@ async function checkAssertion(
       expectedClientId: presented.clientId,
     });
     if (client.authMethod !== 'private_key_jwt') {
-      throw invalidClient('client authentication method not registered for this client', 'Bearer');
+      throw invalidClient('client authentication method not registered for this client');
     }
     return client;
   } catch (err) {
-    if (err instanceof AssertionRejected)
-      throw invalidClient(`client assertion rejected: ${err.message}`, 'Bearer');
+    if (err instanceof AssertionRejected) throw invalidClient(`client assertion rejected: ${err.message}`);
     throw err;
   }
 }

@@ -22,7 +22,10 @@ export type IntrospectionResponse =
       [claim: string]: unknown;
     };
 
+type ActiveIntrospection = Extract<IntrospectionResponse, { active: true }>;
+
 const INACTIVE = { active: false } as const;
+const ACTIVE_BEARER = { active: true, token_type: 'Bearer' } as const;
 
 /**
  * Visibility rule: a client may introspect an access token it was issued, or one whose `aud` names one of
@@ -49,7 +52,8 @@ async function introspectJWT(
 ): Promise<IntrospectionResponse> {
   const claims = await verifyOwnAccessToken(ctx, token);
   if (!claims || !mayIntrospect(requester, claims.client_id, claims.aud)) return INACTIVE;
-  return { ...claims, active: true, token_type: 'Bearer' } as IntrospectionResponse;
+  // `active` first for readers; set again after the claims so no claim named `active` can change it.
+  return Object.assign({ active: true }, claims, ACTIVE_BEARER) as IntrospectionResponse;
 }
 
 async function introspectOpaque(
@@ -66,9 +70,8 @@ async function introspectOpaque(
   } catch {
     // stored by us; an unreadable value only loses the custom claims
   }
-  const body: IntrospectionResponse = {
-    ...custom,
-    active: true,
+  const body: ActiveIntrospection = Object.assign({ active: true }, custom, {
+    ...ACTIVE_BEARER,
     client_id: record.clientId,
     sub: record.sub,
     aud: record.audience.length === 1 ? record.audience[0] : record.audience,
@@ -76,8 +79,7 @@ async function introspectOpaque(
     exp: seconds(record.expiresAt),
     iat: seconds(record.issuedAt),
     jti: record.jti,
-    token_type: 'Bearer',
-  };
+  }) as ActiveIntrospection;
   if (record.scope.length > 0) body.scope = record.scope.join(' ');
   return body;
 }

@@ -2,7 +2,13 @@
  * The Fastify application: logging, limits, one error mapping and the route plugins. Built from a
  * ServerContext so tests can `inject` requests without a socket.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { StoreUnavailableError } from '../store/types.js';
 import { OAuthError } from './errors.js';
@@ -20,6 +26,30 @@ export const BODY_LIMIT = 64 * 1024;
 /** The URL without its query string: a query may carry a token (RFC 6750 §2.3) and must not reach a log. */
 const pathOnly = (url: string) => url.split('?', 1)[0];
 
+/** Headers that carry credentials: never logged, whatever logger the embedder passes in. */
+const REDACT = {
+  paths: [
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'req.headers["proxy-authorization"]',
+    'res.headers["set-cookie"]',
+    'headers.authorization',
+    'headers.cookie',
+  ],
+  censor: '[redacted]',
+};
+
+/** Request lines carry method, path and client IP only: no query string, no headers, no body. */
+const SERIALIZERS = {
+  req: (req: { method?: string; url?: string; ip?: string }) => ({
+    method: req.method,
+    path: pathOnly(req.url ?? ''),
+    ip: req.ip,
+  }),
+  res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
+  err: pino.stdSerializers.err,
+};
+
 /**
  * The server's logger: pino with credentials redacted. Request logs carry method, path and status only;
  * bodies, tokens, secrets and keys are never logged.
@@ -28,33 +58,7 @@ const pathOnly = (url: string) => url.split('?', 1)[0];
  * const log = createLogger('info');
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { name: 'tessera' },
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
-          'req.headers["proxy-authorization"]',
-          'res.headers["set-cookie"]',
-          'headers.authorization',
-          'headers.cookie',
-        ],
-        censor: '[redacted]',
-      },
-      serializers: {
-        req: (req: { method?: string; url?: string; ip?: string; id?: string }) => ({
-          method: req.method,
-          path: pathOnly(req.url ?? ''),
-          ip: req.ip,
-        }),
-        res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
-        err: pino.stdSerializers.err,
-      },
-    },
-    destination,
-  );
+  return pino({ level, base: { name: 'tessera' }, redact: REDACT, serializers: SERIALIZERS }, destination);
 }
 
 /** Map any failure to an HTTP status and RFC 6749 §5.2 body. Never a 500 for a malformed request. */
@@ -65,7 +69,8 @@ export function toHttpError(err: unknown): OAuthError {
       'retry-after': '1',
     });
   const fe = err as Partial<FastifyError> | undefined;
-  if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OAuthError(413, 'invalid_request', 'request body too large');
+  if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new OAuthError(413, 'invalid_request', 'request body too large');
   const status = fe?.statusCode;
   if (fe?.validation || (typeof status === 'number' && status >= 400 && status < 500)) {
     // Content type (415), parse errors, bad headers, validation: all the client's fault, all invalid_request.
@@ -83,12 +88,17 @@ export function toHttpError(err: unknown): OAuthError {
  */
 export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: ctx.log as FastifyBaseLogger,
+    // A child with our serializers and redaction: Fastify lets a logger's own serializers win over its
+    // defaults (which would log the full URL, query string included).
+    loggerInstance: ctx.log.child({}, { serializers: SERIALIZERS, redact: REDACT }) as FastifyBaseLogger,
     // Behind a proxy, X-Forwarded-For is only believed when configured: otherwise any client could pick the
     // IP its per-IP rate limit is counted against.
     trustProxy: ctx.config.trustProxy,
     bodyLimit: BODY_LIMIT,
-    disableRequestLogging: ctx.config.logLevel !== 'debug' && ctx.config.logLevel !== 'trace',
+    // Per-request access lines only at debug: at thousands of tokens/s they would dominate the log.
+    logController: new LogController({
+      disableRequestLogging: ctx.config.logLevel !== 'debug' && ctx.config.logLevel !== 'trace',
+    }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -100,7 +110,11 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   // Latency by route template (not raw URL), so label cardinality stays bounded.
   app.addHook('onResponse', async (request: FastifyRequest, reply) => {
     ctx.metrics.httpDuration.observe(
-      { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) },
+      {
+        route: request.routeOptions.url ?? 'unmatched',
+        method: request.method,
+        status: String(reply.statusCode),
+      },
       reply.elapsedTime / 1000,
     );
   });

@@ -72,7 +72,8 @@ const int =
   (min: number, max: number): Parser =>
   (text, name) => {
     const n = Number(text);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${min}..${max}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new UsageError(`--${name} must be an integer ${min}..${max}`);
     return n;
   };
 
@@ -106,8 +107,20 @@ const perMinute: Parser = (text, name) => {
 export const OPTIONS: readonly OptionDef[] = [
   { flag: 'port', key: 'port', def: '7070', parse: int(0, 65535), help: 'TCP port to listen on' },
   { flag: 'host', key: 'host', def: '127.0.0.1', parse: str, help: 'interface to bind' },
-  { flag: 'data-dir', key: 'dataDir', def: './.tessera', parse: str, help: 'directory for the database and KEK file' },
-  { flag: 'issuer', key: 'issuer', def: undefined, parse: str, help: 'token issuer URL (default http://HOST:PORT)' },
+  {
+    flag: 'data-dir',
+    key: 'dataDir',
+    def: './.tessera',
+    parse: str,
+    help: 'directory for the database and KEK file',
+  },
+  {
+    flag: 'issuer',
+    key: 'issuer',
+    def: undefined,
+    parse: str,
+    help: 'token issuer URL (default http://HOST:PORT)',
+  },
   {
     flag: 'store',
     key: 'store',
@@ -115,7 +128,13 @@ export const OPTIONS: readonly OptionDef[] = [
     parse: str,
     help: 'state store: sqlite:PATH, postgres://… or memory: (default SQLite at DATA_DIR/tessera.db)',
   },
-  { flag: 'redis', key: 'redis', def: undefined, parse: str, help: 'Redis URL for shared rate limits and revocation push' },
+  {
+    flag: 'redis',
+    key: 'redis',
+    def: undefined,
+    parse: str,
+    help: 'Redis URL for shared rate limits and revocation push',
+  },
   {
     flag: 'kek-file',
     key: 'kekFile',
@@ -123,20 +142,104 @@ export const OPTIONS: readonly OptionDef[] = [
     parse: str,
     help: 'key-encryption key file (default DATA_DIR/kek); TESSERA_KEK=<base64url 32 bytes> overrides it',
   },
-  { flag: 'alg', key: 'alg', def: 'ES256', parse: oneOf(SIGNING_ALGORITHMS), help: 'signing algorithm: ES256, RS256, PS256, EdDSA' },
-  { flag: 'rsa-bits', key: 'rsaBits', def: '2048', parse: (t, n) => Number(oneOf(['2048', '3072'])(t, n)), help: 'RSA modulus length: 2048 or 3072' },
-  { flag: 'rotation-interval', key: 'rotationInterval', def: '90d', parse: duration(1), help: 'scheduled key rotation period' },
-  { flag: 'jwks-max-age', key: 'jwksMaxAge', def: '300s', parse: duration(0), help: 'JWKS Cache-Control max-age and key pre-publication window' },
-  { flag: 'access-ttl', key: 'accessTtl', def: '15m', parse: duration(1), help: 'default access-token lifetime' },
-  { flag: 'max-access-ttl', key: 'maxAccessTtl', def: '1h', parse: duration(1), help: 'longest access-token lifetime a client may have' },
-  { flag: 'refresh-absolute-ttl', key: 'refreshAbsoluteTtl', def: '7d', parse: duration(1), help: 'refresh family absolute lifetime' },
-  { flag: 'refresh-idle-ttl', key: 'refreshIdleTtl', def: '24h', parse: duration(1), help: 'refresh token idle lifetime' },
-  { flag: 'clock-tolerance', key: 'clockTolerance', def: '30s', parse: duration(0), help: 'clock skew tolerated on exp/nbf/iat' },
-  { flag: 'claims-warn-bytes', key: 'claimsWarnBytes', def: '1024', parse: int(0, 1 << 20), help: 'warn when custom claims exceed this size' },
-  { flag: 'claims-max-bytes', key: 'claimsMaxBytes', def: '4096', parse: int(0, 1 << 20), help: 'refuse custom claims above this size' },
-  { flag: 'rate-limit-client', key: 'rateLimitClient', def: '6000/min', parse: perMinute, help: 'token/introspection requests per client (0: off)' },
-  { flag: 'rate-limit-ip', key: 'rateLimitIp', def: '12000/min', parse: perMinute, help: 'token/introspection requests per client IP (0: off)' },
-  { flag: 'reload-interval', key: 'reloadInterval', def: '2s', parse: duration(0.05), help: 'how often the store is re-read for CLI/other-instance changes' },
+  {
+    flag: 'alg',
+    key: 'alg',
+    def: 'ES256',
+    parse: oneOf(SIGNING_ALGORITHMS),
+    help: 'signing algorithm: ES256, RS256, PS256, EdDSA',
+  },
+  {
+    flag: 'rsa-bits',
+    key: 'rsaBits',
+    def: '2048',
+    parse: (t, n) => Number(oneOf(['2048', '3072'])(t, n)),
+    help: 'RSA modulus length: 2048 or 3072',
+  },
+  {
+    flag: 'rotation-interval',
+    key: 'rotationInterval',
+    def: '90d',
+    parse: duration(1),
+    help: 'scheduled key rotation period',
+  },
+  {
+    flag: 'jwks-max-age',
+    key: 'jwksMaxAge',
+    def: '300s',
+    parse: duration(0),
+    help: 'JWKS Cache-Control max-age and key pre-publication window',
+  },
+  {
+    flag: 'access-ttl',
+    key: 'accessTtl',
+    def: '15m',
+    parse: duration(1),
+    help: 'default access-token lifetime',
+  },
+  {
+    flag: 'max-access-ttl',
+    key: 'maxAccessTtl',
+    def: '1h',
+    parse: duration(1),
+    help: 'longest access-token lifetime a client may have',
+  },
+  {
+    flag: 'refresh-absolute-ttl',
+    key: 'refreshAbsoluteTtl',
+    def: '7d',
+    parse: duration(1),
+    help: 'refresh family absolute lifetime',
+  },
+  {
+    flag: 'refresh-idle-ttl',
+    key: 'refreshIdleTtl',
+    def: '24h',
+    parse: duration(1),
+    help: 'refresh token idle lifetime',
+  },
+  {
+    flag: 'clock-tolerance',
+    key: 'clockTolerance',
+    def: '30s',
+    parse: duration(0),
+    help: 'clock skew tolerated on exp/nbf/iat',
+  },
+  {
+    flag: 'claims-warn-bytes',
+    key: 'claimsWarnBytes',
+    def: '1024',
+    parse: int(0, 1 << 20),
+    help: 'warn when custom claims exceed this size',
+  },
+  {
+    flag: 'claims-max-bytes',
+    key: 'claimsMaxBytes',
+    def: '4096',
+    parse: int(0, 1 << 20),
+    help: 'refuse custom claims above this size',
+  },
+  {
+    flag: 'rate-limit-client',
+    key: 'rateLimitClient',
+    def: '6000/min',
+    parse: perMinute,
+    help: 'token/introspection requests per client (0: off)',
+  },
+  {
+    flag: 'rate-limit-ip',
+    key: 'rateLimitIp',
+    def: '12000/min',
+    parse: perMinute,
+    help: 'token/introspection requests per client IP (0: off)',
+  },
+  {
+    flag: 'reload-interval',
+    key: 'reloadInterval',
+    def: '2s',
+    parse: duration(0.05),
+    help: 'how often the store is re-read for CLI/other-instance changes',
+  },
   {
     flag: 'trust-proxy',
     key: 'trustProxy',
@@ -201,7 +304,8 @@ function readConfigFile(path: string): Record<string, unknown> {
   for (const [k, v] of Object.entries(raw)) {
     // Accept both option names (`data-dir`) and config field names (`dataDir`).
     const flag = k.includes('-') ? k : camelToFlag(k);
-    if (!OPTIONS.some((o) => o.flag === flag)) throw new UsageError(`config file ${path}: unknown option "${k}"`);
+    if (!OPTIONS.some((o) => o.flag === flag))
+      throw new UsageError(`config file ${path}: unknown option "${k}"`);
     out[flag] = v;
   }
   return out;
@@ -219,7 +323,9 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
   const env = options.env ?? {};
   const cwd = options.cwd ?? process.cwd();
   const fileName =
-    options.configFile ?? (typeof values['config'] === 'string' ? values['config'] : undefined) ?? env['TESSERA_CONFIG'];
+    options.configFile ??
+    (typeof values['config'] === 'string' ? values['config'] : undefined) ??
+    env['TESSERA_CONFIG'];
   const file = fileName ? readConfigFile(resolve(cwd, fileName)) : {};
 
   const raw = (flag: string): string | undefined => {

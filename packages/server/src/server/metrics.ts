@@ -32,7 +32,9 @@ export interface ServerMetrics {
  * const metrics = createMetrics({ clock: Date.now });
  * metrics.tokensIssued.inc({ grant: 'refresh_token', result: 'invalid_grant' });
  */
-export function createMetrics(options: { clock?: () => number; defaultMetrics?: boolean } = {}): ServerMetrics {
+export function createMetrics(
+  options: { clock?: () => number; defaultMetrics?: boolean } = {},
+): ServerMetrics {
   const clock = options.clock ?? Date.now;
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
@@ -93,9 +95,12 @@ export function createMetrics(options: { clock?: () => number; defaultMetrics?: 
       this.reset();
       const now = clock();
       for (const k of keySource()) {
-        const since = { next: k.publishedAt, current: k.activatedAt, retired: k.retiredAt, revoked: k.revokedAt }[
-          k.state
-        ];
+        const since = {
+          next: k.publishedAt,
+          current: k.activatedAt,
+          retired: k.retiredAt,
+          revoked: k.revokedAt,
+        }[k.state];
         this.set({ kid: k.kid, state: k.state }, Math.max(0, (now - (since ?? k.createdAt)) / 1000));
       }
     },

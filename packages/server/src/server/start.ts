@@ -59,7 +59,10 @@ export async function openKEK(config: ServerConfig, store: Store, log?: Logger):
  * console.log(server.url);
  * await server.close();
  */
-export async function startServer(config: ServerConfig, options: StartServerOptions = {}): Promise<ServerHandle> {
+export async function startServer(
+  config: ServerConfig,
+  options: StartServerOptions = {},
+): Promise<ServerHandle> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -69,7 +72,9 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   let keys: LocalKeyManager | undefined;
   try {
     const kek = await openKEK(config, store, log);
-    ephemeral = config.redis ? await openRedisEphemeral({ url: config.redis }) : createMemoryEphemeral({ clock });
+    ephemeral = config.redis
+      ? await openRedisEphemeral({ url: config.redis })
+      : createMemoryEphemeral({ clock });
     const metrics = createMetrics({ clock });
     const instanceId = `${process.pid}-${randomUUID()}`;
     const audit = async (type: string, data: Record<string, unknown>) => {

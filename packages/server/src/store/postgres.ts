@@ -119,7 +119,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   try {
     const client = await pool.connect();
     try {
-      options.onMigrationsApplied?.(await migratePostgres(client, options.schema));
+      // Not inside `?.(…)`: an optional call skips evaluating its arguments when there is no callback.
+      const applied = await migratePostgres(client, options.schema);
+      options.onMigrationsApplied?.(applied);
     } finally {
       client.release();
     }

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { CommandIO } from '../main.js';
 import { UsageError, parseCommandArgs, parseDuration, usageFailure } from '../args.js';
-import { STORAGE_FLAGS, configArgSpec, configHelp, loadConfig, type ServerConfig } from '../../server/config.js';
+import {
+  STORAGE_FLAGS,
+  configArgSpec,
+  configHelp,
+  loadConfig,
+  type ServerConfig,
+} from '../../server/config.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/types.js';
 import { derivePepper, loadKEK } from '../../keys/kek.js';
@@ -136,10 +142,14 @@ async function runCreate(io: CommandIO, store: Store, config: ServerConfig, valu
   // The pepper is derived from the KEK exactly as the server does, so the server accepts the secret.
   const hasKeys = (await store.listKeys()).length > 0;
   const kek = loadKEK({ env: config.kek, file: config.kekFile, allowCreate: !hasKeys });
-  if (kek.created) io.stderr.write(`tessera: generated a new key-encryption key in ${kek.path}; back it up\n`);
+  if (kek.created)
+    io.stderr.write(`tessera: generated a new key-encryption key in ${kek.path}; back it up\n`);
   const { client, secret } = await createClient(store, options, config, derivePepper(kek));
   const view = describeClient(client);
-  if (values.json) io.stdout.write(JSON.stringify(secret === undefined ? view : { ...view, client_secret: secret }, null, 2) + '\n');
+  if (values.json)
+    io.stdout.write(
+      JSON.stringify(secret === undefined ? view : { ...view, client_secret: secret }, null, 2) + '\n',
+    );
   else printClient(io, view, secret);
   return 0;
 }
@@ -166,10 +176,21 @@ async function runList(io: CommandIO, store: Store, json: boolean) {
     io.stdout.write('no clients\n');
     return 0;
   }
-  const rows = views.map((v) => [v.client_id, v.token_endpoint_auth_method, v.token_format, v.grant_types.join(',')]);
+  const rows = views.map((v) => [
+    v.client_id,
+    v.token_endpoint_auth_method,
+    v.token_format,
+    v.grant_types.join(','),
+  ]);
   const header = ['CLIENT ID', 'AUTH', 'FORMAT', 'GRANTS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) io.stdout.write(row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+  for (const row of [header, ...rows])
+    io.stdout.write(
+      row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd() + '\n',
+    );
   return 0;
 }
 
@@ -193,7 +214,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       io.stdout.write(HELP + '\n');
       return 0;
     }
-    config = loadConfig({ values, env: io.env });
+    // Only the storage flags are server settings: `--access-ttl` here is the client's, not the server default.
+    const storage = Object.fromEntries(
+      Object.entries(values).filter(([name]) => (STORAGE_FLAGS as readonly string[]).includes(name)),
+    );
+    config = loadConfig({ values: storage, env: io.env });
   } catch (err) {
     return usageFailure(io, err, HELP);
   }
@@ -202,7 +227,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   let store: Store | undefined;
   try {
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-    if (sub === 'create' && id !== undefined) throw new UsageError('create takes --id ID, not a positional id');
+    if (sub === 'create' && id !== undefined)
+      throw new UsageError('create takes --id ID, not a positional id');
     if (!['create', 'list', 'show', 'delete'].includes(sub ?? '')) {
       throw new UsageError(sub === undefined ? 'expected a subcommand' : `unknown subcommand "${sub}"`);
     }

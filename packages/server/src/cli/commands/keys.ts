@@ -1,6 +1,12 @@
 import type { CommandIO } from '../main.js';
 import { UsageError, parseCommandArgs, usageFailure } from '../args.js';
-import { configArgSpec, configHelp, loadConfig, STORAGE_FLAGS, type ServerConfig } from '../../server/config.js';
+import {
+  configArgSpec,
+  configHelp,
+  loadConfig,
+  STORAGE_FLAGS,
+  type ServerConfig,
+} from '../../server/config.js';
 import type { KeyRecord, Store } from '../../store/types.js';
 import { KEKError } from '../../keys/kek.js';
 
@@ -63,7 +69,8 @@ const ORDER = { current: 0, next: 1, retired: 2, revoked: 3 } as const;
 
 function printTable(io: CommandIO, keys: KeyRecord[]): void {
   const rows = [['KID', 'ALG', 'STATE', 'PUBLISHED', 'ACTIVATED', 'RETIRED/REVOKED', 'REMOVE AFTER']];
-  const short = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
+  const short = (ms: number | null) =>
+    ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
   for (const k of keys)
     rows.push([
       k.kid,
@@ -75,7 +82,13 @@ function printTable(io: CommandIO, keys: KeyRecord[]): void {
       short(k.removeAfter),
     ]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) io.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+  for (const r of rows)
+    io.stdout.write(
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd() + '\n',
+    );
 }
 
 async function withStore<T>(config: ServerConfig, fn: (store: Store) => Promise<T>): Promise<T> {
@@ -127,7 +140,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
           (a, b) => ORDER[a.state] - ORDER[b.state] || b.publishedAt - a.publishedAt,
         );
         if (values['json']) io.stdout.write(JSON.stringify(keys.map(describeKey), null, 2) + '\n');
-        else if (keys.length === 0) io.stdout.write('no keys yet (start `tessera serve` once to create them)\n');
+        else if (keys.length === 0)
+          io.stdout.write('no keys yet (start `tessera serve` once to create them)\n');
         else printTable(io, keys);
         return 0;
       }

@@ -12,6 +12,16 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
   return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
+let lastBody = '';
+let lastBytes = Buffer.alloc(0);
+const bodyBytes = (body: string) => {
+  if (body !== lastBody) {
+    lastBody = body;
+    lastBytes = Buffer.from(body, 'utf8');
+  }
+  return lastBytes;
+};
+
 /**
  * `GET /.well-known/jwks.json`: the pre-serialised key set from the key manager's in-memory snapshot, so it
  * keeps answering while the store is down. `max-age` is the pre-publication window: a new key is listed at
@@ -32,6 +42,7 @@ export const jwksRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
       return reply.code(304).send();
     }
     ctx.metrics.jwksRequests.inc({ status: '200' });
-    return reply.type('application/jwk-set+json').send(jwks.body);
+    // A Buffer, so Fastify adds no `charset` parameter: application/jwk-set+json (RFC 7517 §8.5) has none.
+    return reply.type('application/jwk-set+json').send(bodyBytes(jwks.body));
   });
 };

@@ -4,7 +4,18 @@ import type { ServerConfig } from '../config.js';
 import { JWKS_PATH } from './jwks.js';
 
 /** The algorithms accepted for private_key_jwt assertions and jwt-bearer grants (asymmetric only). */
-const ASSERTION_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
+const ASSERTION_ALGS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+];
 const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
 /**
@@ -20,7 +31,11 @@ export function buildMetadata(config: ServerConfig): Record<string, unknown> {
     introspection_endpoint: `${base}/oauth/introspect`,
     revocation_endpoint: `${base}/oauth/revoke`,
     revocation_feed_endpoint: `${base}/oauth/revocations`,
-    grant_types_supported: ['client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'refresh_token'],
+    grant_types_supported: [
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      'refresh_token',
+    ],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: CLIENT_AUTH,
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,

@@ -1,0 +1,159 @@
+// Section 3 (issue 4): autocannon against a real `tessera serve` child process on SQLite in a temp data dir:
+// client_credentials tokens/s, introspections/s (opaque and JWT), JWKS requests/s; then the same
+// client_credentials load, in the same run, against node-oidc-provider as the peer.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { runLoad } from './lib/procs.mjs';
+import { fmtGoal, fmtOps, fmtRatio, markdownTable } from './lib/table.mjs';
+import {
+  createBenchClient,
+  startOIDCPeer,
+  startTessera,
+  tempDataDir,
+  TESSERA_BIN,
+} from './lib/tessera-server.mjs';
+
+const CONNECTIONS = 50;
+const AUDIENCE = 'https://orders.example';
+const SCOPE = 'orders:read';
+const FORM = 'application/x-www-form-urlencoded';
+
+async function post(url, basic, body) {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: basic, 'content-type': FORM },
+    body,
+  });
+  return { status: r.status, json: await r.json() };
+}
+
+/** Warm up for a second, then measure; `check` throws if responses were not all 2xx. */
+export async function measureLoad(opts, duration) {
+  if (duration > 1) await runLoad({ ...opts, connections: CONNECTIONS, duration: 1 });
+  return runLoad({ ...opts, connections: CONNECTIONS, duration });
+}
+
+function row(name, r, extra = {}) {
+  return {
+    name,
+    requestsPerSec: r.requestsPerSec,
+    p50: r.p50,
+    p99: r.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + (r.timeouts ?? 0),
+    ...extra,
+  };
+}
+
+/** Run section 3 and return `{ rows, ratio, markdown }`. */
+export async function runHTTPSection({ quick }) {
+  if (!existsSync(new URL('../packages/server/dist/src/server/start.js', import.meta.url))) {
+    return {
+      skipped: true,
+      markdown: '### Server: skipped (packages/server/dist/src/server/start.js not built)',
+    };
+  }
+  const duration = quick ? 1 : 3;
+  const rounds = quick ? 1 : 3;
+  const data = tempDataDir();
+  const storage = ['--data-dir', data.dir];
+  const rows = [];
+  let ratio;
+  let server;
+  let peer;
+  try {
+    const jwtClient = await createBenchClient(storage, { id: 'bench-jwt', audience: AUDIENCE, scope: SCOPE });
+    const opaqueClient = await createBenchClient(storage, {
+      id: 'bench-opaque',
+      tokenFormat: 'opaque',
+      audience: AUDIENCE,
+      scope: SCOPE,
+    });
+    server = await startTessera(storage);
+    const tokenURL = `${server.url}/oauth/token`;
+    const introspectURL = `${server.url}/oauth/introspect`;
+    // Each endpoint works once before any load: a token of each format, each introspected as active.
+    const jwt = await post(tokenURL, jwtClient.basic, 'grant_type=client_credentials');
+    assert.equal(jwt.status, 200, JSON.stringify(jwt.json));
+    assert.equal(jwt.json.access_token.split('.').length, 3);
+    const opaque = await post(tokenURL, opaqueClient.basic, 'grant_type=client_credentials');
+    assert.equal(opaque.status, 200, JSON.stringify(opaque.json));
+    for (const token of [jwt.json.access_token, opaque.json.access_token]) {
+      const i = await post(introspectURL, jwtClient.basic, `token=${encodeURIComponent(token)}`);
+      assert.equal(i.status, 200);
+      assert.equal(i.json.active, true, JSON.stringify(i.json));
+    }
+    const jwks = await fetch(`${server.url}/.well-known/jwks.json`);
+    assert.equal(jwks.status, 200);
+    await jwks.arrayBuffer();
+
+    const secret = 'bench-secret-'.padEnd(48, 'x');
+    peer = await startOIDCPeer({ clientId: 'bench', clientSecret: secret, audience: AUDIENCE, scope: SCOPE });
+    const peerBasic = `Basic ${Buffer.from(`bench:${secret}`).toString('base64')}`;
+    const p = await post(`${peer.url}/token`, peerBasic, 'grant_type=client_credentials');
+    assert.equal(p.status, 200, JSON.stringify(p.json));
+    assert.equal(p.json.access_token.split('.').length, 3);
+
+    const form = (basic, body) => ({ method: 'POST', headers: { authorization: basic, 'content-type': FORM }, body });
+    const loads = [
+      { kind: 'token', name: 'tessera: client_credentials (JWT, client_secret_basic)', url: tokenURL, ...form(jwtClient.basic, 'grant_type=client_credentials') },
+      { kind: 'introspect-opaque', name: 'tessera: introspection, opaque token', url: introspectURL, ...form(jwtClient.basic, `token=${encodeURIComponent(opaque.json.access_token)}`) },
+      { kind: 'introspect-jwt', name: 'tessera: introspection, JWT token', url: introspectURL, ...form(jwtClient.basic, `token=${encodeURIComponent(jwt.json.access_token)}`) },
+      { kind: 'jwks', name: 'tessera: GET /.well-known/jwks.json', url: `${server.url}/.well-known/jwks.json` },
+      { kind: 'peer-token', name: 'node-oidc-provider: client_credentials (JWT, client_secret_basic)', url: `${peer.url}/token`, ...form(peerBasic, 'grant_type=client_credentials') },
+    ];
+    // Both servers listen throughout (an idle one costs nothing); the loads run in rotated rounds so drift
+    // on this shared machine hits Tessera and the peer alike.
+    for (const l of loads) {
+      l.samples = [];
+      if (!quick) await runLoad({ url: l.url, method: l.method, headers: l.headers, body: l.body, connections: CONNECTIONS, duration: 1 });
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < loads.length; k++) {
+        const l = loads[(k + r) % loads.length];
+        l.samples.push(await runLoad({ url: l.url, method: l.method, headers: l.headers, body: l.body, connections: CONNECTIONS, duration }));
+      }
+      process.stderr.write(`  http section: round ${r + 1}/${rounds} done\n`);
+    }
+    for (const l of loads) rows.push(summarise(l));
+    const t = loads.find((l) => l.kind === 'token').samples;
+    const pt = loads.find((l) => l.kind === 'peer-token').samples;
+    ratio = median(t.map((x, i) => x.requestsPerSec / pt[i].requestsPerSec));
+  } finally {
+    await server?.stop();
+    await peer?.stop();
+    data.remove();
+  }
+  const by = (k) => rows.find((r) => r.kind === k);
+  const goals = [
+    { goal: 'client_credentials ≥ 5,000 tokens/s', pass: by('token').requestsPerSec >= 5000 },
+    { goal: 'client_credentials p99 < 20 ms', pass: by('token').p99 < 20 },
+    { goal: 'opaque introspection ≥ 10,000/s', pass: by('introspect-opaque').requestsPerSec >= 10000 },
+    { goal: 'opaque introspection p99 < 20 ms', pass: by('introspect-opaque').p99 < 20 },
+    { goal: 'tokens/s ≥ 3× node-oidc-provider', value: ratio, pass: ratio >= 3 },
+  ];
+  const md = [
+    `### Server: \`tessera serve\` on SQLite vs node-oidc-provider (both child processes, rate limits off; autocannon in a child process, ${CONNECTIONS} connections, ${rounds} interleaved rounds of ${duration} s, medians)`,
+    '',
+    markdownTable(
+      ['load', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'],
+      rows.map((r) => [r.name, fmtOps(r.requestsPerSec), r.p50, r.p99, r.non2xx, r.errors]),
+    ),
+    '',
+    `Tessera / node-oidc-provider client_credentials tokens/s: ${fmtRatio(ratio)}`,
+    '',
+    markdownTable(
+      ['goal', 'result'],
+      goals.map((g) => [g.goal, fmtGoal(g.pass)]),
+    ),
+  ];
+  return {
+    duration,
+    connections: CONNECTIONS,
+    tesseraBin: TESSERA_BIN,
+    rows,
+    ratio,
+    goals,
+    markdown: md.join('\n'),
+  };
+}

@@ -1,0 +1,269 @@
+// Section 1 (issue 2): verify and sign ops/s of Tessera against jose, fast-jwt, jsonwebtoken and the raw
+// node:crypto ceiling, for HS256, RS256, PS256, ES256 and EdDSA, interleaved in rounds in one process.
+import assert from 'node:assert/strict';
+import {
+  constants,
+  createHmac,
+  sign as cryptoSign,
+  timingSafeEqual,
+  verify as cryptoVerify,
+} from 'node:crypto';
+import { createSigner, createVerifier, exportPKCS8, exportSPKI } from '@tessera/jwt';
+import { jwtVerify, SignJWT } from 'jose';
+import { createSigner as fastSigner, createVerifier as fastVerifier } from 'fast-jwt';
+import jsonwebtoken from 'jsonwebtoken';
+import { AUDIENCE, BENCH_ALGS, ISSUER, keysFor, realisticPayload } from './lib/fixtures.mjs';
+import { measureInterleaved, pairedRatio } from './lib/measure.mjs';
+import { fmtGoal, fmtOps, fmtRatio, markdownTable } from './lib/table.mjs';
+
+const HASH = { HS256: 'sha256', RS256: 'sha256', PS256: 'sha256', ES256: 'sha256', EdDSA: null };
+
+// The key argument node:crypto gets in the raw ceiling: built once, as a tuned library would.
+function rawKeyInput(alg, keyObject) {
+  if (alg === 'ES256') return { key: keyObject, dsaEncoding: 'ieee-p1363' };
+  if (alg === 'PS256') return { key: keyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+  if (alg === 'RS256') return { key: keyObject, padding: constants.RSA_PKCS1_PADDING };
+  return keyObject;
+}
+
+function setup(alg) {
+  const { signKey, verifyKey } = keysFor(alg);
+  const payload = realisticPayload();
+  const kid = signKey.kid;
+  const signer = createSigner({ key: signKey, alg });
+  const token = signer.sign(payload);
+  const d2 = token.lastIndexOf('.');
+  const signingInput = Buffer.from(token.slice(0, d2), 'latin1');
+  const signature = Buffer.from(token.slice(d2 + 1), 'base64url');
+  const hmac = alg.startsWith('HS');
+  const secretBytes = hmac ? signKey.keyObject.export() : undefined;
+  // fast-jwt takes strings or buffers only: PEM for asymmetric keys, the raw bytes for HMAC.
+  const fastSignKey = hmac ? secretBytes : exportPKCS8(signKey);
+  const fastVerifyKey = hmac ? secretBytes : exportSPKI(verifyKey);
+  const verifier = createVerifier({
+    algorithms: [alg],
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    keys: [verifyKey],
+  });
+  return {
+    alg,
+    signKey,
+    verifyKey,
+    payload,
+    kid,
+    signer,
+    token,
+    signingInput,
+    signature,
+    hmac,
+    fastSignKey,
+    fastVerifyKey,
+    verifier,
+  };
+}
+
+function verifyContenders(s) {
+  const { alg, token, signingInput, signature, verifyKey } = s;
+  const hash = HASH[alg];
+  const rawKey = rawKeyInput(alg, verifyKey.keyObject);
+  const list = [];
+  list.push({
+    name: 'raw',
+    fn: s.hmac
+      ? () => timingSafeEqual(createHmac(hash, verifyKey.keyObject).update(signingInput).digest(), signature)
+      : () => cryptoVerify(hash, signingInput, rawKey, signature),
+    check: (r) => assert.equal(r, true),
+  });
+  list.push({
+    name: 'tessera',
+    async: true,
+    fn: () => s.verifier.verify(token),
+    check: (r) => assert.deepEqual(r.payload, s.payload),
+  });
+  list.push({
+    name: 'jose',
+    async: true,
+    fn: () =>
+      jwtVerify(token, verifyKey.keyObject, { algorithms: [alg], issuer: ISSUER, audience: AUDIENCE }),
+    check: (r) => assert.deepEqual(r.payload, s.payload),
+  });
+  const fast = fastVerifier({ key: s.fastVerifyKey, algorithms: [alg], cache: false });
+  list.push({ name: 'fast-jwt', fn: () => fast(token), check: (r) => assert.deepEqual(r, s.payload) });
+  if (alg !== 'EdDSA') {
+    list.push({
+      name: 'jsonwebtoken',
+      fn: () =>
+        jsonwebtoken.verify(token, verifyKey.keyObject, {
+          algorithms: [alg],
+          issuer: ISSUER,
+          audience: AUDIENCE,
+        }),
+      check: (r) => assert.deepEqual(r, s.payload),
+    });
+  }
+  return list;
+}
+
+function signContenders(s) {
+  const { alg, signKey, payload, signingInput, kid } = s;
+  const hash = HASH[alg];
+  const rawKey = rawKeyInput(alg, signKey.keyObject);
+  // Every produced token must verify with the same payload (Tessera's verifier is the judge).
+  const verifies = async (token) => assert.deepEqual((await s.verifier.verify(token)).payload, payload);
+  const list = [];
+  list.push({
+    name: 'raw',
+    fn: s.hmac
+      ? () => createHmac(hash, signKey.keyObject).update(signingInput).digest()
+      : () => cryptoSign(hash, signingInput, rawKey),
+    check: (sig) => assert.ok(sig.length > 0),
+  });
+  list.push({ name: 'tessera', fn: () => s.signer.sign(payload), check: verifies });
+  const joseHeader = kid === undefined ? { alg } : { alg, kid };
+  list.push({
+    name: 'jose',
+    async: true,
+    fn: () => new SignJWT(payload).setProtectedHeader(joseHeader).sign(signKey.keyObject),
+    check: verifies,
+  });
+  const fast = fastSigner({ key: s.fastSignKey, algorithm: alg, ...(kid === undefined ? {} : { kid }) });
+  list.push({ name: 'fast-jwt', fn: () => fast(payload), check: verifies });
+  if (alg !== 'EdDSA') {
+    const opts = kid === undefined ? { algorithm: alg } : { algorithm: alg, keyid: kid };
+    list.push({
+      name: 'jsonwebtoken',
+      fn: () => jsonwebtoken.sign(payload, signKey.keyObject, opts),
+      check: verifies,
+    });
+  }
+  return list;
+}
+
+// Goals from issue 2, applied to Tessera's rows.
+const VERIFY_RAW_GOAL = { HS256: 0.5, RS256: 0.95, PS256: 0.95, ES256: 0.95, EdDSA: 0.95 };
+const SIGN_RAW_GOAL = { RS256: 0.9, PS256: 0.9, ES256: 0.9, EdDSA: 0.9 };
+const JOSE_GOAL = 1.5;
+
+/** Run section 1 and return `{ rows, goals, markdown }`. */
+export async function runJoseSection({ quick }) {
+  const rounds = quick ? 3 : 11;
+  const roundMs = quick ? 15 : 150;
+  const rows = [];
+  for (const alg of BENCH_ALGS) {
+    const s = setup(alg);
+    for (const [op, contenders] of [
+      ['verify', verifyContenders(s)],
+      ['sign', signContenders(s)],
+    ]) {
+      for (const c of contenders) await c.check(await c.fn()); // every contender succeeds before timing
+      const results = await measureInterleaved(contenders, { rounds, roundMs });
+      const ratio = (a, b) => (results.has(b) ? pairedRatio(results.get(a), results.get(b)) : undefined);
+      for (const c of contenders) {
+        const r = results.get(c.name);
+        rows.push({
+          alg,
+          op,
+          contender: c.name,
+          async: c.async === true,
+          opsPerSec: r.median,
+          bestOpsPerSec: r.best,
+          opsPerCPUSecond: r.cpuMedian,
+          rounds: r.rounds,
+          ratioToRaw: ratio(c.name, 'raw'),
+          ...(c.name === 'tessera'
+            ? { tesseraOverJose: ratio('tessera', 'jose'), tesseraOverFastJwt: ratio('tessera', 'fast-jwt') }
+            : {}),
+        });
+      }
+      process.stderr.write(`  jose section: ${alg} ${op} done\n`);
+    }
+  }
+  const goals = [];
+  for (const row of rows) {
+    if (row.contender !== 'tessera') continue;
+    if (row.op === 'verify') {
+      goals.push({
+        alg: row.alg,
+        op: 'verify',
+        goal: `≥ ${VERIFY_RAW_GOAL[row.alg]}× raw`,
+        value: row.ratioToRaw,
+        pass: row.ratioToRaw >= VERIFY_RAW_GOAL[row.alg],
+      });
+      goals.push({
+        alg: row.alg,
+        op: 'verify',
+        goal: `≥ ${JOSE_GOAL}× jose`,
+        value: row.tesseraOverJose,
+        pass: row.tesseraOverJose >= JOSE_GOAL,
+      });
+      goals.push({
+        alg: row.alg,
+        op: 'verify',
+        goal: '> fast-jwt',
+        value: row.tesseraOverFastJwt,
+        pass: row.tesseraOverFastJwt > 1,
+      });
+    } else if (SIGN_RAW_GOAL[row.alg] !== undefined) {
+      goals.push({
+        alg: row.alg,
+        op: 'sign',
+        goal: `≥ ${SIGN_RAW_GOAL[row.alg]}× raw`,
+        value: row.ratioToRaw,
+        pass: row.ratioToRaw >= SIGN_RAW_GOAL[row.alg],
+      });
+    }
+  }
+  return { rounds, roundMs, rows, goals, markdown: render(rows, goals, rounds, roundMs) };
+}
+
+function render(rows, goals, rounds, roundMs) {
+  const goalOf = (row, prefix) => {
+    if (row.contender !== 'tessera') return undefined;
+    return goals.find((g) => g.alg === row.alg && g.op === row.op && g.goal.startsWith(prefix))?.pass;
+  };
+  const main = markdownTable(
+    [
+      'alg',
+      'op',
+      'contender',
+      'ops/s (median)',
+      'best round',
+      'ops/CPU-s',
+      '× raw',
+      'Tessera/jose',
+      'Tessera/fast-jwt',
+      'goal × raw',
+      'goal vs jose',
+      'goal vs fast-jwt',
+    ],
+    rows.map((r) => [
+      r.alg,
+      r.op,
+      r.contender + (r.async ? ' (await)' : ''),
+      fmtOps(r.opsPerSec),
+      fmtOps(r.bestOpsPerSec),
+      fmtOps(r.opsPerCPUSecond),
+      fmtRatio(r.ratioToRaw),
+      fmtRatio(r.tesseraOverJose),
+      fmtRatio(r.tesseraOverFastJwt),
+      fmtGoal(goalOf(r, '≥ 0.')),
+      r.op === 'verify' ? fmtGoal(goalOf(r, `≥ ${JOSE_GOAL}`)) : '',
+      r.op === 'verify' ? fmtGoal(goalOf(r, '>')) : '',
+    ]),
+  );
+  const passed = goals.filter((g) => g.pass).length;
+  return [
+    `### JOSE core: verify and sign (ops/s, median of ${rounds} interleaved rounds of ~${roundMs} ms)`,
+    '',
+    main,
+    '',
+    `Goals met: ${passed}/${goals.length}` +
+      (passed < goals.length
+        ? ` (missed: ${goals
+            .filter((g) => !g.pass)
+            .map((g) => `${g.alg} ${g.op} ${g.goal} (${fmtRatio(g.value)})`)
+            .join('; ')})`
+        : ''),
+  ].join('\n');
+}

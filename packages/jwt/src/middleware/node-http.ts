@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bodyText, checkScopeList, checkScopes, createAuthenticator, type AuthFailure, type AuthInfo, type AuthOptions } from './shared.js';
+
+/** A request that passed authentication: the verified claims are on `auth`. */
+export interface AuthenticatedRequest extends IncomingMessage {
+  auth: AuthInfo;
+}
+
+/** Write an authentication failure. */
+export function sendFailure(res: ServerResponse, failure: AuthFailure): void {
+  const body = bodyText(failure);
+  const headers: Record<string, string> = { ...failure.headers };
+  if (body !== '') headers['content-type'] = 'application/json';
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(failure.status, headers).end(body);
+}
+
+/**
+ * Authentication for a plain node:http server. The returned function verifies the bearer token; on
+ * success it sets `req.auth` and resolves to it, on failure it answers (401/400/403/503) and resolves to
+ * undefined, so the handler simply returns.
+ *
+ * @example
+ * const authenticate = createNodeHttpAuth({ verifier });
+ * http.createServer(async (req, res) => {
+ *   const auth = await authenticate(req, res);
+ *   if (!auth) return;
+ *   res.end(`hello ${auth.claims.sub}`);
+ * });
+ */
+export function createNodeHttpAuth(options: AuthOptions): (req: IncomingMessage, res: ServerResponse) => Promise<AuthInfo | undefined> {
+  const authenticate = createAuthenticator(options);
+  return async function tesseraAuth(req, res) {
+    const outcome = await authenticate(req.headers.authorization);
+    if (!outcome.ok) {
+      sendFailure(res, outcome.failure);
+      return undefined;
+    }
+    (req as AuthenticatedRequest).auth = outcome.auth;
+    return outcome.auth;
+  };
+}
+
+/**
+ * A scope check for a request that passed createNodeHttpAuth: answers 403 insufficient_scope and returns
+ * false when a scope is missing.
+ *
+ * @example const canWrite = requireScopes('orders:write'); if (!canWrite(req, res)) return;
+ */
+export function requireScopes(...scopes: string[]): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const required = checkScopeList(scopes);
+  return function checkRequiredScopes(req, res) {
+    const failure = checkScopes((req as Partial<AuthenticatedRequest>).auth, required);
+    if (failure) {
+      sendFailure(res, failure);
+      return false;
+    }
+    return true;
+  };
+}

@@ -1,0 +1,182 @@
+import { extractBearerToken } from '../bearer.js';
+import { InvalidOptions, TesseraError, type TesseraErrorCode } from '../errors.js';
+import type { JWSHeader, JWTPayload } from '../types.js';
+import type { OpaqueTokenVerifier, Verifier } from '../verifier.js';
+
+/** What every adapter puts on its request slot (`req.auth`, `request.auth`, `c.get('auth')`). */
+export interface AuthInfo<P extends JWTPayload = JWTPayload> {
+  /** The verified claims (or the introspection answer for an opaque token). */
+  claims: P;
+  /** Scopes from `scope` (space-delimited, RFC 9068 §2.2.3) or `scp` (a list). */
+  scopes: readonly string[];
+  /** The protected header; absent for introspected tokens. */
+  header?: JWSHeader;
+  introspected: boolean;
+}
+
+/** Options shared by every adapter. */
+export interface AuthOptions {
+  /** A verifier from createVerifier. */
+  verifier: Verifier | OpaqueTokenVerifier;
+  /** `realm` for the WWW-Authenticate challenge (RFC 6750 §3). */
+  realm?: string;
+  /** Scopes every request must carry (403 insufficient_scope otherwise). Per-route scopes: requireScopes(…). */
+  scopes?: readonly string[];
+}
+
+/** An HTTP answer an adapter sends as is. */
+export interface AuthFailure {
+  status: 400 | 401 | 403 | 500 | 503;
+  headers: Record<string, string>;
+  /** JSON body; undefined for the bare 401 of a request without credentials (RFC 6750 §3.1). */
+  body: { error: string; error_description: string } | undefined;
+}
+
+export type AuthOutcome = { ok: true; auth: AuthInfo } | { ok: false; failure: AuthFailure };
+
+// Descriptions come from the error code alone, never from the token or the error message (which could
+// name a claim an attacker chose): a client learns what kind of failure, nothing more.
+const DESCRIPTIONS: Partial<Record<TesseraErrorCode, string>> = {
+  ERR_JWT_EXPIRED: 'the access token expired',
+  ERR_JWT_NOT_YET_VALID: 'the access token is not valid yet',
+  ERR_JWT_CLAIM_INVALID: 'the access token claims are not acceptable',
+  ERR_JWS_INVALID: 'the access token is malformed',
+  ERR_TOKEN_TOO_LARGE: 'the access token is too large',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'the access token signature is invalid',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'the access token algorithm is not accepted',
+  ERR_JOSE_NOT_SUPPORTED: 'the access token uses an unsupported feature',
+  ERR_JWKS_NO_MATCHING_KEY: 'the access token signing key is unknown',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'the access token signing key is ambiguous',
+  ERR_JWKS_COOLDOWN: 'the access token signing key is unknown',
+  ERR_TOKEN_REVOKED: 'the access token was revoked',
+  ERR_TOKEN_INACTIVE: 'the access token is not active',
+};
+
+// Failures of our own dependencies (issuer, feed, introspection endpoint) are not the client's fault.
+const UNAVAILABLE = new Set<TesseraErrorCode>([
+  'ERR_JWKS_FETCH_FAILED',
+  'ERR_JWKS_STALE',
+  'ERR_JWKS_INVALID',
+  'ERR_INTROSPECTION_FAILED',
+  'ERR_REVOCATION_STALE',
+]);
+
+// RFC 6749 §A.4 scope-token = 1*NQCHAR; realm likewise must not break out of its quoted-string.
+const NQCHAR = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+
+function challenge(realm: string | undefined, params: string): string {
+  const r = realm === undefined ? '' : `realm="${realm}"`;
+  return `Bearer ${[r, params].filter((s) => s !== '').join(', ')}`;
+}
+
+/** Validate a list of scope tokens once, at construction. */
+export function checkScopeList(scopes: readonly string[], name = 'scopes'): readonly string[] {
+  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && NQCHAR.test(s))) {
+    throw new InvalidOptions(`"${name}" must be a list of scope tokens (RFC 6749 §3.3)`);
+  }
+  return Object.freeze([...scopes]);
+}
+
+/** The scopes a token carries. */
+export function scopesOf(claims: JWTPayload): readonly string[] {
+  const { scope, scp } = claims as { scope?: unknown; scp?: unknown };
+  if (typeof scope === 'string') return scope.split(' ').filter((s) => s !== '');
+  if (Array.isArray(scp)) return scp.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+/** The 403 answer when `auth` lacks one of `required`, else undefined. */
+export function checkScopes(auth: AuthInfo | undefined, required: readonly string[], realm?: string): AuthFailure | undefined {
+  if (auth === undefined) return unauthorized(realm);
+  if (required.every((s) => auth.scopes.includes(s))) return undefined;
+  const description = 'the access token lacks a required scope';
+  return {
+    status: 403,
+    headers: {
+      'www-authenticate': challenge(realm, `error="insufficient_scope", error_description="${description}", scope="${required.join(' ')}"`),
+      'cache-control': 'no-store',
+    },
+    body: { error: 'insufficient_scope', error_description: description },
+  };
+}
+
+function unauthorized(realm: string | undefined): AuthFailure {
+  return { status: 401, headers: { 'www-authenticate': challenge(realm, ''), 'cache-control': 'no-store' }, body: undefined };
+}
+
+/** Map a verification error to its HTTP answer. */
+export function failureFor(err: unknown, realm?: string): AuthFailure {
+  if (!(err instanceof TesseraError)) {
+    return { status: 500, headers: { 'cache-control': 'no-store' }, body: { error: 'server_error', error_description: 'token verification failed unexpectedly' } };
+  }
+  if (UNAVAILABLE.has(err.code)) {
+    return {
+      status: 503,
+      headers: { 'cache-control': 'no-store', 'retry-after': '5' },
+      body: { error: 'temporarily_unavailable', error_description: 'the access token cannot be checked right now' },
+    };
+  }
+  const description = DESCRIPTIONS[err.code] ?? 'the access token is invalid';
+  return {
+    status: 401,
+    headers: {
+      'www-authenticate': challenge(realm, `error="invalid_token", error_description="${description}"`),
+      'cache-control': 'no-store',
+    },
+    body: { error: 'invalid_token', error_description: description },
+  };
+}
+
+/**
+ * Validate adapter options once and return the request-independent authentication step every adapter
+ * shares: extract the bearer token (bearer.ts), verify it, map failures to RFC 6750 answers.
+ *
+ * @example const authenticate = createAuthenticator({ verifier }); const r = await authenticate(req.headers.authorization);
+ */
+export function createAuthenticator(options: AuthOptions): (authorization: string | readonly string[] | undefined) => Promise<AuthOutcome> {
+  if (typeof options !== 'object' || options === null || typeof options.verifier?.verify !== 'function') {
+    throw new InvalidOptions('"verifier" is required (createVerifier)');
+  }
+  const { verifier, realm } = options;
+  if (realm !== undefined && (typeof realm !== 'string' || !REALM.test(realm))) throw new InvalidOptions('"realm" must be a plain string without quotes');
+  const required = options.scopes === undefined ? [] : checkScopeList(options.scopes);
+  return async function authenticate(authorization) {
+    const bearer = extractBearerToken(authorization);
+    if (bearer.status === 'missing') return { ok: false, failure: unauthorized(realm) };
+    if (bearer.status === 'malformed') {
+      const description = 'the Authorization header is malformed';
+      return {
+        ok: false,
+        failure: {
+          status: 400,
+          headers: { 'www-authenticate': challenge(realm, `error="invalid_request", error_description="${description}"`), 'cache-control': 'no-store' },
+          body: { error: 'invalid_request', error_description: description },
+        },
+      };
+    }
+    let result;
+    try {
+      result = await verifier.verify(bearer.token);
+    } catch (err) {
+      return { ok: false, failure: failureFor(err, realm) };
+    }
+    const claims = result.payload;
+    const auth: AuthInfo = {
+      claims,
+      scopes: scopesOf(claims),
+      ...(result.header !== undefined && { header: result.header }),
+      introspected: result.key === undefined,
+    };
+    if (required.length !== 0) {
+      const denied = checkScopes(auth, required, realm);
+      if (denied) return { ok: false, failure: denied };
+    }
+    return { ok: true, auth };
+  };
+}
+
+/** The JSON text of a failure body ('' when there is none). */
+export function bodyText(failure: AuthFailure): string {
+  return failure.body === undefined ? '' : JSON.stringify(failure.body);
+}

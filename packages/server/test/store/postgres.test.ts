@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
+import { openPostgresStore } from '../../src/store/postgres.js';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-schema.js';
+import { StoreUnavailableError, type Store } from '../../src/store/types.js';
+import { pgUrl, randomSchema } from '../helpers/services.js';
+import { clientFixture, runStoreContract } from './contract.js';
+
+// Throws under CI=true when PostgreSQL is missing (the file fails); outside CI undefined means skip.
+const url = await pgUrl();
+
+if (url === undefined) {
+  it('postgres store', { skip: 'PostgreSQL not reachable (see the message above)' }, () => {});
+} else {
+  const schemas = new Set<string>();
+  const openFresh = (schema = randomSchema(), extra: { applicationName?: string } = {}): Promise<Store> => {
+    schemas.add(schema);
+    return openPostgresStore({ url, schema, poolSize: 4, ...extra });
+  };
+  after(async () => {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  });
+
+  runStoreContract('postgres', () => openFresh());
+
+  describe('postgres: instances, schemas and outages', () => {
+    it('3 stores opening one fresh schema together apply the migrations exactly once', async () => {
+      const schema = randomSchema();
+      schemas.add(schema);
+      const applied: string[][] = [];
+      const stores = await Promise.all(
+        [1, 2, 3].map(() =>
+          openPostgresStore({ url, schema, onMigrationsApplied: (names) => applied.push(names) }),
+        ),
+      );
+      try {
+        assert.deepEqual(
+          applied.flat(),
+          POSTGRES_MIGRATIONS.map((m) => m.name),
+        );
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".schema_migrations`);
+        await admin.end();
+        assert.equal(rows[0].n, POSTGRES_MIGRATIONS.length);
+        // And they share state: a client created through one is seen by the others.
+        await stores[0]!.createClient(clientFixture('web'));
+        assert.ok(await stores[2]!.getClient('web'));
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    it('keeps schemas apart', async () => {
+      const a = await openFresh();
+      const b = await openFresh();
+      try {
+        await a.createClient(clientFixture('web'));
+        assert.equal(await b.getClient('web'), undefined);
+        await b.createClient(clientFixture('web')); // no conflict across schemas
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('rejects an unsafe schema name', async () => {
+      await assert.rejects(
+        openPostgresStore({ url, schema: 'x"; DROP TABLE keys; --' }),
+        /invalid schema name/,
+      );
+    });
+
+    it('an unreachable server is StoreUnavailableError', async () => {
+      const dead = new URL(url);
+      dead.port = '1';
+      await assert.rejects(openPostgresStore({ url: dead.toString() }), StoreUnavailableError);
+    });
+
+    it('survives its connections being killed (as in a PostgreSQL restart): later requests succeed', async () => {
+      const applicationName = `tessera_test_${randomBytes(4).toString('hex')}`;
+      const store = await openFresh(randomSchema(), { applicationName });
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        await Promise.all([store.ping(), store.ping(), store.ping()]); // several pooled connections
+        const killed = await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+          [applicationName],
+        );
+        assert.ok(killed.rowCount! >= 1, 'the test must actually kill connections');
+        // While the pool notices, a request may fail, but only as StoreUnavailableError (HTTP 503).
+        let ok = false;
+        for (let attempt = 0; attempt < 20 && !ok; attempt++) {
+          try {
+            await store.createClient(clientFixture(`c${attempt}`));
+            ok = true;
+          } catch (err) {
+            assert.ok(err instanceof StoreUnavailableError, `unexpected error: ${String(err)}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        assert.ok(ok, 'the store recovered');
+        await store.ping();
+      } finally {
+        await admin.end();
+        await store.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { openSQLiteStore } from '../../src/store/sqlite.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
+import { familyFixture, runStoreContract, tokenFixture } from './contract.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const freshPath = (): string => join(dir, `store-${++n}.db`);
+
+runStoreContract('sqlite', () => openSQLiteStore({ path: freshPath() }));
+
+describe('sqlite: CLI and server on one file', () => {
+  it('creates the file owner-only and applies migrations once', async () => {
+    const path = freshPath();
+    const applied: string[][] = [];
+    const first = await openSQLiteStore({ path, onMigrationsApplied: (names) => applied.push(names) });
+    const second = await openSQLiteStore({ path, onMigrationsApplied: (names) => applied.push(names) });
+    assert.deepEqual(applied, [SQLITE_MIGRATIONS.map((m) => m.name), []]);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    await first.close();
+    await second.close();
+  });
+
+  it("two connections see each other's writes", async () => {
+    const path = freshPath();
+    const server = await openSQLiteStore({ path });
+    const cli = await openSQLiteStore({ path });
+    try {
+      await cli.createFamily(familyFixture('f1'), tokenFixture('h1', 'f1'));
+      assert.deepEqual(await server.getFamily('f1'), familyFixture('f1'));
+      assert.equal(await server.revokeFamily('f1', 'logout', 1), true);
+      assert.equal((await cli.getFamily('f1'))?.revokedReason, 'logout');
+      const seq = (await cli.addRevocation({ kind: 'jti', value: 'j', expiresAt: 10, revokedAt: 1 })).seq;
+      assert.equal(await server.latestRevocationSeq(), seq);
+    } finally {
+      await server.close();
+      await cli.close();
+    }
+  });
+
+  it('concurrent rotation across two connections has exactly one winner', async () => {
+    const path = freshPath();
+    const a = await openSQLiteStore({ path });
+    const b = await openSQLiteStore({ path });
+    try {
+      await a.createFamily(familyFixture('f1'), tokenFixture('h0', 'f1'));
+      const next = (hash: string) => ({ hash, createdAt: 1, expiresAt: 2, usedAt: null });
+      const results = await Promise.all([
+        a.rotateRefreshToken('h0', next('via-a'), 1),
+        b.rotateRefreshToken('h0', next('via-b'), 1),
+      ]);
+      assert.deepEqual(results.map((r) => r.status).sort(), ['reused', 'rotated']);
+      assert.equal((await a.listFamilyTokens('f1')).length, 2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('racing processes (worker threads) opening and rotating on one file: one migration, one winner', async () => {
+    const path = freshPath();
+    const workers = 4;
+    const script = new URL('./sqlite-race-worker.js', import.meta.url);
+    const shared = new Int32Array(new SharedArrayBuffer(4));
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: workers },
+        (_, i) =>
+          new Promise<{ applied: string[]; status: string }>((resolve, reject) => {
+            const worker = new Worker(script, { workerData: { path, index: i, workers, shared } });
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          }),
+      ),
+    );
+    assert.deepEqual(
+      outcomes.flatMap((o) => o.applied),
+      SQLITE_MIGRATIONS.map((m) => m.name),
+      'migrations applied exactly once in total',
+    );
+    assert.deepEqual(outcomes.map((o) => o.status).sort(), ['reused', 'reused', 'reused', 'rotated']);
+  });
+});
