@@ -27,21 +27,24 @@ async function post(url, basic, body) {
   return { status: r.status, json: await r.json() };
 }
 
-/** Warm up for a second, then measure; `check` throws if responses were not all 2xx. */
-export async function measureLoad(opts, duration) {
-  if (duration > 1) await runLoad({ ...opts, connections: CONNECTIONS, duration: 1 });
-  return runLoad({ ...opts, connections: CONNECTIONS, duration });
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >>> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function row(name, r, extra = {}) {
+// One table row from a load's rounds: medians of req/s and of the percentiles, errors summed.
+function summarise(l) {
+  const sum = (k) => l.samples.reduce((a, x) => a + (x[k] ?? 0), 0);
   return {
-    name,
-    requestsPerSec: r.requestsPerSec,
-    p50: r.p50,
-    p99: r.p99,
-    non2xx: r.non2xx,
-    errors: r.errors + (r.timeouts ?? 0),
-    ...extra,
+    kind: l.kind,
+    name: l.name,
+    requestsPerSec: median(l.samples.map((x) => x.requestsPerSec)),
+    rounds: l.samples.map((x) => x.requestsPerSec),
+    p50: median(l.samples.map((x) => x.p50)),
+    p99: median(l.samples.map((x) => x.p99)),
+    non2xx: sum('non2xx'),
+    errors: sum('errors') + sum('timeouts'),
   };
 }
 
@@ -94,24 +97,69 @@ export async function runHTTPSection({ quick }) {
     assert.equal(p.status, 200, JSON.stringify(p.json));
     assert.equal(p.json.access_token.split('.').length, 3);
 
-    const form = (basic, body) => ({ method: 'POST', headers: { authorization: basic, 'content-type': FORM }, body });
+    const form = (basic, body) => ({
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': FORM },
+      body,
+    });
     const loads = [
-      { kind: 'token', name: 'tessera: client_credentials (JWT, client_secret_basic)', url: tokenURL, ...form(jwtClient.basic, 'grant_type=client_credentials') },
-      { kind: 'introspect-opaque', name: 'tessera: introspection, opaque token', url: introspectURL, ...form(jwtClient.basic, `token=${encodeURIComponent(opaque.json.access_token)}`) },
-      { kind: 'introspect-jwt', name: 'tessera: introspection, JWT token', url: introspectURL, ...form(jwtClient.basic, `token=${encodeURIComponent(jwt.json.access_token)}`) },
-      { kind: 'jwks', name: 'tessera: GET /.well-known/jwks.json', url: `${server.url}/.well-known/jwks.json` },
-      { kind: 'peer-token', name: 'node-oidc-provider: client_credentials (JWT, client_secret_basic)', url: `${peer.url}/token`, ...form(peerBasic, 'grant_type=client_credentials') },
+      {
+        kind: 'token',
+        name: 'tessera: client_credentials (JWT, client_secret_basic)',
+        url: tokenURL,
+        ...form(jwtClient.basic, 'grant_type=client_credentials'),
+      },
+      {
+        kind: 'introspect-opaque',
+        name: 'tessera: introspection, opaque token',
+        url: introspectURL,
+        ...form(jwtClient.basic, `token=${encodeURIComponent(opaque.json.access_token)}`),
+      },
+      {
+        kind: 'introspect-jwt',
+        name: 'tessera: introspection, JWT token',
+        url: introspectURL,
+        ...form(jwtClient.basic, `token=${encodeURIComponent(jwt.json.access_token)}`),
+      },
+      {
+        kind: 'jwks',
+        name: 'tessera: GET /.well-known/jwks.json',
+        url: `${server.url}/.well-known/jwks.json`,
+      },
+      {
+        kind: 'peer-token',
+        name: 'node-oidc-provider: client_credentials (JWT, client_secret_basic)',
+        url: `${peer.url}/token`,
+        ...form(peerBasic, 'grant_type=client_credentials'),
+      },
     ];
     // Both servers listen throughout (an idle one costs nothing); the loads run in rotated rounds so drift
     // on this shared machine hits Tessera and the peer alike.
     for (const l of loads) {
       l.samples = [];
-      if (!quick) await runLoad({ url: l.url, method: l.method, headers: l.headers, body: l.body, connections: CONNECTIONS, duration: 1 });
+      if (!quick)
+        await runLoad({
+          url: l.url,
+          method: l.method,
+          headers: l.headers,
+          body: l.body,
+          connections: CONNECTIONS,
+          duration: 1,
+        });
     }
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < loads.length; k++) {
         const l = loads[(k + r) % loads.length];
-        l.samples.push(await runLoad({ url: l.url, method: l.method, headers: l.headers, body: l.body, connections: CONNECTIONS, duration }));
+        l.samples.push(
+          await runLoad({
+            url: l.url,
+            method: l.method,
+            headers: l.headers,
+            body: l.body,
+            connections: CONNECTIONS,
+            duration,
+          }),
+        );
       }
       process.stderr.write(`  http section: round ${r + 1}/${rounds} done\n`);
     }

@@ -11,108 +11,114 @@ const PG_URL = process.env.TESSERA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:54
 const CONNECTIONS = 48; // a multiple of 3, so three instances get 16 connections each
 const FORM = 'application/x-www-form-urlencoded';
 
-async function pgReachable() {
+async function withPG(fn) {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
+    return await fn(client);
   } finally {
     await client.end().catch(() => {});
   }
 }
 
-async function dropSchema(schema) {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query(`drop schema if exists "${schema}" cascade`);
-  } finally {
-    await client.end().catch(() => {});
-  }
+const pgReachable = () => withPG((c) => c.query('select 1').then(() => true)).catch(() => false);
+const dropSchema = (schema) => withPG((c) => c.query(`drop schema if exists "${schema}" cascade`));
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >>> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function runSetup(label, storeArgs, instances, duration) {
-  const servers = [];
-  try {
-    for (let i = 0; i < instances; i++) servers.push(await startTessera(storeArgs.serve));
-    const client = storeArgs.client;
-    for (const s of servers) {
-      const r = await fetch(`${s.url}/oauth/token`, {
-        method: 'POST',
-        headers: { authorization: client.basic, 'content-type': FORM },
-        body: 'grant_type=client_credentials',
-      });
-      assert.equal(r.status, 200, `${label}: ${await r.text()}`);
-      await r.arrayBuffer().catch(() => {});
-    }
-    const opts = {
-      url: servers.map((s) => `${s.url}/oauth/token`),
-      method: 'POST',
-      headers: { authorization: client.basic, 'content-type': FORM },
-      body: 'grant_type=client_credentials',
-      connections: CONNECTIONS,
-    };
-    if (duration > 1) await runLoad({ ...opts, duration: 1 });
-    const r = await runLoad({ ...opts, duration });
-    process.stderr.write(`  stores section: ${label} done\n`);
-    return {
-      setup: label,
-      instances,
-      requestsPerSec: r.requestsPerSec,
-      p50: r.p50,
-      p99: r.p99,
-      non2xx: r.non2xx,
-      errors: r.errors + (r.timeouts ?? 0),
-    };
-  } finally {
-    for (const s of servers) await s.stop();
-  }
+async function checkToken(url, client, label) {
+  const r = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: client.basic, 'content-type': FORM },
+    body: 'grant_type=client_credentials',
+  });
+  assert.equal(r.status, 200, `${label}: ${await r.text()}`);
 }
 
 /** Run section 4 and return `{ rows, markdown }` (or a skip note). */
 export async function runStoresSection({ quick }) {
   const built = new URL('../packages/server/dist/src/store/postgres.js', import.meta.url);
-  if (!existsSync(built))
+  if (!existsSync(built)) {
     return {
-      skipped: 'no PostgreSQL store (packages/server/dist/src/store/postgres.js)',
+      skipped: 'no PostgreSQL store',
       markdown: '### Stores: skipped (no PostgreSQL store in this build)',
     };
-  if (!(await pgReachable()))
+  }
+  if (!(await pgReachable())) {
     return {
       skipped: `PostgreSQL not reachable at ${PG_URL}`,
       markdown: `### Stores: skipped (PostgreSQL not reachable at ${PG_URL})`,
     };
-  const duration = quick ? 1 : 5;
+  }
+  const duration = quick ? 1 : 3;
+  const rounds = quick ? 1 : 3;
   const data = tempDataDir();
+  // A schema of our own in the shared database: nothing of the tests' state is touched, and it is dropped after.
   const schema = `tessera_bench_${process.pid}_${Date.now()}`;
   const pgStore = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+  const servers = [];
   const rows = [];
   try {
     const sqliteArgs = ['--data-dir', data.dir];
     const pgArgs = ['--data-dir', data.dir, '--store', pgStore];
-    const sqliteClient = await createBenchClient(sqliteArgs, {
-      id: 'bench-sqlite',
-      audience: 'https://orders.example',
-      scope: 'orders:read',
-    });
-    const pgClient = await createBenchClient(pgArgs, {
-      id: 'bench-pg',
-      audience: 'https://orders.example',
-      scope: 'orders:read',
-    });
+    const clientOptions = { audience: 'https://orders.example', scope: 'orders:read' };
+    const sqliteClient = await createBenchClient(sqliteArgs, { id: 'bench-sqlite', ...clientOptions });
+    const pgClient = await createBenchClient(pgArgs, { id: 'bench-pg', ...clientOptions });
+    // Three instances per store, all listening for the whole section (idle ones cost next to nothing);
+    // "1 instance" loads only the first. The setups run in rotated rounds so drift hits all alike.
+    const started = await Promise.allSettled(
+      [0, 1, 2, 3, 4, 5].map((i) => startTessera(i < 3 ? sqliteArgs : pgArgs)),
+    );
+    for (const r of started) if (r.status === 'fulfilled') servers.push(r.value);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const sqlite = servers.slice(0, 3);
+    const pg = servers.slice(3, 6);
     const setups = [
-      ['SQLite, 1 instance', { serve: sqliteArgs, client: sqliteClient }, 1],
-      ['PostgreSQL, 1 instance', { serve: pgArgs, client: pgClient }, 1],
-      ['SQLite, 3 instances', { serve: sqliteArgs, client: sqliteClient }, 3],
-      ['PostgreSQL, 3 instances', { serve: pgArgs, client: pgClient }, 3],
+      { setup: 'SQLite, 1 instance', instances: 1, servers: sqlite.slice(0, 1), client: sqliteClient },
+      { setup: 'PostgreSQL, 1 instance', instances: 1, servers: pg.slice(0, 1), client: pgClient },
+      { setup: 'SQLite, 3 instances', instances: 3, servers: sqlite, client: sqliteClient },
+      { setup: 'PostgreSQL, 3 instances', instances: 3, servers: pg, client: pgClient },
     ];
-    for (const [label, args, n] of setups) rows.push(await runSetup(label, args, n, duration));
+    for (const st of setups) {
+      for (const sv of st.servers) await checkToken(sv.url, st.client, st.setup);
+      st.opts = {
+        url: st.servers.map((sv) => `${sv.url}/oauth/token`),
+        method: 'POST',
+        headers: { authorization: st.client.basic, 'content-type': FORM },
+        body: 'grant_type=client_credentials',
+        connections: CONNECTIONS,
+      };
+      st.samples = [];
+      if (!quick) await runLoad({ ...st.opts, duration: 1 });
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < setups.length; k++) {
+        const st = setups[(k + r) % setups.length];
+        st.samples.push(await runLoad({ ...st.opts, duration }));
+      }
+      process.stderr.write(`  stores section: round ${r + 1}/${rounds} done\n`);
+    }
+    for (const st of setups) {
+      const sum = (k) => st.samples.reduce((a, x) => a + (x[k] ?? 0), 0);
+      rows.push({
+        setup: st.setup,
+        instances: st.instances,
+        requestsPerSec: median(st.samples.map((x) => x.requestsPerSec)),
+        rounds: st.samples.map((x) => x.requestsPerSec),
+        p50: median(st.samples.map((x) => x.p50)),
+        p99: median(st.samples.map((x) => x.p99)),
+        non2xx: sum('non2xx'),
+        errors: sum('errors') + sum('timeouts'),
+      });
+    }
   } finally {
+    for (const sv of servers) await sv.stop();
     data.remove();
     await dropSchema(schema).catch((err) =>
       process.stderr.write(`  could not drop schema ${schema}: ${err.message}\n`),
@@ -120,7 +126,7 @@ export async function runStoresSection({ quick }) {
   }
   const base = rows[0].requestsPerSec;
   const md = [
-    `### Stores and instances: client_credentials tokens/s (autocannon child, ${CONNECTIONS} connections spread round-robin over the instances, ${duration} s after a 1 s warm-up, rate limits off, no Redis)`,
+    `### Stores and instances: client_credentials tokens/s (autocannon child, ${CONNECTIONS} connections spread round-robin over the instances, ${rounds} interleaved rounds of ${duration} s, medians; rate limits off, no Redis)`,
     '',
     markdownTable(
       ['setup', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', '× SQLite 1 instance'],
@@ -135,5 +141,5 @@ export async function runStoresSection({ quick }) {
       ]),
     ),
   ];
-  return { duration, connections: CONNECTIONS, rows, markdown: md.join('\n') };
+  return { duration, rounds, connections: CONNECTIONS, rows, markdown: md.join('\n') };
 }

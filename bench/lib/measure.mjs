@@ -86,6 +86,7 @@ export async function measureInterleaved(contenders, { rounds, roundMs }) {
       median: median(s),
       best: Math.max(...s),
       rounds: s,
+      cpuRounds: cpuSamples.get(c.name),
       cpuMedian: median(cpuSamples.get(c.name)),
       opsPerRound: sizes.get(c.name),
     });
@@ -99,6 +100,11 @@ export async function measureInterleaved(contenders, { rounds, roundMs }) {
  */
 export function pairedRatio(a, b) {
   return median(a.rounds.map((v, i) => v / b.rounds[i]));
+}
+
+/** The same paired ratio on process CPU time instead of wall-clock time (robust to being descheduled). */
+export function pairedCPURatio(a, b) {
+  return median(a.cpuRounds.map((v, i) => v / b.cpuRounds[i]));
 }
 
 export { median };

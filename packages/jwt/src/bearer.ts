@@ -19,14 +19,19 @@ const MAX_HEADER_LENGTH = 16384;
  * const r = extractBearerToken(req.headers.authorization);
  * if (r.status === 'ok') await verifier.verify(r.token);
  */
-export function extractBearerToken(authorization: string | readonly string[] | undefined | null): BearerResult {
+export function extractBearerToken(
+  authorization: string | readonly string[] | undefined | null,
+): BearerResult {
   if (authorization === undefined || authorization === null) return { status: 'missing' };
   // Several Authorization headers are ambiguous: which one would a proxy have checked?
   if (typeof authorization !== 'string') {
-    return authorization.length === 0 ? { status: 'missing' } : { status: 'malformed', description: 'several Authorization headers' };
+    return authorization.length === 0
+      ? { status: 'missing' }
+      : { status: 'malformed', description: 'several Authorization headers' };
   }
   const value = authorization;
-  if (value.length > MAX_HEADER_LENGTH) return { status: 'malformed', description: 'Authorization header too long' };
+  if (value.length > MAX_HEADER_LENGTH)
+    return { status: 'malformed', description: 'Authorization header too long' };
   const space = value.indexOf(' ');
   const scheme = space < 0 ? value : value.slice(0, space);
   if (scheme.toLowerCase() !== 'bearer') return { status: 'missing' };

@@ -102,7 +102,9 @@ export function emit(listener: EventListener | undefined, event: TesseraEvent): 
 }
 
 /** Upper bounds (ms) of the latency histogram buckets, Prometheus-style (`le`). */
-export const LATENCY_BUCKETS_MS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 5000];
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 5000,
+];
 
 /** A cumulative-ready histogram: `counts[i]` counts observations in (buckets[i-1], buckets[i]]; the last slot is +Inf. */
 export interface Histogram {

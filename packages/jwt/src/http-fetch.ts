@@ -61,14 +61,16 @@ export function checkEndpoint(value: string | URL, name: string): URL {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
     throw new InvalidOptions(`"${name}" must use https (plain http is allowed only for loopback hosts)`);
   }
-  if (url.username !== '' || url.password !== '') throw new InvalidOptions(`"${name}" must not carry credentials`);
+  if (url.username !== '' || url.password !== '')
+    throw new InvalidOptions(`"${name}" must not carry credentials`);
   if (url.hash !== '') throw new InvalidOptions(`"${name}" must not have a fragment`);
   return url;
 }
 
 function flatten(headers: IncomingHttpHeaders): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(headers))
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
   return out;
 }
 
@@ -113,7 +115,11 @@ export function createHTTPFetcher(): Fetcher {
             else chunks.push(chunk);
           });
           res.on('end', () =>
-            finish(undefined, { status: res.statusCode ?? 0, headers: flatten(res.headers), body: Buffer.concat(chunks) }),
+            finish(undefined, {
+              status: res.statusCode ?? 0,
+              headers: flatten(res.headers),
+              body: Buffer.concat(chunks),
+            }),
           );
           res.on('error', (err) => finish(new FetchError('network', 'response failed', { cause: err })));
         });

@@ -90,9 +90,19 @@ export type {
 export { basicAuthorization, createHTTPFetcher, FetchError } from './http-fetch.js';
 export type { Fetcher, FetchRequest, FetchResponse } from './http-fetch.js';
 export { createIntrospectionClient } from './introspection.js';
-export type { IntrospectionClient, IntrospectionClientOptions, IntrospectionResponse } from './introspection.js';
+export type {
+  IntrospectionClient,
+  IntrospectionClientOptions,
+  IntrospectionResponse,
+} from './introspection.js';
 export { createCooldownBox, createRemoteJWKSet } from './remote-jwks.js';
-export type { JWKSCacheEntry, JWKSCacheStore, JWKSCooldownBox, RemoteJWKSet, RemoteJWKSetOptions } from './remote-jwks.js';
+export type {
+  JWKSCacheEntry,
+  JWKSCacheStore,
+  JWKSCooldownBox,
+  RemoteJWKSet,
+  RemoteJWKSetOptions,
+} from './remote-jwks.js';
 export { createRevocationList, createStaticRevocationList } from './revocation.js';
 export type {
   RevocationEntry,
@@ -108,3 +118,5 @@ export type { RevocationCheck, TokenCache, TokenCacheOptions } from './token-cac
 export type { IntrospectedResult, IssuerEntry, OpaqueTokenVerifier } from './verifier.js';
 export { createAuthenticator, failureFor, scopesOf } from './middleware/shared.js';
 export type { AuthFailure, AuthInfo, AuthOptions, AuthOutcome } from './middleware/shared.js';
+export { createRedisRevocationTransport } from './redis-transport.js';
+export type { RedisTransportOptions } from './redis-transport.js';

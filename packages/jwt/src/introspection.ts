@@ -62,13 +62,16 @@ interface CacheEntry {
 export function createIntrospectionClient(options: IntrospectionClientOptions): IntrospectionClient {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('options are required');
   const url = checkEndpoint(options.endpoint, 'endpoint');
-  if (typeof options.clientId !== 'string' || options.clientId === '') throw new InvalidOptions('"clientId" is required');
-  if (typeof options.clientSecret !== 'string' || options.clientSecret === '') throw new InvalidOptions('"clientSecret" is required');
+  if (typeof options.clientId !== 'string' || options.clientId === '')
+    throw new InvalidOptions('"clientId" is required');
+  if (typeof options.clientSecret !== 'string' || options.clientSecret === '')
+    throw new InvalidOptions('"clientSecret" is required');
   const maxAgeMs = toSeconds(options.maxCacheAge ?? 60, 'maxCacheAge') * 1000;
   const negativeMs = toSeconds(options.negativeCacheAge ?? 5, 'negativeCacheAge') * 1000;
   const timeoutMs = toSeconds(options.timeout ?? 5, 'timeout') * 1000;
   const maxEntries = options.maxEntries ?? 10_000;
-  if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new InvalidOptions('"maxEntries" must be a non-negative integer');
+  if (!Number.isInteger(maxEntries) || maxEntries < 0)
+    throw new InvalidOptions('"maxEntries" must be a non-negative integer');
   const fetcher = options.fetcher ?? createHTTPFetcher();
   const clock = options.clock ?? Date.now;
   const onEvent = options.onEvent;
@@ -118,23 +121,34 @@ export function createIntrospectionClient(options: IntrospectionClientOptions): 
       } catch {
         throw new IntrospectionFailed('introspection answer is not JSON');
       }
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new IntrospectionFailed('introspection answer is not an object');
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw new IntrospectionFailed('introspection answer is not an object');
       const active = (body as Record<string, unknown>).active;
-      if (typeof active !== 'boolean') throw new IntrospectionFailed('introspection answer lacks a boolean "active"');
+      if (typeof active !== 'boolean')
+        throw new IntrospectionFailed('introspection answer lacks a boolean "active"');
       const answer = active ? (Object.freeze({ ...body }) as IntrospectionResponse) : undefined;
       if (answer) counters.active++;
       else counters.inactive++;
       remember(token, answer);
-      if (onEvent) emit(onEvent, { type: 'introspection', ok: true, ms: performance.now() - started, active, status });
+      if (onEvent)
+        emit(onEvent, { type: 'introspection', ok: true, ms: performance.now() - started, active, status });
       return answer;
     } catch (err) {
       counters.failures++;
-      if (onEvent) emit(onEvent, { type: 'introspection', ok: false, ms: performance.now() - started, ...(status !== undefined && { status }) });
+      if (onEvent)
+        emit(onEvent, {
+          type: 'introspection',
+          ok: false,
+          ms: performance.now() - started,
+          ...(status !== undefined && { status }),
+        });
       throw err instanceof TesseraError ? err : new IntrospectionFailed(undefined, { cause: err });
     }
   }
 
-  function settle<P extends JWTPayload>(answer: IntrospectionResponse | undefined): IntrospectionResponse & P {
+  function settle<P extends JWTPayload>(
+    answer: IntrospectionResponse | undefined,
+  ): IntrospectionResponse & P {
     if (answer === undefined) throw new TokenInactive();
     // RFC 7662 §4: the server's exp still binds even while the answer is cached.
     if (typeof answer.exp === 'number' && clock() >= answer.exp * 1000) throw new TokenInactive();

@@ -1,5 +1,13 @@
 import { toSeconds } from './duration.js';
-import { InvalidOptions, JWKSCooldown, JWKSFetchFailed, JWKSInvalid, JWKSNoMatchingKey, JWKSStale, TesseraError } from './errors.js';
+import {
+  InvalidOptions,
+  JWKSCooldown,
+  JWKSFetchFailed,
+  JWKSInvalid,
+  JWKSNoMatchingKey,
+  JWKSStale,
+  TesseraError,
+} from './errors.js';
 import { emit, type EventListener, type JWKSFetchEvent, type JWKSStats } from './events.js';
 import { checkEndpoint, createHTTPFetcher, FetchError, parseMaxAge, type Fetcher } from './http-fetch.js';
 import { MAX_JSON_DEPTH } from './header.js';
@@ -101,14 +109,17 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
   const href = url.href;
   const timeoutMs = seconds(options.timeout, 5, 'timeout') * 1000;
   const maxBytes = options.maxBytes ?? 512 * 1024;
-  if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new InvalidOptions('"maxBytes" must be a positive integer');
+  if (!Number.isInteger(maxBytes) || maxBytes <= 0)
+    throw new InvalidOptions('"maxBytes" must be a positive integer');
   const minAge = seconds(options.minCacheAge, 30, 'minCacheAge');
   const maxAge = seconds(options.maxCacheAge, 3600, 'maxCacheAge');
   if (minAge > maxAge) throw new InvalidOptions('"minCacheAge" must not exceed "maxCacheAge"');
   const defaultAge = seconds(options.defaultCacheAge, 600, 'defaultCacheAge');
   const staleMs = seconds(options.staleIfError, 86400, 'staleIfError') * 1000;
   const cooldownMs =
-    typeof options.cooldown === 'object' ? 30_000 : seconds(options.cooldown as number | string | undefined, 30, 'cooldown') * 1000;
+    typeof options.cooldown === 'object'
+      ? 30_000
+      : seconds(options.cooldown as number | string | undefined, 30, 'cooldown') * 1000;
   const box = typeof options.cooldown === 'object' ? options.cooldown : createCooldownBox(cooldownMs);
   const failureBackoffMs = Math.min(cooldownMs, 5000);
   const fetcher = options.fetcher ?? createHTTPFetcher();
@@ -208,19 +219,29 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
       } catch (err) {
         const what = err instanceof FetchError ? err.reason : 'network';
         throw new JWKSFetchFailed(
-          what === 'timeout' ? 'JWKS request timed out' : what === 'too_large' ? 'JWKS response exceeds the size limit' : 'JWKS request failed',
+          what === 'timeout'
+            ? 'JWKS request timed out'
+            : what === 'too_large'
+              ? 'JWKS response exceeds the size limit'
+              : 'JWKS request failed',
           { cause: err },
         );
       }
       status = res.status;
       const now = clock();
-      const age = Math.min(maxAge, Math.max(minAge, parseMaxAge(res.headers['cache-control']) ?? defaultAge)) * 1000;
+      const age =
+        Math.min(maxAge, Math.max(minAge, parseMaxAge(res.headers['cache-control']) ?? defaultAge)) * 1000;
       if (res.status === 304 && current !== undefined) {
         counters.not_modified++;
         confirmedAt = now;
         freshUntil = now + age;
         refreshAt = now + age * 0.8;
-        store?.set(href, { jwks: lastJWKS, confirmedAt: now, maxAgeMs: age, ...(etag !== undefined && { etag }) });
+        store?.set(href, {
+          jwks: lastJWKS,
+          confirmedAt: now,
+          maxAgeMs: age,
+          ...(etag !== undefined && { etag }),
+        });
         succeed(reason, started, status, true, 0);
         return;
       }
@@ -229,7 +250,11 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
       if (res.body.length > maxBytes) throw new JWKSFetchFailed('JWKS response exceeds the size limit');
       let jwks: JWKS;
       try {
-        jwks = parseStrictJSONObject(decodeUTF8(res.body, 'JWKS'), { maxDepth: MAX_JSON_DEPTH }, 'JWKS') as unknown as JWKS;
+        jwks = parseStrictJSONObject(
+          decodeUTF8(res.body, 'JWKS'),
+          { maxDepth: MAX_JSON_DEPTH },
+          'JWKS',
+        ) as unknown as JWKS;
       } catch (err) {
         throw new JWKSInvalid('JWKS response is not a JSON object', { cause: err });
       }
@@ -246,7 +271,13 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
     }
   }
 
-  function succeed(reason: JWKSFetchEvent['reason'], started: number, status: number, notModified: boolean, skipped: number) {
+  function succeed(
+    reason: JWKSFetchEvent['reason'],
+    started: number,
+    status: number,
+    notModified: boolean,
+    skipped: number,
+  ) {
     failing = false;
     lastError = undefined;
     if (onEvent) {
@@ -283,7 +314,12 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
         ...(status !== undefined && { status }),
       });
       if (current !== undefined && now >= freshUntil) {
-        emit(onEvent, { type: 'jwks_stale', uri: href, ageMs: now - confirmedAt, usable: now < hardExpiry() });
+        emit(onEvent, {
+          type: 'jwks_stale',
+          uri: href,
+          ageMs: now - confirmedAt,
+          usable: now < hardExpiry(),
+        });
       }
     }
   }
@@ -314,7 +350,11 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
 
   function unknownKid(lookup: KeyLookup, now: number): Promise<TesseraKey> {
     // Join a fetch already in flight: it may bring the key, and it costs nothing extra.
-    if (inflight !== undefined) return inflight.then(() => lookupAfterFetch(lookup), () => lookupAfterFetch(lookup));
+    if (inflight !== undefined)
+      return inflight.then(
+        () => lookupAfterFetch(lookup),
+        () => lookupAfterFetch(lookup),
+      );
     if (!box.allows(now)) {
       counters.cooldown_rejections++;
       throw new JWKSCooldown();

@@ -72,10 +72,12 @@ function parseEntry(raw: unknown): RevocationEntry | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const e = raw as Record<string, unknown>;
   if (typeof e.type !== 'string' || !TYPES.has(e.type)) return undefined;
-  if (typeof e.value !== 'string' || e.value.length === 0 || e.value.length > MAX_VALUE_LENGTH) return undefined;
+  if (typeof e.value !== 'string' || e.value.length === 0 || e.value.length > MAX_VALUE_LENGTH)
+    return undefined;
   if (typeof e.exp !== 'number' || !Number.isFinite(e.exp)) return undefined;
   const seq = typeof e.seq === 'number' && Number.isSafeInteger(e.seq) ? e.seq : 0;
-  const revokedAt = typeof e.revoked_at === 'number' && Number.isFinite(e.revoked_at) ? e.revoked_at : Infinity;
+  const revokedAt =
+    typeof e.revoked_at === 'number' && Number.isFinite(e.revoked_at) ? e.revoked_at : Infinity;
   return { seq, type: e.type as RevocationEntry['type'], value: e.value, exp: e.exp, revoked_at: revokedAt };
 }
 
@@ -149,14 +151,23 @@ export interface StaticRevocationList extends RevocationSource {
  *
  * @example const revocations = createStaticRevocationList(['3f1c…']); // jti values
  */
-export function createStaticRevocationList(entries: StaticRevocationInput = [], options: { clock?: Clock } = {}): StaticRevocationList {
+export function createStaticRevocationList(
+  entries: StaticRevocationInput = [],
+  options: { clock?: Clock } = {},
+): StaticRevocationList {
   const set = new DenySet();
   const clock = options.clock ?? Date.now;
   let revoked = 0;
   const add = (e: Omit<RevocationEntry, 'seq'> | string) => {
-    const parsed = parseEntry(typeof e === 'string' ? { type: 'jti', value: e, exp: Infinity, revoked_at: 0 } : e);
-    if (parsed === undefined && !(typeof e === 'string')) throw new InvalidOptions('invalid revocation entry');
-    set.add(parsed ?? { seq: 0, type: 'jti', value: e as string, exp: Infinity, revoked_at: 0 }, Math.floor(clock() / 1000));
+    const parsed = parseEntry(
+      typeof e === 'string' ? { type: 'jti', value: e, exp: Infinity, revoked_at: 0 } : e,
+    );
+    if (parsed === undefined && !(typeof e === 'string'))
+      throw new InvalidOptions('invalid revocation entry');
+    set.add(
+      parsed ?? { seq: 0, type: 'jti', value: e as string, exp: Infinity, revoked_at: 0 },
+      Math.floor(clock() / 1000),
+    );
   };
   entries.forEach(add);
   return {
@@ -199,18 +210,22 @@ export function createStaticRevocationList(entries: StaticRevocationInput = [], 
 export function createRevocationList(options: RevocationListOptions): RevocationList {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('options are required');
   const url = checkEndpoint(options.feedUrl, 'feedUrl');
-  if (typeof options.clientId !== 'string' || options.clientId === '') throw new InvalidOptions('"clientId" is required');
-  if (typeof options.clientSecret !== 'string' || options.clientSecret === '') throw new InvalidOptions('"clientSecret" is required');
+  if (typeof options.clientId !== 'string' || options.clientId === '')
+    throw new InvalidOptions('"clientId" is required');
+  if (typeof options.clientSecret !== 'string' || options.clientSecret === '')
+    throw new InvalidOptions('"clientSecret" is required');
   if (options.policy !== 'fail-closed' && options.policy !== 'fail-open') {
     throw new InvalidOptions('"policy" is required: "fail-closed" or "fail-open"');
   }
   const failClosed = options.policy === 'fail-closed';
   const pollMs = toSeconds(options.pollInterval ?? 30, 'pollInterval') * 1000;
   if (pollMs < 100) throw new InvalidOptions('"pollInterval" is too short');
-  const staleMs = options.staleAfter === undefined ? 3 * pollMs : toSeconds(options.staleAfter, 'staleAfter') * 1000;
+  const staleMs =
+    options.staleAfter === undefined ? 3 * pollMs : toSeconds(options.staleAfter, 'staleAfter') * 1000;
   const timeoutMs = toSeconds(options.timeout ?? 5, 'timeout') * 1000;
   const pageSize = options.pageSize ?? 1000;
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new InvalidOptions('"pageSize" must be 1…1000');
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
+    throw new InvalidOptions('"pageSize" must be 1…1000');
   const fetcher = options.fetcher ?? createHTTPFetcher();
   const clock = options.clock ?? Date.now;
   const onEvent = options.onEvent;
@@ -227,7 +242,9 @@ export function createRevocationList(options: RevocationListOptions): Revocation
   let announcedStale = false;
   const counters = { pulls: 0, failures: 0, pushed: 0, revoked: 0, fail_open_accepts: 0 };
 
-  async function pullPage(since: number): Promise<{ cursor: number; more: boolean; reset: boolean; entries: unknown[] }> {
+  async function pullPage(
+    since: number,
+  ): Promise<{ cursor: number; more: boolean; reset: boolean; entries: unknown[] }> {
     const target = new URL(url);
     target.searchParams.set('since', String(since));
     target.searchParams.set('limit', String(pageSize));
@@ -238,7 +255,8 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     });
     if (res.status !== 200) throw new Error(`revocation feed answered ${res.status}`);
     const body = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
-    if (typeof body !== 'object' || body === null || !Array.isArray(body.entries)) throw new Error('malformed revocation feed page');
+    if (typeof body !== 'object' || body === null || !Array.isArray(body.entries))
+      throw new Error('malformed revocation feed page');
     const next = typeof body.cursor === 'number' && Number.isSafeInteger(body.cursor) ? body.cursor : since;
     return { cursor: next, more: body.more === true, reset: body.reset === true, entries: body.entries };
   }
@@ -288,8 +306,19 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       counters.failures++;
       if (onEvent) {
         const now = clock();
-        emit(onEvent, { type: 'revocation_sync', ok: false, applied, size: set.size, cursor, ms: performance.now() - started });
-        emit(onEvent, { type: 'revocation_lag', lagMs: Number.isFinite(lastSync) ? now - lastSync : -1, stale: now >= staleAt });
+        emit(onEvent, {
+          type: 'revocation_sync',
+          ok: false,
+          applied,
+          size: set.size,
+          cursor,
+          ms: performance.now() - started,
+        });
+        emit(onEvent, {
+          type: 'revocation_lag',
+          lagMs: Number.isFinite(lastSync) ? now - lastSync : -1,
+          stale: now >= staleAt,
+        });
       }
       throw err;
     }

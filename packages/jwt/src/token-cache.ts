@@ -37,64 +37,98 @@ export interface TokenCache {
 /**
  * Create a verified-token cache. Entries are keyed by the whole token string, never a part of it: two
  * tokens that share a header and payload but differ in signature are different keys, so a forged
- * signature can never be answered from the cache. A hit costs a Map lookup, a re-insert for LRU order and
- * three checks (lifetime, key still trusted, revocation).
+ * signature can never be answered from the cache. A hit costs a Map lookup and three checks (lifetime,
+ * key still trusted, revocation).
  *
  * @example
  * const cache = createTokenCache({ maxEntries: 10_000 }, (p, h, k) => revocations.check(p, h, k));
  */
 export function createTokenCache(options: TokenCacheOptions, revocation?: RevocationCheck): TokenCache {
   const max = options?.maxEntries;
-  if (!Number.isInteger(max) || max <= 0) throw new InvalidOptions('"cache.maxEntries" must be a positive integer');
-  const map = new Map<string, Entry>();
+  if (!Number.isInteger(max) || max <= 0)
+    throw new InvalidOptions('"cache.maxEntries" must be a positive integer');
+  // Two generations (the "quick-lru" scheme): a hit in the young map costs one Map lookup and no
+  // reordering; a hit in the old map promotes the entry; when the young map is full it becomes the old one
+  // and the previous old one is dropped. Recently used tokens survive, the least recently used go first,
+  // and at most maxEntries tokens are held.
+  const generation = Math.max(1, Math.ceil(max / 2));
+  let young = new Map<string, Entry>();
+  let old = new Map<string, Entry>();
   let hits = 0;
   let misses = 0;
 
+  function insert(token: string, entry: Entry): void {
+    if (young.size >= generation) {
+      old = young;
+      young = new Map();
+    }
+    young.set(token, entry);
+  }
+
+  function drop(token: string): void {
+    young.delete(token);
+    old.delete(token);
+  }
+
   return {
     get(token: string, now: number): VerifyResult | undefined {
-      const entry = map.get(token);
+      let entry = young.get(token);
+      let promote = false;
       if (entry === undefined) {
-        misses++;
-        return undefined;
+        entry = old.get(token);
+        if (entry === undefined) {
+          misses++;
+          return undefined;
+        }
+        promote = true;
       }
-      map.delete(token);
       const { result } = entry;
       if (now >= entry.until || !entry.source.isTrusted(result.key)) {
+        drop(token);
         misses++;
         return undefined;
       }
-      if (revocation !== undefined) revocation(result.payload, result.header, result.key);
-      map.set(token, entry);
+      if (revocation !== undefined) {
+        try {
+          revocation(result.payload, result.header, result.key);
+        } catch (err) {
+          drop(token);
+          throw err;
+        }
+      }
+      if (promote) {
+        old.delete(token);
+        insert(token, entry);
+      }
       hits++;
       return result;
     },
     set(token: string, result: VerifyResult, until: number, source: KeySource): void {
-      if (map.size >= max && !map.has(token)) {
-        // Map iterates in insertion order: the first key is the least recently used.
-        const oldest = map.keys().next();
-        if (!oldest.done) map.delete(oldest.value);
-      }
-      map.set(token, { result, until, source });
+      old.delete(token);
+      insert(token, { result, until, source });
     },
     evictKey(key: TesseraKey): number {
       let n = 0;
-      for (const [token, entry] of map) {
-        if (entry.result.key === key) {
-          map.delete(token);
-          n++;
+      for (const map of [young, old]) {
+        for (const [token, entry] of map) {
+          if (entry.result.key === key) {
+            map.delete(token);
+            n++;
+          }
         }
       }
       return n;
     },
     clear(): void {
-      map.clear();
+      young.clear();
+      old.clear();
     },
     stats(): CacheStats {
       const total = hits + misses;
-      return { size: map.size, hits, misses, cache_hit_ratio: total === 0 ? 0 : hits / total };
+      return { size: young.size + old.size, hits, misses, cache_hit_ratio: total === 0 ? 0 : hits / total };
     },
     get size() {
-      return map.size;
+      return young.size + old.size;
     },
   };
 }

@@ -1,6 +1,13 @@
 import { isCanonicalBase64url } from './base64url.js';
 import { toSeconds } from './duration.js';
-import { InvalidOptions, JWSInvalid, JWTClaimInvalid, JWKSNoMatchingKey, TesseraError, TokenTooLarge } from './errors.js';
+import {
+  InvalidOptions,
+  JWSInvalid,
+  JWTClaimInvalid,
+  JWKSNoMatchingKey,
+  TesseraError,
+  TokenTooLarge,
+} from './errors.js';
 import { createHistogram, emit, observe, type EventsOptions, type VerifierStats } from './events.js';
 import { MAX_JSON_DEPTH } from './header.js';
 import {
@@ -15,7 +22,12 @@ import { createRemoteJWKSet, type RemoteJWKSet, type RemoteJWKSetOptions } from 
 import type { RevocationSource } from './revocation.js';
 import { createTokenCache, type TokenCacheOptions } from './token-cache.js';
 import type { Alg, JWTPayload, KeySource, TesseraKey, VerifyResult } from './types.js';
-import { createCoreVerifier, DEFAULT_MAX_TOKEN_LENGTH, type CoreVerifier, type CoreVerifierOptions } from './verifier-core.js';
+import {
+  createCoreVerifier,
+  DEFAULT_MAX_TOKEN_LENGTH,
+  type CoreVerifier,
+  type CoreVerifierOptions,
+} from './verifier-core.js';
 
 /** One trusted issuer of a multi-issuer verifier; each has its own key source. */
 export interface IssuerEntry {
@@ -72,7 +84,9 @@ export interface OpaqueTokenVerifier extends Omit<Verifier, 'verify'> {
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 function isIssuerList(issuer: VerifierOptions['issuer']): issuer is readonly IssuerEntry[] {
-  return Array.isArray(issuer) && issuer.length > 0 && issuer.some((e) => typeof e === 'object' && e !== null);
+  return (
+    Array.isArray(issuer) && issuer.length > 0 && issuer.some((e) => typeof e === 'object' && e !== null)
+  );
 }
 
 function isIntrospectionClient(v: unknown): v is IntrospectionClient {
@@ -98,13 +112,16 @@ function listOf(value: string | readonly string[] | null | undefined): ReadonlyS
  * });
  * const { payload } = await verifier.verify(token);
  */
-export function createVerifier(options: VerifierOptions & { introspection: IntrospectionClient | IntrospectionClientOptions }): OpaqueTokenVerifier;
+export function createVerifier(
+  options: VerifierOptions & { introspection: IntrospectionClient | IntrospectionClientOptions },
+): OpaqueTokenVerifier;
 export function createVerifier(options: VerifierOptions): Verifier;
 export function createVerifier(options: VerifierOptions): Verifier | OpaqueTokenVerifier {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('options are required');
   const { jwksUri, jwks, cache: cacheOptions, revocations, introspection, events, keys, ...core } = options;
   const onEvent = events?.onEvent;
-  if (jwksUri !== undefined && keys !== undefined) throw new InvalidOptions('give "keys" or "jwksUri", not both');
+  if (jwksUri !== undefined && keys !== undefined)
+    throw new InvalidOptions('give "keys" or "jwksUri", not both');
   if (revocations !== undefined && typeof revocations?.check !== 'function') {
     throw new InvalidOptions('"revocations" must be a revocation source (createRevocationList)');
   }
@@ -116,14 +133,21 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
   let single: CoreVerifier | undefined;
   let byIssuer: Map<string, CoreVerifier> | undefined;
   if (multi) {
-    if (jwksUri !== undefined || keys !== undefined) throw new InvalidOptions('with an issuer list, give keys per issuer');
+    if (jwksUri !== undefined || keys !== undefined)
+      throw new InvalidOptions('with an issuer list, give keys per issuer');
     byIssuer = new Map();
     for (const entry of options.issuer as readonly IssuerEntry[]) {
-      if (typeof entry !== 'object' || entry === null || typeof entry.issuer !== 'string' || entry.issuer === '') {
+      if (
+        typeof entry !== 'object' ||
+        entry === null ||
+        typeof entry.issuer !== 'string' ||
+        entry.issuer === ''
+      ) {
         throw new InvalidOptions('each issuer entry needs an "issuer" string');
       }
       if (byIssuer.has(entry.issuer)) throw new InvalidOptions('issuer entries must be unique');
-      if ((entry.jwksUri === undefined) === (entry.keys === undefined)) throw new InvalidOptions('each issuer entry needs "jwksUri" or "keys"');
+      if ((entry.jwksUri === undefined) === (entry.keys === undefined))
+        throw new InvalidOptions('each issuer entry needs "jwksUri" or "keys"');
       const algorithms = entry.algorithms ?? core.algorithms;
       let source: KeyInput | KeySource;
       if (entry.jwksUri !== undefined) {
@@ -150,10 +174,20 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
       source = r;
     }
     if (source === undefined) throw new InvalidOptions('"keys" or "jwksUri" is required');
-    single = createCoreVerifier({ ...core, issuer: options.issuer as CoreVerifierOptions['issuer'], keys: source });
+    single = createCoreVerifier({
+      ...core,
+      issuer: options.issuer as CoreVerifierOptions['issuer'],
+      keys: source,
+    });
   }
 
-  if (!multi && cacheOptions === undefined && revocations === undefined && introspection === undefined && events === undefined) {
+  if (
+    !multi &&
+    cacheOptions === undefined &&
+    revocations === undefined &&
+    introspection === undefined &&
+    events === undefined
+  ) {
     return single!;
   }
   return createExtendedVerifier();
@@ -161,17 +195,26 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
   function createExtendedVerifier(): Verifier | OpaqueTokenVerifier {
     const clock = core.clock ?? Date.now;
     const maxLength = core.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
-    const tolerance = core.clockTolerance === undefined ? 0 : toSeconds(core.clockTolerance, 'clockTolerance');
+    const tolerance =
+      core.clockTolerance === undefined ? 0 : toSeconds(core.clockTolerance, 'clockTolerance');
     const maxAge = core.maxTokenAge === undefined ? undefined : toSeconds(core.maxTokenAge, 'maxTokenAge');
-    const revocationCheck = revocations ? (p: JWTPayload, h: VerifyResult['header'], k: TesseraKey) => revocations.check(p, h, k) : undefined;
+    const revocationCheck = revocations
+      ? (p: JWTPayload, h: VerifyResult['header'], k: TesseraKey) => revocations.check(p, h, k)
+      : undefined;
     const cache = cacheOptions === undefined ? undefined : createTokenCache(cacheOptions, revocationCheck);
     const introspector =
       introspection === undefined
         ? undefined
         : isIntrospectionClient(introspection)
           ? introspection
-          : createIntrospectionClient({ ...introspection, ...(onEvent && { onEvent }), ...(core.clock && { clock: core.clock }) });
-    const issuers = multi ? new Set(byIssuer!.keys()) : listOf(options.issuer as string | readonly string[] | null);
+          : createIntrospectionClient({
+              ...introspection,
+              ...(onEvent && { onEvent }),
+              ...(core.clock && { clock: core.clock }),
+            });
+    const issuers = multi
+      ? new Set(byIssuer!.keys())
+      : listOf(options.issuer as string | readonly string[] | null);
     const audiences = listOf(core.audience);
     const timing = onEvent !== undefined;
     const histogram = createHistogram();
@@ -196,12 +239,18 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
       if (token.length > maxLength) throw new TokenTooLarge();
       const d1 = token.indexOf('.');
       const d2 = d1 < 0 ? -1 : token.indexOf('.', d1 + 1);
-      if (d1 <= 0 || d2 < 0 || token.indexOf('.', d2 + 1) !== -1) throw new JWSInvalid('a JWS has exactly three segments');
+      if (d1 <= 0 || d2 < 0 || token.indexOf('.', d2 + 1) !== -1)
+        throw new JWSInvalid('a JWS has exactly three segments');
       const segment = token.slice(d1 + 1, d2);
       if (!isCanonicalBase64url(segment)) throw new JWSInvalid('payload is not canonical base64url');
-      const payload = parseStrictJSONObject(decodeUTF8(Buffer.from(segment, 'base64url'), 'payload'), { maxDepth: MAX_JSON_DEPTH }, 'payload');
+      const payload = parseStrictJSONObject(
+        decodeUTF8(Buffer.from(segment, 'base64url'), 'payload'),
+        { maxDepth: MAX_JSON_DEPTH },
+        'payload',
+      );
       const iss = payload.iss;
-      if (typeof iss !== 'string') throw new JWTClaimInvalid('iss', iss === undefined ? 'is missing' : 'must be a string');
+      if (typeof iss !== 'string')
+        throw new JWTClaimInvalid('iss', iss === undefined ? 'is missing' : 'must be a string');
       const v = byIssuer!.get(iss);
       // An unknown issuer is refused here: `iss` can never steer a fetch (SSRF) or pick another issuer's keys.
       if (v === undefined) throw new JWTClaimInvalid('iss', 'does not match an accepted issuer');
@@ -212,7 +261,8 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
       if (typeof payload.exp !== 'number') return -Infinity;
       // validateClaims rejects when floor(now/1000) >= exp + tolerance, i.e. when now >= ceil(exp + tolerance) s.
       let end = Math.ceil(payload.exp + tolerance) * 1000;
-      if (maxAge !== undefined && typeof payload.iat === 'number') end = Math.min(end, Math.floor(payload.iat + maxAge + tolerance + 1) * 1000);
+      if (maxAge !== undefined && typeof payload.iat === 'number')
+        end = Math.min(end, Math.floor(payload.iat + maxAge + tolerance + 1) * 1000);
       return end;
     }
 
@@ -228,19 +278,30 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
     }
 
     function checkIntrospected(answer: IntrospectionResponse): IntrospectedResult {
-      if (issuers !== null && answer.iss !== undefined && !(typeof answer.iss === 'string' && issuers.has(answer.iss))) {
+      if (
+        issuers !== null &&
+        answer.iss !== undefined &&
+        !(typeof answer.iss === 'string' && issuers.has(answer.iss))
+      ) {
         throw new JWTClaimInvalid('iss', 'does not match an accepted issuer');
       }
       if (audiences !== null && answer.aud !== undefined) {
-        const list = typeof answer.aud === 'string' ? [answer.aud] : Array.isArray(answer.aud) ? answer.aud : [];
-        if (!list.some((a) => audiences.has(a))) throw new JWTClaimInvalid('aud', 'does not contain an accepted audience');
+        const list =
+          typeof answer.aud === 'string' ? [answer.aud] : Array.isArray(answer.aud) ? answer.aud : [];
+        if (!list.some((a) => audiences.has(a)))
+          throw new JWTClaimInvalid('aud', 'does not contain an accepted audience');
       }
       return { header: undefined, payload: answer, key: undefined, introspected: true };
     }
 
     function slow(token: string): Promise<VerifyResult | IntrospectedResult> {
       try {
-        if (introspector !== undefined && typeof token === 'string' && token.length <= maxLength && !JWT_SHAPE.test(token)) {
+        if (
+          introspector !== undefined &&
+          typeof token === 'string' &&
+          token.length <= maxLength &&
+          !JWT_SHAPE.test(token)
+        ) {
           return introspector.introspect(token).then(checkIntrospected);
         }
         const v = multi ? route(token) : single!;

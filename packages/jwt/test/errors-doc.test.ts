@@ -27,7 +27,15 @@ function section(title: string): string {
 /** First-column codes of the table rows in a section: lines like "| `CODE` | …". */
 function documentedCodes(body: string, pattern: RegExp): string[] {
   const codes: string[] = [];
+  let inBody = false;
   for (const line of body.split('\n')) {
+    // Rows count only below a table's |---| separator, so the header row is never read as a code.
+    if (/^\|\s*-{3}/.test(line)) {
+      inBody = true;
+      continue;
+    }
+    if (!line.startsWith('|')) inBody = false;
+    if (!inBody) continue;
     const m = /^\|\s*`([^`]+)`\s*\|/.exec(line);
     if (m) {
       assert.match(m[1]!, pattern, `malformed code in docs/errors.md: ${m[1]}`);

@@ -127,6 +127,16 @@ test('typ-missing: only on access tokens (scope, scp or client_id)', () => {
   assertFires('typ-missing', lint({}, { client_id: 'c' }, { dropHeader: ['typ'], drop: ['scope'] }));
   assertQuiet('typ-missing', lint({}, {}, { dropHeader: ['typ'], drop: ['scope'] }));
   assertQuiet('typ-missing', lint({ typ: 'at+jwt' }));
+  // Or when the caller says the token is meant as an access token.
+  const bare = { ...GOOD_PAYLOAD, scope: undefined };
+  const meant = lintToken({
+    header: { alg: 'ES256', kid: 'k' },
+    payload: bare,
+    size: 300,
+    now: NOW,
+    accessToken: true,
+  });
+  assertFires('typ-missing', meant);
 });
 
 test('size-large above 1 KiB, size-too-large above 4 KiB, never both', () => {
@@ -289,11 +299,12 @@ test('describeTimes gives human strings', () => {
     lifetime: 'lifetime 15 min',
   });
   assert.deepEqual(describeTimes({ nbf: NOW + 300, exp: NOW - 7200 + 86400 * 3 }, NOW), {
-    notBefore: 'not valid until in 5 min',
+    notBefore: 'becomes valid in 5 min',
     expires: 'expires in 3 days',
     lifetime: 'lifetime 3 days',
   });
   assert.deepEqual(describeTimes({ exp: NOW - 3 * 3600 }, NOW), { expires: 'expired 3 h ago' });
+  assert.deepEqual(describeTimes({ nbf: NOW - 60 }, NOW), { notBefore: 'became valid 60 s ago' });
   assert.deepEqual(describeTimes({}, NOW), {});
 });
 

@@ -29,6 +29,8 @@ export interface LintTokenOptions {
   now?: number;
   /** How many services accept the token (default: the number of `aud` values). */
   audienceCount?: number;
+  /** The token is meant as an access token even if its claims do not say so (enables `typ-missing`). */
+  accessToken?: boolean;
 }
 
 /** Severities from most to least severe. */
@@ -58,7 +60,14 @@ export function lintToken(options: LintTokenOptions): Finding[] {
   const aud = payload.aud;
   const audienceCount =
     options.audienceCount ?? (typeof aud === 'string' ? 1 : Array.isArray(aud) ? new Set(aud).size : 0);
-  const ctx: LintContext = { header, payload, size, now, audienceCount };
+  const ctx: LintContext = {
+    header,
+    payload,
+    size,
+    now,
+    audienceCount,
+    accessToken: options.accessToken === true,
+  };
   const findings: Finding[] = [];
   for (const rule of RULES) {
     const result = rule.check(ctx);

@@ -26,6 +26,8 @@ export interface LintContext {
   now: number;
   /** How many services accept this token (defaults to the number of `aud` values). */
   audienceCount: number;
+  /** The caller says this is an access token. */
+  accessToken: boolean;
 }
 
 /** A rule: returns the message (or messages) when it fires, nothing when it does not. */
@@ -62,6 +64,7 @@ const present = (o: Record<string, unknown>, k: string) => Object.hasOwn(o, k) &
 /** An access token by its `typ`, or by carrying what only access tokens carry (RFC 9068 §2.2). */
 export function looksLikeAccessToken(ctx: LintContext): boolean {
   const { payload, header } = ctx;
+  if (ctx.accessToken) return true;
   if (typeof header.typ === 'string' && /^(application\/)?at\+jwt$/i.test(header.typ)) return true;
   return present(payload, 'scope') || present(payload, 'scp') || present(payload, 'client_id');
 }

@@ -4,7 +4,7 @@
 export interface TokenTimes {
   /** "issued 3 min ago" / "issued in 2 min" (clock skew). */
   issued?: string;
-  /** "valid from 1 min ago" / "not valid until in 5 min". */
+  /** "became valid 1 min ago" / "becomes valid in 5 min". */
   notBefore?: string;
   /** "expires in 12 min" / "expired 3 h ago". */
   expires?: string;
@@ -42,7 +42,7 @@ export function describeTimes(payload: Record<string, unknown>, now: number): To
   if (isNum(iat)) times.issued = `issued ${relative(iat, now)}`;
   if (isNum(nbf))
     times.notBefore =
-      nbf > now ? `not valid until ${relative(nbf, now)}` : `valid from ${relative(nbf, now)}`;
+      nbf > now ? `becomes valid ${relative(nbf, now)}` : `became valid ${relative(nbf, now)}`;
   if (isNum(exp))
     times.expires = exp > now ? `expires ${relative(exp, now)}` : `expired ${relative(exp, now)}`;
   const start = isNum(iat) ? iat : isNum(nbf) ? nbf : undefined;

@@ -1,5 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { bodyText, checkScopeList, checkScopes, createAuthenticator, type AuthFailure, type AuthInfo, type AuthOptions } from './shared.js';
+import {
+  bodyText,
+  checkScopeList,
+  checkScopes,
+  createAuthenticator,
+  type AuthFailure,
+  type AuthInfo,
+  type AuthOptions,
+} from './shared.js';
 
 /** A request that passed authentication: the verified claims are on `req.auth`. */
 export type AuthenticatedRequest = Request & { auth: AuthInfo };

@@ -1,5 +1,19 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify';
-import { bodyText, checkScopeList, checkScopes, createAuthenticator, type AuthFailure, type AuthInfo, type AuthOptions } from './shared.js';
+import type {
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
+import {
+  bodyText,
+  checkScopeList,
+  checkScopes,
+  createAuthenticator,
+  type AuthFailure,
+  type AuthInfo,
+  type AuthOptions,
+} from './shared.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -47,7 +61,10 @@ export function createFastifyAuth(options: AuthOptions): FastifyPluginAsync {
     fastify.addHook('onRequest', hook);
   };
   // Same markers fastify-plugin sets: apply to the registering context, and a readable name.
-  Object.assign(plugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'tessera-auth' });
+  Object.assign(plugin, {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: 'tessera-auth',
+  });
   return plugin;
 }
 

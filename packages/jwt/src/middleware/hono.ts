@@ -1,5 +1,13 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyText, checkScopeList, checkScopes, createAuthenticator, type AuthFailure, type AuthInfo, type AuthOptions } from './shared.js';
+import {
+  bodyText,
+  checkScopeList,
+  checkScopes,
+  createAuthenticator,
+  type AuthFailure,
+  type AuthInfo,
+  type AuthOptions,
+} from './shared.js';
 
 /** The Hono environment the middleware provides: `c.get('auth')` is typed. */
 export type AuthEnv = { Variables: { auth: AuthInfo } };

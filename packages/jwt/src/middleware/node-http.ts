@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bodyText, checkScopeList, checkScopes, createAuthenticator, type AuthFailure, type AuthInfo, type AuthOptions } from './shared.js';
+import {
+  bodyText,
+  checkScopeList,
+  checkScopes,
+  createAuthenticator,
+  type AuthFailure,
+  type AuthInfo,
+  type AuthOptions,
+} from './shared.js';
 
 /** A request that passed authentication: the verified claims are on `auth`. */
 export interface AuthenticatedRequest extends IncomingMessage {
@@ -28,7 +36,9 @@ export function sendFailure(res: ServerResponse, failure: AuthFailure): void {
  *   res.end(`hello ${auth.claims.sub}`);
  * });
  */
-export function createNodeHttpAuth(options: AuthOptions): (req: IncomingMessage, res: ServerResponse) => Promise<AuthInfo | undefined> {
+export function createNodeHttpAuth(
+  options: AuthOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<AuthInfo | undefined> {
   const authenticate = createAuthenticator(options);
   return async function tesseraAuth(req, res) {
     const outcome = await authenticate(req.headers.authorization);

@@ -87,14 +87,21 @@ export function scopesOf(claims: JWTPayload): readonly string[] {
 }
 
 /** The 403 answer when `auth` lacks one of `required`, else undefined. */
-export function checkScopes(auth: AuthInfo | undefined, required: readonly string[], realm?: string): AuthFailure | undefined {
+export function checkScopes(
+  auth: AuthInfo | undefined,
+  required: readonly string[],
+  realm?: string,
+): AuthFailure | undefined {
   if (auth === undefined) return unauthorized(realm);
   if (required.every((s) => auth.scopes.includes(s))) return undefined;
   const description = 'the access token lacks a required scope';
   return {
     status: 403,
     headers: {
-      'www-authenticate': challenge(realm, `error="insufficient_scope", error_description="${description}", scope="${required.join(' ')}"`),
+      'www-authenticate': challenge(
+        realm,
+        `error="insufficient_scope", error_description="${description}", scope="${required.join(' ')}"`,
+      ),
       'cache-control': 'no-store',
     },
     body: { error: 'insufficient_scope', error_description: description },
@@ -102,19 +109,30 @@ export function checkScopes(auth: AuthInfo | undefined, required: readonly strin
 }
 
 function unauthorized(realm: string | undefined): AuthFailure {
-  return { status: 401, headers: { 'www-authenticate': challenge(realm, ''), 'cache-control': 'no-store' }, body: undefined };
+  return {
+    status: 401,
+    headers: { 'www-authenticate': challenge(realm, ''), 'cache-control': 'no-store' },
+    body: undefined,
+  };
 }
 
 /** Map a verification error to its HTTP answer. */
 export function failureFor(err: unknown, realm?: string): AuthFailure {
   if (!(err instanceof TesseraError)) {
-    return { status: 500, headers: { 'cache-control': 'no-store' }, body: { error: 'server_error', error_description: 'token verification failed unexpectedly' } };
+    return {
+      status: 500,
+      headers: { 'cache-control': 'no-store' },
+      body: { error: 'server_error', error_description: 'token verification failed unexpectedly' },
+    };
   }
   if (UNAVAILABLE.has(err.code)) {
     return {
       status: 503,
       headers: { 'cache-control': 'no-store', 'retry-after': '5' },
-      body: { error: 'temporarily_unavailable', error_description: 'the access token cannot be checked right now' },
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: 'the access token cannot be checked right now',
+      },
     };
   }
   const description = DESCRIPTIONS[err.code] ?? 'the access token is invalid';
@@ -134,12 +152,15 @@ export function failureFor(err: unknown, realm?: string): AuthFailure {
  *
  * @example const authenticate = createAuthenticator({ verifier }); const r = await authenticate(req.headers.authorization);
  */
-export function createAuthenticator(options: AuthOptions): (authorization: string | readonly string[] | undefined) => Promise<AuthOutcome> {
+export function createAuthenticator(
+  options: AuthOptions,
+): (authorization: string | readonly string[] | undefined) => Promise<AuthOutcome> {
   if (typeof options !== 'object' || options === null || typeof options.verifier?.verify !== 'function') {
     throw new InvalidOptions('"verifier" is required (createVerifier)');
   }
   const { verifier, realm } = options;
-  if (realm !== undefined && (typeof realm !== 'string' || !REALM.test(realm))) throw new InvalidOptions('"realm" must be a plain string without quotes');
+  if (realm !== undefined && (typeof realm !== 'string' || !REALM.test(realm)))
+    throw new InvalidOptions('"realm" must be a plain string without quotes');
   const required = options.scopes === undefined ? [] : checkScopeList(options.scopes);
   return async function authenticate(authorization) {
     const bearer = extractBearerToken(authorization);
@@ -150,7 +171,13 @@ export function createAuthenticator(options: AuthOptions): (authorization: strin
         ok: false,
         failure: {
           status: 400,
-          headers: { 'www-authenticate': challenge(realm, `error="invalid_request", error_description="${description}"`), 'cache-control': 'no-store' },
+          headers: {
+            'www-authenticate': challenge(
+              realm,
+              `error="invalid_request", error_description="${description}"`,
+            ),
+            'cache-control': 'no-store',
+          },
           body: { error: 'invalid_request', error_description: description },
         },
       };

@@ -13,7 +13,17 @@ describe('extractBearerToken', () => {
     }
   });
   it('malformed: no token, two spaces, two tokens, bad characters, padding inside, several headers', () => {
-    for (const h of ['Bearer', 'Bearer ', 'Bearer  abc', 'Bearer abc def', 'Bearer a"b', 'Bearer a=b', 'Bearer abc\t', ['Bearer a', 'Bearer b'], `Bearer ${'a'.repeat(20000)}`]) {
+    for (const h of [
+      'Bearer',
+      'Bearer ',
+      'Bearer  abc',
+      'Bearer abc def',
+      'Bearer a"b',
+      'Bearer a=b',
+      'Bearer abc\t',
+      ['Bearer a', 'Bearer b'],
+      `Bearer ${'a'.repeat(20000)}`,
+    ]) {
       assert.equal(extractBearerToken(h).status, 'malformed', JSON.stringify(h).slice(0, 40));
     }
   });

@@ -1,6 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSigner, exportJWK, generateKeyPair, type Alg, type GeneratedKeyPair, type JWKS, type JWTPayload, type Signer } from '../../src/index.js';
+import {
+  createSigner,
+  exportJWK,
+  generateKeyPair,
+  type Alg,
+  type GeneratedKeyPair,
+  type JWKS,
+  type JWTPayload,
+  type Signer,
+} from '../../src/index.js';
 
 /** A loopback HTTP server started by a test; always close it. */
 export interface TestServer {
@@ -76,7 +85,10 @@ export async function startJWKSServer(initial: JWKS): Promise<TestServer & { sta
         return;
       }
       case 'huge-declared':
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': String(10 * 1024 * 1024),
+        });
         res.on('error', () => {});
         res.write(Buffer.alloc(1024, 0x20));
         return;
@@ -115,7 +127,14 @@ export function makeKey(alg: Alg = 'ES256'): TestKey {
 export const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 export function claims(extra: JWTPayload = {}): JWTPayload {
-  return { iss: 'https://issuer.test', aud: 'api', sub: 'user-1', exp: nowSec() + 600, jti: `j-${Math.random()}`, ...extra };
+  return {
+    iss: 'https://issuer.test',
+    aud: 'api',
+    sub: 'user-1',
+    exp: nowSec() + 600,
+    jti: `j-${Math.random()}`,
+    ...extra,
+  };
 }
 
 /** The code of a rejection (or 'resolved'). */

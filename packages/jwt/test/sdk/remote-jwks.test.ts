@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createRemoteJWKSet, createSigner, createVerifier, InvalidOptions, type TesseraEvent } from '../../src/index.js';
+import {
+  createRemoteJWKSet,
+  createSigner,
+  createVerifier,
+  InvalidOptions,
+  type JWKSCacheEntry,
+  type TesseraEvent,
+} from '../../src/index.js';
 import { claims, codeOf, makeKey, startJWKSServer, type TestServer } from './helpers.js';
 
 const servers: TestServer[] = [];
@@ -28,8 +35,17 @@ describe('createRemoteJWKSet', () => {
     const b = makeKey();
     const srv = await setup([a]);
     let now = Date.now();
-    const jwks = createRemoteJWKSet(`${srv.url}/jwks`, { algorithms: ['ES256'], clock: () => now, cooldown: 30 });
-    const v = createVerifier({ algorithms: ['ES256'], issuer: 'https://issuer.test', audience: 'api', keys: jwks });
+    const jwks = createRemoteJWKSet(`${srv.url}/jwks`, {
+      algorithms: ['ES256'],
+      clock: () => now,
+      cooldown: 30,
+    });
+    const v = createVerifier({
+      algorithms: ['ES256'],
+      issuer: 'https://issuer.test',
+      audience: 'api',
+      keys: jwks,
+    });
     const tokA = a.signer.sign(claims());
     const r = await v.verify(tokA);
     assert.equal(jwks.isTrusted(r.key), true);
@@ -53,8 +69,18 @@ describe('createRemoteJWKSet', () => {
     srv.state.cacheControl = 'public, max-age=5';
     let now = Date.now();
     const events: TesseraEvent[] = [];
-    const jwks = createRemoteJWKSet(`${srv.url}/jwks`, { clock: () => now, minCacheAge: 60, maxCacheAge: 600, onEvent: (e) => events.push(e) });
-    const v = createVerifier({ algorithms: ['ES256'], issuer: 'https://issuer.test', audience: 'api', keys: jwks });
+    const jwks = createRemoteJWKSet(`${srv.url}/jwks`, {
+      clock: () => now,
+      minCacheAge: 60,
+      maxCacheAge: 600,
+      onEvent: (e) => events.push(e),
+    });
+    const v = createVerifier({
+      algorithms: ['ES256'],
+      issuer: 'https://issuer.test',
+      audience: 'api',
+      keys: jwks,
+    });
     const tok = a.signer.sign(claims());
     await v.verify(tok);
     // max-age=5 is clamped up to 60 s: nothing at 40 s, a background refresh after 80% (48 s).
@@ -149,9 +175,16 @@ describe('createRemoteJWKSet', () => {
     const srv = await setup([a]);
     let now = Date.now();
     const jwks = createRemoteJWKSet(`${srv.url}/jwks`, { clock: () => now, cooldown: 30 });
-    const v = createVerifier({ algorithms: ['ES256'], issuer: 'https://issuer.test', audience: 'api', keys: jwks });
+    const v = createVerifier({
+      algorithms: ['ES256'],
+      issuer: 'https://issuer.test',
+      audience: 'api',
+      keys: jwks,
+    });
     // The kid is looked up before the signature is checked, so one real signature serves every forged header.
-    const [, payload, sig] = createSigner({ key: a.pair.privateKey, alg: 'ES256', kid: 'x' }).sign(claims()).split('.');
+    const [, payload, sig] = createSigner({ key: a.pair.privateKey, alg: 'ES256', kid: 'x' })
+      .sign(claims())
+      .split('.');
     const flood = () =>
       Promise.all(
         Array.from({ length: 1000 }, () => {
@@ -188,8 +221,15 @@ describe('createRemoteJWKSet', () => {
       maxCacheAge: 60,
       onEvent: (e) => events.push(e),
     });
-    const v = createVerifier({ algorithms: ['ES256'], issuer: 'https://issuer.test', audience: 'api', keys: jwks, clock: () => now });
-    const tok = () => a.signer.sign(claims({ iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 86400 }));
+    const v = createVerifier({
+      algorithms: ['ES256'],
+      issuer: 'https://issuer.test',
+      audience: 'api',
+      keys: jwks,
+      clock: () => now,
+    });
+    const tok = () =>
+      a.signer.sign(claims({ iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 86400 }));
     await v.verify(tok());
     srv.state.mode = '500';
     now += 120_000; // past freshness
@@ -215,8 +255,11 @@ describe('createRemoteJWKSet', () => {
   it('loads from and saves to an injected cache store', async () => {
     const a = makeKey();
     const srv = await setup([a]);
-    const stored = new Map<string, import('../../src/index.js').JWKSCacheEntry>();
-    const store = { get: (u: string) => stored.get(u), set: (u: string, e: import('../../src/index.js').JWKSCacheEntry) => void stored.set(u, e) };
+    const stored = new Map<string, JWKSCacheEntry>();
+    const store = {
+      get: (u: string) => stored.get(u),
+      set: (u: string, e: JWKSCacheEntry) => void stored.set(u, e),
+    };
     const first = createRemoteJWKSet(`${srv.url}/jwks`, { cache: store });
     await first.refresh();
     first.close();

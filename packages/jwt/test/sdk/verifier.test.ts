@@ -25,7 +25,10 @@ describe('createVerifier', () => {
     assert.deepEqual(Object.keys(v).sort(), Object.keys(core).sort());
     assert.equal((await v.verify(a.signer.sign(claims()))).payload.sub, 'user-1');
     assert.throws(() => createVerifier({ ...base }), InvalidOptions);
-    assert.throws(() => createVerifier({ ...base, keys: [a.pair.publicKey], jwksUri: 'https://x.test/jwks' }), InvalidOptions);
+    assert.throws(
+      () => createVerifier({ ...base, keys: [a.pair.publicKey], jwksUri: 'https://x.test/jwks' }),
+      InvalidOptions,
+    );
   });
 
   it('multi-issuer: iss selects the entry before any fetch; keys of A never verify a token claiming B', async () => {
@@ -43,13 +46,25 @@ describe('createVerifier', () => {
       ],
     });
     // Unknown issuer: rejected with zero requests anywhere.
-    assert.equal(await codeOf(v.verify(a.signer.sign(claims({ iss: 'https://evil.test' })))), 'ERR_JWT_CLAIM_INVALID');
+    assert.equal(
+      await codeOf(v.verify(a.signer.sign(claims({ iss: 'https://evil.test' })))),
+      'ERR_JWT_CLAIM_INVALID',
+    );
     assert.equal(await codeOf(v.verify(a.signer.sign(claims({ iss: undefined })))), 'ERR_JWT_CLAIM_INVALID');
     assert.equal(srvA.requests.length + srvB.requests.length, 0);
     // Each issuer verifies its own tokens (with its own audience).
-    assert.equal((await v.verify(a.signer.sign(claims({ iss: 'https://a.test' })))).payload.iss, 'https://a.test');
-    assert.equal((await v.verify(b.signer.sign(claims({ iss: 'https://b.test', aud: 'api-b' })))).payload.iss, 'https://b.test');
-    assert.equal(await codeOf(v.verify(b.signer.sign(claims({ iss: 'https://b.test', aud: 'api' })))), 'ERR_JWT_CLAIM_INVALID');
+    assert.equal(
+      (await v.verify(a.signer.sign(claims({ iss: 'https://a.test' })))).payload.iss,
+      'https://a.test',
+    );
+    assert.equal(
+      (await v.verify(b.signer.sign(claims({ iss: 'https://b.test', aud: 'api-b' })))).payload.iss,
+      'https://b.test',
+    );
+    assert.equal(
+      await codeOf(v.verify(b.signer.sign(claims({ iss: 'https://b.test', aud: 'api' })))),
+      'ERR_JWT_CLAIM_INVALID',
+    );
     const before = srvA.requests.length;
     // A token claiming B, signed with A's key and kid: B's set does not know that kid.
     const forged = a.signer.sign(claims({ iss: 'https://b.test', aud: 'api-b' }));
@@ -62,7 +77,13 @@ describe('createVerifier', () => {
   it('token cache: hits, misses, ratio; a hit re-checks expiry with the injected clock', async () => {
     const a = makeKey();
     let now = Date.now();
-    const v = createVerifier({ ...base, keys: [a.pair.publicKey], cache: { maxEntries: 2 }, clock: () => now, clockTolerance: 5 });
+    const v = createVerifier({
+      ...base,
+      keys: [a.pair.publicKey],
+      cache: { maxEntries: 2 },
+      clock: () => now,
+      clockTolerance: 5,
+    });
     const exp = Math.floor(now / 1000) + 60;
     const tok = a.signer.sign(claims({ exp }));
     const r1 = await v.verify(tok);
@@ -105,7 +126,12 @@ describe('createVerifier', () => {
     // kid and sub revocations too.
     const t2 = a.signer.sign(claims({ sub: 'user-2' }));
     await v.verify(t2);
-    revocations.add({ type: 'sub', value: 'user-2', exp: Math.floor(Date.now() / 1000) + 600, revoked_at: Math.floor(Date.now() / 1000) + 1 });
+    revocations.add({
+      type: 'sub',
+      value: 'user-2',
+      exp: Math.floor(Date.now() / 1000) + 600,
+      revoked_at: Math.floor(Date.now() / 1000) + 1,
+    });
     assert.equal(await codeOf(v.verify(t2)), 'ERR_TOKEN_REVOKED');
     const t3 = a.signer.sign(claims());
     revocations.add({ type: 'kid', value: a.kid, exp: Math.floor(Date.now() / 1000) + 600, revoked_at: 0 });
@@ -118,7 +144,12 @@ describe('createVerifier', () => {
     const srv = await startJWKSServer({ keys: [a.jwk, b.jwk] });
     servers.push(srv);
     let now = Date.now();
-    const v = createVerifier({ ...base, jwksUri: `${srv.url}/jwks`, jwks: { clock: () => now }, cache: { maxEntries: 100 } });
+    const v = createVerifier({
+      ...base,
+      jwksUri: `${srv.url}/jwks`,
+      jwks: { clock: () => now },
+      cache: { maxEntries: 100 },
+    });
     const tok = a.signer.sign(claims());
     await v.verify(tok);
     await v.verify(tok);
@@ -164,13 +195,33 @@ describe('createVerifier', () => {
     const a = makeKey();
     const t = 1_800_000_000;
     const tok = a.signer.sign(claims({ iat: t + 20, nbf: t + 20, exp: t + 120 }));
-    const strict = createVerifier({ ...base, keys: [a.pair.publicKey], clock: () => t * 1000, cache: { maxEntries: 10 } });
+    const strict = createVerifier({
+      ...base,
+      keys: [a.pair.publicKey],
+      clock: () => t * 1000,
+      cache: { maxEntries: 10 },
+    });
     assert.equal(await codeOf(strict.verify(tok)), 'ERR_JWT_NOT_YET_VALID');
-    const tolerant = createVerifier({ ...base, keys: [a.pair.publicKey], clock: () => t * 1000, clockTolerance: 30 });
+    const tolerant = createVerifier({
+      ...base,
+      keys: [a.pair.publicKey],
+      clock: () => t * 1000,
+      clockTolerance: 30,
+    });
     await tolerant.verify(tok);
-    const late = createVerifier({ ...base, keys: [a.pair.publicKey], clock: () => (t + 140) * 1000, clockTolerance: '30s' });
+    const late = createVerifier({
+      ...base,
+      keys: [a.pair.publicKey],
+      clock: () => (t + 140) * 1000,
+      clockTolerance: '30s',
+    });
     await late.verify(tok);
-    const later = createVerifier({ ...base, keys: [a.pair.publicKey], clock: () => (t + 150) * 1000, clockTolerance: '30s' });
+    const later = createVerifier({
+      ...base,
+      keys: [a.pair.publicKey],
+      clock: () => (t + 150) * 1000,
+      clockTolerance: '30s',
+    });
     assert.equal(await codeOf(later.verify(tok)), 'ERR_JWT_EXPIRED');
   });
 
@@ -179,7 +230,13 @@ describe('createVerifier', () => {
     const srv = await startServer((_req, res, body) => {
       const token = new URLSearchParams(body).get('token');
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(token === 'opaque-good' ? { active: true, sub: 'svc', scope: 'a b', iss: 'https://issuer.test' } : { active: false }));
+      res.end(
+        JSON.stringify(
+          token === 'opaque-good'
+            ? { active: true, sub: 'svc', scope: 'a b', iss: 'https://issuer.test' }
+            : { active: false },
+        ),
+      );
     });
     servers.push(srv);
     const v = createVerifier({

@@ -86,8 +86,13 @@ export function loadKEK(options: LoadKEKOptions): KEK {
     );
   const key = randomBytes(KEK_BYTES);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  // `wx`: never overwrite a KEK another process created in the meantime.
-  writeFileSync(file, key.toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    // `wx`: never overwrite a KEK another process created in the meantime (two instances starting at once).
+    writeFileSync(file, key.toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadKEK({ ...options, allowCreate: false });
+    throw err;
+  }
   chmodSync(file, 0o600);
   options.log?.info(
     { file },

@@ -55,6 +55,18 @@ export function latestTokenExpiry(key: KeyRecord, now: number, p: LifecyclePolic
   return lastSignature + p.maxAccessTtlMs + p.propagationMs + p.clockToleranceMs;
 }
 
+/**
+ * Whether a retired or revoked key's record may go. For a retired key the later of the stored removeAfter
+ * and this policy's own bound counts: the record may have been written by a CLI run with shorter lifetimes
+ * than the server's, and removing a key early would reject tokens that are still valid.
+ */
+export function isRemovable(k: KeyRecord, now: number, p: LifecyclePolicy): boolean {
+  if (k.state !== 'retired' && k.state !== 'revoked') return false;
+  if (k.removeAfter === null) return false;
+  const bound = k.state === 'retired' && k.retiredAt !== null ? removeAfterFor(k.retiredAt, p) : 0;
+  return Math.max(k.removeAfter, bound) <= now;
+}
+
 /** True when a next key has been visible long enough for every cached JWKS to include it. */
 export function isPrePublished(next: KeyRecord, now: number, p: LifecyclePolicy): boolean {
   return now - next.publishedAt >= p.jwksMaxAgeMs + p.propagationMs;
@@ -88,9 +100,7 @@ export function successorFor(keys: readonly KeyRecord[], alg: string): KeyRecord
  */
 export function planTick(keys: readonly KeyRecord[], now: number, p: LifecyclePolicy): TickAction[] {
   const actions: TickAction[] = [];
-  for (const k of keys)
-    if ((k.state === 'retired' || k.state === 'revoked') && k.removeAfter !== null && k.removeAfter <= now)
-      actions.push({ kind: 'delete', kid: k.kid });
+  for (const k of keys) if (isRemovable(k, now, p)) actions.push({ kind: 'delete', kid: k.kid });
 
   const currents = keys.filter((k) => k.state === 'current');
   const mine = signingKeyFor(keys, p.alg);

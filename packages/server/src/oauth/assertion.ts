@@ -110,7 +110,9 @@ export async function verifyAssertion(
     payload = (await verifierFor(ctx, client).verify(token)).payload;
   } catch (err) {
     if (err instanceof TesseraError) throw new AssertionRejected(err.message);
-    throw err;
+    // Not a token problem we know, but still the client's assertion that failed: refuse, never a 500.
+    ctx.log.warn({ err, clientId: client.id }, 'unexpected error verifying a client assertion');
+    throw new AssertionRejected('assertion could not be verified');
   }
   const now = Math.floor(ctx.clock() / 1000);
   const { clockTolerance } = oauthSettings(ctx);

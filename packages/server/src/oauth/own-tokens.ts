@@ -54,8 +54,8 @@ export async function verifyOwnAccessToken(
   try {
     payload = (await ownVerifier(ctx).verify(token)).payload;
   } catch (err) {
-    if (err instanceof TesseraError) return undefined;
-    throw err;
+    if (!(err instanceof TesseraError)) ctx.log.warn({ err }, 'unexpected error verifying an access token');
+    return undefined;
   }
   if (
     typeof payload.jti !== 'string' ||

@@ -8,7 +8,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { openStore } from '../store/open-store.js';
 import { createMemoryEphemeral } from '../store/memory-ephemeral.js';
-import { openRedisEphemeral } from '../store/redis-ephemeral.js';
 import type { EphemeralState } from '../store/ephemeral.js';
 import type { Store } from '../store/types.js';
 import { derivePepper, loadKEK, type KEK } from '../keys/kek.js';
@@ -72,8 +71,9 @@ export async function startServer(
   let keys: LocalKeyManager | undefined;
   try {
     const kek = await openKEK(config, store, log);
+    // ioredis loads only when Redis is configured: the zero-config server does not pay for it.
     ephemeral = config.redis
-      ? await openRedisEphemeral({ url: config.redis })
+      ? await (await import('../store/redis-ephemeral.js')).openRedisEphemeral({ url: config.redis })
       : createMemoryEphemeral({ clock });
     const metrics = createMetrics({ clock });
     const instanceId = `${process.pid}-${randomUUID()}`;

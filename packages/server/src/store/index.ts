@@ -35,5 +35,6 @@ export {
   type OpenStoreOptions,
   type StoreSpec,
 } from './open-store.js';
+export { copyStore, type CopyStoreResult } from './copy.js';
 export { createMemoryEphemeral, type MemoryEphemeralOptions } from './memory-ephemeral.js';
 export { openRedisEphemeral, openRedisClient, type RedisEphemeralOptions } from './redis-ephemeral.js';

@@ -65,8 +65,10 @@ export function createMemoryStore(): Store {
     async transitionKey(kid, from, changes) {
       const key = keys.get(kid);
       if (!key || key.state !== from) return false;
-      const { kid: _ignored, ...rest } = changes as Partial<KeyRecord>;
-      Object.assign(key, copy(rest));
+      // Like the SQL stores: `kid` never changes and an undefined member means "leave as is".
+      for (const [field, value] of Object.entries(changes)) {
+        if (field !== 'kid' && value !== undefined) Object.assign(key, { [field]: copy(value) });
+      }
       return true;
     },
     async deleteKey(kid) {

@@ -133,7 +133,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 }
 
 function createPostgresStore(pool: pg.Pool, schema: string): Store {
-  // Named queries are parsed and planned once per connection, then reused.
+  // Named queries are parsed and planned once per connection, then reused. (A future migration that changes
+  // a table's columns under running instances would need them restarted: PostgreSQL refuses a cached
+  // `SELECT *` plan whose result type changed.)
   const names = new Map<string, string>();
   const nameOf = (text: string): string => {
     let name = names.get(text);

@@ -232,8 +232,17 @@ async function analyse() {
     result = { ok: false, reason: `cannot check: ${err.message}` };
   }
   if (current !== generation) return; // a newer token was pasted meanwhile
-  if (result.ok) setVerified('verified', `verified: signed by this server's key ${result.kid ?? ''}`.trim());
-  else setVerified('failed', `not verified: ${result.reason}`);
+  if (result.ok) {
+    // The signature holds; a verifier would still refuse the token outside its validity window.
+    const { exp, nbf } = decoded.payload;
+    const caveat =
+      typeof exp === 'number' && exp <= now
+        ? ' (but it has expired: verifiers reject it)'
+        : typeof nbf === 'number' && nbf > now
+          ? ' (but it is not valid yet)'
+          : '';
+    setVerified('verified', `verified: signed by this server's key ${result.kid ?? ''}${caveat}`);
+  } else setVerified('failed', `not verified: ${result.reason}`);
 }
 
 $('token').addEventListener('input', () => {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { main } from '../../src/cli/main.js';
-import { fetchLimited, FetchRefused, isLoopbackHost, rsaModulusBits } from '../../src/cli/commands/audit.js';
+import { fetchLimited, FetchRefused, isLoopbackHost } from '../../src/cli/audit/fetch-limited.js';
+import { rsaModulusBits } from '../../src/cli/audit/jwks-checks.js';
 import { startServer, type ServerHandle } from '../../src/server/start.js';
 import { captureIO, tempDir, testConfig } from '../server/helpers.js';
 

@@ -18,6 +18,10 @@ const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 // In CI a missing browser is a failure, never a silent skip.
 const skip = !available && process.env.CI !== 'true' ? `chromium not found at ${CHROMIUM}` : false;
+if (skip)
+  process.stderr.write(
+    `\n!!! debugger-browser: SKIPPED, ${skip} (install Debian's chromium; in CI this fails)\n\n`,
+  );
 
 let tessera: ServerHandle;
 const tmp = tempDir('tessera-debugger-');

@@ -72,14 +72,22 @@ test('retired and revoked keys are deleted after removeAfter, not before', () =>
   const keys = [
     key('c', 'current'),
     key('n', 'next'),
-    key('r', 'retired', { retiredAt: 0, removeAfter: 50 * S }),
+    key('r', 'retired', { retiredAt: 0, removeAfter: 77 * S }),
     key('x', 'revoked', { revokedAt: 0, removeAfter: 40 * S }),
   ];
   assert.deepEqual(planTick(keys, 39 * S, policy), []);
-  assert.deepEqual(planTick(keys, 50 * S, policy), [
+  assert.deepEqual(planTick(keys, 40 * S, policy), [{ kind: 'delete', kid: 'x' }]);
+  assert.deepEqual(planTick(keys, 77 * S, policy), [
     { kind: 'delete', kid: 'r' },
     { kind: 'delete', kid: 'x' },
   ]);
+});
+
+test("a removeAfter shorter than this policy's bound (written by a CLI with other options) is extended", () => {
+  const keys = [key('c', 'current'), key('n', 'next'), key('r', 'retired', { retiredAt: 0, removeAfter: 10 * S })];
+  // 60 s lifetime + 2 s propagation + 5 s tolerance + 10 s max-age = 77 s.
+  assert.deepEqual(planTick(keys, 76 * S, policy), []);
+  assert.deepEqual(planTick(keys, 77 * S, policy), [{ kind: 'delete', kid: 'r' }]);
 });
 
 test('with no current key the next key signs at once (first start or after revocation)', () => {

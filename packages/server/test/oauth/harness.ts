@@ -42,9 +42,9 @@ export interface InjectResult {
  */
 export async function startHarness(
   values: Record<string, string> = {},
-  options: { clock?: () => number } = {},
+  options: { clock?: () => number; dataDir?: string } = {},
 ): Promise<Harness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-oauth-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tessera-oauth-'));
   const config = loadConfig({
     values: { port: '0', host: '127.0.0.1', 'data-dir': dataDir, 'log-level': 'silent', ...values },
     env: {},
@@ -86,7 +86,8 @@ export async function startHarness(
     },
     async close() {
       await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      // A shared data dir belongs to the caller.
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

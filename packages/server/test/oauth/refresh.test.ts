@@ -6,7 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JWT_BEARER_GRANT } from '../../src/oauth/grants/index.js';
 import { REVOCATION_CHANNEL } from '../../src/oauth/revocation-feed.js';
-import { basic, makeClientKey, signAssertion, startHarness, type ClientKey, type Harness } from './harness.js';
+import {
+  basic,
+  makeClientKey,
+  signAssertion,
+  startHarness,
+  type ClientKey,
+  type Harness,
+} from './harness.js';
 
 describe('refresh token rotation', () => {
   let h: Harness;
@@ -26,18 +33,33 @@ describe('refresh token rotation', () => {
       refreshAbsoluteTtl: 3 * 3600,
     });
     auth = basic('login', login.secret!);
-    const other = await h.addClient({ id: 'other', grants: [JWT_BEARER_GRANT, 'refresh_token'], jwks: key.jwks });
+    const other = await h.addClient({
+      id: 'other',
+      grants: [JWT_BEARER_GRANT, 'refresh_token'],
+      jwks: key.jwks,
+    });
     otherAuth = basic('other', other.secret!);
   });
   after(() => h.close());
 
   async function login(sub = 'user-1'): Promise<string> {
-    const assertion = await signAssertion(key, { iss: 'login', sub, aud: h.url, iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 60 });
-    const res = await h.post('/oauth/token', { grant_type: JWT_BEARER_GRANT, assertion }, { authorization: auth });
+    const assertion = await signAssertion(key, {
+      iss: 'login',
+      sub,
+      aud: h.url,
+      iat: Math.floor(now / 1000),
+      exp: Math.floor(now / 1000) + 60,
+    });
+    const res = await h.post(
+      '/oauth/token',
+      { grant_type: JWT_BEARER_GRANT, assertion },
+      { authorization: auth },
+    );
     assert.equal(res.status, 200, res.body);
     return String(res.json().refresh_token);
   }
-  const refresh = (token: string, a = auth) => h.post('/oauth/token', { grant_type: 'refresh_token', refresh_token: token }, { authorization: a });
+  const refresh = (token: string, a = auth) =>
+    h.post('/oauth/token', { grant_type: 'refresh_token', refresh_token: token }, { authorization: a });
 
   it('of 10 concurrent uses of one token exactly one succeeds; the family is then dead', async () => {
     const token = await login();
@@ -76,7 +98,11 @@ describe('refresh token rotation', () => {
 
   it('scope on refresh may narrow, never widen', async () => {
     const token = await login();
-    const wider = await h.post('/oauth/token', { grant_type: 'refresh_token', refresh_token: token, scope: 'admin' }, { authorization: auth });
+    const wider = await h.post(
+      '/oauth/token',
+      { grant_type: 'refresh_token', refresh_token: token, scope: 'admin' },
+      { authorization: auth },
+    );
     assert.equal(wider.json().error, 'invalid_scope');
   });
 });
@@ -91,10 +117,15 @@ describe('revocation publish seam', () => {
 
   it('publishes each new deny-list entry on tessera:revocations when a publisher is present', async () => {
     const messages: [string, string][] = [];
-    Object.assign(h.server.ctx, { revocationPublisher: { publish: async (c: string, m: string) => void messages.push([c, m]) } });
+    Object.assign(h.server.ctx, {
+      revocationPublisher: { publish: async (c: string, m: string) => void messages.push([c, m]) },
+    });
     const { id, secret } = await h.addClient({ id: 'svc', grants: ['client_credentials'] });
     const auth = basic(id, secret!);
-    const token = String((await h.post('/oauth/token', { grant_type: 'client_credentials' }, { authorization: auth })).json().access_token);
+    const token = String(
+      (await h.post('/oauth/token', { grant_type: 'client_credentials' }, { authorization: auth })).json()
+        .access_token,
+    );
     assert.equal((await h.post('/oauth/revoke', { token }, { authorization: auth })).status, 200);
     assert.equal(messages.length, 1);
     const [channel, text] = messages[0]!;
@@ -104,8 +135,13 @@ describe('revocation publish seam', () => {
     assert.deepEqual(Object.keys(entry).sort(), ['exp', 'revoked_at', 'seq', 'type', 'value']);
 
     // A failing publisher never fails the revocation: verifiers catch up from the pull feed.
-    Object.assign(h.server.ctx, { revocationPublisher: { publish: async () => Promise.reject(new Error('redis down')) } });
-    const token2 = String((await h.post('/oauth/token', { grant_type: 'client_credentials' }, { authorization: auth })).json().access_token);
+    Object.assign(h.server.ctx, {
+      revocationPublisher: { publish: async () => Promise.reject(new Error('redis down')) },
+    });
+    const token2 = String(
+      (await h.post('/oauth/token', { grant_type: 'client_credentials' }, { authorization: auth })).json()
+        .access_token,
+    );
     assert.equal((await h.post('/oauth/revoke', { token: token2 }, { authorization: auth })).status, 200);
   });
 });

@@ -4,6 +4,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import pino from 'pino';
 import { JWT_BEARER_GRANT } from '../../src/oauth/grants/index.js';
 import { checkClaims } from '../../src/oauth/claims-policy.js';
 import { parseBasicAuth } from '../../src/oauth/client-auth.js';
@@ -131,6 +133,29 @@ describe('token endpoint errors (RFC 6749 §5.2)', () => {
     const metrics = await h.server.ctx.metrics.render();
     assert.match(metrics, /tessera_tokens_issued_total\{grant="client_credentials",result="success"\} \d+/);
     assert.match(metrics, /tessera_tokens_issued_total\{grant="other",result="unsupported_grant_type"\} 1/);
+  });
+
+  it('access-token lifetime is capped by the server maximum; opaque tokens are stored only as a hash', async () => {
+    const record = (await h.server.ctx.store.getClient('svc'))!;
+    // Written straight to the store: `clients create` refuses a TTL above the maximum.
+    await h.server.ctx.store.createClient({ ...record, id: 'long-lived', accessTtl: 7200 });
+    await h.server.ctx.store.createClient({ ...record, id: 'opaque', tokenFormat: 'opaque' });
+    const long = await h.post(
+      '/oauth/token',
+      { grant_type: 'client_credentials' },
+      { authorization: basic('long-lived', svc.secret) },
+    );
+    assert.equal(long.json().expires_in, 3600);
+    const opaque = await h.post(
+      '/oauth/token',
+      { grant_type: 'client_credentials' },
+      { authorization: basic('opaque', svc.secret) },
+    );
+    const token = String(opaque.json().access_token);
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(await h.server.ctx.store.getOpaqueToken(token), undefined);
+    const stored = await h.server.ctx.store.getOpaqueToken(createHash('sha256').update(token).digest('hex'));
+    assert.equal(stored?.clientId, 'opaque');
   });
 
   it('the revocation feed validates since and limit and pages', async () => {
@@ -302,6 +327,23 @@ describe('claims policy at issuance', () => {
     assert.equal(res.status, 200);
   });
 
+  it('warns above claims-warn-bytes with sizes and names, never values', async () => {
+    const lines: string[] = [];
+    const original = h.server.ctx.log;
+    h.server.ctx.log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    try {
+      const value = 'v'.repeat(120);
+      const res = await grant('login', { notes: value });
+      assert.equal(res.status, 200);
+      const warning = lines.find((l) => l.includes('large custom claims'));
+      assert.ok(warning, lines.join('\n'));
+      assert.match(warning, /"claims":\["notes"\]/);
+      assert.ok(!warning.includes(value));
+    } finally {
+      h.server.ctx.log = original;
+    }
+  });
+
   it('refuses claims above claims-max-bytes', async () => {
     const res = await grant('login', { notes: 'x'.repeat(300) });
     assert.equal(res.status, 400);
@@ -362,6 +404,17 @@ describe('rate limits', () => {
     assert.deepEqual(statuses, [200, 200, 200, 429]);
     assert.equal(last!.json().error, 'slow_down');
     assert.ok(Number(last!.headers['retry-after']) >= 1);
+  });
+
+  it('fails open when the rate-limit store errors', async () => {
+    const original = h.server.ctx.ephemeral;
+    h.server.ctx.ephemeral = { ...original, hit: () => Promise.reject(new Error('redis down')) };
+    try {
+      const res = await h.post('/oauth/token', { grant_type: 'client_credentials' }, { authorization: auth });
+      assert.equal(res.status, 200);
+    } finally {
+      h.server.ctx.ephemeral = original;
+    }
   });
 
   it('per IP: unauthenticated requests count too', async () => {

@@ -6,6 +6,7 @@ import { openPostgresStore } from '../../src/store/postgres.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-schema.js';
 import { StoreUnavailableError, type Store } from '../../src/store/types.js';
 import { pgUrl, randomSchema } from '../helpers/services.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { clientFixture, runStoreContract } from './contract.js';
 
 // Throws under CI=true when PostgreSQL is missing (the file fails); outside CI undefined means skip.
@@ -80,6 +81,37 @@ if (url === undefined) {
       const dead = new URL(url);
       dead.port = '1';
       await assert.rejects(openPostgresStore({ url: dead.toString() }), StoreUnavailableError);
+    });
+
+    it('while PostgreSQL is down requests fail with StoreUnavailableError, and succeed once it is back', async () => {
+      const target = new URL(url);
+      const proxy = await startTcpProxy(target.hostname, Number(target.port) || 5432);
+      const viaProxy = new URL(url);
+      viaProxy.hostname = '127.0.0.1';
+      viaProxy.port = String(proxy.port);
+      const schema = randomSchema();
+      schemas.add(schema);
+      const store = await openPostgresStore({ url: viaProxy.toString(), schema, poolSize: 3 });
+      try {
+        await store.createClient(clientFixture('before'));
+        await proxy.down(); // pooled connections cut, new ones refused: as during a restart
+        await assert.rejects(store.getClient('before'), StoreUnavailableError);
+        await assert.rejects(store.createClient(clientFixture('during')), StoreUnavailableError);
+        await assert.rejects(
+          store.rotateRefreshToken('x', { hash: 'y', createdAt: 0, expiresAt: 1, usedAt: null }, 0),
+          StoreUnavailableError,
+        );
+        await assert.rejects(store.ping(), StoreUnavailableError);
+        await proxy.up();
+        // The pool opens fresh connections; nothing was half-written while it was down.
+        assert.ok(await store.getClient('before'));
+        assert.equal(await store.getClient('during'), undefined);
+        await store.createClient(clientFixture('after'));
+        await store.ping();
+      } finally {
+        await store.close();
+        await proxy.close();
+      }
     });
 
     it('survives its connections being killed (as in a PostgreSQL restart): later requests succeed', async () => {

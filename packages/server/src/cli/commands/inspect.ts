@@ -17,7 +17,8 @@ import {
 } from '@tessera/jwt/lint';
 import type { CommandIO } from '../main.js';
 import { UsageError, parseCommandArgs, readStdin, usageFailure } from '../args.js';
-import { fetchLimited, parseFailOn } from './audit.js';
+import { fetchLimited } from '../audit/fetch-limited.js';
+import { parseFailOn, printable } from './audit.js';
 
 export const summary =
   'Decode and lint a token (size, lifetime, claims, sensitive data); optionally verify it';
@@ -155,7 +156,7 @@ function printHuman(io: CommandIO, r: InspectResult, verifying: boolean): void {
   );
   lines.push(r.findings.length === 0 ? 'Findings: none' : `Findings (${r.findings.length}):`);
   for (const f of r.findings) lines.push(`  ${LABEL[f.severity]} ${f.rule}: ${f.message}`);
-  io.stdout.write(lines.join('\n') + '\n');
+  io.stdout.write(lines.map(printable).join('\n') + '\n');
 }
 
 /** `tessera inspect TOKEN|- …` */

@@ -18,6 +18,7 @@ const POLICY_FLAGS = [
   'rsa-bits',
   'rotation-interval',
   'jwks-max-age',
+  'access-ttl',
   'max-access-ttl',
   'clock-tolerance',
   'reload-interval',

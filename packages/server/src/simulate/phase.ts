@@ -1,0 +1,268 @@
+/**
+ * The running environment of a simulation (issuer, strategies, resource API, load generator, users'
+ * credentials) and the one operation every scenario is made of: a load phase, with optional events fired
+ * at fractions of its progress (stop the issuer, rotate keys, revoke tokens).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { SimIssuer } from './issuer.js';
+import type { ChildMessage, LoadJob, LoadResult, ParentMessage } from './load-generator.js';
+import type { ResourceAPI } from './resource-api.js';
+import type { StrategyRecorder } from './metrics.js';
+import type { StrategyReport } from './report.js';
+import {
+  KIND_OF,
+  type CredentialKind,
+  type SessionRecord,
+  type SessionStores,
+  type Strategy,
+  type StrategyName,
+} from './strategies.js';
+
+/** Where a simulation reports its progress. */
+export interface Progress {
+  scenario: string;
+  phase: string;
+  elapsed_s: number;
+  /** The phase length when it is time-bound, else null. */
+  total_s: number | null;
+  requests: number;
+  rps: number;
+}
+
+export interface RunSettings {
+  duration: number | undefined;
+  requests: number | undefined;
+  connections: number;
+  users: number;
+}
+
+/** Credentials of every user, by kind; index i is user i. */
+export interface Credentials {
+  jwt: Array<{ token: string; jti: string; exp: number }>;
+  opaque: Array<{ token: string; jti: string; exp: number }>;
+  session: Array<{ token: string; exp: number }>;
+}
+
+export interface SimEnv {
+  scenario: string;
+  settings: RunSettings;
+  issuer: SimIssuer;
+  strategies: Strategy[];
+  sessions: SessionStores;
+  api: ResourceAPI;
+  load: LoadGenerator;
+  signal: AbortSignal | undefined;
+  onProgress: ((p: Progress) => void) | undefined;
+}
+
+/** An event fired once the phase has made `at` (0…1) of its progress. */
+export interface PhaseEvent {
+  at: number;
+  run(): Promise<void>;
+}
+
+export interface PhaseOutcome {
+  /** performance.now() when the phase started. */
+  startedAt: number;
+  recorders: Map<StrategyName, StrategyRecorder>;
+  load: Map<string, LoadResult>;
+  issuerCalls: Map<StrategyName, number>;
+  details: Map<StrategyName, Record<string, unknown>>;
+}
+
+export interface LoadGenerator {
+  run(jobs: LoadJob[]): Promise<LoadResult[]>;
+  update(name: string, credentials: string[]): void;
+  stop(): void;
+  close(): Promise<void>;
+}
+
+/** Fork the load generator (see load-generator.ts for why it is a child process). */
+export async function startLoadGenerator(): Promise<LoadGenerator> {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./load-generator.js', import.meta.url)), [], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  const pending = new Map<number, { resolve(r: LoadResult[]): void; reject(e: Error): void }>();
+  let nextId = 1;
+  let exited = false;
+  const exitedPromise = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      for (const p of pending.values()) p.reject(new Error('the load generator exited'));
+      pending.clear();
+      resolve();
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the load generator exited with ${code}`)));
+    child.on('message', (m: ChildMessage) => {
+      if (m.type === 'ready') resolve();
+      else if (m.type === 'done') {
+        pending.get(m.id)?.resolve(m.results);
+        pending.delete(m.id);
+      }
+    });
+  });
+  const send = (m: ParentMessage) => {
+    if (!exited && child.connected) child.send(m);
+  };
+  return {
+    run(jobs) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        send({ type: 'run', id, jobs });
+      });
+    },
+    update: (name, credentials) => send({ type: 'credentials', name, credentials }),
+    stop: () => send({ type: 'stop' }),
+    async close() {
+      if (exited) return;
+      if (child.connected) child.disconnect();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exitedPromise;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A random session id: 256 bits, base64url. */
+export const newSessionId = () => randomBytes(32).toString('base64url');
+
+/** Mint one credential of each kind per user (and store the sessions), with the given extra claims. */
+export async function mintCredentials(env: Pick<SimEnv, 'issuer' | 'sessions' | 'settings'>, claims: Record<string, unknown>) {
+  const creds: Credentials = { jwt: [], opaque: [], session: [] };
+  const sessions: Array<[string, SessionRecord]> = [];
+  const extra = Object.keys(claims).length > 0 ? claims : undefined;
+  for (let i = 0; i < env.settings.users; i++) {
+    const sub = `user-${i}`;
+    creds.jwt.push(await env.issuer.mint('jwt', sub, extra));
+    const opaque = await env.issuer.mint('opaque', sub, extra);
+    creds.opaque.push(opaque);
+    const id = newSessionId();
+    creds.session.push({ token: id, exp: opaque.exp });
+    sessions.push([id, { sub, exp: opaque.exp, claims }]);
+  }
+  await env.sessions.redis?.putMany(sessions);
+  await env.sessions.sql?.putMany(sessions);
+  return creds;
+}
+
+export const credentialList = (creds: Credentials, kind: CredentialKind) => creds[kind].map((c) => c.token);
+
+/**
+ * Run one load phase: every strategy in `names` is loaded at once (each with its share of the
+ * connections), for the duration or the number of requests of the settings. Events fire in order as the
+ * phase progresses; the phase ends when the load generator reports.
+ */
+export async function runPhase(
+  env: SimEnv,
+  label: string,
+  names: readonly StrategyName[],
+  creds: Credentials,
+  events: PhaseEvent[] = [],
+): Promise<PhaseOutcome> {
+  const { settings } = env;
+  const byName = new Map(env.strategies.map((s) => [s.name, s]));
+  const perStrategy = Math.max(1, Math.floor(settings.connections / names.length));
+  const callsBefore = new Map(names.map((n) => [n, byName.get(n)!.issuerCalls()]));
+  env.api.begin(names);
+  const startedAt = performance.now();
+  const jobs: LoadJob[] = names.map((name) => ({
+    name,
+    url: `${env.api.url}/${name}`,
+    connections: perStrategy,
+    ...(settings.requests !== undefined ? { amount: settings.requests } : { duration: settings.duration ?? 10 }),
+    credentials: credentialList(creds, KIND_OF[name]),
+  }));
+  const done = env.load.run(jobs);
+  const queue = [...events].sort((a, b) => a.at - b.at);
+  let chain: Promise<void> = Promise.resolve();
+  let lastServed = 0;
+  let lastAt = startedAt;
+  let lastReport = startedAt;
+  const onAbort = () => env.load.stop();
+  env.signal?.addEventListener('abort', onAbort);
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    const elapsed = (now - startedAt) / 1000;
+    const served = env.api.served();
+    const fraction =
+      settings.requests !== undefined
+        ? served / (settings.requests * names.length)
+        : elapsed / (settings.duration ?? 10);
+    while (queue.length > 0 && queue[0]!.at <= fraction) {
+      const event = queue.shift()!;
+      chain = chain.then(() => event.run());
+    }
+    if (now - lastReport >= 500) {
+      const rps = ((served - lastServed) * 1000) / (now - lastAt);
+      lastServed = served;
+      lastAt = now;
+      lastReport = now;
+      env.onProgress?.({
+        scenario: env.scenario,
+        phase: label,
+        elapsed_s: elapsed,
+        total_s: settings.requests !== undefined ? null : (settings.duration ?? 10),
+        requests: served,
+        rps,
+      });
+    }
+  }, 50);
+  try {
+    const results = await done;
+    // An event the load outran (a short --requests run) still fires, late rather than never.
+    for (const event of queue) chain = chain.then(() => event.run());
+    await chain;
+    const recorders = env.api.recorders();
+    const issuerCalls = new Map(names.map((n) => [n, byName.get(n)!.issuerCalls() - callsBefore.get(n)!]));
+    const details = new Map(names.map((n) => [n, byName.get(n)!.details()]));
+    return { startedAt, recorders, load: new Map(results.map((r) => [r.name, r])), issuerCalls, details };
+  } finally {
+    clearInterval(ticker);
+    env.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+const round = (n: number, digits = 3) => {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+};
+
+/** The report entry of one strategy for one phase. */
+export function strategyReport(
+  strategy: Strategy,
+  outcome: PhaseOutcome,
+  creds: Credentials,
+): StrategyReport {
+  const rec = outcome.recorders.get(strategy.name)!;
+  const load = outcome.load.get(strategy.name);
+  const requests = rec.requests;
+  const calls = outcome.issuerCalls.get(strategy.name) ?? 0;
+  const list = creds[strategy.kind];
+  const seconds = load && load.duration > 0 ? load.duration : 1;
+  return {
+    name: strategy.name,
+    store: strategy.store,
+    credential_bytes: Math.round(list.reduce((n, c) => n + c.token.length, 0) / Math.max(1, list.length)),
+    token_validation_ms: rec.validation(),
+    latency_ms: load?.latency_ms ?? { p50: 0, p97_5: 0, p99: 0, max: 0, mean: 0 },
+    throughput_rps: round(requests / seconds, 1),
+    payload_size_bytes: requests === 0 ? 0 : Math.round(rec.authorizationBytes / requests),
+    bytes_sent_total: rec.bytesSent,
+    bytes_sent_per_request: requests === 0 ? 0 : Math.round(rec.bytesSent / requests),
+    cache_hit_ratio: strategy.cached ? (requests === 0 ? 0 : round(rec.cacheHits / requests, 4)) : null,
+    requests,
+    errors: rec.errors,
+    error_rate: requests === 0 ? 0 : round(rec.errors / requests, 4),
+    issuer_calls: calls,
+    issuer_calls_per_request: requests === 0 ? 0 : round(calls / requests, 5),
+    timeseries: rec.timeseries(),
+    details: outcome.details.get(strategy.name) ?? {},
+  };
+}
