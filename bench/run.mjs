@@ -11,6 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyAt = args.indexOf('--only');
+const mdAt = args.indexOf('--markdown');
+const markdownPath = mdAt >= 0 ? args[mdAt + 1] : null;
 const only = onlyAt >= 0 ? new Set(args[onlyAt + 1]?.split(',')) : null;
 const SECTIONS = [
   ['jose', './jose.mjs', 'runJoseSection'],
@@ -43,6 +45,13 @@ function machine() {
   };
 }
 
+// Everything printed is Markdown; with --markdown FILE it is also written there (for docs/performance.md).
+const printed = [];
+const print = (text) => {
+  printed.push(text);
+  console.log(text);
+};
+
 const report = {
   startedAt: new Date().toISOString(),
   command: `node ${process.execArgv.join(' ')} bench/run.mjs ${args.join(' ')}`.replace(/\s+/g, ' ').trim(),
@@ -50,8 +59,8 @@ const report = {
   machine: machine(),
   sections: {},
 };
-console.log(`# Tessera benchmarks${quick ? ' (--quick: smoke run, numbers are not meaningful)' : ''}\n`);
-console.log(
+print(`# Tessera benchmarks${quick ? ' (--quick: smoke run, numbers are not meaningful)' : ''}\n`);
+print(
   `Machine: ${report.machine.cpus} CPUs, ${report.machine.cpuModel}, node ${report.machine.node}` +
     `${report.machine.gcExposed ? '' : ' (run with --expose-gc for gc between contenders)'}\n`,
 );
@@ -72,14 +81,14 @@ for (const [name, file, fn] of SECTIONS) {
       loadavgAfter: loadAfter,
     };
     const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
-    console.log(
+    print(
       `_(${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s; load average before ${la(loadBefore)}, after ${la(loadAfter)})_\n`,
     );
-    console.log(`${result.markdown}\n`);
+    print(`${result.markdown}\n`);
   } catch (err) {
     failed = true;
     report.sections[name] = { error: String(err?.stack ?? err) };
-    console.log(`### ${name}: FAILED\n\n\`\`\`\n${err?.stack ?? err}\n\`\`\`\n`);
+    print(`### ${name}: FAILED\n\n\`\`\`\n${err?.stack ?? err}\n\`\`\`\n`);
   }
 }
 await cleanup(); // every child (servers, load generators) is gone, also after a failed section
@@ -87,5 +96,6 @@ report.finishedAt = new Date().toISOString();
 mkdirSync(join(here, 'results'), { recursive: true });
 const out = join(here, 'results', 'latest.json');
 writeFileSync(out, JSON.stringify(report, (k, v) => (k === 'markdown' ? undefined : v), 2) + '\n');
-console.log(`Results written to ${out}`);
+if (markdownPath) writeFileSync(markdownPath, printed.join('\n') + '\n');
+console.log(`Results written to ${out}${markdownPath ? ` and ${markdownPath}` : ''}`);
 process.exit(failed ? 1 : 0);

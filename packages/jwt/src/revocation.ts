@@ -159,15 +159,13 @@ export function createStaticRevocationList(
   const clock = options.clock ?? Date.now;
   let revoked = 0;
   const add = (e: Omit<RevocationEntry, 'seq'> | string) => {
-    const parsed = parseEntry(
-      typeof e === 'string' ? { type: 'jti', value: e, exp: Infinity, revoked_at: 0 } : e,
-    );
-    if (parsed === undefined && !(typeof e === 'string'))
-      throw new InvalidOptions('invalid revocation entry');
-    set.add(
-      parsed ?? { seq: 0, type: 'jti', value: e as string, exp: Infinity, revoked_at: 0 },
-      Math.floor(clock() / 1000),
-    );
+    // A bare string is a jti revoked for good; an entry object is validated like one from the wire.
+    const parsed =
+      typeof e === 'string' && e !== ''
+        ? { seq: 0, type: 'jti' as const, value: e, exp: Infinity, revoked_at: 0 }
+        : parseEntry(e);
+    if (parsed === undefined) throw new InvalidOptions('invalid revocation entry');
+    set.add(parsed, Math.floor(clock() / 1000));
   };
   entries.forEach(add);
   return {

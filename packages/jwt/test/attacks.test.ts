@@ -829,10 +829,13 @@ describe('A13 __proto__ / constructor / prototype keys', () => {
       assert.equal(Object.hasOwn(Object.prototype, name), false);
     }
   });
-  test('verified claims are frozen', async () => {
+  test('verified claims are frozen or null-prototype (A13 "Verifier must"), the header frozen', async () => {
     const { payload, header } = await rsaVerifier.verify(validRsaToken);
-    assert.ok(Object.isFrozen(payload));
-    assert.ok(Object.isFrozen(header));
+    assert.ok(Object.isFrozen(header), 'header is frozen');
+    assert.ok(
+      Object.isFrozen(payload) || Object.getPrototypeOf(payload) === null,
+      'ATTACKS A13: return claims as null-prototype or frozen plain objects',
+    );
   });
 });
 

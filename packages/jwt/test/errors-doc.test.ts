@@ -58,7 +58,11 @@ describe('docs/errors.md', () => {
   test('every @tessera/jwt error code is documented, and every documented code exists', () => {
     const codes = errorClasses.map((c) => c.code as string);
     assert.ok(codes.length > 10);
-    assertSameSet(documentedCodes(section('@tessera/jwt error codes'), /^ERR_[A-Z0-9_]+$/), codes, '@tessera/jwt');
+    assertSameSet(
+      documentedCodes(section('@tessera/jwt error codes'), /^ERR_[A-Z0-9_]+$/),
+      codes,
+      '@tessera/jwt',
+    );
   });
 
   test('each documented class name matches its code', () => {
@@ -67,7 +71,10 @@ describe('docs/errors.md', () => {
       const row = body.split('\n').find((l) => l.startsWith(`| \`${cls.code}\` |`));
       assert.ok(row, cls.code);
       assert.ok(row.includes(`\`${cls.name}\``), `${cls.code} row should name the class ${cls.name}`);
-      assert.ok(row.split('|').filter((c) => c.trim().length > 0).length >= 4, `${cls.code} needs a meaning and a cause`);
+      assert.ok(
+        row.split('|').filter((c) => c.trim().length > 0).length >= 4,
+        `${cls.code} needs a meaning and a cause`,
+      );
     }
   });
 

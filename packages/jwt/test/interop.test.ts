@@ -104,7 +104,10 @@ describe('interop with jose', () => {
         assert.equal(verifyingJWK.d, undefined);
       }
       const signer = createSigner({ key: signingKey, alg, clock });
-      const token = signer.sign({ iss: ISS, aud: AUD, sub: 'alice', exp: NOW + 600 }, { header: { typ: 'JWT' } });
+      const token = signer.sign(
+        { iss: ISS, aud: AUD, sub: 'alice', exp: NOW + 600 },
+        { header: { typ: 'JWT' } },
+      );
 
       const joseKey = await jose.importJWK(verifyingJWK as jose.JWK, alg);
       const { payload, protectedHeader } = await jose.jwtVerify(token, joseKey, {
@@ -181,7 +184,8 @@ describe('interop with jose', () => {
         await assert.rejects(verifier.verify(bad), (err: unknown) => {
           assert.ok(err instanceof TesseraError);
           // A header change also drops typ at+jwt? No: typ is rewritten to JWT, which our typ rule refuses first.
-          const expected = what === 'header' ? 'ERR_JWT_CLAIM_INVALID' : 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
+          const expected =
+            what === 'header' ? 'ERR_JWT_CLAIM_INVALID' : 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
           assert.equal(err.code, expected, `${what}: ${err.code}`);
           return true;
         });
@@ -201,7 +205,11 @@ describe('interop with jose', () => {
 
   test('an algorithm mismatch fails in both (our ES256 token, jose told RS256 only)', async () => {
     const pair = generateKeyPair('ES256');
-    const token = createSigner({ key: pair.privateKey, alg: 'ES256', clock }).sign({ iss: ISS, aud: AUD, exp: NOW + 60 });
+    const token = createSigner({ key: pair.privateKey, alg: 'ES256', clock }).sign({
+      iss: ISS,
+      aud: AUD,
+      exp: NOW + 60,
+    });
     const joseKey = await jose.importJWK(exportJWK(pair.publicKey) as jose.JWK, 'ES256');
     await assert.rejects(jose.jwtVerify(token, joseKey, { algorithms: ['RS256'], currentDate }));
     const rsa = importKeyObject(rsaPair.publicKey, { alg: 'RS256' });

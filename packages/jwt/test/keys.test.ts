@@ -102,7 +102,10 @@ describe('round trips', () => {
       const pub2 = importSPKI(spki, alg, { kid: publicKey.kid! });
       const priv2 = importPKCS8(pkcs8, alg, { kid: publicKey.kid! });
       assert.deepEqual(exportJWK(pub2), exportJWK(publicKey));
-      assert.deepEqual(exportJWK(priv2, { includePrivate: true }), exportJWK(privateKey, { includePrivate: true }));
+      assert.deepEqual(
+        exportJWK(priv2, { includePrivate: true }),
+        exportJWK(privateKey, { includePrivate: true }),
+      );
       await signsAndVerifies(alg, priv2, pub2);
       jwkInvalid(() => exportPKCS8(publicKey), 'a public key has no PKCS#8 form');
       jwkInvalid(() => importSPKI(pkcs8, alg), 'a PKCS#8 PEM is not SPKI');
@@ -167,8 +170,13 @@ describe('generation', () => {
   });
 
   test('thumbprints of EC, OKP and oct keys agree with jose', async () => {
-    const jwks: JWK[] = [exportJWK(pair('ES384').publicKey), exportJWK(pair('EdDSA').publicKey), exportJWK(generateSecret('HS256'), { includePrivate: true })];
-    for (const jwk of jwks) assert.equal(calculateJWKThumbprint(jwk), await jose.calculateJwkThumbprint(jwk as jose.JWK));
+    const jwks: JWK[] = [
+      exportJWK(pair('ES384').publicKey),
+      exportJWK(pair('EdDSA').publicKey),
+      exportJWK(generateSecret('HS256'), { includePrivate: true }),
+    ];
+    for (const jwk of jwks)
+      assert.equal(calculateJWKThumbprint(jwk), await jose.calculateJwkThumbprint(jwk as jose.JWK));
     jwkInvalid(() => calculateJWKThumbprint({ kty: 'EC', crv: 'P-256', x: 'AA' } as JWK), 'missing y');
     jwkInvalid(() => calculateJWKThumbprint({ kty: 'XYZ' } as JWK), 'unknown kty');
   });
@@ -182,10 +190,16 @@ describe('binding rules', () => {
     jwkInvalid(() => importJWK({ ...ec(), alg: 'ES384' }), 'P-256 key with alg ES384');
     jwkInvalid(() => importJWK({ ...ec(), alg: 'HS256' }), 'EC key with alg HS256');
     jwkInvalid(() => importJWK({ ...rsa(), alg: 'HS256' }), 'RSA key with alg HS256');
-    jwkInvalid(() => importJWK({ ...rsa(), alg: 'RS256' }, { alg: 'PS256' }), 'JWK alg RS256, requested PS256');
+    jwkInvalid(
+      () => importJWK({ ...rsa(), alg: 'RS256' }, { alg: 'PS256' }),
+      'JWK alg RS256, requested PS256',
+    );
     jwkInvalid(() => importJWK({ ...rsa(), alg: 'RSA-OAEP' }), 'an encryption alg');
     jwkInvalid(() => importJWK(ec(), { alg: 'ES512' }), 'P-256 key requested for ES512');
-    jwkInvalid(() => importJWK(exportJWK(pair('EdDSA').publicKey), { alg: 'ES256' }), 'Ed25519 key for ES256');
+    jwkInvalid(
+      () => importJWK(exportJWK(pair('EdDSA').publicKey), { alg: 'ES256' }),
+      'Ed25519 key for ES256',
+    );
   });
 
   test('ES521 is not an algorithm name (Wycheproof)', () => {
@@ -216,7 +230,8 @@ describe('binding rules', () => {
           audience: null,
           keys: [{ ...ec(), key_ops: ['sign'] }],
         }),
-      (err: unknown) => err instanceof TesseraError && ['ERR_JWK_INVALID', 'ERR_INVALID_OPTIONS'].includes(err.code),
+      (err: unknown) =>
+        err instanceof TesseraError && ['ERR_JWK_INVALID', 'ERR_INVALID_OPTIONS'].includes(err.code),
     );
   });
 
@@ -224,13 +239,19 @@ describe('binding rules', () => {
     const jwk = ec();
     const x = Buffer.from(jwk.x!, 'base64url');
     jwkInvalid(() => importJWK({ ...jwk, x: x.subarray(1).toString('base64url') }), 'x of 31 bytes');
-    jwkInvalid(() => importJWK({ ...jwk, x: Buffer.concat([Buffer.alloc(1), x]).toString('base64url') }), 'x of 33 bytes');
+    jwkInvalid(
+      () => importJWK({ ...jwk, x: Buffer.concat([Buffer.alloc(1), x]).toString('base64url') }),
+      'x of 33 bytes',
+    );
     const p521 = exportJWK(pair('ES512').publicKey);
     const y = Buffer.from(p521.y!, 'base64url');
     assert.equal(y.length, 66);
     jwkInvalid(() => importJWK({ ...p521, y: y.subarray(1).toString('base64url') }), 'P-521 y of 65 bytes');
     const priv = exportJWK(pair('ES256').privateKey, { includePrivate: true });
-    jwkInvalid(() => importJWK({ ...priv, d: Buffer.from(priv.d!, 'base64url').subarray(1).toString('base64url') }), 'd of 31 bytes');
+    jwkInvalid(
+      () => importJWK({ ...priv, d: Buffer.from(priv.d!, 'base64url').subarray(1).toString('base64url') }),
+      'd of 31 bytes',
+    );
   });
 
   test('an off-curve point is refused (invalid-curve attack, Wycheproof JWK tcId 22)', () => {
@@ -239,7 +260,15 @@ describe('binding rules', () => {
     y[31]! ^= 0x01;
     jwkInvalid(() => importJWK({ ...jwk, y: y.toString('base64url') }), 'off-curve');
     jwkInvalid(() => importJWK({ ...jwk, crv: 'P-384' }), 'P-256 coordinates labelled P-384');
-    jwkInvalid(() => importJWK({ ...jwk, x: Buffer.alloc(32).toString('base64url'), y: Buffer.alloc(32).toString('base64url') }), 'point (0,0)');
+    jwkInvalid(
+      () =>
+        importJWK({
+          ...jwk,
+          x: Buffer.alloc(32).toString('base64url'),
+          y: Buffer.alloc(32).toString('base64url'),
+        }),
+      'point (0,0)',
+    );
   });
 
   test('RSA e = 1, e even, and small or huge moduli are refused', () => {
@@ -250,7 +279,10 @@ describe('binding rules', () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
     jwkInvalid(() => importJWK(small.publicKey.export({ format: 'jwk' }) as JWK), '1024-bit JWK');
     jwkInvalid(() => importKeyObject(small.privateKey), '1024-bit KeyObject');
-    jwkInvalid(() => importSPKI(small.publicKey.export({ format: 'pem', type: 'spki' }) as string, 'RS256'), '1024-bit SPKI');
+    jwkInvalid(
+      () => importSPKI(small.publicKey.export({ format: 'pem', type: 'spki' }) as string, 'RS256'),
+      '1024-bit SPKI',
+    );
     // A 16392-bit modulus (A14: slow verification) is refused; the number need not be a real key for that.
     const n = randomBytes(2049);
     n[0]! |= 0x80;
@@ -259,11 +291,21 @@ describe('binding rules', () => {
   });
 
   test('unsupported key types and curves are refused', () => {
-    jwkInvalid(() => importKeyObject(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey), 'secp256k1');
+    jwkInvalid(
+      () => importKeyObject(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey),
+      'secp256k1',
+    );
     jwkInvalid(() => importKeyObject(generateKeyPairSync('ed448').publicKey), 'Ed448');
     jwkInvalid(() => importKeyObject(generateKeyPairSync('x25519').publicKey), 'X25519');
-    jwkInvalid(() => importKeyObject(generateKeyPairSync('dsa', { modulusLength: 2048, divisorLength: 256 }).publicKey), 'DSA');
-    jwkInvalid(() => importJWK({ kty: 'OKP', crv: 'X25519', x: exportJWK(pair('EdDSA').publicKey).x }), 'OKP X25519');
+    jwkInvalid(
+      () =>
+        importKeyObject(generateKeyPairSync('dsa', { modulusLength: 2048, divisorLength: 256 }).publicKey),
+      'DSA',
+    );
+    jwkInvalid(
+      () => importJWK({ kty: 'OKP', crv: 'X25519', x: exportJWK(pair('EdDSA').publicKey).x }),
+      'OKP X25519',
+    );
     jwkInvalid(() => importJWK({ ...ec(), crv: 'secp256k1' }), 'EC secp256k1');
     jwkInvalid(() => importJWK({ ...ec(), kty: 'RSA' }), 'EC members labelled RSA (Wycheproof JWK tcId 24)');
     jwkInvalid(() => importJWK({ kty: 'XYZ' }), 'unknown kty');
@@ -275,7 +317,17 @@ describe('binding rules', () => {
   test('malformed members: non-canonical base64url, long kid, multi-prime RSA', () => {
     const jwk = ec();
     jwkInvalid(() => importJWK({ ...jwk, x: `${jwk.x}=` }), 'padded x');
-    jwkInvalid(() => importJWK({ ...jwk, x: jwk.x!.replace(/[-_]/g, '+') === jwk.x ? `+${jwk.x!.slice(1)}` : jwk.x!.replace(/-/g, '+').replace(/_/g, '/') }), 'standard alphabet');
+    jwkInvalid(
+      () =>
+        importJWK({
+          ...jwk,
+          x:
+            jwk.x!.replace(/[-_]/g, '+') === jwk.x
+              ? `+${jwk.x!.slice(1)}`
+              : jwk.x!.replace(/-/g, '+').replace(/_/g, '/'),
+        }),
+      'standard alphabet',
+    );
     jwkInvalid(() => importJWK({ ...jwk, kid: 'k'.repeat(257) }), 'kid over 256');
     jwkInvalid(() => importJWK({ ...jwk, kid: 42 as unknown as string }), 'numeric kid');
     const priv = exportJWK(pair('RS256').privateKey, { includePrivate: true });
@@ -287,24 +339,42 @@ describe('binding rules', () => {
     jwkInvalid(() => importHMACSecret(Buffer.alloc(0), 'HS256'), 'empty');
     jwkInvalid(() => importHMACSecret(Buffer.alloc(32, 1), 'HS384'), '32 bytes for HS384');
     jwkInvalid(() => importHMACSecret('a'.repeat(64) as unknown as Uint8Array, 'HS256'), 'a string secret');
-    jwkInvalid(() => importJWK({ kty: 'oct', k: Buffer.alloc(31, 1).toString('base64url') }), '31-byte oct JWK');
+    jwkInvalid(
+      () => importJWK({ kty: 'oct', k: Buffer.alloc(31, 1).toString('base64url') }),
+      '31-byte oct JWK',
+    );
     jwkInvalid(() => importJWK({ kty: 'oct', k: '' }), 'empty oct JWK');
-    jwkInvalid(() => importJWK({ kty: 'oct', k: Buffer.alloc(32, 1).toString('base64url'), alg: 'A256GCM' }), 'AES key (Wycheproof JWK tcId 25)');
+    jwkInvalid(
+      () => importJWK({ kty: 'oct', k: Buffer.alloc(32, 1).toString('base64url'), alg: 'A256GCM' }),
+      'AES key (Wycheproof JWK tcId 25)',
+    );
     // A 48-byte secret serves HS256 and HS384 but not HS512.
     assert.deepEqual([...importHMACSecret(Buffer.alloc(48, 1), 'HS256').algorithms], ['HS256']);
-    assert.deepEqual([...importJWK({ kty: 'oct', k: Buffer.alloc(48, 1).toString('base64url') }).algorithms], ['HS256', 'HS384']);
+    assert.deepEqual(
+      [...importJWK({ kty: 'oct', k: Buffer.alloc(48, 1).toString('base64url') }).algorithms],
+      ['HS256', 'HS384'],
+    );
   });
 
   test('an RSA key serves RS* and PS*; an rsa-pss key only PS*', () => {
     const { alg: _bound, ...bare } = rsa();
-    assert.deepEqual([...importJWK(bare as JWK).algorithms].sort(), ['PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512']);
+    assert.deepEqual([...importJWK(bare as JWK).algorithms].sort(), [
+      'PS256',
+      'PS384',
+      'PS512',
+      'RS256',
+      'RS384',
+      'RS512',
+    ]);
     assert.deepEqual([...importJWK(rsa()).algorithms], ['RS256'], 'the exported alg binds the key again');
     const pss = generateKeyPairSync('rsa-pss', {
       modulusLength: 2048,
       hashAlgorithm: 'sha256',
       mgf1HashAlgorithm: 'sha256',
       saltLength: 32,
-    } as Parameters<typeof generateKeyPairSync>[1] & { modulusLength: number }) as unknown as { publicKey: KeyObject };
+    } as Parameters<typeof generateKeyPairSync>[1] & { modulusLength: number }) as unknown as {
+      publicKey: KeyObject;
+    };
     assert.deepEqual([...importKeyObject(pss.publicKey).algorithms], ['PS256']);
     jwkInvalid(() => importKeyObject(pss.publicKey, { alg: 'RS256' }), 'rsa-pss key for RS256');
   });
@@ -315,12 +385,14 @@ describe('export never leaks private members', () => {
     test(`${name}`, () => {
       const { privateKey } = pair(alg);
       const pub = exportJWK(privateKey);
-      for (const m of PRIVATE_MEMBERS) assert.equal(pub[m], undefined, `${name}: exportJWK(private) emitted ${m}`);
+      for (const m of PRIVATE_MEMBERS)
+        assert.equal(pub[m], undefined, `${name}: exportJWK(private) emitted ${m}`);
       assert.equal(exportJWK(privateKey, { includePrivate: false }).d, undefined);
       assert.equal(typeof exportJWK(privateKey, { includePrivate: true }).d, 'string');
       const asPublic = toPublicKey(privateKey);
       assert.equal(asPublic.type, 'public');
-      for (const m of PRIVATE_MEMBERS) assert.equal(exportJWK(asPublic, { includePrivate: true })[m], undefined);
+      for (const m of PRIVATE_MEMBERS)
+        assert.equal(exportJWK(asPublic, { includePrivate: true })[m], undefined);
       // The SPKI of the private key parses as a public key only.
       assert.equal(createPublicKey(exportSPKI(privateKey)).type, 'public');
     });

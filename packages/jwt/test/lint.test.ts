@@ -344,3 +344,21 @@ test('the lint module is browser-safe: no node: imports, no Buffer', async () =>
       assert.match(m[1]!, /^\.\/[a-z-]+\.js$/, `${file}: ${m[1]}`);
   }
 });
+
+test('docs/inspect.md documents every rule with its severity, and no rule that does not exist', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const doc = await readFile(new URL('../../../../docs/inspect.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Token lint rules'), doc.indexOf('## `tessera audit'));
+  const documented = new Map(
+    [...section.matchAll(/^\|\s*`([a-z0-9-]+)`\s*\|\s*(error|warning|info)\s*\|/gm)].map((m) => [
+      m[1]!,
+      m[2]!,
+    ]),
+  );
+  for (const r of RULES) assert.equal(documented.get(r.id), r.severity, `docs/inspect.md: ${r.id}`);
+  for (const id of documented.keys())
+    assert.ok(
+      RULES.some((r) => r.id === id),
+      `documented but unknown: ${id}`,
+    );
+});

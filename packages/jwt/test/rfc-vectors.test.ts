@@ -54,10 +54,17 @@ async function assertJWSVerifies(v: CoreVerifier, alg: Alg, key: TesseraKey, com
   assert.equal(outcome.accepted, true, `expected the signature to hold, got ${JSON.stringify(outcome)}`);
   const dot = compact.lastIndexOf('.');
   assert.equal(
-    verifyBytes(ALGORITHMS[alg], key, Buffer.from(compact.slice(0, dot)), Buffer.from(compact.slice(dot + 1), 'base64url')),
+    verifyBytes(
+      ALGORITHMS[alg],
+      key,
+      Buffer.from(compact.slice(0, dot)),
+      Buffer.from(compact.slice(dot + 1), 'base64url'),
+    ),
     true,
   );
-  await assert.rejects(v.verify(flipSignatureBit(compact)), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+  await assert.rejects(v.verify(flipSignatureBit(compact)), {
+    code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+  });
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
@@ -73,14 +80,29 @@ describe('RFC 7515 appendix A', () => {
     const v = rfcVector('rfc7515-A.1');
     assert.equal(Buffer.from(v.compact!.split('.')[0]!, 'base64url').toString(), v.protectedHeader);
     const key = importJWK(v.jwk as JWK, { alg: 'HS256' });
-    const verifier = createVerifier({ algorithms: ['HS256'], issuer: 'joe', audience: null, clock: beforeExp, keys: [key] });
+    const verifier = createVerifier({
+      algorithms: ['HS256'],
+      issuer: 'joe',
+      audience: null,
+      clock: beforeExp,
+      keys: [key],
+    });
     const { header, payload } = await verifier.verify(v.compact!);
     assert.equal(header.typ, 'JWT');
     assert.equal(payload.iss, 'joe');
     assert.equal(payload.exp, A1_EXP);
     assert.equal(payload['http://example.com/is_root'], true);
-    assert.equal(signBytes(ALGORITHMS.HS256, key, Buffer.from(v.signingInput!)).toString('base64url'), v.signatureB64u);
-    const late = createVerifier({ algorithms: ['HS256'], issuer: 'joe', audience: null, clock: () => A1_EXP * 1000, keys: [key] });
+    assert.equal(
+      signBytes(ALGORITHMS.HS256, key, Buffer.from(v.signingInput!)).toString('base64url'),
+      v.signatureB64u,
+    );
+    const late = createVerifier({
+      algorithms: ['HS256'],
+      issuer: 'joe',
+      audience: null,
+      clock: () => A1_EXP * 1000,
+      keys: [key],
+    });
     await rejectsWith(late.verify(v.compact!), 'ERR_JWT_EXPIRED');
     await rejectsWith(verifier.verify(flipSignatureBit(v.compact!)), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
   });
@@ -88,17 +110,32 @@ describe('RFC 7515 appendix A', () => {
   test('A.2 RS256: verifies and the deterministic signature is reproduced', async () => {
     const v = rfcVector('rfc7515-A.2');
     const priv = importJWK(v.jwk as JWK, { alg: 'RS256' });
-    const verifier = createVerifier({ algorithms: ['RS256'], issuer: 'joe', audience: null, clock: beforeExp, keys: [priv] });
+    const verifier = createVerifier({
+      algorithms: ['RS256'],
+      issuer: 'joe',
+      audience: null,
+      clock: beforeExp,
+      keys: [priv],
+    });
     const { payload } = await verifier.verify(v.compact!);
     assert.equal(payload.iss, 'joe');
-    assert.equal(signBytes(ALGORITHMS.RS256, priv, Buffer.from(v.signingInput!)).toString('base64url'), v.signatureB64u);
+    assert.equal(
+      signBytes(ALGORITHMS.RS256, priv, Buffer.from(v.signingInput!)).toString('base64url'),
+      v.signatureB64u,
+    );
     await rejectsWith(verifier.verify(flipSignatureBit(v.compact!)), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
   });
 
   test('A.3 ES256: verifies; a fresh signature with the same key verifies too', async () => {
     const v = rfcVector('rfc7515-A.3');
     const priv = importJWK(v.jwk as JWK, { alg: 'ES256' });
-    const verifier = createVerifier({ algorithms: ['ES256'], issuer: 'joe', audience: null, clock: beforeExp, keys: [priv] });
+    const verifier = createVerifier({
+      algorithms: ['ES256'],
+      issuer: 'joe',
+      audience: null,
+      clock: beforeExp,
+      keys: [priv],
+    });
     const { payload } = await verifier.verify(v.compact!);
     assert.equal(payload.exp, A1_EXP);
     const signer = createSigner({ key: priv, alg: 'ES256', clock: beforeExp });
@@ -165,7 +202,10 @@ describe('RFC 7520 §4 (JOSE cookbook)', () => {
     const ex = cookbook('jws/4_5.signature_with_detached_content.json');
     const key = importJWK(ex.input.key as JWK, { alg: 'HS256' });
     // The signing input "H." is not what was signed ("H." + b64u(payload)), so the MAC fails.
-    await rejectsWith(jwsVerifier('HS256', key).verify(ex.output.compact!), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    await rejectsWith(
+      jwsVerifier('HS256', key).verify(ex.output.compact!),
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    );
   });
 
   for (const file of [
@@ -218,7 +258,10 @@ describe('RFC 8037 (Ed25519)', () => {
     const pub = importJWK(rfcVector('rfc8037-A.2').jwk as JWK, { alg: 'EdDSA' });
     await assertJWSVerifies(jwsVerifier('EdDSA', pub), 'EdDSA', pub, a4.compact!);
     // Ed25519 is deterministic: the same signing input gives the RFC's signature byte for byte.
-    assert.equal(signBytes(ALGORITHMS.EdDSA, priv, Buffer.from(a4.signingInput!)).toString('base64url'), a4.signatureB64u);
+    assert.equal(
+      signBytes(ALGORITHMS.EdDSA, priv, Buffer.from(a4.signingInput!)).toString('base64url'),
+      a4.signatureB64u,
+    );
     assert.equal(`${a4.signingInput}.${a4.signatureB64u}`, a4.compact);
     // The cookbook copy (curve25519/jws.json) is the same token.
     assert.equal(cookbook('curve25519/jws.json').output.compact, a4.compact);

@@ -162,6 +162,7 @@ export function createAuthenticator(
   if (realm !== undefined && (typeof realm !== 'string' || !REALM.test(realm)))
     throw new InvalidOptions('"realm" must be a plain string without quotes');
   const required = options.scopes === undefined ? [] : checkScopeList(options.scopes);
+  const built = new WeakMap<object, AuthInfo>();
   return async function authenticate(authorization) {
     const bearer = extractBearerToken(authorization);
     if (bearer.status === 'missing') return { ok: false, failure: unauthorized(realm) };
@@ -188,13 +189,18 @@ export function createAuthenticator(
     } catch (err) {
       return { ok: false, failure: failureFor(err, realm) };
     }
-    const claims = result.payload;
-    const auth: AuthInfo = {
-      claims,
-      scopes: scopesOf(claims),
-      ...(result.header !== undefined && { header: result.header }),
-      introspected: result.key === undefined,
-    };
+    // A cache hit returns the same result object, so its AuthInfo is built once and shared (frozen).
+    let auth = built.get(result);
+    if (auth === undefined) {
+      const claims = result.payload;
+      auth = Object.freeze({
+        claims,
+        scopes: Object.freeze(scopesOf(claims)),
+        ...(result.header !== undefined && { header: result.header }),
+        introspected: result.key === undefined,
+      });
+      built.set(result, auth);
+    }
     if (required.length !== 0) {
       const denied = checkScopes(auth, required, realm);
       if (denied) return { ok: false, failure: denied };

@@ -51,7 +51,7 @@ export async function startServer(handler: Handler): Promise<TestServer> {
 /** What a test JWKS server does on its next requests. */
 export interface JWKSServerState {
   jwks: JWKS;
-  mode: 'ok' | '500' | 'hang' | 'garbage' | 'huge' | 'huge-declared' | 'redirect';
+  mode: 'ok' | 'slow' | '500' | 'hang' | 'garbage' | 'huge' | 'huge-declared' | 'redirect';
   etag?: string;
   cacheControl?: string;
   redirectTo?: string;
@@ -94,6 +94,12 @@ export async function startJWKSServer(initial: JWKS): Promise<TestServer & { sta
         return;
       case 'redirect':
         res.writeHead(302, { location: state.redirectTo ?? '/elsewhere' }).end();
+        return;
+      case 'slow':
+        setTimeout(
+          () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(state.jwks)),
+          300,
+        );
         return;
       default: {
         if (state.etag !== undefined && req.headers['if-none-match'] === state.etag) {

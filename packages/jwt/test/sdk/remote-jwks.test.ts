@@ -5,6 +5,7 @@ import {
   createSigner,
   createVerifier,
   InvalidOptions,
+  type Fetcher,
   type JWKSCacheEntry,
   type TesseraEvent,
 } from '../../src/index.js';
@@ -88,8 +89,10 @@ describe('createRemoteJWKSet', () => {
     await v.verify(tok);
     assert.equal(srv.requests.length, 1);
     now += 10_000;
-    const p = v.verify(tok); // answered from the current set; the refresh runs behind it
-    await p;
+    srv.state.mode = 'slow'; // the issuer takes 300 ms: no verification may wait for it
+    const t0 = performance.now();
+    await v.verify(tok); // answered from the current set; the refresh runs behind it
+    assert.ok(performance.now() - t0 < 250, 'verification did not wait for the refresh');
     await jwks.refresh(); // joins the refresh in flight
     assert.equal(srv.requests.length, 2);
     assert.equal(events.filter((e) => e.type === 'jwks_fetch' && e.reason === 'refresh').length, 1);
@@ -269,5 +272,32 @@ describe('createRemoteJWKSet', () => {
     assert.equal(key.kid, a.kid);
     assert.equal(srv.requests.length, 1);
     second.close();
+  });
+
+  it('takes an injected fetcher (https URL, no network) and clock', async () => {
+    const a = makeKey();
+    const calls: string[] = [];
+    const fetcher: Fetcher = {
+      async fetch(url) {
+        calls.push(url.href);
+        return {
+          status: 200,
+          headers: { 'cache-control': 'max-age=120' },
+          body: Buffer.from(JSON.stringify({ keys: [a.jwk] })),
+        };
+      },
+    };
+    let now = 1_000_000;
+    const jwks = createRemoteJWKSet('https://auth.example.com/jwks', { fetcher, clock: () => now });
+    await jwks.resolve({ kid: a.kid, alg: 'ES256' });
+    now += 60_000;
+    await jwks.resolve({ kid: a.kid, alg: 'ES256' });
+    assert.deepEqual(calls, ['https://auth.example.com/jwks']);
+    now += 40_000; // 100 s > 80% of 120 s: background refresh
+    await jwks.resolve({ kid: a.kid, alg: 'ES256' });
+    await jwks.refresh();
+    assert.equal(calls.length, 2);
+    assert.equal(jwks.stats().age_ms, 0);
+    jwks.close();
   });
 });

@@ -19,6 +19,7 @@ import { assertKEKMatches, decryptPrivateJWK, type KEK } from './kek.js';
 import { isPublished, planTick, signingKeyFor } from './lifecycle.js';
 import { createLocalSigner } from './local-signer.js';
 import { policyFromConfig, publicMembersOnly, runTick } from './rotation.js';
+import type { KeyChangeNotifier } from './notify.js';
 
 export {
   rotateKeys,
@@ -44,6 +45,8 @@ export interface KeyManagerOptions {
   audit?: (type: string, data: Record<string, unknown>) => Promise<void>;
   /** Run tick() on a timer every reload interval (default true; tests drive it by hand when false). */
   schedule?: boolean;
+  /** Push channel to other instances (Redis); owned and closed by the manager. Polling still runs. */
+  notifier?: KeyChangeNotifier;
 }
 
 /** The KeyManager plus what the CLI, metrics and tests may read. */
@@ -143,7 +146,13 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
     // Nothing due on this snapshot: skip the lease round trip (most ticks on most instances).
     if (planTick(records, clock(), policy).length === 0) return;
     try {
-      await runTick(store, kek, config, { holder: options.instanceId, audit, wait: false, now: clock() });
+      const changed = await runTick(store, kek, config, {
+        holder: options.instanceId,
+        audit,
+        wait: false,
+        now: clock(),
+      });
+      if (changed) await options.notifier?.publish();
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'key rotation tick failed; will retry');
       return;
@@ -158,6 +167,27 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
     throw new Error('no current signing key after the first key-rotation tick');
 
   options.metrics?.observeKeys(() => records);
+
+  if (options.notifier) {
+    // Coalesce bursts: one reload in flight, at most one more queued behind it.
+    let again = false;
+    let pushReload: Promise<void> | undefined;
+    const onPush = (): void => {
+      if (closed) return;
+      if (pushReload) {
+        again = true;
+        return;
+      }
+      pushReload = reload().finally(() => {
+        pushReload = undefined;
+        if (again) {
+          again = false;
+          onPush();
+        }
+      });
+    };
+    await options.notifier.subscribe(onPush);
+  }
 
   if (options.schedule !== false) {
     timer = setInterval(
@@ -188,6 +218,7 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
       closed = true;
       if (timer) clearInterval(timer);
       await running;
+      await options.notifier?.close();
     },
   };
 }

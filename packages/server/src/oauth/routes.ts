@@ -36,7 +36,10 @@ function toOAuthError(ctx: ServerContext, err: unknown, request: FastifyRequest)
   if (err instanceof StoreUnavailableError) return unavailable();
   const status = (err as FastifyError | undefined)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new OAuthError(status, 'invalid_request', 'malformed request');
+    // Content type, body parse errors, bad headers: all invalid_request (400), except 413 for a huge body.
+    return status === 413
+      ? new OAuthError(413, 'invalid_request', 'request body too large')
+      : new OAuthError(400, 'invalid_request', 'malformed request');
   }
   ctx.log.error({ err, url: request.url, method: request.method }, 'oauth endpoint failed');
   return new OAuthError(500, 'server_error', 'internal error');

@@ -133,7 +133,7 @@ export const OPTIONS: readonly OptionDef[] = [
     key: 'redis',
     def: undefined,
     parse: str,
-    help: 'Redis URL for shared rate limits and revocation push',
+    help: 'Redis URL: shared rate limits and single-use ids, revocation and key-change push',
   },
   {
     flag: 'kek-file',

@@ -12,6 +12,7 @@ import type { EphemeralState } from '../store/ephemeral.js';
 import type { Store } from '../store/types.js';
 import { derivePepper, loadKEK, type KEK } from '../keys/kek.js';
 import { createKeyManager, type LocalKeyManager } from '../keys/key-manager.js';
+import type { KeyChangeNotifier } from '../keys/notify.js';
 import { buildApp, createLogger } from './app.js';
 import type { ServerConfig } from './config.js';
 import type { ServerContext } from './context.js';
@@ -69,6 +70,7 @@ export async function startServer(
   const store = await openStore(config.store, { dataDir: config.dataDir });
   let ephemeral: EphemeralState | undefined;
   let keys: LocalKeyManager | undefined;
+  let notifier: KeyChangeNotifier | undefined;
   try {
     const kek = await openKEK(config, store, log);
     // ioredis loads only when Redis is configured: the zero-config server does not pay for it.
@@ -81,7 +83,12 @@ export async function startServer(
       log.info({ audit: type, ...data }, `audit: ${type}`);
       await store.appendAudit({ at: clock(), type, data });
     };
+    // With Redis, key changes are pushed to the other instances at once; polling remains the bound.
+    notifier = config.redis
+      ? await (await import('../keys/notify.js')).openRedisKeyNotifier(config.redis, instanceId)
+      : undefined;
     keys = await createKeyManager({
+      ...(notifier && { notifier }),
       store,
       kek,
       config,
@@ -140,7 +147,8 @@ export async function startServer(
     return { url, ctx, keys, app, kek, close, closed };
   } catch (err) {
     // Nothing half-open stays behind: a failed start (wrong KEK, port in use) releases the store.
-    await keys?.close().catch(() => undefined);
+    // The manager owns the notifier once it exists; before that, close it here.
+    await (keys ?? notifier)?.close().catch(() => undefined);
     await ephemeral?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;

@@ -122,16 +122,6 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
   let probing = true;
   const probes: Promise<void>[] = [];
 
-  const markAndRun = async (kind: CredentialKind, credential: string, exp: number, revoke: () => Promise<unknown>) => {
-    const at = Date.now();
-    env.api.markRevoked(kind, credential, at);
-    let map = revokedAtByKind.get(kind);
-    if (!map) revokedAtByKind.set(kind, (map = new Map()));
-    map.set(credential, at);
-    expByCredential.set(credential, exp);
-    await revoke();
-  };
-
   // A direct probe of each revoked credential every 50 ms, so the lag does not depend on how often the
   // random load happens to pick a revoked credential; the earlier of probe and load observation counts.
   const probe = (s: Strategy, credential: string) =>
@@ -148,6 +138,19 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
       }
     })();
 
+  // The API learns first that the credential is being revoked (so refusing it is not counted as an
+  // error); the lag is measured from the moment the revocation has taken effect at its source: the
+  // issuer answered /oauth/revoke, or the session row is gone.
+  const revokeOne = async (kind: CredentialKind, credential: string, exp: number, revoke: () => Promise<unknown>) => {
+    env.api.markRevoked(kind, credential, Date.now());
+    await revoke();
+    let map = revokedAtByKind.get(kind);
+    if (!map) revokedAtByKind.set(kind, (map = new Map()));
+    map.set(credential, Date.now());
+    expByCredential.set(credential, exp);
+    for (const s of env.strategies) if (s.kind === kind) probes.push(probe(s, credential));
+  };
+
   const event: PhaseEvent = {
     at: 0.4,
     async run() {
@@ -157,18 +160,16 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
         const jwt = creds.jwt[i]!;
         const opaque = creds.opaque[i]!;
         const session = creds.session[i]!;
-        work.push(markAndRun('jwt', jwt.token, jwt.exp, () => env.issuer.revoke('jwt', jwt.token)));
-        work.push(markAndRun('opaque', opaque.token, opaque.exp, () => env.issuer.revoke('opaque', opaque.token)));
+        work.push(revokeOne('jwt', jwt.token, jwt.exp, () => env.issuer.revoke('jwt', jwt.token)));
+        work.push(revokeOne('opaque', opaque.token, opaque.exp, () => env.issuer.revoke('opaque', opaque.token)));
         work.push(
-          markAndRun('session', session.token, session.exp, async () => {
+          revokeOne('session', session.token, session.exp, async () => {
             await env.sessions.redis?.delete(session.token);
             await env.sessions.sql?.delete(session.token);
           }),
         );
       }
       await Promise.all(work);
-      for (const s of env.strategies)
-        for (const credential of revokedAtByKind.get(s.kind)?.keys() ?? []) probes.push(probe(s, credential));
     },
   };
   t0 = performance.now();

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import pg from 'pg';
 
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -26,6 +27,18 @@ export function redisUrl(): Promise<string | undefined> {
 /** A fresh schema name, so concurrently running test files never share tables. */
 export function randomSchema(): string {
   return `tessera_test_${randomBytes(6).toString('hex')}`;
+}
+
+/** Drops test schemas (call from `after`), so runs do not leave `tessera_test_*` schemas behind. */
+export async function dropPgSchemas(url: string, schemas: Iterable<string>): Promise<void> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    for (const schema of schemas)
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
+  } finally {
+    await admin.end();
+  }
 }
 
 /** A fresh Redis key prefix, for the same reason. */

@@ -205,6 +205,31 @@ test('a tampered token does not verify, and alg none never does', { skip }, asyn
   await unsigned.page.close();
 });
 
+test(
+  'garbage shows a decode error without echoing the input; an expired token is flagged',
+  { skip },
+  async () => {
+    const page = await context.newPage();
+    page.on('request', record);
+    await page.goto(`${baseURL}/debugger`);
+    await page.waitForSelector('html[data-ready="true"]');
+    await page.fill('#token', 'not.a-token');
+    await page.waitForSelector('#error', { state: 'visible' });
+    const error = (await page.textContent('#error')) ?? '';
+    assert.match(error, /^Cannot decode: /);
+    assert.ok(!error.includes('a-token'));
+    assert.equal(await page.isVisible('#result'), false);
+    await page.close();
+
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await paste(issue({ iat: now - 3600, exp: now - 600 }));
+    assert.equal(await expired.page.getAttribute('#verification', 'data-state'), 'verified');
+    assert.match((await expired.page.textContent('#verification')) ?? '', /expired/);
+    assert.match((await expired.page.textContent('#times')) ?? '', /expired 10 min ago/);
+    await expired.page.close();
+  },
+);
+
 test('the token never leaves the browser', { skip }, async () => {
   const token = issue({ marker: 'do-not-send' });
   const { page } = await paste(token);

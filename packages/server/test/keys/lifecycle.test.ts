@@ -84,7 +84,11 @@ test('retired and revoked keys are deleted after removeAfter, not before', () =>
 });
 
 test("a removeAfter shorter than this policy's bound (written by a CLI with other options) is extended", () => {
-  const keys = [key('c', 'current'), key('n', 'next'), key('r', 'retired', { retiredAt: 0, removeAfter: 10 * S })];
+  const keys = [
+    key('c', 'current'),
+    key('n', 'next'),
+    key('r', 'retired', { retiredAt: 0, removeAfter: 10 * S }),
+  ];
   // 60 s lifetime + 2 s propagation + 5 s tolerance + 10 s max-age = 77 s.
   assert.deepEqual(planTick(keys, 76 * S, policy), []);
   assert.deepEqual(planTick(keys, 77 * S, policy), [{ kind: 'delete', kid: 'r' }]);

@@ -21,6 +21,7 @@ import {
 
 const pg = await pgUrl();
 const redis = await redisUrl();
+const ISSUER = 'http://tessera.test';
 
 describe(
   'two instances on PostgreSQL and Redis',
@@ -36,7 +37,9 @@ describe(
       dataDir = mkdtempSync(join(tmpdir(), 'tessera-multi-'));
       const store = new URL(pg!);
       store.searchParams.set('schema', randomSchema());
+      // Instances behind one load balancer share one issuer.
       const values = {
+        issuer: ISSUER,
         store: store.toString(),
         redis: redis!,
         'rate-limit-client': '0',
@@ -59,8 +62,7 @@ describe(
     });
 
     it('a grant assertion is accepted by exactly one instance', async () => {
-      // Both instances accept the issuer of either as audience only if they share it; use each one's own URL.
-      const assertion = await signAssertion(key, { iss: 'login', sub: 'u1', aud: [a.url, b.url] });
+      const assertion = await signAssertion(key, { iss: 'login', sub: 'u1', aud: ISSUER });
       const form = { grant_type: JWT_BEARER_GRANT, assertion };
       const results = await Promise.all(
         [a, b, a, b].map((h) => h.post('/oauth/token', form, { authorization: auth })),
@@ -69,7 +71,7 @@ describe(
     });
 
     it('of concurrent refreshes spread over both instances exactly one succeeds; the family is revoked', async () => {
-      const assertion = await signAssertion(key, { iss: 'login', sub: 'u2', aud: a.url });
+      const assertion = await signAssertion(key, { iss: 'login', sub: 'u2', aud: `${ISSUER}/oauth/token` });
       const first = await a.post(
         '/oauth/token',
         { grant_type: JWT_BEARER_GRANT, assertion },

@@ -7,6 +7,7 @@ import { main } from '../../src/cli/main.js';
 import { startServer } from '../../src/server/start.js';
 import { OPTIONS } from '../../src/server/config.js';
 import { captureIO, sleep, tempDir, testConfig } from './helpers.js';
+import { redisUrl } from '../helpers/services.js';
 
 const POLICY = ['--jwks-max-age', '1s', '--reload-interval', '200ms'];
 
@@ -106,4 +107,21 @@ test('--help of serve and keys documents every option with its environment varia
   const bad = captureIO();
   assert.equal(await main(['serve', '--port', 'eighty'], bad), 2);
   assert.match(bad.err(), /--port must be an integer/);
+});
+
+test('with --redis, a CLI rotation reaches the running server at once, not at its next poll', async (t) => {
+  const url = await redisUrl();
+  if (!url) return t.skip('Redis not reachable');
+  const { dir, cleanup } = tempDir();
+  // A 20 s reload interval: only the push can make the change visible within the 3 s allowed below.
+  const server = await startServer(testConfig(dir, { redis: url, 'reload-interval': '20s', 'jwks-max-age': '1s' }));
+  t.after(async () => {
+    await server.close();
+    cleanup();
+  });
+  const before = server.keys.signer().kid;
+  const io = captureIO();
+  const code = await main(['keys', 'rotate', '--data-dir', dir, '--redis', url, '--reload-interval', '20s'], io);
+  assert.equal(code, 0, io.err());
+  await waitFor('the pushed rotation is served', async () => server.keys.signer().kid !== before, 3000);
 });

@@ -3,7 +3,7 @@
  * + compare-and-set), every instance serves the new key set within the reload interval, and verifiers caching
  * any instance's JWKS accept every token any instance signs. SQLite always; PostgreSQL when reachable.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createVerifier, type TesseraError } from '@tessera/jwt';
@@ -20,7 +20,7 @@ const TIMINGS = {
   'clock-tolerance': '1s',
 };
 
-async function runInstances(t: import('node:test').TestContext, store: string | undefined): Promise<void> {
+async function runInstances(t: TestContext, store: string | undefined): Promise<void> {
   const { dir, cleanup } = tempDir();
   const servers: ServerHandle[] = [];
   t.after(async () => {

@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { run } from '../../src/cli/commands/migrate.js';
 import type { CommandIO } from '../../src/cli/main.js';
 import { openStore } from '../../src/store/open-store.js';
 import { openSQLiteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
-import { pgUrl, randomSchema } from '../helpers/services.js';
+import { dropPgSchemas, pgUrl, randomSchema } from '../helpers/services.js';
 import { clientFixture, familyFixture, keyFixture, opaqueFixture, tokenFixture } from './contract.js';
 
 // The command uses the real clock, so the fixtures are relative to it.
@@ -21,12 +20,7 @@ const url = await pgUrl();
 const schemas: string[] = [];
 after(async () => {
   rmSync(dir, { recursive: true, force: true });
-  if (url && schemas.length) {
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  }
+  if (url) await dropPgSchemas(url, schemas);
 });
 
 let n = 0;

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-schema.js';
 import { StoreUnavailableError, type Store } from '../../src/store/types.js';
-import { pgUrl, randomSchema } from '../helpers/services.js';
+import { dropPgSchemas, pgUrl, randomSchema } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { clientFixture, runStoreContract } from './contract.js';
 
@@ -20,12 +20,7 @@ if (url === undefined) {
     schemas.add(schema);
     return openPostgresStore({ url, schema, poolSize: 4, ...extra });
   };
-  after(async () => {
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  });
+  after(() => dropPgSchemas(url, schemas));
 
   runStoreContract('postgres', () => openFresh());
 

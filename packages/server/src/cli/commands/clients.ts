@@ -145,6 +145,11 @@ async function runCreate(io: CommandIO, store: Store, config: ServerConfig, valu
   if (kek.created)
     io.stderr.write(`tessera: generated a new key-encryption key in ${kek.path}; back it up\n`);
   const { client, secret } = await createClient(store, options, config, derivePepper(kek));
+  await store.appendAudit({
+    at: Date.now(),
+    type: 'client.created',
+    data: { clientId: client.id, grants: client.grants },
+  });
   const view = describeClient(client);
   if (values.json)
     io.stdout.write(
@@ -197,6 +202,7 @@ async function runList(io: CommandIO, store: Store, json: boolean) {
 async function runDelete(io: CommandIO, store: Store, id: string | undefined, json: boolean) {
   if (id === undefined) throw new UsageError('expected a client id');
   const deleted = await store.deleteClient(id);
+  if (deleted) await store.appendAudit({ at: Date.now(), type: 'client.deleted', data: { clientId: id } });
   if (json) io.stdout.write(JSON.stringify({ client_id: id, deleted }) + '\n');
   else io.stdout.write(deleted ? `deleted client "${id}"\n` : '');
   if (!deleted) io.stderr.write(`tessera: no client "${id}"\n`);

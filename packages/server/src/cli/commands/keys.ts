@@ -148,8 +148,21 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       }
       const kek = await openKEK(config, store);
       const holder = `cli-${process.pid}`;
+      // Servers poll within their reload interval anyway; with --redis they hear about it at once.
+      const announce = async () => {
+        if (!config.redis) return;
+        try {
+          const { openRedisKeyNotifier } = await import('../../keys/notify.js');
+          const notifier = await openRedisKeyNotifier(config.redis, holder);
+          await notifier.publish();
+          await notifier.close();
+        } catch (err) {
+          io.stderr.write(`tessera: warning: could not notify servers through Redis: ${(err as Error).message}\n`);
+        }
+      };
       if (sub === 'rotate') {
         const r = await rotateKeys(store, kek, config, { force: values['force'] === true, holder });
+        await announce();
         if (r.warning) io.stderr.write(`tessera: warning: ${r.warning}\n`);
         io.stdout.write(
           `rotated: ${r.promoted} is current; retired ${r.retired.join(', ') || 'none'}; next is ${r.next}\n`,
@@ -157,6 +170,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
         return 0;
       }
       const r = await revokeKey(store, kek, config, args[0]!, { holder });
+      await announce();
       if (r.alreadyRevoked) io.stdout.write(`${r.kid} was already revoked\n`);
       else
         io.stdout.write(
