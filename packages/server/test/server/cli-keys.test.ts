@@ -9,7 +9,7 @@ import { OPTIONS } from '../../src/server/config.js';
 import { captureIO, sleep, tempDir, testConfig } from './helpers.js';
 import { redisUrl } from '../helpers/services.js';
 
-const POLICY = ['--jwks-max-age', '1s', '--reload-interval', '200ms'];
+const POLICY = ['--jwks-max-age', '30s', '--reload-interval', '200ms'];
 
 async function waitFor(what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -26,7 +26,7 @@ async function jwksKids(url: string): Promise<string[]> {
 
 test('tessera keys list/rotate/revoke work on the data dir of a running server, which follows within 5 s', async (t) => {
   const { dir, cleanup } = tempDir();
-  const server = await startServer(testConfig(dir, { 'jwks-max-age': '1s', 'reload-interval': '200ms' }));
+  const server = await startServer(testConfig(dir, { 'jwks-max-age': '30s', 'reload-interval': '200ms' }));
   t.after(async () => {
     await server.close();
     cleanup();
