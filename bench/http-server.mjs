@@ -3,7 +3,7 @@
 // client_credentials load, in the same run, against node-oidc-provider as the peer.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { runLoad } from './lib/procs.mjs';
+import { runLoad, runLoadWithCPU } from './lib/procs.mjs';
 import { fmtGoal, fmtOps, fmtRatio, markdownTable } from './lib/table.mjs';
 import {
   createBenchClient,
@@ -43,6 +43,9 @@ function summarise(l) {
     rounds: l.samples.map((x) => x.requestsPerSec),
     p50: median(l.samples.map((x) => x.p50)),
     p99: median(l.samples.map((x) => x.p99)),
+    requestsPerCPUSecond: l.samples.every((x) => x.requestsPerCPUSecond)
+      ? median(l.samples.map((x) => x.requestsPerCPUSecond))
+      : undefined,
     non2xx: sum('non2xx'),
     errors: sum('errors') + sum('timeouts'),
   };
@@ -62,6 +65,7 @@ export async function runHTTPSection({ quick }) {
   const storage = ['--data-dir', data.dir];
   const rows = [];
   let ratio;
+  let cpuRatio;
   let server;
   let peer;
   try {
@@ -105,29 +109,34 @@ export async function runHTTPSection({ quick }) {
     const loads = [
       {
         kind: 'token',
+        pid: server.child.pid,
         name: 'tessera: client_credentials (JWT, client_secret_basic)',
         url: tokenURL,
         ...form(jwtClient.basic, 'grant_type=client_credentials'),
       },
       {
         kind: 'introspect-opaque',
+        pid: server.child.pid,
         name: 'tessera: introspection, opaque token',
         url: introspectURL,
         ...form(jwtClient.basic, `token=${encodeURIComponent(opaque.json.access_token)}`),
       },
       {
         kind: 'introspect-jwt',
+        pid: server.child.pid,
         name: 'tessera: introspection, JWT token',
         url: introspectURL,
         ...form(jwtClient.basic, `token=${encodeURIComponent(jwt.json.access_token)}`),
       },
       {
         kind: 'jwks',
+        pid: server.child.pid,
         name: 'tessera: GET /.well-known/jwks.json',
         url: `${server.url}/.well-known/jwks.json`,
       },
       {
         kind: 'peer-token',
+        pid: peer.child.pid,
         name: 'node-oidc-provider: client_credentials (JWT, client_secret_basic)',
         url: `${peer.url}/token`,
         ...form(peerBasic, 'grant_type=client_credentials'),
@@ -150,16 +159,15 @@ export async function runHTTPSection({ quick }) {
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < loads.length; k++) {
         const l = loads[(k + r) % loads.length];
-        l.samples.push(
-          await runLoad({
-            url: l.url,
-            method: l.method,
-            headers: l.headers,
-            body: l.body,
-            connections: CONNECTIONS,
-            duration,
-          }),
-        );
+        const opts = {
+          url: l.url,
+          method: l.method,
+          headers: l.headers,
+          body: l.body,
+          connections: CONNECTIONS,
+          duration,
+        };
+        l.samples.push(await runLoadWithCPU(opts, [l.pid]));
       }
       process.stderr.write(`  http section: round ${r + 1}/${rounds} done\n`);
     }
@@ -167,6 +175,9 @@ export async function runHTTPSection({ quick }) {
     const t = loads.find((l) => l.kind === 'token').samples;
     const pt = loads.find((l) => l.kind === 'peer-token').samples;
     ratio = median(t.map((x, i) => x.requestsPerSec / pt[i].requestsPerSec));
+    if (t.every((x) => x.requestsPerCPUSecond) && pt.every((x) => x.requestsPerCPUSecond)) {
+      cpuRatio = median(t.map((x, i) => x.requestsPerCPUSecond / pt[i].requestsPerCPUSecond));
+    }
   } finally {
     await server?.stop();
     await peer?.stop();
@@ -184,11 +195,19 @@ export async function runHTTPSection({ quick }) {
     `### Server: \`tessera serve\` on SQLite vs node-oidc-provider (both child processes, rate limits off; autocannon in a child process, ${CONNECTIONS} connections, ${rounds} interleaved rounds of ${duration} s, medians)`,
     '',
     markdownTable(
-      ['load', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'],
-      rows.map((r) => [r.name, fmtOps(r.requestsPerSec), r.p50, r.p99, r.non2xx, r.errors]),
+      ['load', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'req/server-CPU-s'],
+      rows.map((r) => [
+        r.name,
+        fmtOps(r.requestsPerSec),
+        r.p50,
+        r.p99,
+        r.non2xx,
+        r.errors,
+        fmtOps(r.requestsPerCPUSecond),
+      ]),
     ),
     '',
-    `Tessera / node-oidc-provider client_credentials tokens/s: ${fmtRatio(ratio)}`,
+    `Tessera / node-oidc-provider client_credentials tokens/s: ${fmtRatio(ratio)} (wall clock), ${fmtRatio(cpuRatio)} (per server CPU-second)`,
     '',
     markdownTable(
       ['goal', 'result'],
@@ -197,10 +216,12 @@ export async function runHTTPSection({ quick }) {
   ];
   return {
     duration,
+    rounds,
     connections: CONNECTIONS,
     tesseraBin: TESSERA_BIN,
     rows,
     ratio,
+    cpuRatio,
     goals,
     markdown: md.join('\n'),
   };

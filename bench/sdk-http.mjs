@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createSigner, createVerifier } from '@tessera/jwt';
 import { AUDIENCE, ISSUER, keysFor, realisticPayload } from './lib/fixtures.mjs';
-import { runLoad } from './lib/procs.mjs';
+import { runLoad, runLoadWithCPU } from './lib/procs.mjs';
 import { fmtGoal, fmtOps, fmtRatio, markdownTable } from './lib/table.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -167,7 +167,9 @@ export async function runMiddlewareHTTP({ quick }) {
       for (let r = 0; r < rounds; r++) {
         for (let k = 0; k < variants.length; k++) {
           const v = variants[(k + r) % variants.length];
-          const res = await runLoad({ url: v.server.url, connections: 50, duration, headers });
+          const res = await runLoadWithCPU({ url: v.server.url, connections: 50, duration, headers }, [
+            process.pid,
+          ]);
           if (res.non2xx > 0 || res.errors > 0)
             throw new Error(`${framework} ${v.variant}: ${res.non2xx} non-2xx, ${res.errors} errors`);
           v.samples.push(res);
@@ -183,6 +185,10 @@ export async function runMiddlewareHTTP({ quick }) {
     for (const v of variants) {
       const rps = v.samples.map((x) => x.requestsPerSec);
       const ratio = median(rps.map((x, i) => x / bare.samples[i].requestsPerSec));
+      const cpu = v.samples.map((x) => x.requestsPerCPUSecond);
+      const cpuRatio = cpu.every((x) => x !== undefined)
+        ? median(cpu.map((x, i) => x / bare.samples[i].requestsPerCPUSecond))
+        : undefined;
       rows.push({
         framework,
         variant: v.variant,
@@ -191,6 +197,8 @@ export async function runMiddlewareHTTP({ quick }) {
         p50: median(v.samples.map((x) => x.p50)),
         p99: median(v.samples.map((x) => x.p99)),
         ratioToBare: ratio,
+        requestsPerCPUSecond: cpu.every((x) => x !== undefined) ? median(cpu) : undefined,
+        cpuRatioToBare: cpuRatio,
         ...(v.variant === 'middleware + cache' ? { pass: ratio >= 0.9 } : {}),
       });
     }
@@ -200,7 +208,17 @@ export async function runMiddlewareHTTP({ quick }) {
     `### Verifier SDK: HTTP, trivial endpoint bare vs behind the middleware (in-process server, autocannon in a child process, 50 connections, ES256 token, ${rounds} interleaved rounds of ${duration} s, medians)`,
     '',
     markdownTable(
-      ['framework', 'variant', 'req/s', 'p50 ms', 'p99 ms', '× bare', 'goal ≥ 0.9× (cache)'],
+      [
+        'framework',
+        'variant',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        '× bare',
+        'req/CPU-s',
+        '× bare (CPU)',
+        'goal ≥ 0.9× (cache)',
+      ],
       rows.map((r) => [
         r.framework,
         r.variant,
@@ -208,6 +226,8 @@ export async function runMiddlewareHTTP({ quick }) {
         r.p50,
         r.p99,
         fmtRatio(r.ratioToBare),
+        fmtOps(r.requestsPerCPUSecond),
+        fmtRatio(r.cpuRatioToBare),
         fmtGoal(r.pass),
       ]),
     ),

@@ -3,7 +3,7 @@
 // round-robin across them).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { runLoad } from './lib/procs.mjs';
+import { runLoad, runLoadWithCPU } from './lib/procs.mjs';
 import { fmtOps, fmtRatio, markdownTable } from './lib/table.mjs';
 import { createBenchClient, startTessera, tempDataDir } from './lib/tessera-server.mjs';
 
@@ -71,20 +71,22 @@ export async function runStoresSection({ quick }) {
     const pgClient = await createBenchClient(pgArgs, { id: 'bench-pg', ...clientOptions });
     // Three instances per store, all listening for the whole section (idle ones cost next to nothing);
     // "1 instance" loads only the first. The setups run in rotated rounds so drift hits all alike.
-    const started = await Promise.allSettled(
-      [0, 1, 2, 3, 4, 5].map((i) => startTessera(i < 3 ? sqliteArgs : pgArgs)),
-    );
-    for (const r of started) if (r.status === 'fulfilled') servers.push(r.value);
-    const failed = started.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    const sqlite = servers.slice(0, 3);
-    const pg = servers.slice(3, 6);
+    // --quick starts one instance per store (startup dominates a smoke run) and skips the 3-instance rows.
+    const perStore = quick ? 1 : 3;
+    const sqlite = [];
+    const pg = [];
+    for (let i = 0; i < perStore; i++)
+      servers.push(await startTessera(sqliteArgs).then((sv) => (sqlite.push(sv), sv)));
+    for (let i = 0; i < perStore; i++)
+      servers.push(await startTessera(pgArgs).then((sv) => (pg.push(sv), sv)));
     const setups = [
       { setup: 'SQLite, 1 instance', instances: 1, servers: sqlite.slice(0, 1), client: sqliteClient },
       { setup: 'PostgreSQL, 1 instance', instances: 1, servers: pg.slice(0, 1), client: pgClient },
-      { setup: 'SQLite, 3 instances', instances: 3, servers: sqlite, client: sqliteClient },
-      { setup: 'PostgreSQL, 3 instances', instances: 3, servers: pg, client: pgClient },
     ];
+    if (perStore === 3) {
+      setups.push({ setup: 'SQLite, 3 instances', instances: 3, servers: sqlite, client: sqliteClient });
+      setups.push({ setup: 'PostgreSQL, 3 instances', instances: 3, servers: pg, client: pgClient });
+    }
     for (const st of setups) {
       for (const sv of st.servers) await checkToken(sv.url, st.client, st.setup);
       st.opts = {
@@ -100,7 +102,12 @@ export async function runStoresSection({ quick }) {
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < setups.length; k++) {
         const st = setups[(k + r) % setups.length];
-        st.samples.push(await runLoad({ ...st.opts, duration }));
+        st.samples.push(
+          await runLoadWithCPU(
+            { ...st.opts, duration },
+            st.servers.map((sv) => sv.child.pid),
+          ),
+        );
       }
       process.stderr.write(`  stores section: round ${r + 1}/${rounds} done\n`);
     }
@@ -113,6 +120,9 @@ export async function runStoresSection({ quick }) {
         rounds: st.samples.map((x) => x.requestsPerSec),
         p50: median(st.samples.map((x) => x.p50)),
         p99: median(st.samples.map((x) => x.p99)),
+        requestsPerCPUSecond: st.samples.every((x) => x.requestsPerCPUSecond)
+          ? median(st.samples.map((x) => x.requestsPerCPUSecond))
+          : undefined,
         non2xx: sum('non2xx'),
         errors: sum('errors') + sum('timeouts'),
       });
@@ -129,7 +139,7 @@ export async function runStoresSection({ quick }) {
     `### Stores and instances: client_credentials tokens/s (autocannon child, ${CONNECTIONS} connections spread round-robin over the instances, ${rounds} interleaved rounds of ${duration} s, medians; rate limits off, no Redis)`,
     '',
     markdownTable(
-      ['setup', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', '× SQLite 1 instance'],
+      ['setup', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', '× SQLite 1 instance', 'req/server-CPU-s'],
       rows.map((r) => [
         r.setup,
         fmtOps(r.requestsPerSec),
@@ -138,6 +148,7 @@ export async function runStoresSection({ quick }) {
         r.non2xx,
         r.errors,
         fmtRatio(r.requestsPerSec / base),
+        fmtOps(r.requestsPerCPUSecond),
       ]),
     ),
   ];

@@ -1,5 +1,6 @@
 // Child processes and servers started by the benchmarks, closed at the end even when a section fails.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -87,5 +88,33 @@ export async function runLoads(list) {
     p50: Math.max(...results.map((r) => r.p50)),
     p99: Math.max(...results.map((r) => r.p99)),
     parts: results,
+  };
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux; undefined elsewhere). Requests
+ * per server-CPU-second stays meaningful when the machine is shared and the server gets descheduled.
+ */
+export function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (CLK_TCK = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run `runLoad(opts)` and add `cpuSeconds` and `requestsPerCPUSecond` of the given server pids. */
+export async function runLoadWithCPU(opts, pids) {
+  const before = pids.map(cpuSecondsOf);
+  const r = await runLoad(opts);
+  const after = pids.map(cpuSecondsOf);
+  if (before.some((x) => x === undefined) || after.some((x) => x === undefined)) return r;
+  const cpuSeconds = after.reduce((a, x, i) => a + x - before[i], 0);
+  return {
+    ...r,
+    cpuSeconds,
+    requestsPerCPUSecond: cpuSeconds > 0 ? r.totalRequests / cpuSeconds : undefined,
   };
 }

@@ -111,7 +111,7 @@ export async function startTessera(storageArgs, { env = {}, extraArgs = [] } = {
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   child.stdout.resume();
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 120_000; // generous: this machine is often shared and overloaded
   for (;;) {
     if (child.exitCode !== null) throw new Error(`tessera serve exited ${child.exitCode}: ${err}`);
     try {
@@ -122,7 +122,7 @@ export async function startTessera(storageArgs, { env = {}, extraArgs = [] } = {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`tessera serve did not become ready in 30 s: ${err}`);
+      throw new Error(`tessera serve did not become ready in 120 s: ${err}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

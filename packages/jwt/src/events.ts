@@ -114,12 +114,20 @@ export interface Histogram {
   count: number;
 }
 
-/** Create an empty latency histogram. */
+/**
+ * Create an empty latency histogram.
+ *
+ * @example const h = createHistogram(); observe(h, 0.42);
+ */
 export function createHistogram(buckets: readonly number[] = LATENCY_BUCKETS_MS): Histogram {
   return { buckets, counts: new Array<number>(buckets.length + 1).fill(0), sum: 0, count: 0 };
 }
 
-/** Record one observation. */
+/**
+ * Record one observation.
+ *
+ * @example observe(histogram, performance.now() - started);
+ */
 export function observe(h: Histogram, value: number): void {
   let i = 0;
   while (i < h.buckets.length && value > h.buckets[i]!) i++;

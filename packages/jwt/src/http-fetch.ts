@@ -28,7 +28,11 @@ export interface Fetcher {
   fetch(url: URL, request: FetchRequest): Promise<FetchResponse>;
 }
 
-/** Why a fetch failed, as a short stable word (never a URL's secret parts, never a token). */
+/**
+ * Why a fetch failed, as a short stable word (never a URL's secret parts, never a token).
+ *
+ * @example if (err instanceof FetchError && err.reason === 'timeout') retryLater();
+ */
 export class FetchError extends Error {
   constructor(
     readonly reason: 'timeout' | 'too_large' | 'network',
@@ -132,7 +136,11 @@ export function createHTTPFetcher(): Fetcher {
   };
 }
 
-/** `client_secret_basic` (RFC 6749 §2.3.1): id and secret are form-encoded before base64. */
+/**
+ * `client_secret_basic` (RFC 6749 §2.3.1): id and secret are form-encoded before base64.
+ *
+ * @example headers.authorization = basicAuthorization('orders-api', secret);
+ */
 export function basicAuthorization(clientId: string, clientSecret: string): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(clientSecret)}`).toString('base64')}`;

@@ -123,8 +123,10 @@ export function importJWK(jwk: JWK, options: ImportKeyOptions = {}): TesseraKey 
     if (!Array.isArray(jwk.key_ops) || !jwk.key_ops.every((op) => typeof op === 'string')) {
       throw new JWKInvalid('JWK "key_ops" must be an array of strings');
     }
-    if (!jwk.key_ops.includes('verify') && !jwk.key_ops.includes('sign')) {
-      throw new JWKInvalid('JWK "key_ops" allow neither "sign" nor "verify"');
+    // RFC 7517 §4.3: a public key must allow "verify", a private key "sign"; anything else contradicts the use.
+    const op = jwk.d !== undefined || jwk.k !== undefined ? 'sign' : 'verify';
+    if (!jwk.key_ops.includes(op) && !(jwk.kty === 'oct' && jwk.key_ops.includes('verify'))) {
+      throw new JWKInvalid(`JWK "key_ops" do not allow "${op}"`);
     }
   }
   if (jwk.kid !== undefined) checkKid(jwk.kid);

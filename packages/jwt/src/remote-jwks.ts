@@ -40,7 +40,11 @@ export interface JWKSCooldownBox {
   record(now: number): void;
 }
 
-/** The default penalty box: a single timestamp. */
+/**
+ * The default penalty box: a single timestamp.
+ *
+ * @example createRemoteJWKSet(uri, { cooldown: createCooldownBox(60_000) });
+ */
 export function createCooldownBox(cooldownMs: number): JWKSCooldownBox {
   let last = -Infinity;
   return {

@@ -167,9 +167,8 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     if (!ok) throw new JWSSignatureVerificationFailed();
     // Only now, with the signature holding, is the payload parsed (ATTACKS checklist step 9).
     const text = decodeUTF8(payloadBytes, 'payload');
-    // Each call gets its own payload object, so it is not frozen here (the shared header is; a cache freezes
-    // what it shares).
-    const payload = parseStrictJSONObject(text, { maxDepth: MAX_JSON_DEPTH }, 'payload') as JWTPayload;
+    // A13: claims come back frozen, so nothing downstream can merge into or rewrite what was verified.
+    const payload = Object.freeze(parseStrictJSONObject(text, { maxDepth: MAX_JSON_DEPTH }, 'payload')) as JWTPayload;
     validateClaims(payload, rules, Math.floor(clock() / 1000));
     const result: VerifyResult = { header: h, payload, key };
     if (check !== undefined) {

@@ -126,7 +126,12 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
     throw new InvalidOptions('"revocations" must be a revocation source (createRevocationList)');
   }
   const remote = (uri: string | URL, algorithms: readonly Alg[]): RemoteJWKSet =>
-    createRemoteJWKSet(uri, { ...jwks, algorithms, ...(onEvent && { onEvent }) });
+    createRemoteJWKSet(uri, {
+      ...(core.clock && { clock: core.clock }),
+      ...jwks,
+      algorithms,
+      ...(onEvent && { onEvent }),
+    });
 
   const multi = isIssuerList(options.issuer);
   const remotes: RemoteJWKSet[] = [];

@@ -215,14 +215,29 @@ describe('A02 key confusion: public key used as the HMAC secret', () => {
       ['JWK text', Buffer.from(JSON.stringify(jwk))],
       ['JWK Set text', Buffer.from(JSON.stringify({ keys: [jwk] }))],
     ];
+    // OpenSSH wire strings are length-prefixed (RFC 4251 §5).
+    const sshString = (b: Buffer | string) => {
+      const buf = Buffer.from(b);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(buf.length);
+      return Buffer.concat([len, buf]);
+    };
     if (pair.publicKey.kty === 'RSA') {
       forms.push(['PKCS#1 PEM', Buffer.from(ko.export({ format: 'pem', type: 'pkcs1' }) as string)]);
       forms.push(['raw modulus n', Buffer.from(jwk.n!, 'base64url')]);
+    } else if (pair.publicKey.kty === 'OKP') {
+      const x = Buffer.from(jwk.x!, 'base64url');
+      forms.push(['raw 32-byte x', x]);
+      const blob = Buffer.concat([sshString('ssh-ed25519'), sshString(x)]);
+      forms.push(['OpenSSH one-line key', Buffer.from(`ssh-ed25519 ${blob.toString('base64')}`)]);
     } else {
       const x = Buffer.from(jwk.x!, 'base64url');
       const y = Buffer.from(jwk.y!, 'base64url');
+      const point = Buffer.concat([Buffer.from([4]), x, y]);
       forms.push(['raw x‖y', Buffer.concat([x, y])]);
-      forms.push(['raw 04‖x‖y', Buffer.concat([Buffer.from([4]), x, y])]);
+      forms.push(['raw 04‖x‖y', point]);
+      const blob = Buffer.concat([sshString('ecdsa-sha2-nistp256'), sshString('nistp256'), sshString(point)]);
+      forms.push(['OpenSSH one-line key', Buffer.from(`ecdsa-sha2-nistp256 ${blob.toString('base64')}`)]);
     }
     return forms;
   }
@@ -230,6 +245,7 @@ describe('A02 key confusion: public key used as the HMAC secret', () => {
   const cases: [string, GeneratedKeyPair, Alg][] = [
     ['RS256→HS*', rsa, 'RS256'],
     ['ES256→HS*', ec256, 'ES256'],
+    ['EdDSA→HS*', ed, 'EdDSA'],
   ];
   for (const [name, pair, realAlg] of cases) {
     for (const [form, secret] of secretForms(pair)) {
@@ -1251,4 +1267,99 @@ describe('A27 invalid UTF-8 and BOM', () => {
     const { payload } = await rsaVerifier.verify(forge(rsaHeader, claims({ name: 'Zoë 東京 🚀' }), sign));
     assert.equal(payload.name, 'Zoë 東京 🚀');
   });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('verified-token cache: no shortcut around the checks', () => {
+  const sign = withKey('RS256', rsa.privateKey);
+  let now = NOW;
+  const cached = () => verifier({ clock: () => now * 1000, cache: { maxEntries: 100 } } as Partial<VerifierOptions>);
+
+  test('a caller cannot alter what the cache hands to the next caller', async () => {
+    now = NOW;
+    const v = cached();
+    const token = forge(rsaHeader, claims({ scope: 'read' }), sign);
+    const first = await v.verify(token);
+    try {
+      (first.payload as Record<string, unknown>).sub = 'admin';
+      (first.payload as Record<string, unknown>).scope = 'read write admin';
+    } catch {
+      // A frozen payload refuses the write: that is fine too.
+    }
+    const second = await v.verify(token);
+    assert.equal(second.payload.sub, 'alice', 'a cached payload was modified by an earlier caller');
+    assert.equal(second.payload.scope, 'read');
+  });
+
+  test('a cached token still expires on time (exp and maxTokenAge)', async () => {
+    now = NOW;
+    const v = cached();
+    const token = forge(rsaHeader, claims({ iat: NOW - 10, exp: NOW + 5 }), sign);
+    await v.verify(token);
+    now = NOW + 4;
+    await v.verify(token);
+    now = NOW + 5;
+    await rejects(v, token, 'ERR_JWT_EXPIRED');
+    now = NOW;
+    const young = forge(rsaHeader, claims({ iat: NOW - 10, exp: NOW + 600 }), sign);
+    const aged = verifier({
+      clock: () => now * 1000,
+      maxTokenAge: 20,
+      cache: { maxEntries: 10 },
+    } as Partial<VerifierOptions>);
+    await aged.verify(young);
+    now = NOW + 10; // age 20: still within maxTokenAge
+    await aged.verify(young);
+    now = NOW + 11; // age 21: too old, although exp is far away
+    await assert.rejects(aged.verify(young), isCode('ERR_JWT_EXPIRED', young));
+  });
+
+  test('mutations of a cached token are never served from the cache', async () => {
+    now = NOW;
+    const v = cached();
+    const token = forge(rsaHeader, claims(), sign);
+    await v.verify(token);
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const flipped = Buffer.from(s, 'base64url');
+    flipped[10]! ^= 0x80;
+    await rejects(v, `${h}.${p}.${flipped.toString('base64url')}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    await rejects(v, `${h}.${b64u(claims({ sub: 'admin' }))}.${s}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    await rejects(v, `${token}=`, 'ERR_JWS_INVALID');
+    await rejects(v, ` ${token}`, 'ERR_JWS_INVALID');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('the thread-pool verification path (threadPool: true) rejects the same attacks', () => {
+  const cases: [Alg, GeneratedKeyPair][] = [
+    ['RS256', rsa],
+    ['PS256', ps],
+    ['ES256', ec256],
+    ['ES384', ec384],
+    ['EdDSA', ed],
+  ];
+  for (const [alg, pair] of cases) {
+    test(alg, async () => {
+      const v = verifier({ algorithms: [alg], keys: [pair.publicKey], threadPool: true });
+      const header = { alg, kid: pair.publicKey.kid };
+      const token = forge(header, claims(), withKey(alg, pair.privateKey));
+      await v.verify(token);
+      const [h, p, s] = token.split('.') as [string, string, string];
+      const raw = Buffer.from(s, 'base64url');
+      const flipped = Buffer.from(raw);
+      flipped[raw.length >> 1]! ^= 0x01;
+      await rejects(v, `${h}.${p}.${flipped.toString('base64url')}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      await rejects(v, `${h}.${b64u(claims({ sub: 'admin' }))}.${s}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      await rejects(v, `${h}.${p}.${Buffer.alloc(raw.length).toString('base64url')}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      await rejects(v, `${h}.${p}.`, 'ERR_JWS_INVALID');
+      if (alg.startsWith('ES')) {
+        const n = ALGORITHMS[alg].order!;
+        await rejects(v, `${h}.${p}.${Buffer.concat([n, n]).toString('base64url')}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+        const der = forge(header, claims(), (d) =>
+          cryptoSign(ALGORITHMS[alg].hash!, d, { key: pair.privateKey.keyObject, dsaEncoding: 'der' }),
+        );
+        await rejects(v, der, 'ERR_JWS_INVALID');
+      }
+    });
+  }
 });

@@ -288,6 +288,21 @@ test('findSensitiveData: nested paths in document order, bounded walk, no values
   const t0 = performance.now();
   findSensitiveData(wide);
   assert.ok(performance.now() - t0 < 2000);
+  // Embedded tokens: found at word starts, in linear time even on adversarial input.
+  for (const v of ['Bearer eyJhbGciOiJFUzI1NiJ9.eyJhIjoxfQ.sig', 'x-eyJhbGci.a.b', 'aeyJ-eyJhbGci.a.b']) {
+    assert.deepEqual(findSensitiveData({ v }), [{ path: 'v', kind: 'token' }], v);
+  }
+  for (const v of ['aeyJhbGciOiJFUzI1NiJ9.eyJ.s', 'eyJhbGciOiJFUzI1NiJ9.only', 'eyJ.a.b']) {
+    assert.deepEqual(findSensitiveData({ v }), [], v);
+  }
+  const t1 = performance.now();
+  findSensitiveData({
+    a: '-eyJ'.repeat(2048),
+    b: 'aeyJ'.repeat(2048),
+    c: '2 '.repeat(4096),
+    d: 'xoxb-'.repeat(1600),
+  });
+  assert.ok(performance.now() - t1 < 1000);
   assert.ok(passesLuhn('79927398713'));
   assert.ok(!passesLuhn('79927398710'));
 });

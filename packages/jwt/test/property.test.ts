@@ -53,11 +53,12 @@ async function outcome(v: CoreVerifier, token: string): Promise<string> {
 
 interface Fixture {
   alg: Alg;
+  threadPool: boolean;
   verifier: CoreVerifier;
   token: string;
 }
 
-function fixture(alg: Alg): Fixture {
+function fixture(alg: Alg, threadPool = false): Fixture {
   let priv: TesseraKey;
   let pub: TesseraKey;
   if (alg.startsWith('HS')) priv = pub = generateSecret(alg as 'HS256', { kid: 'hs' });
@@ -69,12 +70,13 @@ function fixture(alg: Alg): Fixture {
     exp: NOW + 600,
     n: 1,
   });
-  const verifier = createVerifier({ algorithms: [alg], issuer: ISS, audience: AUD, keys: [pub], clock });
-  return { alg, verifier, token };
+  const verifier = createVerifier({ algorithms: [alg], issuer: ISS, audience: AUD, keys: [pub], clock, threadPool });
+  return { alg, verifier, token, threadPool };
 }
 
 const FIXTURE_ALGS: Alg[] = ['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA'];
-const fixtures = FIXTURE_ALGS.map(fixture);
+// ES256 once more through node's thread pool (the callback form of crypto.verify).
+const fixtures = [...FIXTURE_ALGS.map((alg) => fixture(alg)), fixture('ES256', true)];
 
 // ---------------------------------------------------------------------------------------------------------
 // Mutations
@@ -182,7 +184,7 @@ function mutation(): fc.Arbitrary<Mutation> {
 
 describe('verify: mutations of valid tokens', () => {
   for (const f of fixtures) {
-    test(`${f.alg}: a changed token text is never accepted; errors are TesseraErrors; nothing hangs`, async () => {
+    test(`${f.alg}${f.threadPool ? ' (threadPool)' : ''}: a changed token text is never accepted; errors are TesseraErrors; nothing hangs`, async () => {
       assert.equal(await outcome(f.verifier, f.token), 'accepted');
       await fc.assert(
         fc.asyncProperty(fc.array(mutation(), { minLength: 1, maxLength: 3 }), async (mutations) => {

@@ -80,11 +80,14 @@ async function runJoseFile(file: string, asSet: boolean): Promise<Tally> {
   const data = loadWycheproof(file);
   const tally = new Tally(file);
   for (const group of data.testGroups) {
+    // json_web_crypto_test.json mixes JWE groups in; those are not JWS vectors (counted as skipped by the caller).
+    if (group.tests.every((t) => typeof t.jws !== 'string')) continue;
     const keyMaterial = (group.public ?? group.private) as JWK | JWKS;
+    const isSet = asSet || Array.isArray((keyMaterial as JWKS).keys);
     let verifier: CoreVerifier | undefined;
     let constructionError = '';
     try {
-      verifier = jwsVerifier(asSet ? (keyMaterial as JWKS) : [keyMaterial as JWK]);
+      verifier = jwsVerifier(isSet ? (keyMaterial as JWKS) : [keyMaterial as JWK]);
     } catch (err) {
       assert.ok(
         err instanceof TesseraError,
@@ -117,6 +120,14 @@ describe('wycheproof JOSE files', () => {
     // tcId 7 (ROCA) is the one documented divergence: we accept a token under a ROCA-weak key because no ROCA
     // fingerprint check is implemented. Counted separately, never silently passed.
     assert.deepEqual(tally.divergences, [7]);
+    finish(tally);
+  });
+
+  test('json_web_crypto_test.json (JWS groups; JWE groups are out of scope)', async () => {
+    const tally = await runJoseFile('json_web_crypto_test.json', false);
+    assert.ok(tally.total >= 40, `only ${tally.total} JWS vectors found`);
+    // tcId 46 is the same ROCA key as json_web_key_test tcId 7: the same documented divergence.
+    assert.deepEqual(tally.divergences, [46]);
     finish(tally);
   });
 });
@@ -267,6 +278,23 @@ describe('wycheproof primitive files (through key import + verifyBytes)', () => 
       finish(tally);
     });
   }
+});
+
+describe('wycheproof files for curves Tessera does not implement', () => {
+  test('ES256K (secp256k1) and Ed448 keys are refused at import, so none of their vectors can verify', () => {
+    let groups = 0;
+    for (const file of ['ecdsa_secp256k1_sha256_p1363_test.json', 'ed448_test.json']) {
+      for (const group of loadWycheproof(file).testGroups) {
+        groups++;
+        assert.throws(() => importSPKI(group.publicKeyPem as string, 'ES256'), { code: 'ERR_JWK_INVALID' });
+        assert.throws(() => importSPKI(group.publicKeyPem as string, 'EdDSA'), { code: 'ERR_JWK_INVALID' });
+        if (group.publicKeyJwk !== undefined) {
+          assert.throws(() => importJWK(group.publicKeyJwk as JWK), { code: 'ERR_JWK_INVALID' });
+        }
+      }
+    }
+    assert.ok(groups > 10);
+  });
 });
 
 describe('wycheproof ecdsa_secp256r1_sha256_test.json (DER): the JWS path rejects every DER signature', () => {

@@ -37,7 +37,8 @@ export const VALUE_KINDS: ReadonlySet<SensitiveDataKind> = new Set([
 // Bounds: a hostile payload cannot make the walk slow or deep. Claims beyond them are not inspected.
 const MAX_NODES = 10_000;
 const MAX_DEPTH = 32;
-const MAX_STRING = 65_536;
+// Longer strings are scanned up to this length: the patterns stay linear-ish and a token this big is an error anyway.
+const MAX_STRING = 8192;
 
 // Names compared after lower-casing and dropping `_`, `-`, `.` and spaces: `client_secret` → `clientsecret`.
 const NAME_CONTAINS = [
@@ -108,10 +109,39 @@ const API_KEYS = [
   /\bnpm_[0-9A-Za-z]{36}\b/, // npm tokens
   /\bsk-(?:proj-)?[0-9A-Za-z_-]{32,}/, // OpenAI-style secret keys
 ];
-// JWS compact (3 segments) or JWE compact (5 segments) whose header is base64url JSON (`eyJ` = `{"`).
-const EMBEDDED_JWT =
-  /\beyJ[0-9A-Za-z_-]{4,}\.[0-9A-Za-z_-]*\.[0-9A-Za-z_-]*(?:\.[0-9A-Za-z_-]*\.[0-9A-Za-z_-]*)?/;
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+const isB64url = (c: number) =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95;
+
+/**
+ * A JWS (3 segments) or JWE (5 segments) whose header starts `eyJ` (base64url of `{"`). A linear scan rather
+ * than a regular expression: on input like `-eyJ-eyJ-eyJ…` a backtracking pattern goes quadratic.
+ */
+function hasEmbeddedJWT(text: string): boolean {
+  // The run of base64url characters holding the current candidate, and how many `.segment`s follow it;
+  // every `eyJ` inside one run shares both, so each is computed once per run and the scan stays linear.
+  let runEnd = -1;
+  let runDots = 0;
+  for (let i = text.indexOf('eyJ'); i >= 0; i = text.indexOf('eyJ', i + 1)) {
+    if (i >= runEnd) {
+      runEnd = i;
+      while (runEnd < text.length && isB64url(text.charCodeAt(runEnd))) runEnd++;
+      runDots = 0;
+      let k = runEnd;
+      while (k < text.length && text.charCodeAt(k) === 46 && runDots < 4) {
+        runDots++;
+        k++;
+        while (k < text.length && isB64url(text.charCodeAt(k))) k++;
+      }
+    }
+    // Start of a word (like \b): not preceded by a letter, digit or underscore.
+    const prev = i > 0 ? text.charCodeAt(i - 1) : 45;
+    const wordStart = !isB64url(prev) || prev === 45;
+    if (wordStart && runEnd - i >= 7 && runDots >= 2) return true;
+  }
+  return false;
+}
 
 function hasCardNumber(text: string): boolean {
   for (const m of text.matchAll(CARD_CANDIDATE)) {
@@ -127,7 +157,7 @@ export function classifyString(value: string): SensitiveDataKind[] {
   const kinds: SensitiveDataKind[] = [];
   if (PEM_PRIVATE_KEY.test(text)) kinds.push('private-key');
   if (API_KEYS.some((re) => re.test(text))) kinds.push('api-key');
-  if (EMBEDDED_JWT.test(text)) kinds.push('token');
+  if (hasEmbeddedJWT(text)) kinds.push('token');
   if (hasCardNumber(text)) kinds.push('card-number');
   if (US_SSN.test(text) || UK_NINO.test(text)) kinds.push('national-id');
   return kinds;

@@ -78,7 +78,11 @@ export function checkScopeList(scopes: readonly string[], name = 'scopes'): read
   return Object.freeze([...scopes]);
 }
 
-/** The scopes a token carries. */
+/**
+ * The scopes a token carries.
+ *
+ * @example scopesOf({ scope: 'orders:read orders:write' }) // ['orders:read', 'orders:write']
+ */
 export function scopesOf(claims: JWTPayload): readonly string[] {
   const { scope, scp } = claims as { scope?: unknown; scp?: unknown };
   if (typeof scope === 'string') return scope.split(' ').filter((s) => s !== '');
@@ -116,7 +120,12 @@ function unauthorized(realm: string | undefined): AuthFailure {
   };
 }
 
-/** Map a verification error to its HTTP answer. */
+/**
+ * Map a verification error to its HTTP answer: 401 invalid_token (description from the error code),
+ * 503 when a dependency (JWKS, feed, introspection) failed, 500 for anything unexpected.
+ *
+ * @example const { status, headers, body } = failureFor(err, 'api');
+ */
 export function failureFor(err: unknown, realm?: string): AuthFailure {
   if (!(err instanceof TesseraError)) {
     return {

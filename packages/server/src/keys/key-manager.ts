@@ -65,7 +65,8 @@ function buildJWKS(records: readonly KeyRecord[], maxAge: number): PublishedJWKS
   const body = JSON.stringify({ keys });
   // Strong ETag (RFC 9110 §8.8.3): byte-identical bodies, so a hash of the body.
   const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
-  return { keys, body, etag, maxAge };
+  // delta-seconds is an integer (RFC 9111 §1.2.2); rounding down keeps caches inside the pre-publication window.
+  return { keys, body, etag, maxAge: Math.floor(maxAge) };
 }
 
 /** A fingerprint of what the snapshot depends on, so an unchanged reload rebuilds nothing. */
@@ -161,7 +162,16 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
   }
 
   // First start: make sure keys exist. If another instance holds the lease it is creating them; wait for it.
-  await runTick(store, kek, config, { holder: options.instanceId, audit, wait: true, now: clock() });
+  // (A restart with nothing due skips the lease: N instances restarting together do not queue on it.)
+  if (planTick(initial, clock(), policy).length > 0) {
+    const changed = await runTick(store, kek, config, {
+      holder: options.instanceId,
+      audit,
+      wait: true,
+      now: clock(),
+    });
+    if (changed) await options.notifier?.publish();
+  }
   await reload();
   if (!signingKeyFor(records, config.alg) && !records.some((r) => r.state === 'current'))
     throw new Error('no current signing key after the first key-rotation tick');

@@ -13,6 +13,7 @@ import type { Store } from '../store/types.js';
 import { derivePepper, loadKEK, type KEK } from '../keys/kek.js';
 import { createKeyManager, type LocalKeyManager } from '../keys/key-manager.js';
 import type { KeyChangeNotifier } from '../keys/notify.js';
+import type { RevocationPublisher } from '../oauth/revocation-feed.js';
 import { buildApp, createLogger } from './app.js';
 import type { ServerConfig } from './config.js';
 import type { ServerContext } from './context.js';
@@ -51,6 +52,33 @@ export async function openKEK(config: ServerConfig, store: Store, log?: Logger):
   return loadKEK({ env: config.kek, file: config.kekFile, allowCreate: !hasKeys, ...(log && { log }) });
 }
 
+/** How often expired rows (refresh tokens, revocations, opaque tokens, used ids) are purged. */
+const HOUSEKEEPING_INTERVAL_MS = 5 * 60_000;
+
+/**
+ * Purge expired rows now and then, on one instance at a time (lease `housekeeping`): the tables of
+ * short-lived records would otherwise grow forever. Returns a stop function.
+ */
+function startHousekeeping(store: Store, log: Logger, clock: () => number, holder: string): () => void {
+  const run = async () => {
+    const now = clock();
+    try {
+      if (!(await store.tryAcquireLease('housekeeping', holder, HOUSEKEEPING_INTERVAL_MS, now))) return;
+      const removed =
+        (await store.purgeRefresh(now)) +
+        (await store.purgeRevocations(now)) +
+        (await store.purgeOpaqueTokens(now)) +
+        (await store.purgeUsedIds(now));
+      if (removed > 0) log.info({ removed }, 'purged expired records');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');
+    }
+  };
+  const timer = setInterval(() => void run(), HOUSEKEEPING_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /**
  * Start listening.
  *
@@ -71,6 +99,7 @@ export async function startServer(
   let ephemeral: EphemeralState | undefined;
   let keys: LocalKeyManager | undefined;
   let notifier: KeyChangeNotifier | undefined;
+  let publisher: (RevocationPublisher & { disconnect(): void }) | undefined;
   try {
     const kek = await openKEK(config, store, log);
     // ioredis loads only when Redis is configured: the zero-config server does not pay for it.
@@ -87,6 +116,11 @@ export async function startServer(
     notifier = config.redis
       ? await (await import('../keys/notify.js')).openRedisKeyNotifier(config.redis, instanceId)
       : undefined;
+    // With Redis, every new deny-list entry is pushed on `tessera:revocations` (publishRevocation); a
+    // publish runs on its own connection and fails fast (no offline queue) when Redis is down.
+    publisher = config.redis
+      ? await (await import('../store/redis-ephemeral.js')).openRedisClient(config.redis)
+      : undefined;
     keys = await createKeyManager({
       ...(notifier && { notifier }),
       store,
@@ -99,7 +133,8 @@ export async function startServer(
       audit,
       schedule: options.scheduleKeys !== false,
     });
-    const ctx: ServerContext = {
+    const ctx: ServerContext & { revocationPublisher?: RevocationPublisher } = {
+      ...(publisher && { revocationPublisher: publisher }),
       config,
       store,
       ephemeral,
@@ -120,6 +155,8 @@ export async function startServer(
     // With port 0 the default issuer named port 0; tokens and metadata must carry the real one.
     if (config.issuerIsDefault) config.issuer = url;
 
+    const stopHousekeeping = startHousekeeping(store, log, clock, instanceId);
+
     let resolveClosed!: () => void;
     const closed = new Promise<void>((r) => (resolveClosed = r));
     let closing: Promise<void> | undefined;
@@ -131,11 +168,13 @@ export async function startServer(
       (closing ??= (async () => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        stopHousekeeping();
         try {
           await app.close();
         } finally {
           await keys!.close();
           await ephemeral!.close();
+          publisher?.disconnect();
           await store.close();
           resolveClosed();
         }
@@ -150,6 +189,7 @@ export async function startServer(
     // The manager owns the notifier once it exists; before that, close it here.
     await (keys ?? notifier)?.close().catch(() => undefined);
     await ephemeral?.close().catch(() => undefined);
+    publisher?.disconnect();
     await store.close().catch(() => undefined);
     throw err;
   }

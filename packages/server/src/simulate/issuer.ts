@@ -134,7 +134,12 @@ export async function startSimIssuer(options: SimIssuerOptions): Promise<SimIssu
       },
       async mint(format, sub, claims) {
         const client = format === 'jwt' ? jwtClient.record : opaqueClient.record;
-        const issued = await issueAccessToken(h.ctx, { client, sub, scope: ['read'], ...(claims && { claims }) });
+        const issued = await issueAccessToken(h.ctx, {
+          client,
+          sub,
+          scope: ['read'],
+          ...(claims && { claims }),
+        });
         return {
           token: issued.token,
           jti: issued.jti,

@@ -91,7 +91,9 @@ process.on('message', (message: ParentMessage) => {
   if (message.type === 'credentials') credentials.set(message.name, message.credentials);
   else if (message.type === 'stop') for (const i of running) i.stop();
   else if (message.type === 'run') {
-    void Promise.all(message.jobs.map(runJob)).then((results) => send({ type: 'done', id: message.id, results }));
+    void Promise.all(message.jobs.map(runJob)).then((results) =>
+      send({ type: 'done', id: message.id, results }),
+    );
   }
 });
 // The parent going away (Ctrl-C, crash) ends the child too: nothing is left running.

@@ -26,7 +26,8 @@ const round3 = (n: number) => Math.round(n * 1000) / 1000;
 export function percentiles(values: Float64Array): Percentiles {
   if (values.length === 0) return { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
   values.sort();
-  const at = (q: number) => values[Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))]!;
+  const at = (q: number) =>
+    values[Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))]!;
   let sum = 0;
   for (const v of values) sum += v;
   return {

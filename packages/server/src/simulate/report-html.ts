@@ -8,7 +8,10 @@ import { barChart, escapeHTML, lineChart, type LineSeries } from './svg.js';
 
 const label = (r: StrategyReport) => (r.token_size ? `${r.name} ${r.token_size}` : r.name);
 
-function perSecond(r: StrategyReport, value: (p: StrategyReport['timeseries'][number]) => number | undefined): LineSeries {
+function perSecond(
+  r: StrategyReport,
+  value: (p: StrategyReport['timeseries'][number]) => number | undefined,
+): LineSeries {
   const points: Array<[number, number]> = [];
   for (const p of r.timeseries) {
     const v = value(p);
@@ -34,7 +37,10 @@ function charts(report: SimulationReport): string[] {
       unit: 'ms, log scale',
       categories: names,
       log: true,
-      series: (['p50', 'p95', 'p99'] as const).map((q) => ({ name: q, values: rs.map((r) => r.token_validation_ms[q]) })),
+      series: (['p50', 'p95', 'p99'] as const).map((q) => ({
+        name: q,
+        values: rs.map((r) => r.token_validation_ms[q]),
+      })),
     }),
     barChart({
       title: 'Throughput',
@@ -96,15 +102,17 @@ function charts(report: SimulationReport): string[] {
   if (report.scenario === 'revocation') {
     out.push(
       barChart({
-        title: 'Time until a revoked token is refused (max over revoked tokens)',
-        unit: 'ms, log scale; "never" drawn as the remaining token lifetime',
+        title: 'Revocation lag (max over revoked tokens)',
+        unit: 'ms, log scale; never = lifetime left',
         categories: names,
         log: true,
         series: [
           {
             name: 'lag',
             values: rs.map((r) =>
-              r.revocation?.lag_ms ? Math.max(1, r.revocation.lag_ms.max) : (r.revocation?.remaining_lifetime_s ?? 0) * 1000,
+              r.revocation?.lag_ms
+                ? Math.max(1, r.revocation.lag_ms.max)
+                : (r.revocation?.remaining_lifetime_s ?? 0) * 1000,
             ),
           },
         ],
@@ -175,10 +183,16 @@ export function renderHTML(report: SimulationReport): string {
   const facts = [
     ['scenario', report.scenario],
     ['command', report.command || '(programmatic)'],
-    ['mode', `${s.mode}${s.mode === 'concurrent' ? ' (all strategies at once, connections split)' : ' (one strategy at a time)'}`],
+    [
+      'mode',
+      `${s.mode}${s.mode === 'concurrent' ? ' (all strategies at once, connections split)' : ' (one strategy at a time)'}`,
+    ],
     ['load', s.duration_s !== null ? `${s.duration_s}s per phase` : `${s.requests} requests per strategy`],
     ['connections / users', `${s.connections} / ${s.users}`],
-    ['machine', `${report.machine.cpus} × ${report.machine.cpu_model}, Node ${report.machine.node}, load average ${report.machine.load_average_at_start.join(' ')}`],
+    [
+      'machine',
+      `${report.machine.cpus} × ${report.machine.cpu_model}, Node ${report.machine.node}, load average ${report.machine.load_average_at_start.join(' ')}`,
+    ],
     ['started', report.started_at],
     ...report.skipped.map((k) => [`skipped ${k.name}`, k.reason]),
   ];

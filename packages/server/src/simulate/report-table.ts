@@ -23,7 +23,11 @@ export function revocationCell(r: StrategyReport): string {
 export function renderTable(report: SimulationReport): string {
   const extra: { title: string; cell(r: StrategyReport): string } | undefined =
     report.scenario === 'idp-outage'
-      ? { title: 'ERR AFTER OUTAGE', cell: (r) => `${num(r.errors_after_outage ?? 0)} (${num((r.error_rate_after_outage ?? 0) * 100, 1)}%)` }
+      ? {
+          title: 'ERR AFTER OUTAGE',
+          cell: (r) =>
+            `${num(r.errors_after_outage ?? 0)} (${num((r.error_rate_after_outage ?? 0) * 100, 1)}%)`,
+        }
       : report.scenario === 'rotation'
         ? { title: 'REJECTED VALID', cell: (r) => num(r.rejected_valid_tokens ?? 0) }
         : report.scenario === 'revocation'
@@ -82,7 +86,10 @@ export function renderTable(report: SimulationReport): string {
     out.push('', `key rotations at ${report.rotations.map((r) => `${r.at_s}s`).join(', ') || '(none)'}`);
   if (report.revoked_at_s !== undefined) out.push('', `tokens revoked ${report.revoked_at_s}s into the run`);
   if (report.bloat)
-    out.push('', `JWT sizes: ${report.bloat.map((b) => `${b.token_size} tier = ${b.jwt_bytes} B`).join(', ')}`);
+    out.push(
+      '',
+      `JWT sizes: ${report.bloat.map((b) => `${b.token_size} tier = ${b.jwt_bytes} B`).join(', ')}`,
+    );
   for (const s of report.skipped) out.push(`skipped ${s.name}: ${s.reason}`);
   out.push(
     '',

@@ -60,7 +60,13 @@ export interface SimulationReport {
   started_at: string;
   finished_at: string;
   /** The machine, and its 1/5/15-minute load average when the run started (other work skews the figures). */
-  machine: { cpus: number; cpu_model: string; node: string; platform: string; load_average_at_start: number[] };
+  machine: {
+    cpus: number;
+    cpu_model: string;
+    node: string;
+    platform: string;
+    load_average_at_start: number[];
+  };
   settings: {
     strategies: StrategyName[];
     duration_s: number | null;
@@ -81,7 +87,7 @@ export interface SimulationReport {
   outage_at_s?: number;
   /** rotation: each rotation, seconds into the run, and the key that signs from then on. */
   rotations?: Array<{ at_s: number; kid: string }>;
-  /** revocation: seconds into the run when the revocations were sent. */
+  /** revocation: seconds into the run when the first revocation was sent (the others follow, spread over one feed poll interval). */
   revoked_at_s?: number;
   /** bloat: per size tier, the mean JWT size. */
   bloat?: Array<{ token_size: string; target_bytes: number; jwt_bytes: number }>;

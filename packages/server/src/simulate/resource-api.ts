@@ -90,7 +90,9 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
         rec.record(ms, !countsAsError, outcome.cacheHit, authBytes, requestBytes(req));
       }
       if (outcome.ok) {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': OK_BODY.length }).end(OK_BODY);
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'content-length': OK_BODY.length })
+          .end(OK_BODY);
       } else if (outcome.unavailable) {
         res
           .writeHead(503, { 'content-type': 'application/json', 'content-length': UNAVAILABLE_BODY.length })

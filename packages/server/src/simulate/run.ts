@@ -84,7 +84,8 @@ export async function runSimulation(options: SimulateOptions = {}): Promise<Simu
     for (const s of built.skipped) notice(`skipping ${s.name}: ${s.reason}`);
     if (strategies.length === 0) throw new Error('no strategy could be set up');
     const sql = strategies.find((s) => s.name === 'session-sql');
-    if (sql) notice(`session-sql looks sessions up in ${sql.store === 'postgresql' ? 'PostgreSQL' : 'SQLite'}`);
+    if (sql)
+      notice(`session-sql looks sessions up in ${sql.store === 'postgresql' ? 'PostgreSQL' : 'SQLite'}`);
 
     const api: ResourceAPI = await startResourceAPI(strategies);
     cleanup.push(() => api.close());
@@ -100,6 +101,7 @@ export async function runSimulation(options: SimulateOptions = {}): Promise<Simu
       api,
       load,
       signal: options.signal,
+      pollInterval: POLL_INTERVAL_S,
       onProgress: options.onProgress,
     };
     notice(`minting credentials for ${settings.users} users`);

@@ -23,13 +23,16 @@ export const SCENARIO_HELP: Record<ScenarioName, string> = {
   baseline: 'each strategy alone under the same load',
   'idp-outage': 'the issuer stops at 40% of the run; who keeps serving?',
   rotation: 'signing keys rotate up to 3 times during the run; rejected valid tokens are counted',
-  revocation: 'tokens are revoked at 40% of the run; time until each strategy refuses them',
+  revocation: 'tokens are revoked from 40% of the run on; time until each strategy refuses them',
   bloat: 'baseline with ~300 B, 1 KiB and 4 KiB tokens (extra claims)',
 };
 
 export const isConcurrent = (s: ScenarioName) => s === 'idp-outage' || s === 'rotation' || s === 'revocation';
 
-export type ScenarioResult = Pick<SimulationReport, 'strategies' | 'outage_at_s' | 'rotations' | 'revoked_at_s' | 'bloat'>;
+export type ScenarioResult = Pick<
+  SimulationReport,
+  'strategies' | 'outage_at_s' | 'rotations' | 'revoked_at_s' | 'bloat'
+>;
 
 function checkAborted(env: SimEnv): void {
   if (env.signal?.aborted) throw new Error('simulation interrupted');
@@ -73,7 +76,8 @@ async function idpOutage(env: SimEnv): Promise<ScenarioResult> {
       ...r,
       errors_before_outage: before.reduce((n, p) => n + p.errors, 0),
       errors_after_outage: errorsAfter,
-      error_rate_after_outage: afterRequests === 0 ? 0 : Math.round((errorsAfter / afterRequests) * 10_000) / 10_000,
+      error_rate_after_outage:
+        afterRequests === 0 ? 0 : Math.round((errorsAfter / afterRequests) * 10_000) / 10_000,
     };
   });
   return { strategies, outage_at_s: Math.round(outageAt * 1000) / 1000 };
@@ -94,7 +98,8 @@ async function rotation(env: SimEnv): Promise<ScenarioResult> {
       const kid = await env.issuer.rotate();
       // From now on every request carries a token signed by the new current key.
       for (let i = 0; i < creds.jwt.length; i++) creds.jwt[i] = await env.issuer.mint('jwt', `user-${i}`);
-      for (const s of env.strategies) if (s.kind === 'jwt') env.load.update(s.name, credentialList(creds, 'jwt'));
+      for (const s of env.strategies)
+        if (s.kind === 'jwt') env.load.update(s.name, credentialList(creds, 'jwt'));
       rotations.push({ at_s: Math.round(at * 1000) / 1000, kid });
     },
   }));
@@ -113,7 +118,8 @@ const PROBE_INTERVAL_MS = 50;
 
 async function revocation(env: SimEnv): Promise<ScenarioResult> {
   const creds = await mintCredentials(env, {});
-  const count = Math.min(REVOKED_MAX, Math.max(1, Math.round(env.settings.users * 0.05)));
+  const count = Math.min(env.settings.users, REVOKED_MAX, Math.max(5, Math.round(env.settings.users * 0.05)));
+  const pollIntervalS = env.pollInterval;
   let t0 = 0;
   let revokedAt = 0;
   const revokedAtByKind = new Map<CredentialKind, Map<string, number>>();
@@ -141,7 +147,12 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
   // The API learns first that the credential is being revoked (so refusing it is not counted as an
   // error); the lag is measured from the moment the revocation has taken effect at its source: the
   // issuer answered /oauth/revoke, or the session row is gone.
-  const revokeOne = async (kind: CredentialKind, credential: string, exp: number, revoke: () => Promise<unknown>) => {
+  const revokeOne = async (
+    kind: CredentialKind,
+    credential: string,
+    exp: number,
+    revoke: () => Promise<unknown>,
+  ) => {
     env.api.markRevoked(kind, credential, Date.now());
     await revoke();
     let map = revokedAtByKind.get(kind);
@@ -151,17 +162,23 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
     for (const s of env.strategies) if (s.kind === kind) probes.push(probe(s, credential));
   };
 
+  // Revocations are spread over one feed poll interval, so the deny-list's lag is sampled across its
+  // whole polling cycle rather than at one arbitrary phase of it.
+  const spacingMs = (pollIntervalS * 1000) / count;
   const event: PhaseEvent = {
     at: 0.4,
     async run() {
       revokedAt = (performance.now() - t0) / 1000;
       const work: Promise<unknown>[] = [];
       for (let i = 0; i < count; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, spacingMs));
         const jwt = creds.jwt[i]!;
         const opaque = creds.opaque[i]!;
         const session = creds.session[i]!;
         work.push(revokeOne('jwt', jwt.token, jwt.exp, () => env.issuer.revoke('jwt', jwt.token)));
-        work.push(revokeOne('opaque', opaque.token, opaque.exp, () => env.issuer.revoke('opaque', opaque.token)));
+        work.push(
+          revokeOne('opaque', opaque.token, opaque.exp, () => env.issuer.revoke('opaque', opaque.token)),
+        );
         work.push(
           revokeOne('session', session.token, session.exp, async () => {
             await env.sessions.redis?.delete(session.token);
@@ -175,7 +192,9 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
   t0 = performance.now();
   let outcome;
   try {
-    outcome = await runPhase(env, `all strategies (${count} tokens revoked at 40%)`, names(env), creds, [event]);
+    outcome = await runPhase(env, `all strategies (${count} tokens revoked at 40%)`, names(env), creds, [
+      event,
+    ]);
   } finally {
     probing = false;
     await Promise.allSettled(probes);
@@ -201,7 +220,10 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
     const figures: RevocationFigures = {
       revoked: revokedMap.size,
       rejected: lags.length,
-      lag_ms: lags.length === 0 ? null : { p50: lags[Math.ceil(lags.length / 2) - 1]!, max: lags[lags.length - 1]! },
+      lag_ms:
+        lags.length === 0
+          ? null
+          : { p50: lags[Math.ceil(lags.length / 2) - 1]!, max: lags[lags.length - 1]! },
       never: revokedMap.size - lags.length,
       remaining_lifetime_s: minRemaining === null ? null : Math.round(minRemaining),
       accepted_after_revocation: fromLoad?.acceptedAfterRevocation ?? 0,
@@ -271,4 +293,3 @@ export function runScenario(env: SimEnv, scenario: ScenarioName): Promise<Scenar
       return bloat(env);
   }
 }
-

@@ -174,7 +174,9 @@ async function buildJWT(name: StrategyName, ctx: StrategyContext): Promise<Strat
         const s = jwks.stats();
         return {
           jwks: { fetches: s.fetches, failures: s.failures, stale: s.stale, age_ms: s.age_ms, keys: s.keys },
-          ...(revocations && { revocation_feed: { ...revocations.stats(), poll_interval_s: ctx.pollInterval } }),
+          ...(revocations && {
+            revocation_feed: { ...revocations.stats(), poll_interval_s: ctx.pollInterval },
+          }),
         };
       },
       async close() {
@@ -266,7 +268,8 @@ export async function openRedisSessions(url: string): Promise<RedisSessions> {
     async putMany(entries) {
       for (let i = 0; i < entries.length; i += 500) {
         const pipe = redis.pipeline();
-        for (const [id, r] of entries.slice(i, i + 500)) pipe.set(prefix + id, JSON.stringify(r), 'EX', ttl(r));
+        for (const [id, r] of entries.slice(i, i + 500))
+          pipe.set(prefix + id, JSON.stringify(r), 'EX', ttl(r));
         await pipe.exec();
       }
     },
@@ -310,12 +313,20 @@ function buildSessionRedis(store: RedisSessions): Strategy {
 /** SQL sessions: SQLite in a temp dir, or a throw-away schema in PostgreSQL. */
 export async function openSQLSessions(
   postgresUrl: string | undefined,
-): Promise<SessionStore & { engine: 'sqlite' | 'postgresql'; get(id: string): Promise<SessionRecord | undefined>; close(): Promise<void> }> {
+): Promise<
+  SessionStore & {
+    engine: 'sqlite' | 'postgresql';
+    get(id: string): Promise<SessionRecord | undefined>;
+    close(): Promise<void>;
+  }
+> {
   if (postgresUrl === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-sim-sql-'));
     const db = new Database(join(dir, 'sessions.db'));
     db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE sessions (id TEXT PRIMARY KEY, sub TEXT NOT NULL, exp INTEGER NOT NULL, claims TEXT NOT NULL) WITHOUT ROWID');
+    db.exec(
+      'CREATE TABLE sessions (id TEXT PRIMARY KEY, sub TEXT NOT NULL, exp INTEGER NOT NULL, claims TEXT NOT NULL) WITHOUT ROWID',
+    );
     const select = db.prepare<[string], { sub: string; exp: number; claims: string }>(
       'SELECT sub, exp, claims FROM sessions WHERE id = ?',
     );
@@ -328,7 +339,9 @@ export async function openSQLSessions(
       engine: 'sqlite',
       async get(id) {
         const row = select.get(id);
-        return row && { sub: row.sub, exp: row.exp, claims: JSON.parse(row.claims) as Record<string, unknown> };
+        return (
+          row && { sub: row.sub, exp: row.exp, claims: JSON.parse(row.claims) as Record<string, unknown> }
+        );
       },
       async put(id, r) {
         insert.run(id, r.sub, r.exp, JSON.stringify(r.claims));
@@ -358,15 +371,27 @@ export async function openSQLSessions(
     await pool.end().catch(() => undefined);
     throw err;
   }
-  const select = { name: `${schema}-get`, text: `SELECT sub, exp, claims FROM ${schema}.sessions WHERE id = $1` };
+  const select = {
+    name: `${schema}-get`,
+    text: `SELECT sub, exp, claims FROM ${schema}.sessions WHERE id = $1`,
+  };
   const insertSQL = `INSERT INTO ${schema}.sessions (id, sub, exp, claims) VALUES ($1, $2, $3, $4)
     ON CONFLICT (id) DO UPDATE SET sub = EXCLUDED.sub, exp = EXCLUDED.exp, claims = EXCLUDED.claims`;
   return {
     engine: 'postgresql',
     async get(id) {
-      const { rows } = await pool.query<{ sub: string; exp: string; claims: string }>({ ...select, values: [id] });
+      const { rows } = await pool.query<{ sub: string; exp: string; claims: string }>({
+        ...select,
+        values: [id],
+      });
       const row = rows[0];
-      return row && { sub: row.sub, exp: Number(row.exp), claims: JSON.parse(row.claims) as Record<string, unknown> };
+      return (
+        row && {
+          sub: row.sub,
+          exp: Number(row.exp),
+          claims: JSON.parse(row.claims) as Record<string, unknown>,
+        }
+      );
     },
     async put(id, r) {
       await pool.query(insertSQL, [id, r.sub, r.exp, JSON.stringify(r.claims)]);
@@ -450,7 +475,10 @@ export async function buildStrategies(
           sessions.redis = store;
           strategies.push(buildSessionRedis(store));
         } catch (err) {
-          skipped.push({ name, reason: `Redis not reachable at ${redact(ctx.redisUrl)}: ${(err as Error).message}` });
+          skipped.push({
+            name,
+            reason: `Redis not reachable at ${redact(ctx.redisUrl)}: ${(err as Error).message}`,
+          });
         }
       } else if (name === 'session-sql') {
         try {

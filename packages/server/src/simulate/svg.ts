@@ -42,7 +42,14 @@ function scale(max: number, log: boolean, min = 0) {
   return { y, ticks };
 }
 
-function frame(title: string, unit: string, ticks: number[], y: (v: number) => number, body: string, legend: string) {
+function frame(
+  title: string,
+  unit: string,
+  ticks: number[],
+  y: (v: number) => number,
+  body: string,
+  legend: string,
+) {
   const grid = ticks
     .map(
       (t) =>
@@ -80,10 +87,20 @@ export interface BarSeries {
 }
 
 /** Grouped vertical bars: one group per category, one bar per series. */
-export function barChart(opts: { title: string; unit: string; categories: string[]; series: BarSeries[]; log?: boolean }) {
+export function barChart(opts: {
+  title: string;
+  unit: string;
+  categories: string[];
+  series: BarSeries[];
+  log?: boolean;
+}) {
   const all = opts.series.flatMap((s) => s.values).filter((v) => Number.isFinite(v));
   const positive = all.filter((v) => v > 0);
-  const { y, ticks } = scale(Math.max(0, ...all), opts.log === true, Math.min(...(positive.length ? positive : [1])));
+  const { y, ticks } = scale(
+    Math.max(0, ...all),
+    opts.log === true,
+    Math.min(...(positive.length ? positive : [1])),
+  );
   const plotW = W - M.left - M.right;
   const groupW = plotW / Math.max(1, opts.categories.length);
   const barW = Math.max(2, (groupW * 0.8) / Math.max(1, opts.series.length));
@@ -127,7 +144,9 @@ export function lineChart(opts: {
     body += `<line x1="${x(m.x).toFixed(1)}" x2="${x(m.x).toFixed(1)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#111827" stroke-dasharray="4 3"/><text x="${(x(m.x) + 4).toFixed(1)}" y="${M.top + 10}" font-size="11" fill="#111827">${escapeHTML(m.label)}</text>`;
   opts.series.forEach((s, i) => {
     if (s.points.length === 0) return;
-    const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ');
+    const d = s.points
+      .map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`)
+      .join(' ');
     body += `<path d="${d}" fill="none" stroke="${colorOf(i)}" stroke-width="2"><title>${escapeHTML(s.name)}</title></path>`;
   });
   return frame(opts.title, opts.unit, ticks, y, body, legendOf(opts.series.map((s) => s.name)));

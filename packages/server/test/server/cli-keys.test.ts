@@ -114,14 +114,19 @@ test('with --redis, a CLI rotation reaches the running server at once, not at it
   if (!url) return t.skip('Redis not reachable');
   const { dir, cleanup } = tempDir();
   // A 20 s reload interval: only the push can make the change visible within the 3 s allowed below.
-  const server = await startServer(testConfig(dir, { redis: url, 'reload-interval': '20s', 'jwks-max-age': '1s' }));
+  const server = await startServer(
+    testConfig(dir, { redis: url, 'reload-interval': '20s', 'jwks-max-age': '1s' }),
+  );
   t.after(async () => {
     await server.close();
     cleanup();
   });
   const before = server.keys.signer().kid;
   const io = captureIO();
-  const code = await main(['keys', 'rotate', '--data-dir', dir, '--redis', url, '--reload-interval', '20s'], io);
+  const code = await main(
+    ['keys', 'rotate', '--data-dir', dir, '--redis', url, '--reload-interval', '20s'],
+    io,
+  );
   assert.equal(code, 0, io.err());
   await waitFor('the pushed rotation is served', async () => server.keys.signer().kid !== before, 3000);
 });

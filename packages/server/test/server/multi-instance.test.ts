@@ -12,7 +12,7 @@ import { pgUrl, randomSchema } from '../helpers/services.js';
 import { cachingJWKS, sleep, tempDir, testConfig } from './helpers.js';
 
 const TIMINGS = {
-  'rotation-interval': '1500ms',
+  'rotation-interval': '2s',
   'jwks-max-age': '1s',
   'reload-interval': '200ms',
   'access-ttl': '30s',
@@ -46,7 +46,7 @@ async function runInstances(t: TestContext, store: string | undefined): Promise<
   let verified = 0;
   const kids = new Set<string>();
   const start = Date.now();
-  for (let i = 0; Date.now() - start < 6000; i++) {
+  for (let i = 0; Date.now() - start < 6500; i++) {
     const signer = servers[i % 3]!.keys.signer();
     kids.add(signer.kid);
     const token = signer.sign({

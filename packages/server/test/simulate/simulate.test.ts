@@ -48,7 +48,10 @@ function assertPlausible(r: StrategyReport): void {
     assert.ok(Number.isFinite(v[k]) && v[k] >= 0, `${r.name}: ${k} is a number`);
   assert.ok(v.p50 <= v.p95 && v.p95 <= v.p99 && v.p99 <= v.max, `${r.name}: p50 ≤ p95 ≤ p99 ≤ max`);
   assert.ok(r.payload_size_bytes > 20, `${r.name}: an Authorization header was sent`);
-  assert.ok(r.bytes_sent_total >= r.payload_size_bytes * r.requests, `${r.name}: bytes sent include the header`);
+  assert.ok(
+    r.bytes_sent_total >= r.payload_size_bytes * r.requests,
+    `${r.name}: bytes sent include the header`,
+  );
   assert.ok(r.errors >= 0 && r.errors <= r.requests);
   assert.ok(r.issuer_calls_per_request >= 0);
   if (r.cache_hit_ratio !== null)
@@ -60,8 +63,20 @@ test('--help documents every flag, strategy and scenario; bad flags are usage er
   const h = io();
   assert.equal(await main(['simulate', '--help'], h.cio), 0);
   for (const word of [
-    '--strategies', '--scenario', '--duration', '--requests', '--connections', '--users', '--json', '--html',
-    ...STRATEGY_NAMES, 'baseline', 'idp-outage', 'rotation', 'revocation', 'bloat',
+    '--strategies',
+    '--scenario',
+    '--duration',
+    '--requests',
+    '--connections',
+    '--users',
+    '--json',
+    '--html',
+    ...STRATEGY_NAMES,
+    'baseline',
+    'idp-outage',
+    'rotation',
+    'revocation',
+    'bloat',
   ])
     assert.ok(h.out().includes(word), `help mentions ${word}`);
   for (const argv of [
@@ -84,8 +99,22 @@ test('baseline through the command: every available strategy, every figure prese
       ...(postgres && { TESSERA_SIM_POSTGRES_URL: postgres }),
     });
     const code = await main(
-      ['simulate', '--strategies', available.join(','), '--scenario', 'baseline', '--duration', '1s',
-       '--connections', '4', '--users', '20', '--json', json, ...(postgres ? [] : ['--sql-store', 'sqlite'])],
+      [
+        'simulate',
+        '--strategies',
+        available.join(','),
+        '--scenario',
+        'baseline',
+        '--duration',
+        '1s',
+        '--connections',
+        '4',
+        '--users',
+        '20',
+        '--json',
+        json,
+        ...(postgres ? [] : ['--sql-store', 'sqlite']),
+      ],
       h.cio,
     );
     assert.equal(code, 0, h.err());
@@ -93,7 +122,10 @@ test('baseline through the command: every available strategy, every figure prese
     assert.match(h.err(), /req\/s/, 'a progress line went to stderr');
     const report = JSON.parse(readFileSync(json, 'utf8')) as SimulationReport;
     assert.equal(report.scenario, 'baseline');
-    assert.deepEqual(report.strategies.map((s) => s.name), available);
+    assert.deepEqual(
+      report.strategies.map((s) => s.name),
+      available,
+    );
     for (const r of report.strategies) {
       assertPlausible(r);
       assert.equal(r.errors, 0, `${r.name}: no errors at baseline`);
@@ -185,12 +217,20 @@ test('bloat: bigger tokens cost bytes per request for JWTs, not for opaque crede
     connections: 4,
     users: 10,
   });
-  assert.deepEqual(report.bloat!.map((b) => b.token_size), ['300B', '1KiB', '4KiB']);
+  assert.deepEqual(
+    report.bloat!.map((b) => b.token_size),
+    ['300B', '1KiB', '4KiB'],
+  );
   const jwt = report.strategies.filter((s) => s.name === 'jwt').map((s) => s.payload_size_bytes);
   assert.equal(jwt.length, 3);
   assert.ok(jwt[0]! < jwt[1]! && jwt[1]! < jwt[2]!, `JWT header bytes grow: ${jwt.join(' < ')}`);
-  assert.ok(Math.abs(report.bloat![2]!.jwt_bytes - 4096) < 200, `4 KiB tier is ~4 KiB (${report.bloat![2]!.jwt_bytes})`);
-  const opaque = report.strategies.filter((s) => s.name === 'introspect-cached').map((s) => s.payload_size_bytes);
+  assert.ok(
+    Math.abs(report.bloat![2]!.jwt_bytes - 4096) < 200,
+    `4 KiB tier is ~4 KiB (${report.bloat![2]!.jwt_bytes})`,
+  );
+  const opaque = report.strategies
+    .filter((s) => s.name === 'introspect-cached')
+    .map((s) => s.payload_size_bytes);
   assert.equal(new Set(opaque).size, 1, 'opaque tokens stay the same size');
   for (const r of report.strategies) assertPlausible(r);
 });

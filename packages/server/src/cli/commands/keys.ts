@@ -102,6 +102,38 @@ async function withStore<T>(config: ServerConfig, fn: (store: Store) => Promise<
   }
 }
 
+/**
+ * With --redis, push the new `kid` deny-list entry on `tessera:revocations` like the server does for a
+ * revoked token, so subscribed verifiers drop the key's tokens at once instead of at their next pull.
+ * Best effort: the entry is in the store, and the pull feed delivers it anyway.
+ */
+async function pushKidRevocation(
+  io: CommandIO,
+  config: ServerConfig,
+  store: Store,
+  since: number,
+  kid: string,
+): Promise<void> {
+  if (!config.redis) return;
+  try {
+    const records = await store.listRevocations(since, 1000, Date.now());
+    const record = records.find((e) => e.kind === 'kid' && e.value === kid);
+    if (!record) return;
+    const { REVOCATION_CHANNEL, toFeedEntry } = await import('../../oauth/revocation-feed.js');
+    const { openRedisClient } = await import('../../store/redis-ephemeral.js');
+    const redis = await openRedisClient(config.redis);
+    try {
+      await redis.publish(REVOCATION_CHANNEL, JSON.stringify(toFeedEntry(record)));
+    } finally {
+      redis.disconnect();
+    }
+  } catch (err) {
+    io.stderr.write(
+      `tessera: warning: could not push the revocation through Redis (verifiers still pull it): ${(err as Error).message}\n`,
+    );
+  }
+}
+
 /** `tessera keys list|rotate|revoke`. */
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   let config: ServerConfig;
@@ -157,7 +189,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
           await notifier.publish();
           await notifier.close();
         } catch (err) {
-          io.stderr.write(`tessera: warning: could not notify servers through Redis: ${(err as Error).message}\n`);
+          io.stderr.write(
+            `tessera: warning: could not notify servers through Redis: ${(err as Error).message}\n`,
+          );
         }
       };
       if (sub === 'rotate') {
@@ -169,8 +203,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
         );
         return 0;
       }
+      const seqBefore = await store.latestRevocationSeq();
       const r = await revokeKey(store, kek, config, args[0]!, { holder });
       await announce();
+      if (!r.alreadyRevoked) await pushKidRevocation(io, config, store, seqBefore, r.kid);
       if (r.alreadyRevoked) io.stdout.write(`${r.kid} was already revoked\n`);
       else
         io.stdout.write(

@@ -70,7 +70,8 @@ const OPTIONS = {
 function positiveInt(text: string | undefined, name: string, max: number): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} must be an integer 1..${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`--${name} must be an integer 1..${max}`);
   return n;
 }
 
@@ -195,9 +196,14 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (wantsSQL && parsed.sqlStore !== 'sqlite') {
     if (await canConnect(parsed.postgres)) options.postgresUrl = parsed.postgres;
     else if (parsed.sqlStore === 'postgres') {
-      io.stderr.write(`tessera: PostgreSQL not reachable at ${redact(parsed.postgres)} (--sql-store postgres)\n`);
+      io.stderr.write(
+        `tessera: PostgreSQL not reachable at ${redact(parsed.postgres)} (--sql-store postgres)\n`,
+      );
       return 1;
-    } else io.stderr.write(`tessera: PostgreSQL not reachable at ${redact(parsed.postgres)}; session-sql uses SQLite\n`);
+    } else
+      io.stderr.write(
+        `tessera: PostgreSQL not reachable at ${redact(parsed.postgres)}; session-sql uses SQLite\n`,
+      );
   }
   const progress = progressWriter(io);
   const controller = new AbortController();

@@ -1,0 +1,431 @@
+/**
+ * Issue "Scale-out", fault tests: a `tessera serve` process whose PostgreSQL (a) or Redis (b) sits behind a
+ * TCP proxy the test takes down and brings back. The shared PostgreSQL and Redis servers are never touched.
+ *
+ * (a) PostgreSQL away: token and introspection answer 503 `temporarily_unavailable` promptly, the JWKS keeps
+ *     answering from memory, verifiers keep verifying locally; afterwards everything works again and a refresh
+ *     family started before the outage rotates exactly once.
+ * (b) Redis away: rate limits fail OPEN, client-assertion replay is still refused (single-use ids live in
+ *     the store, not in Redis), revocation still reaches verifiers through the pull feed within the bound.
+ *
+ *   npm run build && node --test packages/server/dist/test/scale/faults.test.js
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createRedisRevocationTransport,
+  createRevocationList,
+  createSigner,
+  createVerifier,
+  exportJWK,
+  generateKeyPair,
+  type RevocationList,
+  type Verifier,
+} from '@tessera/jwt';
+import { openStore } from '../../src/store/open-store.js';
+import { dropPgSchemas, pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
+import { runTessera, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const ISSUER = 'http://tessera.test';
+/** "Never a hang": every request during an outage must be answered within this. */
+const ANSWER_WITHIN_MS = 6000;
+/** The verifiers' pollInterval and the documented pull-fallback bound (pollInterval + margin). */
+const POLL_MS = 1000;
+const PULL_BOUND_MS = POLL_MS + 1500;
+
+const pgServer = await pgUrl();
+const redis = await redisUrl();
+
+function basic(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+  ms: number;
+}
+
+async function request(url: string, init: RequestInit = {}): Promise<Answer> {
+  const started = Date.now();
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(ANSWER_WITHIN_MS + 4000) });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    body = { raw: text };
+  }
+  return { status: res.status, body, headers: res.headers, ms: Date.now() - started };
+}
+
+function post(base: string, path: string, form: Record<string, string>, auth?: string): Promise<Answer> {
+  return request(`${base}${path}`, {
+    method: 'POST',
+    headers: {
+      ...(auth && { authorization: auth }),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `check` until it holds or `timeoutMs` passes; returns the elapsed milliseconds. */
+async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+function proxiedUrl(url: string, port: number): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
+}
+
+async function createClient(args: string[], storeSpec: string, dir: string, env: NodeJS.ProcessEnv) {
+  const r = await runTessera(['clients', 'create', ...args, '--json', '--store', storeSpec, '--data-dir', dir], env);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as { client_id?: string; client_secret?: string };
+}
+
+function assertUnavailable(a: Answer, what: string): void {
+  assert.equal(a.status, 503, `${what}: 503, got ${a.status} ${JSON.stringify(a.body)}`);
+  assert.equal(a.body.error, 'temporarily_unavailable', `${what}: OAuth error code`);
+  assert.equal(typeof a.body.error_description, 'string', `${what}: error_description`);
+  assert.ok(String(a.body.error_description).length > 0);
+  assert.ok(a.headers.get('retry-after'), `${what}: Retry-After`);
+  assert.ok(a.ms < ANSWER_WITHIN_MS, `${what}: answered in ${a.ms} ms`);
+}
+
+describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgServer || !redis }, () => {
+  const schemas: string[] = [];
+  const dirs: string[] = [];
+  const closers: (() => unknown)[] = [];
+  const env: NodeJS.ProcessEnv = { TESSERA_KEK: randomBytes(32).toString('base64url'), TESSERA_LOG_LEVEL: 'error' };
+
+  /** A fresh schema and data dir; the CLI talks to PostgreSQL directly, the server through `storeUrl`. */
+  async function setup(name: string) {
+    const schema = randomSchema();
+    schemas.push(schema);
+    const dir = await mkdtemp(join(tmpdir(), `tessera-faults-${name}-`));
+    dirs.push(dir);
+    return { schema, dir, directStore: `${pgServer}?schema=${schema}` };
+  }
+
+  after(async () => {
+    for (const c of closers.reverse()) await c();
+    await stopAll();
+    if (pgServer) await dropPgSchemas(pgServer, schemas).catch(() => undefined);
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('(a) PostgreSQL goes away: 503 where the store is needed, JWKS and local verification keep working', async () => {
+    const { dir, directStore, schema } = await setup('pg');
+    const pgProxy: TcpProxy = await startTcpProxy(new URL(pgServer!).hostname, Number(new URL(pgServer!).port || 5432));
+    closers.push(() => pgProxy.close());
+    const serverStore = `${proxiedUrl(pgServer!, pgProxy.port)}?schema=${schema}`;
+    const server: ServeProcess = await startServe(
+      [
+        '--port', '0', '--store', serverStore, '--redis', redis!, '--issuer', ISSUER, '--data-dir', dir,
+        '--reload-interval', '1s', '--rate-limit-client', '0', '--rate-limit-ip', '0',
+      ],
+      env,
+    );
+    closers.push(() => server.stop());
+    const svc = await createClient(
+      ['--id', 'svc', '--grants', 'client_credentials', '--audience', 'api'],
+      directStore,
+      dir,
+      env,
+    );
+    const svcAuth = basic('svc', svc.client_secret!);
+    const loginKeys = generateKeyPair('ES256');
+    const jwksFile = join(dir, 'login-jwks.json');
+    await writeFile(jwksFile, JSON.stringify({ keys: [exportJWK(loginKeys.publicKey)] }));
+    const login = await createClient(
+      [
+        '--id', 'login', '--grants', 'urn:ietf:params:oauth:grant-type:jwt-bearer,refresh_token',
+        '--audience', 'api', '--jwks', jwksFile,
+      ],
+      directStore,
+      dir,
+      env,
+    );
+    const loginAuth = basic('login', login.client_secret!);
+    const signer = createSigner({ key: loginKeys.privateKey, alg: 'ES256' });
+    const now = Math.floor(Date.now() / 1000);
+
+    // Before the outage: an access token, a refresh family, a verifier that has fetched the JWKS.
+    const issued = await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth);
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+    const accessToken = String(issued.body.access_token);
+    const started = await post(
+      server.url,
+      '/oauth/token',
+      {
+        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        assertion: signer.sign({ iss: 'login', sub: 'alice', aud: ISSUER, exp: now + 120, jti: randomUUID() }),
+      },
+      loginAuth,
+    );
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const refresh1 = String(started.body.refresh_token);
+    const verifierOptions = {
+      algorithms: ['ES256' as const],
+      issuer: ISSUER,
+      audience: 'api',
+      typ: 'at+jwt',
+      jwksUri: `${server.url}/.well-known/jwks.json`,
+    };
+    const warm: Verifier = createVerifier(verifierOptions);
+    closers.push(() => warm.close());
+    await warm.verify(accessToken);
+    const jwksBefore = await request(`${server.url}/.well-known/jwks.json`);
+    assert.equal(jwksBefore.status, 200);
+
+    // PostgreSQL goes away.
+    await pgProxy.down();
+    const outageStarted = Date.now();
+
+    assertUnavailable(
+      await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth),
+      'client_credentials during the outage',
+    );
+    assertUnavailable(
+      await post(server.url, '/oauth/introspect', { token: accessToken }, svcAuth),
+      'introspection during the outage',
+    );
+    assertUnavailable(
+      await post(server.url, '/oauth/token', { grant_type: 'refresh_token', refresh_token: refresh1 }, loginAuth),
+      'refresh during the outage',
+    );
+    assertUnavailable(
+      await post(server.url, '/oauth/revoke', { token: accessToken }, svcAuth),
+      'revocation during the outage',
+    );
+    const feed = await request(`${server.url}/oauth/revocations?since=0`, { headers: { authorization: svcAuth } });
+    assertUnavailable(feed, 'revocation feed during the outage');
+    const ready = await request(`${server.url}/readyz`);
+    assert.equal(ready.status, 503, `readyz: ${JSON.stringify(ready.body)}`);
+    assert.ok(ready.ms < ANSWER_WITHIN_MS);
+    assert.equal((await request(`${server.url}/healthz`)).status, 200, 'liveness is not readiness');
+
+    // Let a few store reloads fail (reload interval 1 s): the key set must survive them.
+    await sleep(2500);
+    const jwksDuring = await request(`${server.url}/.well-known/jwks.json`);
+    assert.equal(jwksDuring.status, 200, 'JWKS from memory');
+    assert.deepEqual(jwksDuring.body, jwksBefore.body, 'the same key set');
+    // Local verification: the warm verifier, and a cold one that must fetch the JWKS during the outage.
+    await warm.verify(accessToken);
+    const cold = createVerifier(verifierOptions);
+    closers.push(() => cold.close());
+    await cold.verify(accessToken);
+    // Still answering promptly after a while (no pool exhaustion, no hang).
+    assertUnavailable(
+      await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth),
+      'client_credentials later in the outage',
+    );
+    const outageMs = Date.now() - outageStarted;
+
+    // PostgreSQL comes back: the pool reconnects on its own.
+    await pgProxy.up();
+    const recoveredMs = await eventually(
+      async () =>
+        (await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth)).status === 200,
+      15_000,
+      'token endpoint back after PostgreSQL returned',
+    );
+    process.stdout.write(`# PostgreSQL outage of ${outageMs} ms; token endpoint answered 200 again ${recoveredMs} ms after it came back\n`);
+    const intro = await post(server.url, '/oauth/introspect', { token: accessToken }, svcAuth);
+    assert.equal(intro.status, 200);
+    assert.equal(intro.body.active, true, 'the pre-outage token is still active');
+    assert.equal((await request(`${server.url}/readyz`)).status, 200);
+
+    // The family started before the outage rotates exactly once: the 503 attempt consumed nothing.
+    const rotated = await post(
+      server.url,
+      '/oauth/token',
+      { grant_type: 'refresh_token', refresh_token: refresh1 },
+      loginAuth,
+    );
+    assert.equal(rotated.status, 200, `first rotation after the outage: ${JSON.stringify(rotated.body)}`);
+    const store = await openStore(directStore, { dataDir: dir });
+    try {
+      const live = await store.listLiveFamilies(Date.now());
+      assert.equal(live.length, 1, 'one live family');
+      const tokens = await store.listFamilyTokens(live[0]!.id);
+      assert.equal(tokens.length, 2, 'the original token and exactly one successor');
+      assert.equal(tokens.filter((t) => t.usedAt === null).length, 1, 'exactly one unused refresh token');
+    } finally {
+      await store.close();
+    }
+    const next = await post(
+      server.url,
+      '/oauth/token',
+      { grant_type: 'refresh_token', refresh_token: String(rotated.body.refresh_token) },
+      loginAuth,
+    );
+    assert.equal(next.status, 200, 'the successor rotates too');
+    const output = server.output();
+    assert.doesNotMatch(output, /oauth endpoint failed/, 'no 500 was logged');
+  });
+
+  it('(b) Redis goes away: rate limits fail open, assertions stay single-use, revocation falls back to pull', async () => {
+    const { dir, directStore } = await setup('redis');
+    const r = new URL(redis!);
+    const redisProxy = await startTcpProxy(r.hostname, Number(r.port || 6379));
+    closers.push(() => redisProxy.close());
+    const serverRedis = proxiedUrl(redis!, redisProxy.port);
+    // A client id unique to this run: the Redis rate-limit counters are shared with other test files.
+    const svcId = `svc-${randomBytes(4).toString('hex')}`;
+    const LIMIT = 3;
+    const server = await startServe(
+      [
+        '--port', '0', '--store', directStore, '--redis', serverRedis, '--issuer', ISSUER, '--data-dir', dir,
+        '--reload-interval', '1s', '--rate-limit-client', String(LIMIT), '--rate-limit-ip', '0',
+      ],
+      env,
+    );
+    closers.push(() => server.stop());
+    const svc = await createClient(
+      ['--id', svcId, '--grants', 'client_credentials', '--audience', 'api'],
+      directStore,
+      dir,
+      env,
+    );
+    const svcAuth = basic(svcId, svc.client_secret!);
+    const pkKeys = generateKeyPair('ES256');
+    const pkId = `pk-${randomBytes(4).toString('hex')}`;
+    const pkJwks = join(dir, 'pk-jwks.json');
+    await writeFile(pkJwks, JSON.stringify({ keys: [exportJWK(pkKeys.publicKey)] }));
+    await createClient(
+      ['--id', pkId, '--grants', 'client_credentials', '--audience', 'api', '--auth', 'private_key_jwt', '--jwks', pkJwks],
+      directStore,
+      dir,
+      env,
+    );
+    const pkSigner = createSigner({ key: pkKeys.privateKey, alg: 'ES256' });
+    const clientAssertion = () => {
+      const now = Math.floor(Date.now() / 1000);
+      return pkSigner.sign({
+        iss: pkId,
+        sub: pkId,
+        aud: `${ISSUER}/oauth/token`,
+        exp: now + 60,
+        jti: randomUUID(),
+      });
+    };
+    const withAssertion = (assertion: string) =>
+      post(server.url, '/oauth/token', {
+        grant_type: 'client_credentials',
+        client_id: pkId,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      });
+
+    // A verifier on the same Redis path (through the proxy) with a 1 s pull behind it.
+    const list: RevocationList = createRevocationList({
+      feedUrl: `${server.url}/oauth/revocations`,
+      clientId: svcId,
+      clientSecret: svc.client_secret!,
+      policy: 'fail-closed',
+      pollInterval: POLL_MS / 1000,
+      staleAfter: '30s',
+      transport: createRedisRevocationTransport({ url: serverRedis, maxBackoffMs: 500 }),
+    });
+    closers.push(() => list.close());
+    await list.ready();
+    const verifier = createVerifier({
+      algorithms: ['ES256'],
+      issuer: ISSUER,
+      audience: 'api',
+      typ: 'at+jwt',
+      jwksUri: `${server.url}/.well-known/jwks.json`,
+      revocations: list,
+    });
+    closers.push(() => verifier.close());
+
+    // With Redis: the per-client limit holds (LIMIT requests pass, the next is slow_down)…
+    const tokens: string[] = [];
+    for (let i = 0; i < LIMIT; i++) {
+      const a = await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth);
+      assert.equal(a.status, 200, JSON.stringify(a.body));
+      tokens.push(String(a.body.access_token));
+    }
+    const limited = await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth);
+    assert.equal(limited.status, 429, 'the limit holds while Redis is up');
+    assert.equal(limited.body.error, 'slow_down');
+    // …and revocations are pushed.
+    const pushedBefore = list.stats().pushed;
+    const pushedRevoke = Date.now();
+    assert.equal((await post(server.url, '/oauth/revoke', { token: tokens[0]! }, svcAuth)).status, 200);
+    await eventually(() => verifier.verify(tokens[0]!).then(() => false, () => true), PULL_BOUND_MS, 'push');
+    const pushMs = Date.now() - pushedRevoke;
+    await eventually(async () => list.stats().pushed > pushedBefore, 2000, 'the entry arrived by push');
+
+    // Redis goes away.
+    await redisProxy.down();
+
+    // Rate limits fail OPEN: the exhausted client is served again (each instance stops limiting).
+    for (let i = 0; i < LIMIT + 2; i++) {
+      const a = await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth);
+      assert.equal(a.status, 200, `rate limit fails open while Redis is down: ${a.status} ${JSON.stringify(a.body)}`);
+      assert.ok(a.ms < ANSWER_WITHIN_MS, `answered in ${a.ms} ms`);
+      tokens.push(String(a.body.access_token));
+    }
+
+    // Single-use ids: a private_key_jwt assertion works once and cannot be replayed (the used-id record is
+    // in the store, which is up), so a Redis outage opens no replay window.
+    const assertion = clientAssertion();
+    const first = await withAssertion(assertion);
+    assert.equal(first.status, 200, `fresh client assertion: ${JSON.stringify(first.body)}`);
+    const replay = await withAssertion(assertion);
+    assert.equal(replay.status, 401, `replayed client assertion: ${JSON.stringify(replay.body)}`);
+    assert.equal(replay.body.error, 'invalid_client');
+
+    // Revocation: the server's publish fails (logged, not an error for the client); the pull delivers it.
+    const victim = tokens[tokens.length - 1]!;
+    await verifier.verify(victim);
+    const pushedDuring = list.stats().pushed;
+    const revokeStarted = Date.now();
+    const rev = await post(server.url, '/oauth/revoke', { token: victim }, svcAuth);
+    assert.equal(rev.status, 200, 'revocation succeeds without Redis');
+    const pullMs = await eventually(
+      () => verifier.verify(victim).then(() => false, (err: { code?: string }) => err.code === 'ERR_TOKEN_REVOKED'),
+      PULL_BOUND_MS + 1000,
+      'the pull feed delivers the revocation',
+    );
+    const totalPullMs = Date.now() - revokeStarted;
+    assert.equal(list.stats().pushed, pushedDuring, 'nothing came by push while Redis was down');
+    assert.ok(totalPullMs <= PULL_BOUND_MS, `pull fallback within ${PULL_BOUND_MS} ms (took ${totalPullMs} ms)`);
+    process.stdout.write(
+      `# Redis down: revoke-to-reject by push before the outage ${pushMs} ms, by pull during it ${totalPullMs} ms (poll ${POLL_MS} ms; ${pullMs} ms after the 200)\n`,
+    );
+    // Introspection and the feed do not need Redis.
+    const intro = await post(server.url, '/oauth/introspect', { token: victim }, svcAuth);
+    assert.equal(intro.status, 200);
+    assert.equal(intro.body.active, false);
+
+    // Redis comes back: the shared limit holds again (the client reconnects on its own).
+    await redisProxy.up();
+    await eventually(
+      async () => (await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth)).status === 429,
+      15_000,
+      'the rate limit holds again once Redis is back',
+    );
+    assert.doesNotMatch(server.output(), /oauth endpoint failed/, 'no 500 was logged');
+  });
+});
