@@ -32,7 +32,8 @@ export function validateClaims(payload: JWTPayload, rules: ClaimRules, now: numb
       if (aud.length === 0 || !aud.every((a) => typeof a === 'string')) {
         throw new JWTClaimInvalid('aud', 'must be a string or a non-empty array of strings');
       }
-    } else if (typeof aud !== 'string') throw new JWTClaimInvalid('aud', 'must be a string or a non-empty array of strings');
+    } else if (typeof aud !== 'string')
+      throw new JWTClaimInvalid('aud', 'must be a string or a non-empty array of strings');
   }
   if (exp !== undefined && !isTime(exp)) throw new JWTClaimInvalid('exp', 'must be a number');
   if (nbf !== undefined && !isTime(nbf)) throw new JWTClaimInvalid('nbf', 'must be a number');
@@ -51,7 +52,10 @@ export function validateClaims(payload: JWTPayload, rules: ClaimRules, now: numb
     if (!ok) throw new JWTClaimInvalid('aud', 'does not contain an accepted audience');
   }
   if (rules.subject !== undefined && sub !== rules.subject) {
-    throw new JWTClaimInvalid('sub', sub === undefined ? 'is missing' : 'does not match the expected subject');
+    throw new JWTClaimInvalid(
+      'sub',
+      sub === undefined ? 'is missing' : 'does not match the expected subject',
+    );
   }
 
   const tol = rules.clockTolerance;
@@ -66,7 +70,8 @@ export function validateClaims(payload: JWTPayload, rules: ClaimRules, now: numb
   if (iat !== undefined && iat > now + tol) throw new JWTNotYetValid('iat');
   if (rules.maxTokenAge !== undefined) {
     if (iat === undefined) throw new JWTClaimInvalid('iat', 'is missing (maxTokenAge requires it)');
-    if (now - iat > rules.maxTokenAge + tol) throw new JWTExpired('"iat" claim timestamp check failed (too old)');
+    if (now - iat > rules.maxTokenAge + tol)
+      throw new JWTExpired('"iat" claim timestamp check failed (too old)');
   }
   for (const name of rules.requiredClaims) {
     if (!Object.hasOwn(payload, name)) throw new JWTClaimInvalid(name, 'is missing');

@@ -29,7 +29,20 @@ export function decodeJWT(token: string, options: { maxTokenLength?: number } = 
   if (parts.length !== 3) throw new JWSInvalid('a JWS has exactly three segments');
   const [h, p, s] = parts as [string, string, string];
   if (h.length === 0) throw new JWSInvalid('empty protected header');
-  const header = parseStrictJSONObject(decodeUTF8(decodeBase64url(h, 'protected header'), 'protected header'), { maxDepth: MAX_JSON_DEPTH }, 'protected header');
-  const payload = parseStrictJSONObject(decodeUTF8(decodeBase64url(p, 'payload'), 'payload'), { maxDepth: MAX_JSON_DEPTH }, 'payload');
-  return { header, payload: payload as JWTPayload, signature: decodeBase64url(s, 'signature'), size: Buffer.byteLength(token) };
+  const header = parseStrictJSONObject(
+    decodeUTF8(decodeBase64url(h, 'protected header'), 'protected header'),
+    { maxDepth: MAX_JSON_DEPTH },
+    'protected header',
+  );
+  const payload = parseStrictJSONObject(
+    decodeUTF8(decodeBase64url(p, 'payload'), 'payload'),
+    { maxDepth: MAX_JSON_DEPTH },
+    'payload',
+  );
+  return {
+    header,
+    payload: payload as JWTPayload,
+    signature: decodeBase64url(s, 'signature'),
+    size: Buffer.byteLength(token),
+  };
 }

@@ -9,7 +9,8 @@ const UNITS: Record<string, number> = { ms: 0.001, s: 1, sec: 1, m: 60, min: 60,
  */
 export function toSeconds(value: number | string, name: string): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new InvalidOptions(`"${name}" must be a non-negative number of seconds`);
+    if (!Number.isFinite(value) || value < 0)
+      throw new InvalidOptions(`"${name}" must be a non-negative number of seconds`);
     return value;
   }
   const m = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?$/.exec(value.trim()) : null;

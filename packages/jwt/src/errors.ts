@@ -157,7 +157,10 @@ export class TokenRevoked extends TesseraError {
 /** The revocation feed is stale beyond its bound and the policy is fail-closed. */
 export class RevocationStale extends TesseraError {
   static override readonly code = 'ERR_REVOCATION_STALE';
-  constructor(message = 'revocation data is stale and the policy is fail-closed', options?: { cause?: unknown }) {
+  constructor(
+    message = 'revocation data is stale and the policy is fail-closed',
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

@@ -27,7 +27,8 @@ export function parseProtectedHeader(segment: string, allowed: ReadonlySet<strin
   const header = parseStrictJSONObject(text, { maxDepth: MAX_JSON_DEPTH }, 'protected header');
   const alg = header.alg;
   if (typeof alg !== 'string') throw new JWSInvalid('"alg" header parameter missing or not a string');
-  if (alg.toLowerCase() === 'none') throw new JOSEAlgNotAllowed('unsecured JWS ("alg": "none") is never accepted');
+  if (alg.toLowerCase() === 'none')
+    throw new JOSEAlgNotAllowed('unsecured JWS ("alg": "none") is never accepted');
   if (allowed !== undefined && !allowed.has(alg)) throw new JOSEAlgNotAllowed();
   if (!isAlg(alg)) throw new JOSEAlgNotAllowed('unsupported algorithm');
   if (
@@ -36,7 +37,9 @@ export function parseProtectedHeader(segment: string, allowed: ReadonlySet<strin
     Object.hasOwn(header, 'x5u') ||
     Object.hasOwn(header, 'x5c')
   ) {
-    throw new JWSInvalid('token names its own key or key URL (jwk/jku/x5u/x5c); keys come only from configuration');
+    throw new JWSInvalid(
+      'token names its own key or key URL (jwk/jku/x5u/x5c); keys come only from configuration',
+    );
   }
   if (Object.hasOwn(header, 'crit')) {
     const crit = header.crit;
@@ -55,7 +58,8 @@ export function parseProtectedHeader(segment: string, allowed: ReadonlySet<strin
       throw new JWSInvalid('"kid" must be a non-empty string of bounded length');
     }
   }
-  if (Object.hasOwn(header, 'typ') && typeof header.typ !== 'string') throw new JWSInvalid('"typ" must be a string');
+  if (Object.hasOwn(header, 'typ') && typeof header.typ !== 'string')
+    throw new JWSInvalid('"typ" must be a string');
   return Object.freeze(header) as JWSHeader;
 }
 

@@ -58,7 +58,18 @@ export {
 export type { ExportJWKOptions, GenerateKeyOptions, GeneratedKeyPair, ImportKeyOptions } from './keys.js';
 export { createSigner } from './signer.js';
 export type { SignOptions, Signer, SignerOptions } from './signer.js';
-export type { Alg, Clock, JWK, JWKS, JWSHeader, JWTPayload, KeyLookup, KeySource, TesseraKey, VerifyResult } from './types.js';
+export type {
+  Alg,
+  Clock,
+  JWK,
+  JWKS,
+  JWSHeader,
+  JWTPayload,
+  KeyLookup,
+  KeySource,
+  TesseraKey,
+  VerifyResult,
+} from './types.js';
 export { createVerifier } from './verifier.js';
 export { createCoreVerifier, DEFAULT_MAX_TOKEN_LENGTH } from './verifier-core.js';
 export type { CoreVerifier, CoreVerifierOptions } from './verifier-core.js';

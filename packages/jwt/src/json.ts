@@ -30,7 +30,11 @@ export function decodeUTF8(bytes: Buffer, what: string): string {
  *
  * @example parseStrictJSONObject('{"alg":"ES256"}', { maxDepth: 16 }, 'header')
  */
-export function parseStrictJSONObject(text: string, options: StrictJSONOptions, what: string): Record<string, unknown> {
+export function parseStrictJSONObject(
+  text: string,
+  options: StrictJSONOptions,
+  what: string,
+): Record<string, unknown> {
   const scan = scanText(text, options.maxDepth, what);
   let value: unknown;
   try {
@@ -93,7 +97,10 @@ function scanText(text: string, maxDepth: number, what: string): TextScan {
     pos = close + 1;
   }
   const suspicious =
-    text.includes('\\') || text.includes('__proto__') || text.includes('constructor') || text.includes('prototype');
+    text.includes('\\') ||
+    text.includes('__proto__') ||
+    text.includes('constructor') ||
+    text.includes('prototype');
   return { members, objects, suspicious };
 }
 

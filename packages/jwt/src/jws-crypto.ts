@@ -15,7 +15,8 @@ function keyInput(spec: AlgSpec, keyObject: KeyObject): KeyInput {
   let input = perAlg.get(spec.alg);
   if (input === undefined) {
     if (spec.kty === 'EC') input = { key: keyObject, dsaEncoding: 'ieee-p1363' };
-    else if (spec.saltLength !== undefined) input = { key: keyObject, padding: spec.padding!, saltLength: spec.saltLength };
+    else if (spec.saltLength !== undefined)
+      input = { key: keyObject, padding: spec.padding!, saltLength: spec.saltLength };
     else if (spec.kty === 'RSA') input = { key: keyObject, padding: spec.padding! };
     else input = keyObject;
     perAlg.set(spec.alg, input);
@@ -73,19 +74,29 @@ export function verifyBytes(spec: AlgSpec, key: TesseraKey, data: Buffer, sig: B
     const mac = createHmac(spec.hash!, key.keyObject).update(data).digest();
     return mac.length === sig.length && timingSafeEqual(mac, sig);
   }
-  if (spec.order !== undefined && !ecdsaScalarsInRange(sig, orderAt(spec.order, sig.length >>> 1))) return false;
+  if (spec.order !== undefined && !ecdsaScalarsInRange(sig, orderAt(spec.order, sig.length >>> 1)))
+    return false;
   return cryptoVerify(spec.hash ?? null, data, keyInput(spec, key.keyObject) as VerifyKeyObjectInput, sig);
 }
 
 /** Thread-pool variant of verifyBytes for asymmetric keys: node:crypto runs the check off the main thread. */
-export function verifyBytesAsync(spec: AlgSpec, key: TesseraKey, data: Buffer, sig: Buffer): Promise<boolean> {
+export function verifyBytesAsync(
+  spec: AlgSpec,
+  key: TesseraKey,
+  data: Buffer,
+  sig: Buffer,
+): Promise<boolean> {
   if (spec.kty === 'oct') return Promise.resolve(verifyBytes(spec, key, data, sig));
   if (spec.order !== undefined && !ecdsaScalarsInRange(sig, orderAt(spec.order, sig.length >>> 1))) {
     return Promise.resolve(false);
   }
   return new Promise((resolve) => {
-    cryptoVerify(spec.hash ?? null, data, keyInput(spec, key.keyObject) as VerifyKeyObjectInput, sig, (err, ok) =>
-      resolve(err ? false : ok),
+    cryptoVerify(
+      spec.hash ?? null,
+      data,
+      keyInput(spec, key.keyObject) as VerifyKeyObjectInput,
+      sig,
+      (err, ok) => resolve(err ? false : ok),
     );
   });
 }

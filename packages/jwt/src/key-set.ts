@@ -28,11 +28,15 @@ export interface ImportJWKSOptions {
  *
  * @example const { keys } = importJWKS(await (await fetch(url)).json(), { algorithms: ['ES256'] });
  */
-export function importJWKS(jwks: JWKS, options: ImportJWKSOptions = {}): { keys: TesseraKey[]; skipped: SkippedKey[] } {
+export function importJWKS(
+  jwks: JWKS,
+  options: ImportJWKSOptions = {},
+): { keys: TesseraKey[]; skipped: SkippedKey[] } {
   if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) {
     throw new JWKSInvalid('a JWK Set is an object with a "keys" array');
   }
-  if (jwks.keys.length > MAX_JWKS_KEYS) throw new JWKSInvalid(`a JWK Set may hold at most ${MAX_JWKS_KEYS} keys`);
+  if (jwks.keys.length > MAX_JWKS_KEYS)
+    throw new JWKSInvalid(`a JWK Set may hold at most ${MAX_JWKS_KEYS} keys`);
   checkRawSet(jwks.keys);
   const keys: TesseraKey[] = [];
   const skipped: SkippedKey[] = [];
@@ -113,11 +117,17 @@ function isTesseraKey(k: unknown): k is TesseraKey {
 export function createLocalKeySet(input: KeyInput, options: ImportJWKSOptions = {}): LocalKeySet {
   let keys: TesseraKey[];
   if (Array.isArray(input)) {
-    if (input.length > MAX_JWKS_KEYS) throw new JWKSInvalid(`a key set may hold at most ${MAX_JWKS_KEYS} keys`);
+    if (input.length > MAX_JWKS_KEYS)
+      throw new JWKSInvalid(`a key set may hold at most ${MAX_JWKS_KEYS} keys`);
     keys = input.map((k) =>
-      isTesseraKey(k) ? toPublicKey(k) : k instanceof KeyObject ? toPublicKey(importKeyObject(k)) : toPublicKey(importJWK(k as JWK)),
+      isTesseraKey(k)
+        ? toPublicKey(k)
+        : k instanceof KeyObject
+          ? toPublicKey(importKeyObject(k))
+          : toPublicKey(importJWK(k as JWK)),
     );
-    if (options.algorithms) keys = keys.filter((k) => k.algorithms.some((a) => options.algorithms!.includes(a)));
+    if (options.algorithms)
+      keys = keys.filter((k) => k.algorithms.some((a) => options.algorithms!.includes(a)));
     checkSet(keys);
   } else {
     keys = importJWKS(input as JWKS, options).keys.map(toPublicKey);

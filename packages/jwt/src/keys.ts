@@ -38,18 +38,25 @@ const HS_ALGS: Alg[] = ['HS256', 'HS384', 'HS512'];
  * rules: RSA ≥ 2048 bits and odd e ≥ 3 (RFC 7518 §3.3, A09), ES256 only with P-256 (A21), HMAC secrets at
  * least the hash length (RFC 7518 §3.2, A24). DSA, secp256k1, Ed448 and X25519 keys are refused.
  */
-function algorithmsFor(keyObject: KeyObject): { kty: TesseraKey['kty']; crv?: string; bits?: number; algs: Alg[] } {
+function algorithmsFor(keyObject: KeyObject): {
+  kty: TesseraKey['kty'];
+  crv?: string;
+  bits?: number;
+  algs: Alg[];
+} {
   if (keyObject.type === 'secret') {
     const bytes = keyObject.symmetricKeySize ?? 0;
     const algs = HS_ALGS.filter((a) => bytes >= ALGORITHMS[a].minSecretBytes!);
-    if (algs.length === 0) throw new JWKInvalid('HMAC secret is shorter than the hash output (RFC 7518 §3.2)');
+    if (algs.length === 0)
+      throw new JWKInvalid('HMAC secret is shorter than the hash output (RFC 7518 §3.2)');
     return { kty: 'oct', bits: bytes * 8, algs };
   }
   const type = keyObject.asymmetricKeyType;
   const details = keyObject.asymmetricKeyDetails ?? {};
   if (type === 'rsa' || type === 'rsa-pss') {
     const bits = details.modulusLength ?? 0;
-    if (bits < RSA_MIN_BITS) throw new JWKInvalid(`RSA keys must be at least ${RSA_MIN_BITS} bits (RFC 7518 §3.3)`);
+    if (bits < RSA_MIN_BITS)
+      throw new JWKInvalid(`RSA keys must be at least ${RSA_MIN_BITS} bits (RFC 7518 §3.3)`);
     if (bits > RSA_MAX_BITS) throw new JWKInvalid(`RSA keys above ${RSA_MAX_BITS} bits are refused`);
     const e = details.publicExponent ?? 0n;
     if (e < 3n || e % 2n === 0n) throw new JWKInvalid('RSA public exponent must be odd and at least 3');
@@ -86,7 +93,8 @@ function makeKey(keyObject: KeyObject, options: ImportKeyOptions, jwkAlg?: unkno
   }
   if (bind !== undefined) {
     // A21 / Wycheproof: a JWK alg that is not a JWA name (e.g. "ES521") or does not fit the key is refused.
-    if (!isAlg(bind) || !algs.includes(bind)) throw new JWKInvalid('key cannot be used with its declared algorithm');
+    if (!isAlg(bind) || !algs.includes(bind))
+      throw new JWKInvalid('key cannot be used with its declared algorithm');
     algorithms = [bind];
   }
   if (options.kid !== undefined) checkKid(options.kid);
@@ -116,7 +124,8 @@ function checkKid(kid: unknown): asserts kid is string {
  * @example const key = importJWK({ kty: 'EC', crv: 'P-256', x: '…', y: '…', kid: 'k1' });
  */
 export function importJWK(jwk: JWK, options: ImportKeyOptions = {}): TesseraKey {
-  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new JWKInvalid('JWK must be an object');
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
+    throw new JWKInvalid('JWK must be an object');
   const kty = jwk.kty;
   if (jwk.use !== undefined && jwk.use !== 'sig') throw new JWKInvalid('JWK "use" is not "sig"');
   if (jwk.key_ops !== undefined) {
@@ -151,13 +160,21 @@ export function importJWK(jwk: JWK, options: ImportKeyOptions = {}): TesseraKey 
       if (jwk.x?.length !== coordLength || (kty === 'EC' && jwk.y?.length !== coordLength)) {
         throw new JWKInvalid('EC/OKP coordinates must be the full size of the curve');
       }
-      if (jwk.d !== undefined && jwk.d.length !== coordLength) throw new JWKInvalid('private scalar has the wrong size');
+      if (jwk.d !== undefined && jwk.d.length !== coordLength)
+        throw new JWKInvalid('private scalar has the wrong size');
       // Node validates that the point is on the curve (A08, invalid-curve keys).
-      keyObject = jwk.d !== undefined ? createPrivateKey({ key: jwk, format: 'jwk' }) : createPublicKey({ key: jwk, format: 'jwk' });
+      keyObject =
+        jwk.d !== undefined
+          ? createPrivateKey({ key: jwk, format: 'jwk' })
+          : createPublicKey({ key: jwk, format: 'jwk' });
     } else if (kty === 'RSA') {
-      if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') throw new JWKInvalid('RSA JWK needs "n" and "e"');
+      if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string')
+        throw new JWKInvalid('RSA JWK needs "n" and "e"');
       if (jwk.oth !== undefined) throw new JWKInvalid('multi-prime RSA keys are not supported');
-      keyObject = jwk.d !== undefined ? createPrivateKey({ key: jwk, format: 'jwk' }) : createPublicKey({ key: jwk, format: 'jwk' });
+      keyObject =
+        jwk.d !== undefined
+          ? createPrivateKey({ key: jwk, format: 'jwk' })
+          : createPublicKey({ key: jwk, format: 'jwk' });
     } else {
       throw new JWKInvalid('unsupported "kty"');
     }
@@ -183,7 +200,8 @@ export function importKeyObject(keyObject: KeyObject, options: ImportKeyOptions 
 export function importSPKI(pem: string, alg: Alg, options: Omit<ImportKeyOptions, 'alg'> = {}): TesseraKey {
   let keyObject: KeyObject;
   try {
-    if (typeof pem !== 'string' || !pem.includes('-----BEGIN PUBLIC KEY-----')) throw new Error('not SPKI PEM');
+    if (typeof pem !== 'string' || !pem.includes('-----BEGIN PUBLIC KEY-----'))
+      throw new Error('not SPKI PEM');
     keyObject = createPublicKey({ key: pem, format: 'pem' });
   } catch (err) {
     throw new JWKInvalid('SPKI PEM could not be imported', { cause: err });
@@ -195,7 +213,8 @@ export function importSPKI(pem: string, alg: Alg, options: Omit<ImportKeyOptions
 export function importPKCS8(pem: string, alg: Alg, options: Omit<ImportKeyOptions, 'alg'> = {}): TesseraKey {
   let keyObject: KeyObject;
   try {
-    if (typeof pem !== 'string' || !pem.includes('-----BEGIN PRIVATE KEY-----')) throw new Error('not PKCS#8 PEM');
+    if (typeof pem !== 'string' || !pem.includes('-----BEGIN PRIVATE KEY-----'))
+      throw new Error('not PKCS#8 PEM');
     keyObject = createPrivateKey({ key: pem, format: 'pem' });
   } catch (err) {
     throw new JWKInvalid('PKCS#8 PEM could not be imported', { cause: err });
@@ -209,7 +228,11 @@ export function importPKCS8(pem: string, alg: Alg, options: Omit<ImportKeyOption
  *
  * @example importHMACSecret(crypto.randomBytes(32), 'HS256')
  */
-export function importHMACSecret(secret: Uint8Array, alg: 'HS256' | 'HS384' | 'HS512', options: Omit<ImportKeyOptions, 'alg'> = {}): TesseraKey {
+export function importHMACSecret(
+  secret: Uint8Array,
+  alg: 'HS256' | 'HS384' | 'HS512',
+  options: Omit<ImportKeyOptions, 'alg'> = {},
+): TesseraKey {
   if (!(secret instanceof Uint8Array)) throw new JWKInvalid('HMAC secret must be bytes');
   return makeKey(createSecretKey(Buffer.from(secret)), { ...options, alg });
 }
@@ -239,7 +262,9 @@ export function generateKeyPair(alg: Alg, options: GenerateKeyOptions = {}): Gen
     const modulusLength = options.modulusLength ?? 2048;
     pair = generateKeyPairSync('rsa', { modulusLength, publicExponent: 0x10001 });
   } else if (spec.kty === 'EC') {
-    const namedCurve = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' }[spec.crv as 'P-256'];
+    const namedCurve = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' }[
+      spec.crv as 'P-256'
+    ];
     pair = generateKeyPairSync('ec', { namedCurve });
   } else {
     pair = generateKeyPairSync('ed25519');
@@ -252,7 +277,10 @@ export function generateKeyPair(alg: Alg, options: GenerateKeyOptions = {}): Gen
 }
 
 /** Generate a random HMAC key of the hash length for `alg`. @example generateSecret('HS256') */
-export function generateSecret(alg: 'HS256' | 'HS384' | 'HS512', options: Omit<ImportKeyOptions, 'alg'> = {}): TesseraKey {
+export function generateSecret(
+  alg: 'HS256' | 'HS384' | 'HS512',
+  options: Omit<ImportKeyOptions, 'alg'> = {},
+): TesseraKey {
   return importHMACSecret(randomBytes(ALGORITHMS[alg].minSecretBytes!), alg, options);
 }
 
@@ -270,7 +298,8 @@ export interface ExportJWKOptions {
  */
 export function exportJWK(key: TesseraKey, options: ExportJWKOptions = {}): JWK {
   let source = key.keyObject;
-  if (key.type === 'secret' && !options.includePrivate) throw new JWKInvalid('secret keys export only with includePrivate');
+  if (key.type === 'secret' && !options.includePrivate)
+    throw new JWKInvalid('secret keys export only with includePrivate');
   if (key.type === 'private' && !options.includePrivate) source = createPublicKey(source);
   const jwk = source.export({ format: 'jwk' }) as JWK;
   const out: JWK = { ...jwk };
@@ -320,5 +349,9 @@ export function calculateJWKThumbprint(jwk: JWK): string {
     if (typeof v !== 'string') throw new JWKInvalid(`JWK is missing "${m}"`);
     parts.push(`${JSON.stringify(m)}:${JSON.stringify(v)}`);
   }
-  return encodeBase64url(createHash('sha256').update(`{${parts.join(',')}}`).digest());
+  return encodeBase64url(
+    createHash('sha256')
+      .update(`{${parts.join(',')}}`)
+      .digest(),
+  );
 }

@@ -45,7 +45,8 @@ export function createSigner(options: SignerOptions): Signer {
   if (!key || (key.type !== 'private' && key.type !== 'secret')) {
     throw new InvalidOptions('signing needs a private key or an HMAC secret');
   }
-  if (!key.algorithms.includes(alg)) throw new JOSEAlgNotAllowed('the key may not be used with this algorithm');
+  if (!key.algorithms.includes(alg))
+    throw new JOSEAlgNotAllowed('the key may not be used with this algorithm');
   const kid = options.kid ?? key.kid;
   const spec = ALGORITHMS[alg];
   const clock = options.clock ?? Date.now;

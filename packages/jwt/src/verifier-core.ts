@@ -2,7 +2,14 @@ import { ALGORITHMS, isAlg } from './alg.js';
 import { base64urlLength, decodeCanonicalBase64url } from './base64url.js';
 import { validateClaims, type ClaimRules } from './claims.js';
 import { toSeconds } from './duration.js';
-import { InvalidOptions, JOSEAlgNotAllowed, JWSInvalid, JWSSignatureVerificationFailed, JWTClaimInvalid, TokenTooLarge } from './errors.js';
+import {
+  InvalidOptions,
+  JOSEAlgNotAllowed,
+  JWSInvalid,
+  JWSSignatureVerificationFailed,
+  JWTClaimInvalid,
+  TokenTooLarge,
+} from './errors.js';
 import { MAX_JSON_DEPTH, normalizeTyp, parseProtectedHeader } from './header.js';
 import { decodeUTF8, parseStrictJSONObject } from './json.js';
 import { signatureLength, verifyBytes, verifyBytesAsync } from './jws-crypto.js';
@@ -69,11 +76,19 @@ function isKeySource(k: unknown): k is KeySource {
   return typeof k === 'object' && k !== null && typeof (k as KeySource).resolve === 'function';
 }
 
-function toSet(value: string | readonly string[] | null | undefined, name: string): ReadonlySet<string> | null {
-  if (value === undefined) throw new InvalidOptions(`"${name}" is required (pass null to switch the check off)`);
+function toSet(
+  value: string | readonly string[] | null | undefined,
+  name: string,
+): ReadonlySet<string> | null {
+  if (value === undefined)
+    throw new InvalidOptions(`"${name}" is required (pass null to switch the check off)`);
   if (value === null) return null;
   const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((v) => typeof v === 'string' && v.length > 0)) {
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((v) => typeof v === 'string' && v.length > 0)
+  ) {
     throw new InvalidOptions(`"${name}" must be a non-empty string or list of strings, or null`);
   }
   return new Set(list);
@@ -108,13 +123,16 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     issuers: toSet(options.issuer, 'issuer'),
     audiences: toSet(options.audience, 'audience'),
     subject: options.subject,
-    clockTolerance: options.clockTolerance === undefined ? 0 : toSeconds(options.clockTolerance, 'clockTolerance'),
-    maxTokenAge: options.maxTokenAge === undefined ? undefined : toSeconds(options.maxTokenAge, 'maxTokenAge'),
+    clockTolerance:
+      options.clockTolerance === undefined ? 0 : toSeconds(options.clockTolerance, 'clockTolerance'),
+    maxTokenAge:
+      options.maxTokenAge === undefined ? undefined : toSeconds(options.maxTokenAge, 'maxTokenAge'),
     allowMissingExp: options.allowMissingExp === true,
     requiredClaims: [...(options.requiredClaims ?? [])],
   };
   const maxLength = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
-  if (!Number.isInteger(maxLength) || maxLength <= 0) throw new InvalidOptions('"maxTokenLength" must be a positive integer');
+  if (!Number.isInteger(maxLength) || maxLength <= 0)
+    throw new InvalidOptions('"maxTokenLength" must be a positive integer');
   const clock = options.clock ?? Date.now;
   const expectedTyp = options.typ === undefined ? undefined : normalizeTyp(options.typ);
   const check = options.check;
@@ -124,7 +142,8 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
   if (isKeySource(options.keys)) keySource = options.keys;
   else {
     const local = createLocalKeySet(options.keys as KeyInput, { algorithms });
-    if (local.keys.length === 0) throw new InvalidOptions('none of the given keys can serve the allowed algorithms');
+    if (local.keys.length === 0)
+      throw new InvalidOptions('none of the given keys can serve the allowed algorithms');
     keySource = local;
   }
 
@@ -142,10 +161,17 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     return h;
   }
 
-  function finish(token: string, d1: number, d2: number, h: JWSHeader, key: TesseraKey): VerifyResult | Promise<VerifyResult> {
+  function finish(
+    token: string,
+    d1: number,
+    d2: number,
+    h: JWSHeader,
+    key: TesseraKey,
+  ): VerifyResult | Promise<VerifyResult> {
     const alg = h.alg;
     // RFC 8725 §3.1: the key must be bound to this algorithm (RS256→HS256 and curve mismatches die here, A02/A21).
-    if (!key.algorithms.includes(alg)) throw new JOSEAlgNotAllowed('the selected key may not be used with this algorithm');
+    if (!key.algorithms.includes(alg))
+      throw new JOSEAlgNotAllowed('the selected key may not be used with this algorithm');
     const spec = ALGORITHMS[alg];
     // A07/A24/A14: exact signature length before decoding; empty, truncated, extended and DER signatures stop here.
     if (token.length - d2 - 1 !== base64urlLength(signatureLength(spec, key))) {
@@ -163,17 +189,25 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     return afterSignature(verifyBytes(spec, key, data, sig), payloadBytes, h, key);
   }
 
-  function afterSignature(ok: boolean, payloadBytes: Buffer, h: JWSHeader, key: TesseraKey): VerifyResult | Promise<VerifyResult> {
+  function afterSignature(
+    ok: boolean,
+    payloadBytes: Buffer,
+    h: JWSHeader,
+    key: TesseraKey,
+  ): VerifyResult | Promise<VerifyResult> {
     if (!ok) throw new JWSSignatureVerificationFailed();
     // Only now, with the signature holding, is the payload parsed (ATTACKS checklist step 9).
     const text = decodeUTF8(payloadBytes, 'payload');
     // A13: claims come back frozen, so nothing downstream can merge into or rewrite what was verified.
-    const payload = Object.freeze(parseStrictJSONObject(text, { maxDepth: MAX_JSON_DEPTH }, 'payload')) as JWTPayload;
+    const payload = Object.freeze(
+      parseStrictJSONObject(text, { maxDepth: MAX_JSON_DEPTH }, 'payload'),
+    ) as JWTPayload;
     validateClaims(payload, rules, Math.floor(clock() / 1000));
     const result: VerifyResult = { header: h, payload, key };
     if (check !== undefined) {
       const r = check(payload, h);
-      if (r !== undefined && typeof (r as Promise<void>).then === 'function') return (r as Promise<void>).then(() => result);
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function')
+        return (r as Promise<void>).then(() => result);
     }
     return result;
   }
@@ -185,7 +219,8 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     // A14/A26: exactly three segments, found in one pass; JSON serialisation and JWE never get further.
     const d1 = token.indexOf('.');
     const d2 = d1 < 0 ? -1 : token.indexOf('.', d1 + 1);
-    if (d1 <= 0 || d2 < 0 || token.indexOf('.', d2 + 1) !== -1) throw new JWSInvalid('a JWS has exactly three segments');
+    if (d1 <= 0 || d2 < 0 || token.indexOf('.', d2 + 1) !== -1)
+      throw new JWSInvalid('a JWS has exactly three segments');
     const h = header(token.slice(0, d1));
     const found = keySource.resolve({ kid: h.kid, alg: h.alg });
     if (found instanceof Promise) return found.then((key) => finish(token, d1, d2, h, key));

@@ -1273,7 +1273,8 @@ describe('A27 invalid UTF-8 and BOM', () => {
 describe('verified-token cache: no shortcut around the checks', () => {
   const sign = withKey('RS256', rsa.privateKey);
   let now = NOW;
-  const cached = () => verifier({ clock: () => now * 1000, cache: { maxEntries: 100 } } as Partial<VerifierOptions>);
+  const cached = () =>
+    verifier({ clock: () => now * 1000, cache: { maxEntries: 100 } } as Partial<VerifierOptions>);
 
   test('a caller cannot alter what the cache hands to the next caller', async () => {
     now = NOW;
@@ -1349,12 +1350,24 @@ describe('the thread-pool verification path (threadPool: true) rejects the same 
       const flipped = Buffer.from(raw);
       flipped[raw.length >> 1]! ^= 0x01;
       await rejects(v, `${h}.${p}.${flipped.toString('base64url')}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
-      await rejects(v, `${h}.${b64u(claims({ sub: 'admin' }))}.${s}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
-      await rejects(v, `${h}.${p}.${Buffer.alloc(raw.length).toString('base64url')}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      await rejects(
+        v,
+        `${h}.${b64u(claims({ sub: 'admin' }))}.${s}`,
+        'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+      );
+      await rejects(
+        v,
+        `${h}.${p}.${Buffer.alloc(raw.length).toString('base64url')}`,
+        'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+      );
       await rejects(v, `${h}.${p}.`, 'ERR_JWS_INVALID');
       if (alg.startsWith('ES')) {
         const n = ALGORITHMS[alg].order!;
-        await rejects(v, `${h}.${p}.${Buffer.concat([n, n]).toString('base64url')}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+        await rejects(
+          v,
+          `${h}.${p}.${Buffer.concat([n, n]).toString('base64url')}`,
+          'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+        );
         const der = forge(header, claims(), (d) =>
           cryptoSign(ALGORITHMS[alg].hash!, d, { key: pair.privateKey.keyObject, dsaEncoding: 'der' }),
         );
@@ -1362,4 +1375,101 @@ describe('the thread-pool verification path (threadPool: true) rejects the same 
       }
     });
   }
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('A22 multi-issuer verifier: keys are bound to their issuer', () => {
+  const A = 'https://a.example.com';
+  const B = 'https://b.example.com';
+  const multi = () =>
+    createVerifier({
+      algorithms: ['ES256'],
+      issuer: [
+        { issuer: A, keys: [ec256.publicKey] },
+        { issuer: B, keys: [ec256b.publicKey] },
+      ],
+      audience: AUD,
+      clock: clockAt(NOW),
+    } as unknown as VerifierOptions);
+  const signA = withKey('ES256', ec256.privateKey);
+  test('each issuer verifies its own tokens', async () => {
+    const v = multi();
+    await v.verify(forge({ alg: 'ES256', kid: ec256.publicKey.kid }, claims({ iss: A }), signA));
+    await v.verify(
+      forge(
+        { alg: 'ES256', kid: ec256b.publicKey.kid },
+        claims({ iss: B }),
+        withKey('ES256', ec256b.privateKey),
+      ),
+    );
+  });
+  test("issuer A's key never verifies a token claiming issuer B", async () => {
+    const v = multi();
+    await rejects(
+      v,
+      forge({ alg: 'ES256', kid: ec256.publicKey.kid }, claims({ iss: B }), signA),
+      'ERR_JWKS_NO_MATCHING_KEY',
+    );
+    await rejects(
+      v,
+      forge({ alg: 'ES256' }, claims({ iss: B }), signA),
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    );
+  });
+  test('an unknown, missing or wrongly typed issuer is refused before any key lookup', async () => {
+    const v = multi();
+    await rejects(
+      v,
+      forge({ alg: 'ES256' }, claims({ iss: 'https://c.example.com' }), signA),
+      'ERR_JWT_CLAIM_INVALID',
+      'iss',
+    );
+    await rejects(
+      v,
+      forge({ alg: 'ES256' }, claims({ iss: ['https://a.example.com'] }), signA),
+      'ERR_JWT_CLAIM_INVALID',
+      'iss',
+    );
+    const noIss = claims();
+    delete noIss.iss;
+    await rejects(v, forge({ alg: 'ES256' }, noIss, signA), 'ERR_JWT_CLAIM_INVALID', 'iss');
+  });
+  test('the routing parse is as strict as the verifier (duplicates, prototype keys, size, shape)', async () => {
+    const v = multi();
+    const inner = JSON.stringify(claims({ iss: A })).slice(1, -1);
+    await rejects(v, forge({ alg: 'ES256' }, `{${inner},"iss":"${B}"}`, signA), 'ERR_JWS_INVALID');
+    await rejects(v, forge({ alg: 'ES256' }, `{${inner},"\\u0069ss":"${B}"}`, signA), 'ERR_JWS_INVALID');
+    await rejects(
+      v,
+      forge({ alg: 'ES256' }, `{${inner},"__proto__":{"iss":"${B}"}}`, signA),
+      'ERR_JWS_INVALID',
+    );
+    await rejects(v, 'a'.repeat(10 * 1024 * 1024), 'ERR_TOKEN_TOO_LARGE');
+    await rejects(v, rfcVector('rfc7516-A.1').compact!, 'ERR_JWS_INVALID');
+    await rejects(v, `${b64u({ alg: 'none' })}.${b64u(claims({ iss: A }))}.`, 'ERR_JOSE_ALG_NOT_ALLOWED');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('A12 a broken clock fails closed', () => {
+  const sign = withKey('RS256', rsa.privateKey);
+  const expired = forge(rsaHeader, claims({ iat: NOW - 100, exp: NOW - 50 }), sign);
+  test('a clock returning NaN, undefined or a string never turns the time checks off', async () => {
+    for (const bad of [() => NaN, () => undefined, () => 'now']) {
+      const v = verifier({ clock: bad as unknown as () => number });
+      await assert.rejects(
+        v.verify(expired),
+        (err: unknown) => {
+          assert.ok(err instanceof TesseraError, `expected a TesseraError, got ${String(err)}`);
+          return true;
+        },
+        `clock ${String(bad)} accepted an expired token`,
+      );
+    }
+  });
+  test('a clock that is not a function is a construction error', () => {
+    for (const bad of [123, 'now', {}]) {
+      throwsCode(() => verifier({ clock: bad as unknown as () => number }), 'ERR_INVALID_OPTIONS');
+    }
+  });
 });

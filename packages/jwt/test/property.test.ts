@@ -70,7 +70,14 @@ function fixture(alg: Alg, threadPool = false): Fixture {
     exp: NOW + 600,
     n: 1,
   });
-  const verifier = createVerifier({ algorithms: [alg], issuer: ISS, audience: AUD, keys: [pub], clock, threadPool });
+  const verifier = createVerifier({
+    algorithms: [alg],
+    issuer: ISS,
+    audience: AUD,
+    keys: [pub],
+    clock,
+    threadPool,
+  });
   return { alg, verifier, token, threadPool };
 }
 

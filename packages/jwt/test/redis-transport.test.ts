@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { createRedisRevocationTransport } from '../src/redis-transport.js';
 
-const REDIS_URL = process.env.TESSERA_TEST_REDIS_URL ?? (process.env.CI === 'true' ? undefined : 'redis://127.0.0.1:6379');
+const REDIS_URL =
+  process.env.TESSERA_TEST_REDIS_URL ?? (process.env.CI === 'true' ? undefined : 'redis://127.0.0.1:6379');
 
 /** Wait until `predicate` holds or fail after `ms`. */
 async function until(predicate: () => boolean, ms = 3000): Promise<void> {
@@ -69,7 +70,13 @@ describe('Redis revocation transport (RESP over node:net)', () => {
         if (text.includes('AUTH')) socket.write('+OK\r\n');
         if (text.includes('SUBSCRIBE')) {
           socket.write('*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n');
-          const body = JSON.stringify({ seq: n, type: 'jti', value: `v${n}`, exp: 2000000000, revoked_at: 1 });
+          const body = JSON.stringify({
+            seq: n,
+            type: 'jti',
+            value: `v${n}`,
+            exp: 2000000000,
+            revoked_at: 1,
+          });
           socket.write(`*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$${body.length}\r\n${body}\r\n`);
           if (n === 1) setTimeout(() => socket.destroy(), 20);
         }
@@ -131,6 +138,8 @@ describe('Redis revocation transport (RESP over node:net)', () => {
   });
 
   it('refuses non-Redis URLs', () => {
-    assert.throws(() => createRedisRevocationTransport({ url: 'http://127.0.0.1:6379' }), { code: 'ERR_INVALID_OPTIONS' });
+    assert.throws(() => createRedisRevocationTransport({ url: 'http://127.0.0.1:6379' }), {
+      code: 'ERR_INVALID_OPTIONS',
+    });
   });
 });

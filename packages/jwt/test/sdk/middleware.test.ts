@@ -129,6 +129,13 @@ for (const [name, start] of adapters) {
       }
     });
 
+    it('never reads the query string or a body parameter', async () => {
+      const tok = key.signer.sign(claims());
+      const r = await get(`${url}/me?access_token=${tok}`);
+      assert.equal(r.status, 401);
+      assert.equal(r.challenge, 'Bearer realm="api"');
+    });
+
     it('malformed header: 400 invalid_request', async () => {
       for (const h of ['Bearer', 'Bearer a b', 'Bearer  abc', 'Bearer a"b']) {
         const r = await get(`${url}/me`, h);
@@ -187,6 +194,21 @@ describe('middleware: shared behaviour', () => {
     assert.throws(() => createNodeHttpAuth({ verifier, realm: 'a"b' }), InvalidOptions);
     assert.throws(() => nodeScopes('bad scope'), InvalidOptions);
     assert.throws(() => expressScopes('a"b'), InvalidOptions);
+  });
+
+  it('scopes in the adapter options apply to every request', async () => {
+    const authenticate = createNodeHttpAuth({ verifier, scopes: ['orders:read'] });
+    const server = createServer(async (req, res) => {
+      if (await authenticate(req, res)) res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = track(server);
+    let r = await get(url, `Bearer ${key.signer.sign(claims({ scope: 'orders:write' }))}`);
+    assert.equal(r.status, 403);
+    assert.match(r.challenge!, /scope="orders:read"/);
+    r = await get(url, `Bearer ${key.signer.sign(claims({ scp: ['orders:read'] }))}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'ok');
   });
 
   it('an unreachable issuer answers 503, not 401', async () => {

@@ -191,6 +191,26 @@ describe('createVerifier', () => {
     assert.equal(s.verifications, 3);
   });
 
+  it('events from createVerifier reach the remote key set too (jwks_fetch)', async () => {
+    const a = makeKey();
+    const srv = await startJWKSServer({ keys: [a.jwk] });
+    servers.push(srv);
+    const events: TesseraEvent[] = [];
+    const v = createVerifier({
+      ...base,
+      jwksUri: `${srv.url}/jwks`,
+      events: { onEvent: (e) => events.push(e) },
+    });
+    await v.verify(a.signer.sign(claims()));
+    const fetches = events.filter((e) => e.type === 'jwks_fetch');
+    assert.equal(fetches.length, 1);
+    assert.equal(fetches[0]!.type === 'jwks_fetch' && fetches[0]!.ok, true);
+    const s = v.stats!();
+    assert.equal(s.jwks[0]!.fetches, 1);
+    assert.equal(s.jwks[0]!.keys, 1);
+    v.close();
+  });
+
   it('clock skew: nbf/iat in the future and exp in the past follow the injected clock and tolerance', async () => {
     const a = makeKey();
     const t = 1_800_000_000;

@@ -42,7 +42,8 @@ export function parseDuration(text: string): number {
 /** Read all of standard input as text (for `TOKEN|-` arguments). */
 export async function readStdin(io: CommandIO): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  for await (const chunk of io.stdin)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -22,22 +22,30 @@ export function fetchOnce(
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = request(url, { method: 'GET', headers: { accept: 'application/json' }, timeout: limits.timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limits.maxBytes) {
-          req.destroy(new Error(`response larger than ${limits.maxBytes} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'GET', headers: { accept: 'application/json' }, timeout: limits.timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limits.maxBytes) {
+            req.destroy(new Error(`response larger than ${limits.maxBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${limits.timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
@@ -55,7 +63,8 @@ export async function loadJWKS(source: string): Promise<JWKS> {
     } catch (err) {
       throw new UsageError(`could not fetch the JWKS: ${(err as Error).message}`);
     }
-    if (res.status !== 200) throw new UsageError(`JWKS URL answered ${res.status} (redirects are not followed)`);
+    if (res.status !== 200)
+      throw new UsageError(`JWKS URL answered ${res.status} (redirects are not followed)`);
     text = res.body;
   } else {
     try {

@@ -50,6 +50,8 @@ export const unsupportedGrantType = (d: string) => new OAuthError(400, 'unsuppor
 export const invalidClient = (d: string, scheme = 'Basic') =>
   new OAuthError(401, 'invalid_client', d, { 'www-authenticate': `${scheme} realm="tessera"` });
 export const rateLimited = (retryAfterSeconds: number) =>
-  new OAuthError(429, 'slow_down', 'too many requests', { 'retry-after': String(Math.ceil(retryAfterSeconds)) });
+  new OAuthError(429, 'slow_down', 'too many requests', {
+    'retry-after': String(Math.ceil(retryAfterSeconds)),
+  });
 export const unavailable = (d = 'the token service is temporarily unavailable') =>
   new OAuthError(503, 'temporarily_unavailable', d, { 'retry-after': '1' });

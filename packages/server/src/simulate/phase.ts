@@ -154,7 +154,7 @@ export async function mintCredentials(
   }
   await env.sessions.redis?.putMany(sessions);
   await env.sessions.sql?.putMany(sessions);
-  await warmUp(env as SimEnv, creds);
+  await warmUp(env, creds);
   return creds;
 }
 
@@ -169,6 +169,19 @@ export async function warmUp(env: SimEnv, creds: Credentials, rounds = 50): Prom
     if (credential === undefined) continue;
     for (let i = 0; i < rounds; i++) await s.validate(credential);
   }
+}
+
+/** One second of load on the API's bare HTTP path: warms the server, the sockets and the load generator. */
+export async function warmUpHTTP(env: SimEnv): Promise<void> {
+  await env.load.run([
+    {
+      name: 'warmup',
+      url: `${env.api.url}/warmup`,
+      connections: env.settings.connections,
+      duration: 1,
+      credentials: ['warm-up'],
+    },
+  ]);
 }
 
 export const credentialList = (creds: Credentials, kind: CredentialKind) => creds[kind].map((c) => c.token);

@@ -63,6 +63,11 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const strategy = byRoute.get(req.url ?? '');
+    if (req.url === '/warmup') {
+      // The HTTP path alone, for the warm-up before any phase: no validation, nothing recorded.
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': OK_BODY.length }).end(OK_BODY);
+      return;
+    }
     if (strategy === undefined) {
       res.writeHead(404).end();
       return;

@@ -5,7 +5,7 @@
 import { cpus, loadavg } from 'node:os';
 import { startSimIssuer, type SimIssuer } from './issuer.js';
 import { startResourceAPI, type ResourceAPI } from './resource-api.js';
-import { startLoadGenerator, type LoadGenerator, type Progress, type SimEnv } from './phase.js';
+import { startLoadGenerator, warmUpHTTP, type LoadGenerator, type Progress, type SimEnv } from './phase.js';
 import type { SimulationReport } from './report.js';
 import { isConcurrent, runScenario, type ScenarioName } from './scenarios.js';
 import { buildStrategies, STRATEGY_NAMES, type Strategy, type StrategyName } from './strategies.js';
@@ -105,6 +105,7 @@ export async function runSimulation(options: SimulateOptions = {}): Promise<Simu
       onProgress: options.onProgress,
     };
     notice(`minting credentials for ${settings.users} users`);
+    await warmUpHTTP(env);
     const result = await runScenario(env, scenario);
     const cpuList = cpus();
     return {

@@ -42,14 +42,42 @@ describe('tessera keygen | sign | verify | decode', () => {
       assert.equal((await stat(priv)).mode & 0o777, 0o600, 'private key file is owner-only');
       const jwk = JSON.parse(await readFile(priv, 'utf8'));
       if (hs) await writeFile(pub, JSON.stringify({ keys: [jwk] }));
-      else assert.ok(!('d' in JSON.parse(await readFile(pub, 'utf8')).keys[0]), 'public JWKS has no private member');
+      else
+        assert.ok(
+          !('d' in JSON.parse(await readFile(pub, 'utf8')).keys[0]),
+          'public JWKS has no private member',
+        );
       const signed = await tessera([
-        'sign', '--key', priv, '--alg', alg, '--iss', 'https://auth.example.com', '--aud', 'orders-api',
-        '--sub', 'user-1', '--ttl', '5m', '--claims', '{"tenant_id":"acme"}',
+        'sign',
+        '--key',
+        priv,
+        '--alg',
+        alg,
+        '--iss',
+        'https://auth.example.com',
+        '--aud',
+        'orders-api',
+        '--sub',
+        'user-1',
+        '--ttl',
+        '5m',
+        '--claims',
+        '{"tenant_id":"acme"}',
       ]);
       assert.equal(signed.code, 0, signed.stderr);
       const token = signed.stdout.trim();
-      const ok = await tessera(['verify', token, '--jwks', pub, '--alg', alg, '--iss', 'https://auth.example.com', '--aud', 'orders-api']);
+      const ok = await tessera([
+        'verify',
+        token,
+        '--jwks',
+        pub,
+        '--alg',
+        alg,
+        '--iss',
+        'https://auth.example.com',
+        '--aud',
+        'orders-api',
+      ]);
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       const out = JSON.parse(ok.stdout);
       assert.equal(out.header.alg, alg);
@@ -63,8 +91,12 @@ describe('tessera keygen | sign | verify | decode', () => {
     const priv = join(dir, 'stdin.jwk.json');
     const pub = join(dir, 'stdin.jwks.json');
     assert.equal((await tessera(['keygen', '--out', priv, '--jwks-out', pub])).code, 0);
-    const token = (await tessera(['sign', '--key', priv, '--alg', 'ES256', '--iss', 'i', '--aud', 'a'])).stdout;
-    const res = await tessera(['verify', '-', '--jwks', pub, '--alg', 'ES256', '--iss', 'i', '--aud', 'a', '--json'], token);
+    const token = (await tessera(['sign', '--key', priv, '--alg', 'ES256', '--iss', 'i', '--aud', 'a']))
+      .stdout;
+    const res = await tessera(
+      ['verify', '-', '--jwks', pub, '--alg', 'ES256', '--iss', 'i', '--aud', 'a', '--json'],
+      token,
+    );
     assert.equal(res.code, 0, res.stdout);
     assert.equal(res.stdout.trim().split('\n').length, 1, '--json prints one line');
     const dec = await tessera(['decode', '-'], token);
@@ -79,8 +111,21 @@ describe('tessera keygen | sign | verify | decode', () => {
     const priv = join(dir, 'rej.jwk.json');
     const pub = join(dir, 'rej.jwks.json');
     await tessera(['keygen', '--out', priv, '--jwks-out', pub]);
-    const token = (await tessera(['sign', '--key', priv, '--alg', 'ES256', '--iss', 'i', '--aud', 'a'])).stdout.trim();
-    const wrongAud = await tessera(['verify', token, '--jwks', pub, '--alg', 'ES256', '--iss', 'i', '--aud', 'b']);
+    const token = (
+      await tessera(['sign', '--key', priv, '--alg', 'ES256', '--iss', 'i', '--aud', 'a'])
+    ).stdout.trim();
+    const wrongAud = await tessera([
+      'verify',
+      token,
+      '--jwks',
+      pub,
+      '--alg',
+      'ES256',
+      '--iss',
+      'i',
+      '--aud',
+      'b',
+    ]);
     assert.equal(wrongAud.code, 1);
     assert.equal(JSON.parse(wrongAud.stdout).error.code, 'ERR_JWT_CLAIM_INVALID');
     const [h, p] = token.split('.');
@@ -89,7 +134,18 @@ describe('tessera keygen | sign | verify | decode', () => {
     assert.equal(res.code, 1);
     assert.equal(JSON.parse(res.stdout).error.code, 'ERR_JOSE_ALG_NOT_ALLOWED');
     const tampered = `${h}.${Buffer.from('{"iss":"i","aud":"a","sub":"admin","exp":9999999999}').toString('base64url')}.${token.split('.')[2]}`;
-    const t2 = await tessera(['verify', tampered, '--jwks', pub, '--alg', 'ES256', '--iss', 'i', '--aud', 'a']);
+    const t2 = await tessera([
+      'verify',
+      tampered,
+      '--jwks',
+      pub,
+      '--alg',
+      'ES256',
+      '--iss',
+      'i',
+      '--aud',
+      'a',
+    ]);
     assert.equal(t2.code, 1);
     assert.equal(JSON.parse(t2.stdout).error.code, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     assert.ok(!t2.stdout.includes(p!) && !t2.stderr.includes(p!), 'output never echoes the token');
@@ -97,8 +153,40 @@ describe('tessera keygen | sign | verify | decode', () => {
 
   it('exits 2 for usage errors: missing flags, unreadable JWKS, bad algorithm', async () => {
     assert.equal((await tessera(['verify', 'x.y.z', '--alg', 'ES256', '--iss', 'i', '--aud', 'a'])).code, 2);
-    assert.equal((await tessera(['verify', 'x.y.z', '--jwks', join(dir, 'missing.json'), '--alg', 'ES256', '--iss', 'i', '--aud', 'a'])).code, 2);
-    assert.equal((await tessera(['verify', 'x.y.z', '--jwks', join(dir, 'missing.json'), '--alg', 'none', '--iss', 'i', '--aud', 'a'])).code, 2);
+    assert.equal(
+      (
+        await tessera([
+          'verify',
+          'x.y.z',
+          '--jwks',
+          join(dir, 'missing.json'),
+          '--alg',
+          'ES256',
+          '--iss',
+          'i',
+          '--aud',
+          'a',
+        ])
+      ).code,
+      2,
+    );
+    assert.equal(
+      (
+        await tessera([
+          'verify',
+          'x.y.z',
+          '--jwks',
+          join(dir, 'missing.json'),
+          '--alg',
+          'none',
+          '--iss',
+          'i',
+          '--aud',
+          'a',
+        ])
+      ).code,
+      2,
+    );
     assert.equal((await tessera(['keygen', '--alg', 'none'])).code, 2);
     assert.equal((await tessera(['verify', '--bogus'])).code, 2);
     assert.equal((await tessera(['no-such-command'])).code, 2);
@@ -129,7 +217,9 @@ describe('tessera keygen | sign | verify | decode', () => {
       const pub = join(dir, 'url.jwks.json');
       await tessera(['keygen', '--out', priv, '--jwks-out', pub]);
       jwksText = await readFile(pub, 'utf8');
-      const token = (await tessera(['sign', '--key', priv, '--alg', 'ES256', '--iss', 'i', '--aud', 'a'])).stdout.trim();
+      const token = (
+        await tessera(['sign', '--key', priv, '--alg', 'ES256', '--iss', 'i', '--aud', 'a'])
+      ).stdout.trim();
       const args = ['--alg', 'ES256', '--iss', 'i', '--aud', 'a'];
       assert.equal((await tessera(['verify', token, '--jwks', `${base}/jwks.json`, ...args])).code, 0);
       assert.equal((await tessera(['verify', token, '--jwks', `${base}/redirect`, ...args])).code, 2);

@@ -19,7 +19,11 @@ export interface ServeProcess {
 const running = new Set<ChildProcess>();
 
 /** Start `tessera serve ARGS` and resolve once it prints its URL. */
-export function startServe(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ServeProcess> {
+export function startServe(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [TESSERA_BIN, 'serve', '--host', '127.0.0.1', ...args], {
       env: { ...process.env, ...env },

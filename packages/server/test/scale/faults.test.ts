@@ -10,7 +10,7 @@
  *
  *   npm run build && node --test packages/server/dist/test/scale/faults.test.js
  */
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -96,7 +96,10 @@ function proxiedUrl(url: string, port: number): string {
 }
 
 async function createClient(args: string[], storeSpec: string, dir: string, env: NodeJS.ProcessEnv) {
-  const r = await runTessera(['clients', 'create', ...args, '--json', '--store', storeSpec, '--data-dir', dir], env);
+  const r = await runTessera(
+    ['clients', 'create', ...args, '--json', '--store', storeSpec, '--data-dir', dir],
+    env,
+  );
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as { client_id?: string; client_secret?: string };
 }
@@ -114,7 +117,10 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
   const schemas: string[] = [];
   const dirs: string[] = [];
   const closers: (() => unknown)[] = [];
-  const env: NodeJS.ProcessEnv = { TESSERA_KEK: randomBytes(32).toString('base64url'), TESSERA_LOG_LEVEL: 'error' };
+  const env: NodeJS.ProcessEnv = {
+    TESSERA_KEK: randomBytes(32).toString('base64url'),
+    TESSERA_LOG_LEVEL: 'error',
+  };
 
   /** A fresh schema and data dir; the CLI talks to PostgreSQL directly, the server through `storeUrl`. */
   async function setup(name: string) {
@@ -134,13 +140,30 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
 
   it('(a) PostgreSQL goes away: 503 where the store is needed, JWKS and local verification keep working', async () => {
     const { dir, directStore, schema } = await setup('pg');
-    const pgProxy: TcpProxy = await startTcpProxy(new URL(pgServer!).hostname, Number(new URL(pgServer!).port || 5432));
+    const pgProxy: TcpProxy = await startTcpProxy(
+      new URL(pgServer!).hostname,
+      Number(new URL(pgServer!).port || 5432),
+    );
     closers.push(() => pgProxy.close());
     const serverStore = `${proxiedUrl(pgServer!, pgProxy.port)}?schema=${schema}`;
     const server: ServeProcess = await startServe(
       [
-        '--port', '0', '--store', serverStore, '--redis', redis!, '--issuer', ISSUER, '--data-dir', dir,
-        '--reload-interval', '1s', '--rate-limit-client', '0', '--rate-limit-ip', '0',
+        '--port',
+        '0',
+        '--store',
+        serverStore,
+        '--redis',
+        redis!,
+        '--issuer',
+        ISSUER,
+        '--data-dir',
+        dir,
+        '--reload-interval',
+        '1s',
+        '--rate-limit-client',
+        '0',
+        '--rate-limit-ip',
+        '0',
       ],
       env,
     );
@@ -157,8 +180,14 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
     await writeFile(jwksFile, JSON.stringify({ keys: [exportJWK(loginKeys.publicKey)] }));
     const login = await createClient(
       [
-        '--id', 'login', '--grants', 'urn:ietf:params:oauth:grant-type:jwt-bearer,refresh_token',
-        '--audience', 'api', '--jwks', jwksFile,
+        '--id',
+        'login',
+        '--grants',
+        'urn:ietf:params:oauth:grant-type:jwt-bearer,refresh_token',
+        '--audience',
+        'api',
+        '--jwks',
+        jwksFile,
       ],
       directStore,
       dir,
@@ -177,7 +206,13 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
       '/oauth/token',
       {
         grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-        assertion: signer.sign({ iss: 'login', sub: 'alice', aud: ISSUER, exp: now + 120, jti: randomUUID() }),
+        assertion: signer.sign({
+          iss: 'login',
+          sub: 'alice',
+          aud: ISSUER,
+          exp: now + 120,
+          jti: randomUUID(),
+        }),
       },
       loginAuth,
     );
@@ -209,14 +244,21 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
       'introspection during the outage',
     );
     assertUnavailable(
-      await post(server.url, '/oauth/token', { grant_type: 'refresh_token', refresh_token: refresh1 }, loginAuth),
+      await post(
+        server.url,
+        '/oauth/token',
+        { grant_type: 'refresh_token', refresh_token: refresh1 },
+        loginAuth,
+      ),
       'refresh during the outage',
     );
     assertUnavailable(
       await post(server.url, '/oauth/revoke', { token: accessToken }, svcAuth),
       'revocation during the outage',
     );
-    const feed = await request(`${server.url}/oauth/revocations?since=0`, { headers: { authorization: svcAuth } });
+    const feed = await request(`${server.url}/oauth/revocations?since=0`, {
+      headers: { authorization: svcAuth },
+    });
     assertUnavailable(feed, 'revocation feed during the outage');
     const ready = await request(`${server.url}/readyz`);
     assert.equal(ready.status, 503, `readyz: ${JSON.stringify(ready.body)}`);
@@ -244,11 +286,14 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
     await pgProxy.up();
     const recoveredMs = await eventually(
       async () =>
-        (await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth)).status === 200,
+        (await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth)).status ===
+        200,
       15_000,
       'token endpoint back after PostgreSQL returned',
     );
-    process.stdout.write(`# PostgreSQL outage of ${outageMs} ms; token endpoint answered 200 again ${recoveredMs} ms after it came back\n`);
+    process.stdout.write(
+      `# PostgreSQL outage of ${outageMs} ms; token endpoint answered 200 again ${recoveredMs} ms after it came back\n`,
+    );
     const intro = await post(server.url, '/oauth/introspect', { token: accessToken }, svcAuth);
     assert.equal(intro.status, 200);
     assert.equal(intro.body.active, true, 'the pre-outage token is still active');
@@ -294,8 +339,22 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
     const LIMIT = 3;
     const server = await startServe(
       [
-        '--port', '0', '--store', directStore, '--redis', serverRedis, '--issuer', ISSUER, '--data-dir', dir,
-        '--reload-interval', '1s', '--rate-limit-client', String(LIMIT), '--rate-limit-ip', '0',
+        '--port',
+        '0',
+        '--store',
+        directStore,
+        '--redis',
+        serverRedis,
+        '--issuer',
+        ISSUER,
+        '--data-dir',
+        dir,
+        '--reload-interval',
+        '1s',
+        '--rate-limit-client',
+        String(LIMIT),
+        '--rate-limit-ip',
+        '0',
       ],
       env,
     );
@@ -312,7 +371,18 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
     const pkJwks = join(dir, 'pk-jwks.json');
     await writeFile(pkJwks, JSON.stringify({ keys: [exportJWK(pkKeys.publicKey)] }));
     await createClient(
-      ['--id', pkId, '--grants', 'client_credentials', '--audience', 'api', '--auth', 'private_key_jwt', '--jwks', pkJwks],
+      [
+        '--id',
+        pkId,
+        '--grants',
+        'client_credentials',
+        '--audience',
+        'api',
+        '--auth',
+        'private_key_jwt',
+        '--jwks',
+        pkJwks,
+      ],
       directStore,
       dir,
       env,
@@ -372,7 +442,15 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
     const pushedBefore = list.stats().pushed;
     const pushedRevoke = Date.now();
     assert.equal((await post(server.url, '/oauth/revoke', { token: tokens[0]! }, svcAuth)).status, 200);
-    await eventually(() => verifier.verify(tokens[0]!).then(() => false, () => true), PULL_BOUND_MS, 'push');
+    await eventually(
+      () =>
+        verifier.verify(tokens[0]!).then(
+          () => false,
+          () => true,
+        ),
+      PULL_BOUND_MS,
+      'push',
+    );
     const pushMs = Date.now() - pushedRevoke;
     await eventually(async () => list.stats().pushed > pushedBefore, 2000, 'the entry arrived by push');
 
@@ -382,7 +460,11 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
     // Rate limits fail OPEN: the exhausted client is served again (each instance stops limiting).
     for (let i = 0; i < LIMIT + 2; i++) {
       const a = await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth);
-      assert.equal(a.status, 200, `rate limit fails open while Redis is down: ${a.status} ${JSON.stringify(a.body)}`);
+      assert.equal(
+        a.status,
+        200,
+        `rate limit fails open while Redis is down: ${a.status} ${JSON.stringify(a.body)}`,
+      );
       assert.ok(a.ms < ANSWER_WITHIN_MS, `answered in ${a.ms} ms`);
       tokens.push(String(a.body.access_token));
     }
@@ -404,13 +486,20 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
     const rev = await post(server.url, '/oauth/revoke', { token: victim }, svcAuth);
     assert.equal(rev.status, 200, 'revocation succeeds without Redis');
     const pullMs = await eventually(
-      () => verifier.verify(victim).then(() => false, (err: { code?: string }) => err.code === 'ERR_TOKEN_REVOKED'),
+      () =>
+        verifier.verify(victim).then(
+          () => false,
+          (err: { code?: string }) => err.code === 'ERR_TOKEN_REVOKED',
+        ),
       PULL_BOUND_MS + 1000,
       'the pull feed delivers the revocation',
     );
     const totalPullMs = Date.now() - revokeStarted;
     assert.equal(list.stats().pushed, pushedDuring, 'nothing came by push while Redis was down');
-    assert.ok(totalPullMs <= PULL_BOUND_MS, `pull fallback within ${PULL_BOUND_MS} ms (took ${totalPullMs} ms)`);
+    assert.ok(
+      totalPullMs <= PULL_BOUND_MS,
+      `pull fallback within ${PULL_BOUND_MS} ms (took ${totalPullMs} ms)`,
+    );
     process.stdout.write(
       `# Redis down: revoke-to-reject by push before the outage ${pushMs} ms, by pull during it ${totalPullMs} ms (poll ${POLL_MS} ms; ${pullMs} ms after the 200)\n`,
     );
@@ -422,7 +511,9 @@ describe('faults: PostgreSQL and Redis outages behind TCP proxies', { skip: !pgS
     // Redis comes back: the shared limit holds again (the client reconnects on its own).
     await redisProxy.up();
     await eventually(
-      async () => (await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth)).status === 429,
+      async () =>
+        (await post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth)).status ===
+        429,
       15_000,
       'the rate limit holds again once Redis is back',
     );

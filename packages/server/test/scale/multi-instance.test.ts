@@ -73,23 +73,68 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
     storeSpec = `${pgServer}?schema=${schema}`;
     env = { TESSERA_KEK: randomBytes(32).toString('base64url'), TESSERA_LOG_LEVEL: 'warn' };
     common = [
-      '--store', storeSpec, '--redis', redis!, '--issuer', ISSUER, '--data-dir', dir,
-      '--jwks-max-age', '2s', '--reload-interval', '1s', '--rate-limit-client', '0', '--rate-limit-ip', '0',
+      '--store',
+      storeSpec,
+      '--redis',
+      redis!,
+      '--issuer',
+      ISSUER,
+      '--data-dir',
+      dir,
+      '--jwks-max-age',
+      '2s',
+      '--reload-interval',
+      '1s',
+      '--rate-limit-client',
+      '0',
+      '--rate-limit-ip',
+      '0',
     ];
     const jwksFile = join(dir, 'login-jwks.json');
     await writeFile(jwksFile, JSON.stringify({ keys: [exportJWK(loginKeys.publicKey)] }));
     // Three instances start together on an empty schema: migrations and the first keys must happen once.
     instances.push(...(await Promise.all([0, 1, 2].map(() => startServe(['--port', '0', ...common], env)))));
     const svc = await runTessera(
-      ['clients', 'create', '--id', 'svc', '--grants', 'client_credentials', '--audience', 'api', '--scope', 'read', '--json', '--store', storeSpec, '--data-dir', dir],
+      [
+        'clients',
+        'create',
+        '--id',
+        'svc',
+        '--grants',
+        'client_credentials',
+        '--audience',
+        'api',
+        '--scope',
+        'read',
+        '--json',
+        '--store',
+        storeSpec,
+        '--data-dir',
+        dir,
+      ],
       env,
     );
     assert.equal(svc.code, 0, svc.stderr);
     svcSecret = JSON.parse(svc.stdout).client_secret;
     const login = await runTessera(
       [
-        'clients', 'create', '--id', 'login', '--grants', 'urn:ietf:params:oauth:grant-type:jwt-bearer,refresh_token',
-        '--audience', 'api', '--scope', 'read', '--jwks', jwksFile, '--json', '--store', storeSpec, '--data-dir', dir,
+        'clients',
+        'create',
+        '--id',
+        'login',
+        '--grants',
+        'urn:ietf:params:oauth:grant-type:jwt-bearer,refresh_token',
+        '--audience',
+        'api',
+        '--scope',
+        'read',
+        '--jwks',
+        jwksFile,
+        '--json',
+        '--store',
+        storeSpec,
+        '--data-dir',
+        dir,
       ],
       env,
     );
@@ -146,7 +191,13 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
     const families: { sub: string; refresh: string; rotations: number }[] = [];
     for (let u = 0; u < 5; u++) {
       const now = Math.floor(Date.now() / 1000);
-      const assertion = signer.sign({ iss: 'login', sub: `user-${u}`, aud: ISSUER, exp: now + 60, jti: randomUUID() });
+      const assertion = signer.sign({
+        iss: 'login',
+        sub: `user-${u}`,
+        aud: ISSUER,
+        exp: now + 60,
+        jti: randomUUID(),
+      });
       const res = await post(next().url, '/oauth/token', loginAuth, {
         grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
         assertion,
@@ -180,7 +231,10 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
       }
       if (iteration === 35) {
         rotated = true;
-        const r = await runTessera(['keys', 'rotate', '--store', storeSpec, '--data-dir', dir, '--redis', redis!], env);
+        const r = await runTessera(
+          ['keys', 'rotate', '--store', storeSpec, '--data-dir', dir, '--redis', redis!],
+          env,
+        );
         assert.equal(r.code, 0, r.stderr);
         rotatedAt = Date.now();
         newKid = /rotated: (\S+) is current/.exec(r.stdout)?.[1] ?? '';
@@ -214,7 +268,10 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
 
       // Every fifth token is revoked on some instance and introspected on another.
       if (issued % 5 === 0) {
-        const rev = await post(next().url, '/oauth/revoke', svcAuth, { token, token_type_hint: 'access_token' });
+        const rev = await post(next().url, '/oauth/revoke', svcAuth, {
+          token,
+          token_type_hint: 'access_token',
+        });
         assert.equal(rev.status, 200);
         revoked.push({ token, at: Date.now() });
         const intro = await post(next().url, '/oauth/introspect', svcAuth, { token });
@@ -239,7 +296,10 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
     assert.ok(issued > 20, `enough traffic (${issued} tokens)`);
     assert.equal(validRejected, 0, 'no valid token was rejected');
     assert.equal(revokedAcceptedLate, 0, 'no revoked token was accepted after the propagation bound');
-    assert.ok(kids.size >= 2 && kids.has(newKid), 'tokens were signed by the key before and after the rotation');
+    assert.ok(
+      kids.size >= 2 && kids.has(newKid),
+      'tokens were signed by the key before and after the rotation',
+    );
 
     // No family lost: each refreshes once more. No family forked: exactly one unused token each.
     const store = await openStore(storeSpec, { dataDir: dir });
@@ -256,7 +316,11 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
       assert.equal(live.length, families.length, 'every family is live, none duplicated');
       for (const f of live) {
         const tokens = await store.listFamilyTokens(f.id);
-        assert.equal(tokens.filter((t) => t.usedAt === null).length, 1, 'exactly one unused refresh token per family');
+        assert.equal(
+          tokens.filter((t) => t.usedAt === null).length,
+          1,
+          'exactly one unused refresh token per family',
+        );
       }
     } finally {
       await store.close();

@@ -7,6 +7,7 @@
  *
  * argv: a JSON object { issuer, audience, jwksUri, feedUrl, clientId, clientSecret, redisUrl }.
  */
+import { setPriority } from 'node:os';
 import {
   createRedisRevocationTransport,
   createRevocationList,
@@ -33,6 +34,8 @@ export interface WorkerOptions {
   clientId: string;
   clientSecret: string;
   redisUrl: string;
+  /** OS priority for the spinning loop (on a small shared machine the verifiers stand in for other hosts). */
+  nice?: number;
 }
 
 /** Wall clock with sub-millisecond resolution, comparable across processes on one machine. */
@@ -44,6 +47,7 @@ const send = (report: WorkerReport): void => {
 
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as WorkerOptions;
+  if (options.nice !== undefined) setPriority(options.nice);
   const redis = createRedisRevocationTransport({ url: options.redisUrl, maxBackoffMs: 500 });
   // Wrapped only to tell the parent when the subscription is live (after each (re)connection).
   const transport: RevocationTransport = {

@@ -21,12 +21,16 @@ Options:
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   let values;
   try {
-    ({ values } = parseCommandArgs(argv, {
-      alg: { type: 'string' },
-      out: { type: 'string' },
-      'jwks-out': { type: 'string' },
-      bits: { type: 'string' },
-    }, false));
+    ({ values } = parseCommandArgs(
+      argv,
+      {
+        alg: { type: 'string' },
+        out: { type: 'string' },
+        'jwks-out': { type: 'string' },
+        bits: { type: 'string' },
+      },
+      false,
+    ));
     if (values.help) {
       io.stdout.write(HELP + '\n');
       return 0;
@@ -40,7 +44,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (values.out) await writeFile(values.out as string, privateText, { mode: 0o600 });
     else io.stdout.write(privateText);
     if (values['jwks-out']) {
-      if (publicJwks === undefined) throw new UsageError('an HMAC secret has no public JWKS: share it only with the one verifying service');
+      if (publicJwks === undefined)
+        throw new UsageError(
+          'an HMAC secret has no public JWKS: share it only with the one verifying service',
+        );
       await writeFile(values['jwks-out'] as string, JSON.stringify(publicJwks, null, 2) + '\n');
     }
     io.stderr.write(`generated ${alg} key ${privateJwk.kid}\n`);
@@ -58,5 +65,8 @@ function generate(alg: Alg, bits: number) {
     return { privateJwk: { ...jwk, kid: randomBytes(12).toString('base64url') }, publicJwks: undefined };
   }
   const { privateKey, publicKey } = generateKeyPair(alg, { modulusLength: bits });
-  return { privateJwk: exportJWK(privateKey, { includePrivate: true }), publicJwks: { keys: [exportJWK(publicKey)] } };
+  return {
+    privateJwk: exportJWK(privateKey, { includePrivate: true }),
+    publicJwks: { keys: [exportJWK(publicKey)] },
+  };
 }

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createSigner, importJWK, isAlg, parseStrictJSONObject, TesseraError, type JWK, type JWTPayload } from '@tessera/jwt';
+import {
+  createSigner,
+  importJWK,
+  isAlg,
+  parseStrictJSONObject,
+  TesseraError,
+  type JWK,
+  type JWTPayload,
+} from '@tessera/jwt';
 import { parseCommandArgs, parseDuration, usageFailure, UsageError } from '../args.js';
 import type { CommandIO } from '../main.js';
 

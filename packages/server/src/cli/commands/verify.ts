@@ -68,7 +68,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (err instanceof UsageError) return usageFailure(io, err, HELP);
     throw err;
   }
-  const print = (value: unknown) => io.stdout.write(JSON.stringify(value, null, compact ? undefined : 2) + '\n');
+  const print = (value: unknown) =>
+    io.stdout.write(JSON.stringify(value, null, compact ? undefined : 2) + '\n');
   try {
     const { header, payload } = await verifier.verify(token);
     print({ header, payload });
