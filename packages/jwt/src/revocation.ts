@@ -280,8 +280,11 @@ export function createRevocationList(options: RevocationListOptions): Revocation
           const e = parseEntry(raw);
           if (e !== undefined && set.add(e, nowSec)) applied++;
         }
+        const before = cursor;
         cursor = Math.max(cursor, r.cursor);
         if (!r.more) break;
+        // `more` without progress would loop forever against a broken server.
+        if (cursor === before) throw new Error('revocation feed reported more pages without advancing');
       }
       const now = clock();
       set.prune(Math.floor(now / 1000));

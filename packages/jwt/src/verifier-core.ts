@@ -133,6 +133,9 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
   const maxLength = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
   if (!Number.isInteger(maxLength) || maxLength <= 0)
     throw new InvalidOptions('"maxTokenLength" must be a positive integer');
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new InvalidOptions('"clock" must be a function returning milliseconds since the epoch');
+  }
   const clock = options.clock ?? Date.now;
   const expectedTyp = options.typ === undefined ? undefined : normalizeTyp(options.typ);
   const check = options.check;
@@ -202,7 +205,10 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     const payload = Object.freeze(
       parseStrictJSONObject(text, { maxDepth: MAX_JSON_DEPTH }, 'payload'),
     ) as JWTPayload;
-    validateClaims(payload, rules, Math.floor(clock() / 1000));
+    const now = Math.floor(clock() / 1000);
+    // A12: a broken clock (NaN, a string) would make every time comparison false and accept expired tokens.
+    if (!Number.isFinite(now)) throw new InvalidOptions('the clock returned no usable time');
+    validateClaims(payload, rules, now);
     const result: VerifyResult = { header: h, payload, key };
     if (check !== undefined) {
       const r = check(payload, h);

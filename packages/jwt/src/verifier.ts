@@ -341,7 +341,10 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
       if (cache !== undefined && typeof token === 'string' && token.length <= maxLength) {
         let hit: VerifyResult | undefined;
         try {
-          hit = cache.get(token, clock());
+          const now = clock();
+          // A12: a broken clock must never make an expired entry look fresh.
+          if (!Number.isFinite(now)) throw new InvalidOptions('the clock returned no usable time');
+          hit = cache.get(token, now);
         } catch (err) {
           record(codeOf(err), t0, true, false);
           return Promise.reject(err);

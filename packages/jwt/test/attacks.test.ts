@@ -470,6 +470,15 @@ describe('A05 kid injection: kid is only an exact-match lookup', () => {
       'ERR_JWKS_NO_MATCHING_KEY',
     );
   });
+  test('kid values that are Object.prototype names find nothing', async () => {
+    for (const kid of ['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf']) {
+      await rejects(
+        hsVerifier,
+        forge({ alg: 'HS256', kid }, claims(), withKey('HS256', hs)),
+        'ERR_JWKS_NO_MATCHING_KEY',
+      );
+    }
+  });
   test('object-typed kid ({"$ne":null})', () =>
     rejects(
       hsVerifier,
@@ -906,6 +915,30 @@ describe('A14 oversized and deeply nested tokens fail fast', () => {
       200,
     );
   });
+  test('a JWK Set with 10^4 keys is refused quickly', () => {
+    const jwk = exportJWK(ec256.publicKey);
+    const keys = Array.from({ length: 10_000 }, (_, i) => ({ ...jwk, kid: `k${i}` }));
+    const t0 = performance.now();
+    throwsCode(() => verifier({ algorithms: ['ES256'], keys: { keys } }), 'ERR_JWKS_INVALID');
+    throwsCode(() => verifier({ algorithms: ['ES256'], keys: keys as JWK[] }), 'ERR_JWKS_INVALID');
+    assert.ok(performance.now() - t0 < 200);
+  });
+  test('a header with thousands of members, a payload with 2·10^4 members (size limit raised; linear time)', async () => {
+    const members = (n: number) => Array.from({ length: n }, (_, i) => `"m${i}":0`).join(',');
+    await rejects(
+      rsaVerifier,
+      forge(`{"alg":"RS256",${members(5000)}}`, claims(), sign),
+      'ERR_TOKEN_TOO_LARGE',
+    );
+    await fast(
+      verifier({ maxTokenLength: 20_000_000 }),
+      forge(`{"alg":"RS256",${members(5000)}}`, claims(), sign),
+      'ERR_JWS_INVALID',
+    );
+    const inner = JSON.stringify(claims()).slice(1, -1);
+    const big = forge(rsaHeader, `{${inner},${members(20_000)},"m5":1}`, sign);
+    await fast(verifier({ maxTokenLength: 20_000_000 }), big, 'ERR_JWS_INVALID', 1000);
+  });
   test('moderate nesting (depth 8) is fine (control)', async () => {
     const inner = JSON.stringify(claims()).slice(1, -1);
     await rsaVerifier.verify(forge(rsaHeader, `{${inner},"x":${nest(8)}}`, sign));
@@ -1013,14 +1046,24 @@ describe('A16/A17/A19 crit, b64, zip', () => {
       audience: null,
       allowMissingExp: true,
     });
-    const compact =
-      ex.output.compact ??
-      `${String(ex.output.json_flat?.protected)}..${String(ex.output.json_flat?.signature)}`;
-    await assert.rejects(
-      v.verify(compact),
-      (err: unknown) =>
-        err instanceof TesseraError && ['ERR_JOSE_NOT_SUPPORTED', 'ERR_JWS_INVALID'].includes(err.code),
+    // The file has JSON forms only; its signed header is {"alg":"HS256","b64":false} (no crit). Detached compact:
+    const protectedHeader = String(ex.output.json_flat?.protected);
+    assert.deepEqual(JSON.parse(Buffer.from(protectedHeader, 'base64url').toString()), {
+      alg: 'HS256',
+      b64: false,
+    });
+    await rejects(
+      v,
+      `${protectedHeader}..${String(ex.output.json_flat?.signature)}`,
+      'ERR_JOSE_NOT_SUPPORTED',
     );
+    // With the unencoded payload attached ("$.02" has a dot): four segments.
+    await rejects(
+      v,
+      `${protectedHeader}.${ex.input.payload}.${String(ex.output.json_flat?.signature)}`,
+      'ERR_JWS_INVALID',
+    );
+    await rejects(v, JSON.stringify(ex.output.json_flat), 'ERR_JWS_INVALID');
   });
 });
 

@@ -102,7 +102,7 @@ async function get(url: string, authorization?: string) {
     status: res.status,
     challenge: res.headers.get('www-authenticate'),
     text,
-    json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
+    json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : undefined,
   };
 }
 

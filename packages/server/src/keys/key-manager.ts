@@ -212,9 +212,11 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
 
   return {
     signer(alg?: Alg): TokenSigner {
+      // Without an explicit alg, fall back to any current key: after an --alg change the old algorithm's key
+      // keeps signing until the new one has been pre-published.
       const record =
         signingKeyFor(records, alg ?? config.alg) ??
-        (alg ? undefined : signingKeyFor(records, records.find((r) => r.state === 'current')?.alg ?? ''));
+        (alg === undefined ? records.find((r) => r.state === 'current') : undefined);
       const signer = record && signers.get(record.kid);
       if (!signer) throw unavailable('no signing key is available');
       return signer;

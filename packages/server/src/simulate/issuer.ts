@@ -1,18 +1,13 @@
 /**
  * The simulation's issuer: a real Tessera server (startServer) on loopback with a temporary data dir and
- * SQLite, three registered clients, and the operations the scenarios need: mint tokens, rotate keys,
- * revoke through RFC 7009, and stop (the outage).
+ * SQLite, running in its own worker thread (issuer-worker.ts), with three registered clients, and the
+ * operations the scenarios need: mint tokens, rotate keys, revoke through RFC 7009, and stop (the outage).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { basicAuthorization } from '@tessera/jwt';
-import { loadConfig } from '../server/config.js';
-import { startServer, type ServerHandle } from '../server/start.js';
-import { createClient } from '../oauth/clients.js';
-import { issueAccessToken } from '../oauth/access-token.js';
-import { rotateKeys } from '../keys/key-manager.js';
-import type { ClientRecord } from '../store/types.js';
 
 /** The audience of every simulated token: the resource API. */
 export const SIM_AUDIENCE = 'https://sim-api.tessera.test';
@@ -28,7 +23,6 @@ export interface SimIssuerOptions {
 export interface SimClient {
   id: string;
   secret: string;
-  record: ClientRecord;
 }
 
 /** One minted access token. */
@@ -39,22 +33,50 @@ export interface MintedToken {
   exp: number;
 }
 
+/** What the worker is started with. */
+export interface IssuerWorkerData extends SimIssuerOptions {
+  dataDir: string;
+  audience: string;
+}
+
+/** What the worker answers to `start`. */
+export interface IssuerStarted {
+  url: string;
+  accessTtl: number;
+  api: SimClient;
+  jwtClient: SimClient;
+  opaqueClient: SimClient;
+}
+
+/** An operation of the worker. */
+export type IssuerOp =
+  | { op: 'start' }
+  | { op: 'mint'; format: 'jwt' | 'opaque'; subs: string[]; claims?: Record<string, unknown> }
+  | { op: 'rotate' }
+  | { op: 'stop' };
+
+/** A request to the worker. */
+export type IssuerRequest = { id: number } & IssuerOp;
+
+type Answer = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
 export interface SimIssuer {
   url: string;
   jwksUri: string;
   introspectionEndpoint: string;
   revocationEndpoint: string;
   feedUrl: string;
+  /** Access-token lifetime, seconds. */
+  accessTtl: number;
   /** The resource server's credentials (introspection and the revocation feed). */
   api: SimClient;
   /** Owner of the JWT access tokens. */
   jwtClient: SimClient;
   /** Owner of the opaque access tokens. */
   opaqueClient: SimClient;
-  handle: ServerHandle;
-  /** Issue one access token for `sub` through the issuer's own issuing code (the one behind /oauth/token). */
-  mint(format: 'jwt' | 'opaque', sub: string, claims?: Record<string, unknown>): Promise<MintedToken>;
-  /** rotateKeys on the issuer's store, then make the issuer sign with the promoted key at once. */
+  /** Issue access tokens for `subs` through the issuer's own issuing code (the one behind /oauth/token). */
+  mint(format: 'jwt' | 'opaque', subs: string[], claims?: Record<string, unknown>): Promise<MintedToken[]>;
+  /** rotateKeys on the issuer's store, then the issuer signs with the promoted key at once. */
   rotate(): Promise<string>;
   /** POST /oauth/revoke as the token's owner. */
   revoke(format: 'jwt' | 'opaque', token: string): Promise<void>;
@@ -62,124 +84,106 @@ export interface SimIssuer {
   readonly running: boolean;
   /** Stop the server (the outage); idempotent. */
   stop(): Promise<void>;
-  /** Stop and remove the data dir; idempotent. */
+  /** Stop, end the worker and remove the data dir; idempotent. */
   close(): Promise<void>;
 }
 
 /**
  * Start the issuer. Rate limits are off (the simulation is its own only client) and the claims limits are
- * raised to 16 KiB so the bloat scenario can mint 4 KiB tokens.
+ * raised to 16 KiB so the bloat scenario can mint 4 KiB tokens. Tokens are minted in-process with the
+ * issuer's issueAccessToken so each user gets its own `sub` (client_credentials would give the client's).
  *
  * @example
  * const issuer = await startSimIssuer({ jwksMaxAge: 300, reloadInterval: 2 });
- * const { token } = await issuer.mint('jwt', 'user-1');
+ * const [{ token }] = await issuer.mint('jwt', ['user-1']);
  * await issuer.close();
  */
 export async function startSimIssuer(options: SimIssuerOptions): Promise<SimIssuer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-sim-'));
-  let handle: ServerHandle | undefined;
-  try {
-    const config = loadConfig({
-      values: {
-        port: '0',
-        host: '127.0.0.1',
-        'data-dir': dataDir,
-        'log-level': 'silent',
-        'rate-limit-client': '0',
-        'rate-limit-ip': '0',
-        'jwks-max-age': `${options.jwksMaxAge}s`,
-        'reload-interval': `${options.reloadInterval}s`,
-        'claims-warn-bytes': '16384',
-        'claims-max-bytes': '16384',
-        'access-ttl': '15m',
-      },
-      // Not the user's environment: a TESSERA_STORE or TESSERA_KEK must not steer the simulation.
-      env: {},
+  const data: IssuerWorkerData = { ...options, dataDir, audience: SIM_AUDIENCE };
+  const worker = new Worker(new URL('./issuer-worker.js', import.meta.url), { workerData: data });
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let nextId = 1;
+  let exited = false;
+  const exitedPromise = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      exited = true;
+      for (const p of pending.values()) p.reject(new Error('the issuer worker exited'));
+      pending.clear();
+      resolve();
+    }),
+  );
+  worker.on('error', () => {});
+  worker.on('message', (a: Answer) => {
+    const p = pending.get(a.id);
+    pending.delete(a.id);
+    if (a.ok) p?.resolve(a.result);
+    else p?.reject(new Error(a.error));
+  });
+  const call = <T>(req: IssuerOp): Promise<T> => {
+    if (exited) return Promise.reject(new Error('the issuer worker exited'));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ ...req, id });
     });
-    handle = await startServer(config);
-    const h = handle;
-    const register = async (id: string, tokenFormat: 'jwt' | 'opaque', audience: string[]) => {
-      const { client, secret } = await createClient(
-        h.ctx.store,
-        { id, grants: ['client_credentials'], audience, scope: ['read'], tokenFormat },
-        config,
-        h.ctx.pepper,
-      );
-      return { id, secret: secret!, record: client };
-    };
-    const api = await register('sim-api', 'jwt', [SIM_AUDIENCE]);
-    const jwtClient = await register('sim-app-jwt', 'jwt', [SIM_AUDIENCE]);
-    const opaqueClient = await register('sim-app-opaque', 'opaque', [SIM_AUDIENCE]);
-    let running = true;
-    let stopping: Promise<void> | undefined;
-    let closing: Promise<void> | undefined;
-    const url = h.url;
-    const stop = () =>
-      (stopping ??= (async () => {
-        running = false;
-        await h.close();
-      })());
-    return {
-      url,
-      jwksUri: `${url}/.well-known/jwks.json`,
-      introspectionEndpoint: `${url}/oauth/introspect`,
-      revocationEndpoint: `${url}/oauth/revoke`,
-      feedUrl: `${url}/oauth/revocations`,
-      api,
-      jwtClient,
-      opaqueClient,
-      handle: h,
-      get running() {
-        return running;
-      },
-      async mint(format, sub, claims) {
-        const client = format === 'jwt' ? jwtClient.record : opaqueClient.record;
-        const issued = await issueAccessToken(h.ctx, {
-          client,
-          sub,
-          scope: ['read'],
-          ...(claims && { claims }),
-        });
-        return {
-          token: issued.token,
-          jti: issued.jti,
-          exp: Math.floor(h.ctx.clock() / 1000) + issued.expiresIn,
-        };
-      },
-      async rotate() {
-        const result = await rotateKeys(h.ctx.store, h.kek, h.ctx.config, {
-          now: Date.now(),
-          holder: h.ctx.instanceId,
-        });
-        await h.keys.reload();
-        return result.promoted;
-      },
-      async revoke(format, token) {
-        const owner = format === 'jwt' ? jwtClient : opaqueClient;
-        const res = await fetch(`${url}/oauth/revoke`, {
-          method: 'POST',
-          headers: {
-            authorization: basicAuthorization(owner.id, owner.secret),
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-          body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
-        });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`/oauth/revoke answered ${res.status}`);
-      },
-      stop,
-      close: () =>
-        (closing ??= (async () => {
-          try {
-            await stop();
-          } finally {
-            rmSync(dataDir, { recursive: true, force: true });
-          }
-        })()),
-    };
+  };
+  let started: IssuerStarted;
+  try {
+    started = await call<IssuerStarted>({ op: 'start' });
   } catch (err) {
-    await handle?.close().catch(() => undefined);
+    await worker.terminate();
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
+  const { url, api, jwtClient, opaqueClient } = started;
+  let running = true;
+  let stopping: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      running = false;
+      await call({ op: 'stop' }).catch(() => undefined);
+    })());
+  return {
+    url,
+    jwksUri: `${url}/.well-known/jwks.json`,
+    introspectionEndpoint: `${url}/oauth/introspect`,
+    revocationEndpoint: `${url}/oauth/revoke`,
+    feedUrl: `${url}/oauth/revocations`,
+    accessTtl: started.accessTtl,
+    api,
+    jwtClient,
+    opaqueClient,
+    get running() {
+      return running;
+    },
+    mint: (format, subs, claims) =>
+      call<MintedToken[]>({ op: 'mint', format, subs, ...(claims && { claims }) }),
+    rotate: () => call<string>({ op: 'rotate' }),
+    async revoke(format, token) {
+      const owner = format === 'jwt' ? jwtClient : opaqueClient;
+      const res = await fetch(`${url}/oauth/revoke`, {
+        method: 'POST',
+        headers: {
+          authorization: basicAuthorization(owner.id, owner.secret),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+      });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`/oauth/revoke answered ${res.status}`);
+    },
+    stop,
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await stop();
+        } finally {
+          await worker.terminate();
+          await exitedPromise;
+          rmSync(dataDir, { recursive: true, force: true });
+        }
+      })()),
+  };
 }

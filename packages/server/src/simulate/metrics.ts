@@ -62,6 +62,8 @@ export class StrategyRecorder {
   private readonly series: SeriesPoint[] = [];
   requests = 0;
   errors = 0;
+  /** Errors where the strategy could not decide (issuer or store unreachable, timeout): HTTP 503. */
+  unavailable = 0;
   cacheHits = 0;
   /** Sum of the Authorization header's length over all requests. */
   authorizationBytes = 0;
@@ -75,10 +77,18 @@ export class StrategyRecorder {
   }
 
   /** Record one request. */
-  record(ms: number, ok: boolean, cacheHit: boolean, authBytes: number, sentBytes: number): void {
+  record(
+    ms: number,
+    ok: boolean,
+    cacheHit: boolean,
+    authBytes: number,
+    sentBytes: number,
+    unavailable = false,
+  ): void {
     this.samples.push(ms);
     this.requests++;
     if (!ok) this.errors++;
+    if (!ok && unavailable) this.unavailable++;
     if (cacheHit) this.cacheHits++;
     this.authorizationBytes += authBytes;
     this.bytesSent += sentBytes;

@@ -38,7 +38,10 @@ export interface StrategyReport {
   /** Cache hits / requests for the cached strategies (jwt-cached, introspect-cached); null otherwise. */
   cache_hit_ratio: number | null;
   requests: number;
+  /** Requests refused or not decided (a revoked credential refused in the revocation scenario is not one). */
   errors: number;
+  /** Of those, the ones where validation could not decide (issuer or store unreachable, timeout): HTTP 503. */
+  errors_unavailable: number;
   error_rate: number;
   issuer_calls: number;
   issuer_calls_per_request: number;
@@ -48,7 +51,7 @@ export interface StrategyReport {
   errors_before_outage?: number;
   errors_after_outage?: number;
   error_rate_after_outage?: number;
-  /** rotation: every credential sent was valid, so every refusal is a rejected valid token. */
+  /** rotation: every credential sent was valid, so every 401 is a rejected valid token (503s are counted apart). */
   rejected_valid_tokens?: number;
   /** revocation */
   revocation?: RevocationFigures;

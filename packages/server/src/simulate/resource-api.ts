@@ -65,7 +65,9 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
     const strategy = byRoute.get(req.url ?? '');
     if (req.url === '/warmup') {
       // The HTTP path alone, for the warm-up before any phase: no validation, nothing recorded.
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': OK_BODY.length }).end(OK_BODY);
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'content-length': OK_BODY.length })
+        .end(OK_BODY);
       return;
     }
     if (strategy === undefined) {
@@ -92,7 +94,14 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
       if (rec) {
         served++;
         const authBytes = header.length === 0 ? 0 : 'Authorization: '.length + Buffer.byteLength(header) + 2;
-        rec.record(ms, !countsAsError, outcome.cacheHit, authBytes, requestBytes(req));
+        rec.record(
+          ms,
+          !countsAsError,
+          outcome.cacheHit,
+          authBytes,
+          requestBytes(req),
+          outcome.unavailable === true,
+        );
       }
       if (outcome.ok) {
         res

@@ -130,7 +130,7 @@ export async function runSimulation(options: SimulateOptions = {}): Promise<Simu
         jwks_max_age_s: JWKS_MAX_AGE(scenario),
         revocation_poll_interval_s: POLL_INTERVAL_S,
         introspection_cache_age_s: INTROSPECTION_CACHE_S,
-        access_token_ttl_s: iss.handle.ctx.config.accessTtl,
+        access_token_ttl_s: iss.accessTtl,
       },
       issuer: { url: iss.url, store: 'sqlite' },
       skipped: built.skipped,

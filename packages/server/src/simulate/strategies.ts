@@ -311,9 +311,7 @@ function buildSessionRedis(store: RedisSessions): Strategy {
 }
 
 /** SQL sessions: SQLite in a temp dir, or a throw-away schema in PostgreSQL. */
-export async function openSQLSessions(
-  postgresUrl: string | undefined,
-): Promise<
+export async function openSQLSessions(postgresUrl: string | undefined): Promise<
   SessionStore & {
     engine: 'sqlite' | 'postgresql';
     get(id: string): Promise<SessionRecord | undefined>;

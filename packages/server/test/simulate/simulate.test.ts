@@ -181,6 +181,7 @@ test('rotation: keys rotate during the run and no valid token is rejected', asyn
   for (const r of report.strategies) {
     assertPlausible(r);
     assert.equal(r.rejected_valid_tokens, 0, `${r.name}: zero rejected valid tokens`);
+    if (r.name.startsWith('jwt')) assert.equal(r.errors, 0, `${r.name}: no errors at all`);
   }
 });
 
