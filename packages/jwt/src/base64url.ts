@@ -32,7 +32,10 @@ export function isCanonicalBase64url(s: string): boolean {
  */
 export function decodeCanonicalBase64url(s: string): Buffer | undefined {
   const rem = s.length & 3;
-  if (rem === 1 || s.indexOf('+') !== -1 || s.indexOf('/') !== -1 || s.indexOf('=') !== -1) return undefined;
+  // Node's decoder reads only the low byte of each UTF-16 unit, so 'Ł' (U+0141) decodes as 'A' (A15):
+  // anything non-ASCII is refused first (the UTF-8 length of a string equals its length only for ASCII).
+  if (rem === 1 || Buffer.byteLength(s, 'utf8') !== s.length) return undefined;
+  if (s.indexOf('+') !== -1 || s.indexOf('/') !== -1 || s.indexOf('=') !== -1) return undefined;
   const out = Buffer.from(s, 'base64url');
   if (out.length !== (s.length * 3) >>> 2) return undefined;
   if (rem !== 0) {
@@ -40,6 +43,55 @@ export function decodeCanonicalBase64url(s: string): Buffer | undefined {
     if ((last & (rem === 2 ? 0x0f : 0x03)) !== 0) return undefined;
   }
   return out;
+}
+
+interface FastBuffer extends Buffer {
+  base64urlWrite(s: string, offset: number, length: number): number;
+  latin1Write(s: string, offset: number, length: number): number;
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/**
+ * A Buffer whose contents are overwritten by the next call: for the synchronous verify hot path only. The
+ * views handed out never outlive one synchronous verification (nothing is returned or kept).
+ */
+export interface Scratch {
+  buf: FastBuffer;
+  ab: ArrayBuffer;
+}
+
+/** A scratch area of at least `size` bytes (grown, never shrunk). */
+export function scratchOf(s: Scratch | undefined, size: number): Scratch {
+  if (s !== undefined && s.buf.length >= size) return s;
+  const buf = Buffer.allocUnsafeSlow(Math.max(size, 1024)) as FastBuffer;
+  return { buf, ab: buf.buffer as ArrayBuffer };
+}
+
+/**
+ * Decode `token[start, end)` as canonical unpadded base64url into the start of `out`; the byte count, or -1
+ * when the text is not canonical. The caller has already made sure that `token` is ASCII and holds no `+`,
+ * `/` or `=` in that range (see decodeCanonicalBase64url for why those, and non-ASCII lookalikes, must be
+ * excluded up front: Node's decoder accepts them). Every other character outside the alphabet is skipped by
+ * Node, so the output comes out shorter than ⌊3·len/4⌋ bytes; trailing bits are checked on the last char.
+ */
+export function decodeCanonicalInto(token: string, start: number, end: number, out: Scratch): number {
+  const len = end - start;
+  const rem = len & 3;
+  if (rem === 1) return -1;
+  const expected = (len * 3) >>> 2;
+  if (out.buf.length < expected) return -1;
+  if (out.buf.base64urlWrite(token.slice(start, end), 0, expected) !== expected) return -1;
+  if (rem !== 0) {
+    const last = VALUE[token.charCodeAt(end - 1)]!;
+    if ((last & (rem === 2 ? 0x0f : 0x03)) !== 0) return -1;
+  }
+  return expected;
+}
+
+/** Copy the ASCII `token[0, end)` into the start of `out` (caller checked it is ASCII); returns `end`. */
+export function writeLatin1(token: string, end: number, out: Scratch): number {
+  return out.buf.latin1Write(token, 0, end);
 }
 
 /**

@@ -18,6 +18,20 @@ export function decodeUTF8(bytes: Buffer, what: string): string {
   return bytes.toString('utf8');
 }
 
+interface SliceableBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** decodeUTF8 over the first `len` bytes of `buf` (a scratch area on the verify hot path). */
+export function decodeUTF8Range(buf: Buffer, len: number, what: string): string {
+  const b = buf as SliceableBuffer;
+  const view = new Uint8Array(buf.buffer, buf.byteOffset, len);
+  if (isAscii(view)) return b.latin1Slice(0, len);
+  if (!isUtf8(view)) throw new JWSInvalid(`${what} is not valid UTF-8`);
+  return b.utf8Slice(0, len);
+}
+
 /**
  * Parse `text` as a JSON object, rejecting what `JSON.parse` lets through: duplicate member names at any
  * depth, compared after unescaping (RFC 7515 §4, RFC 7519 §4; A10: `{"alg":"RS256","\u0061lg":"none"}`),
@@ -35,7 +49,7 @@ export function parseStrictJSONObject(
   options: StrictJSONOptions,
   what: string,
 ): Record<string, unknown> {
-  const scan = scanText(text, options.maxDepth, what);
+  const members = scanText(text, options.maxDepth, what);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -45,12 +59,23 @@ export function parseStrictJSONObject(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new JWSInvalid(`${what} is not a JSON object`);
   }
-  // Fast path for the common flat claim set: one object, no escapes, no prototype names anywhere in the
-  // text, so the root's own keys are all the keys there are. Anything else takes the full walk.
-  const total =
-    scan.objects === 1 && !scan.suspicious ? Object.keys(value).length : countOwnKeys(value, what);
-  if (total !== scan.members) throw new JWSInvalid(`${what} has a duplicate member name`);
+  // Fast path for the common flat claim set: a single object in the text, so the root's own keys are all the
+  // keys there are; their names are checked here. Anything else takes the full walk.
+  const total = scannedObjects === 1 ? rootKeyCount(value, what) : countOwnKeys(value, what);
+  if (total !== members) throw new JWSInvalid(`${what} has a duplicate member name`);
   return value as Record<string, unknown>;
+}
+
+/** Own keys of a single object, refusing prototype-bending names (A13). */
+function rootKeyCount(v: object, what: string): number {
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
+      throw new JWSInvalid(`${what} uses a forbidden member name`);
+    }
+  }
+  return keys.length;
 }
 
 const BACKSLASH = 0x5c;
@@ -60,20 +85,15 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
-interface TextScan {
-  /** `:` outside strings: the number of members written. */
-  members: number;
-  /** `{` outside strings. */
-  objects: number;
-  /** The text has escapes or a prototype-bending name somewhere, so keys need the exact walk. */
-  suspicious: boolean;
-}
+// `{` outside strings seen by the last scanText call (read right after it; everything is synchronous).
+let scannedObjects = 0;
 
 /**
- * Count members and objects outside strings and bound the nesting depth. It hops from quote to quote with
- * indexOf (native and fast) and looks at characters only in the short gaps between strings.
+ * Count members (`:` outside strings: the number of members written) and objects (`{` outside strings, left
+ * in scannedObjects) and bound the nesting depth. It hops from quote to quote with indexOf (native and
+ * fast) and looks at characters only in the short gaps between strings.
  */
-function scanText(text: string, maxDepth: number, what: string): TextScan {
+function scanText(text: string, maxDepth: number, what: string): number {
   let members = 0;
   let objects = 0;
   let depth = 0;
@@ -92,16 +112,13 @@ function scanText(text: string, maxDepth: number, what: string): TextScan {
     }
     if (open === -1) break;
     let close = text.indexOf('"', open + 1);
-    while (close !== -1 && isEscaped(text, close)) close = text.indexOf('"', close + 1);
+    while (close !== -1 && text.charCodeAt(close - 1) === BACKSLASH && isEscaped(text, close))
+      close = text.indexOf('"', close + 1);
     if (close === -1) break; // unterminated string: JSON.parse rejects it
     pos = close + 1;
   }
-  const suspicious =
-    text.includes('\\') ||
-    text.includes('__proto__') ||
-    text.includes('constructor') ||
-    text.includes('prototype');
-  return { members, objects, suspicious };
+  scannedObjects = objects;
+  return members;
 }
 
 /** A quote at `j` is escaped when an odd number of backslashes precede it. */

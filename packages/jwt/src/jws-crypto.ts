@@ -36,17 +36,26 @@ export function signBytes(spec: AlgSpec, key: TesseraKey, data: Buffer): Buffer 
 }
 
 // A06: reject r or s equal to zero or not below the group order n before OpenSSL sees them (CVE-2022-21449
-// "psychic signatures" was exactly this missing check). Cheap, and defence in depth.
-function ecdsaScalarsInRange(sig: Buffer, order: Buffer): boolean {
-  const half = sig.length >>> 1;
-  const r = sig.subarray(0, half);
-  const s = sig.subarray(half);
-  return !isZero(r) && !isZero(s) && Buffer.compare(r, order) < 0 && Buffer.compare(s, order) < 0;
+// "psychic signatures" was exactly this missing check). Cheap, and defence in depth. Compared in place on
+// the R‖S bytes (no views), against the order left-padded to the coordinate width.
+function ecdsaScalarsInRange(sig: Uint8Array, order: Buffer): boolean {
+  const w = order.length;
+  return sig.length === 2 * w && scalarInRange(sig, 0, order) && scalarInRange(sig, w, order);
 }
 
-function isZero(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
+/** 1 ≤ sig[off, off + order.length) < order, both big-endian. */
+function scalarInRange(sig: Uint8Array, off: number, order: Buffer): boolean {
+  const w = order.length;
+  let i = 0;
+  while (i < w && sig[off + i] === 0) i++;
+  if (i === w) return false; // zero
+  // Leading zeros of the scalar may still be below leading nonzero bytes of the order: compare from the start.
+  for (let j = 0; j < w; j++) {
+    const a = sig[off + j]!;
+    const b = order[j]!;
+    if (a !== b) return a < b;
+  }
+  return false; // equal to the order
 }
 
 // Keep the ECDSA order at the coordinate width: P-521 uses 66-byte scalars.
@@ -65,10 +74,65 @@ function orderAt(order: Buffer, width: number): Buffer {
 }
 
 /**
+ * Everything verification needs about one (key, algorithm) pair, derived once: the exact signature length
+ * in bytes and in base64url characters (A07, A24), the node:crypto key argument, the ECDSA order at the
+ * scalar width (A06). The key's algorithm binding is still checked by the caller on every token.
+ */
+export interface VerifyPlan {
+  readonly spec: AlgSpec;
+  readonly keyObject: KeyObject;
+  readonly hmac: boolean;
+  readonly hash: AlgSpec['hash'];
+  readonly input: KeyInput;
+  readonly sigBytes: number;
+  readonly sigChars: number;
+  readonly order: Buffer | undefined;
+}
+
+const plans = new WeakMap<TesseraKey, Map<string, VerifyPlan>>();
+
+/** The verification plan for `key` under `spec`, built once per (key, alg). */
+export function verifyPlan(spec: AlgSpec, key: TesseraKey): VerifyPlan {
+  let perAlg = plans.get(key);
+  if (perAlg === undefined) plans.set(key, (perAlg = new Map()));
+  let plan = perAlg.get(spec.alg);
+  if (plan === undefined) {
+    const sigBytes = signatureLength(spec, key);
+    plan = {
+      spec,
+      keyObject: key.keyObject,
+      hmac: spec.kty === 'oct',
+      hash: spec.hash,
+      input: keyInput(spec, key.keyObject),
+      sigBytes,
+      sigChars: Math.ceil((sigBytes * 4) / 3),
+      order: spec.order === undefined ? undefined : orderAt(spec.order, sigBytes >>> 1),
+    };
+    perAlg.set(spec.alg, plan);
+  }
+  return plan;
+}
+
+/**
+ * Verify `sig` over `data` with a plan. The caller has checked that `sig` has exactly `plan.sigBytes` bytes
+ * (A07, A24) and that the key may serve the algorithm. `data` and `sig` may be views of scratch memory:
+ * everything here is synchronous and copies what it keeps.
+ */
+export function verifyWithPlan(plan: VerifyPlan, data: Uint8Array, sig: Uint8Array): boolean {
+  if (plan.hmac) {
+    // A24: lengths are equal (checked by the caller), so timingSafeEqual cannot throw; constant-time compare.
+    const mac = createHmac(plan.hash!, plan.keyObject).update(data).digest();
+    return mac.length === sig.length && timingSafeEqual(mac, sig);
+  }
+  if (plan.order !== undefined && !ecdsaScalarsInRange(sig, plan.order)) return false;
+  return cryptoVerify(plan.hash ?? null, data, plan.input as VerifyKeyObjectInput, sig);
+}
+
+/**
  * Verify `sig` over `data`. The caller has already checked that `sig` has exactly signatureLength() bytes
  * (A07, A24) and that the key may serve `spec.alg`.
  */
-export function verifyBytes(spec: AlgSpec, key: TesseraKey, data: Buffer, sig: Buffer): boolean {
+export function verifyBytes(spec: AlgSpec, key: TesseraKey, data: Uint8Array, sig: Uint8Array): boolean {
   if (spec.kty === 'oct') {
     // A24: lengths are equal (checked by the caller), so timingSafeEqual cannot throw; constant-time compare.
     const mac = createHmac(spec.hash!, key.keyObject).update(data).digest();
@@ -83,8 +147,8 @@ export function verifyBytes(spec: AlgSpec, key: TesseraKey, data: Buffer, sig: B
 export function verifyBytesAsync(
   spec: AlgSpec,
   key: TesseraKey,
-  data: Buffer,
-  sig: Buffer,
+  data: Uint8Array,
+  sig: Uint8Array,
 ): Promise<boolean> {
   if (spec.kty === 'oct') return Promise.resolve(verifyBytes(spec, key, data, sig));
   if (spec.order !== undefined && !ecdsaScalarsInRange(sig, orderAt(spec.order, sig.length >>> 1))) {

@@ -1,5 +1,5 @@
 import { ALGORITHMS, isAlg } from './alg.js';
-import { base64urlLength, decodeCanonicalBase64url } from './base64url.js';
+import { decodeCanonicalInto, scratchOf, writeLatin1, type Scratch } from './base64url.js';
 import { validateClaims, type ClaimRules } from './claims.js';
 import { toSeconds } from './duration.js';
 import {
@@ -11,9 +11,10 @@ import {
   TokenTooLarge,
 } from './errors.js';
 import { MAX_JSON_DEPTH, normalizeTyp, parseProtectedHeader } from './header.js';
-import { decodeUTF8, parseStrictJSONObject } from './json.js';
-import { signatureLength, verifyBytes, verifyBytesAsync } from './jws-crypto.js';
+import { decodeUTF8Range, parseStrictJSONObject } from './json.js';
+import { verifyBytesAsync, verifyPlan, verifyWithPlan, type VerifyPlan } from './jws-crypto.js';
 import { createLocalKeySet, type KeyInput } from './key-set.js';
+import type { AlgSpec } from './alg.js';
 import type { Alg, Clock, JWSHeader, JWTPayload, KeySource, TesseraKey, VerifyResult } from './types.js';
 
 /** Default token size limit (A14): checked before anything else. */
@@ -98,6 +99,22 @@ function toSet(
 // segment text; the text fully determines the result, and failures are never stored.
 const HEADER_CACHE_SIZE = 64;
 
+/** A checked header and what was derived for the last key that served it (plans depend only on key + alg). */
+interface HeaderEntry {
+  readonly header: JWSHeader;
+  readonly spec: AlgSpec;
+  key: TesseraKey | undefined;
+  plan: VerifyPlan | undefined;
+}
+
+const PAYLOAD_JSON = { maxDepth: MAX_JSON_DEPTH };
+
+// Scratch areas for the synchronous path: signature bytes, payload bytes, signing input. Shared by all
+// verifiers; each verification fills and consumes them without yielding, and no view of them escapes.
+let sigScratch: Scratch | undefined;
+let payloadScratch: Scratch | undefined;
+let dataScratch: Scratch | undefined;
+
 /**
  * Create the core verifier over a fixed key source. Options are validated and keys imported once, here; nothing is repeated per token that
  * could be done now. Keys are picked by `kid`; a token without `kid` is accepted only when exactly one
@@ -150,61 +167,82 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     keySource = local;
   }
 
-  const headerCache = new Map<string, JWSHeader>();
-  function header(segment: string): JWSHeader {
-    let h = headerCache.get(segment);
-    if (h === undefined) {
-      h = parseProtectedHeader(segment, allowed);
+  const headerCache = new Map<string, HeaderEntry>();
+  // The last header seen, compared in place against the token's first segment (no slice, no hashing).
+  let lastSegment = '';
+  let lastEntry: HeaderEntry | undefined;
+  function header(token: string, d1: number): HeaderEntry {
+    if (lastEntry !== undefined && d1 === lastSegment.length && token.startsWith(lastSegment)) return lastEntry;
+    const segment = token.slice(0, d1);
+    let e = headerCache.get(segment);
+    if (e === undefined) {
+      const h = parseProtectedHeader(segment, allowed);
       if (expectedTyp !== undefined && (h.typ === undefined || normalizeTyp(h.typ) !== expectedTyp)) {
         throw new JWTClaimInvalid('typ', 'header does not match the expected type');
       }
+      e = { header: h, spec: ALGORITHMS[h.alg], key: undefined, plan: undefined };
       if (headerCache.size >= HEADER_CACHE_SIZE) headerCache.clear();
-      headerCache.set(segment, h);
+      headerCache.set(segment, e);
     }
-    return h;
+    lastSegment = segment;
+    lastEntry = e;
+    return e;
   }
 
   function finish(
     token: string,
     d1: number,
     d2: number,
-    h: JWSHeader,
+    e: HeaderEntry,
     key: TesseraKey,
   ): VerifyResult | Promise<VerifyResult> {
-    const alg = h.alg;
+    const h = e.header;
     // RFC 8725 §3.1: the key must be bound to this algorithm (RS256→HS256 and curve mismatches die here, A02/A21).
-    if (!key.algorithms.includes(alg))
+    if (!key.algorithms.includes(h.alg))
       throw new JOSEAlgNotAllowed('the selected key may not be used with this algorithm');
-    const spec = ALGORITHMS[alg];
+    let plan = e.plan;
+    if (plan === undefined || e.key !== key) {
+      plan = verifyPlan(e.spec, key);
+      e.key = key;
+      e.plan = plan;
+    }
+    const n = token.length;
     // A07/A24/A14: exact signature length before decoding; empty, truncated, extended and DER signatures stop here.
-    if (token.length - d2 - 1 !== base64urlLength(signatureLength(spec, key))) {
-      throw new JWSInvalid('signature has the wrong length');
-    }
-    const sig = decodeCanonicalBase64url(token.slice(d2 + 1));
-    if (sig === undefined) throw new JWSInvalid('signature is not canonical base64url');
-    const payloadBytes = decodeCanonicalBase64url(token.slice(d1 + 1, d2));
-    if (payloadBytes === undefined) throw new JWSInvalid('payload is not canonical base64url');
+    if (n - d2 - 1 !== plan.sigChars) throw new JWSInvalid('signature has the wrong length');
+    // A15: strict base64url. The token is ASCII (checked first) and the header segment was checked strictly;
+    // Node's decoder would also take '+', '/' and '=', so those are refused in payload and signature here.
+    let bad = token.indexOf('+', d1);
+    if (bad === -1) bad = token.indexOf('/', d1);
+    if (bad === -1) bad = token.indexOf('=', d1);
+    if (bad > d2) throw new JWSInvalid('signature is not canonical base64url');
+    const sigs = (sigScratch = scratchOf(sigScratch, n));
+    if (decodeCanonicalInto(token, d2 + 1, n, sigs) !== plan.sigBytes)
+      throw new JWSInvalid('signature is not canonical base64url');
+    if (bad !== -1) throw new JWSInvalid('payload is not canonical base64url');
+    const pays = (payloadScratch = scratchOf(payloadScratch, n));
+    const payloadLength = decodeCanonicalInto(token, d1 + 1, d2, pays);
+    if (payloadLength < 0) throw new JWSInvalid('payload is not canonical base64url');
     // A15: the signing input is the exact received ASCII, never a re-encoding.
-    const data = Buffer.from(token.slice(0, d2), 'latin1');
-    if (threadPool && spec.kty !== 'oct') {
-      return verifyBytesAsync(spec, key, data, sig).then((ok) => afterSignature(ok, payloadBytes, h, key));
+    const datas = (dataScratch = scratchOf(dataScratch, n));
+    writeLatin1(token, d2, datas);
+    const data = new Uint8Array(datas.ab, 0, d2);
+    const sig = new Uint8Array(sigs.ab, 0, plan.sigBytes);
+    if (threadPool && !plan.hmac) {
+      // The scratch areas are reused by the next verification: the thread pool gets copies.
+      const payloadBytes = Buffer.from(pays.buf.subarray(0, payloadLength));
+      return verifyBytesAsync(e.spec, key, Buffer.from(data), Buffer.from(sig)).then((ok) => {
+        if (!ok) throw new JWSSignatureVerificationFailed();
+        return afterSignature(decodeUTF8Range(payloadBytes, payloadLength, 'payload'), h, key);
+      });
     }
-    return afterSignature(verifyBytes(spec, key, data, sig), payloadBytes, h, key);
+    if (!verifyWithPlan(plan, data, sig)) throw new JWSSignatureVerificationFailed();
+    // Only now, with the signature holding, is the payload parsed (ATTACKS checklist step 9).
+    return afterSignature(decodeUTF8Range(pays.buf, payloadLength, 'payload'), h, key);
   }
 
-  function afterSignature(
-    ok: boolean,
-    payloadBytes: Buffer,
-    h: JWSHeader,
-    key: TesseraKey,
-  ): VerifyResult | Promise<VerifyResult> {
-    if (!ok) throw new JWSSignatureVerificationFailed();
-    // Only now, with the signature holding, is the payload parsed (ATTACKS checklist step 9).
-    const text = decodeUTF8(payloadBytes, 'payload');
+  function afterSignature(text: string, h: JWSHeader, key: TesseraKey): VerifyResult | Promise<VerifyResult> {
     // A13: claims come back frozen, so nothing downstream can merge into or rewrite what was verified.
-    const payload = Object.freeze(
-      parseStrictJSONObject(text, { maxDepth: MAX_JSON_DEPTH }, 'payload'),
-    ) as JWTPayload;
+    const payload = Object.freeze(parseStrictJSONObject(text, PAYLOAD_JSON, 'payload')) as JWTPayload;
     const now = Math.floor(clock() / 1000);
     // A12: a broken clock (NaN, a string) would make every time comparison false and accept expired tokens.
     if (!Number.isFinite(now)) throw new InvalidOptions('the clock returned no usable time');
@@ -227,10 +265,14 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     const d2 = d1 < 0 ? -1 : token.indexOf('.', d1 + 1);
     if (d1 <= 0 || d2 < 0 || token.indexOf('.', d2 + 1) !== -1)
       throw new JWSInvalid('a JWS has exactly three segments');
-    const h = header(token.slice(0, d1));
+    // A15: base64url is ASCII. Node's base64 and latin1 decoders read only the low byte of each UTF-16 unit,
+    // so 'Ł' (U+0141) would pass for 'A' and a different string would verify as the same token.
+    if (Buffer.byteLength(token, 'utf8') !== token.length) throw new JWSInvalid('token is not ASCII');
+    const e = header(token, d1);
+    const h = e.header;
     const found = keySource.resolve({ kid: h.kid, alg: h.alg });
-    if (found instanceof Promise) return found.then((key) => finish(token, d1, d2, h, key));
-    return finish(token, d1, d2, h, found);
+    if (found instanceof Promise) return found.then((key) => finish(token, d1, d2, e, key));
+    return finish(token, d1, d2, e, found);
   }
 
   return {

@@ -4,7 +4,8 @@
  * change keys the same way. Every write runs under the store lease `key-rotation` and is a compare-and-set
  * (`transitionKey`), so a rotation happens exactly once across instances even when timers coincide.
  */
-import { exportJWK, generateKeyPair, type Alg, type JWK } from '@tessera/jwt';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { calculateJWKThumbprint, exportJWK, importKeyObject, type Alg, type JWK } from '@tessera/jwt';
 import type { KeyRecord, Store } from '../store/types.js';
 import type { ServerConfig } from '../server/config.js';
 import { assertKEKMatches, encryptPrivateJWK, type KEK } from './kek.js';
@@ -68,6 +69,34 @@ export function publicMembersOnly(jwk: JWK): JWK {
   return out;
 }
 
+/**
+ * Generate a key pair as DER and re-import it. Exporting a KeyObject fresh from generateKeyPairSync as a JWK
+ * can deadlock Node 20 (a GC during ExportJWK runs the KeyGenJob destructor, which waits for the mutex the
+ * export holds; seen with RSA under load). Keys parsed from DER share nothing with the generation job.
+ */
+function generateFreshPair(alg: string, rsaBits: number) {
+  const publicKeyEncoding = { type: 'spki', format: 'der' } as const;
+  const privateKeyEncoding = { type: 'pkcs8', format: 'der' } as const;
+  let pair: { publicKey: Buffer; privateKey: Buffer };
+  if (alg.startsWith('RS') || alg.startsWith('PS'))
+    pair = generateKeyPairSync('rsa', {
+      modulusLength: rsaBits,
+      publicExponent: 0x10001,
+      publicKeyEncoding,
+      privateKeyEncoding,
+    });
+  else if (alg === 'EdDSA') pair = generateKeyPairSync('ed25519', { publicKeyEncoding, privateKeyEncoding });
+  else {
+    const namedCurve = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[alg];
+    if (!namedCurve) throw new TypeError(`cannot generate a key for ${alg}`);
+    pair = generateKeyPairSync('ec', { namedCurve, publicKeyEncoding, privateKeyEncoding });
+  }
+  return {
+    privateKey: createPrivateKey({ key: pair.privateKey, format: 'der', type: 'pkcs8' }),
+    publicKey: createPublicKey({ key: pair.publicKey, format: 'der', type: 'spki' }),
+  };
+}
+
 /** Generate a key pair for `alg` and its store record; kid is the RFC 7638 thumbprint. */
 export function generateKeyRecord(
   alg: string,
@@ -76,11 +105,13 @@ export function generateKeyRecord(
   kek: KEK,
   now: number,
 ): KeyRecord {
-  const rsa = alg.startsWith('RS') || alg.startsWith('PS');
-  const pair = generateKeyPair(alg as Alg, rsa ? { modulusLength: config.rsaBits } : {});
-  const kid = pair.publicKey.kid!;
-  const publicJwk = publicMembersOnly({ ...exportJWK(pair.publicKey), kid, alg, use: 'sig' });
-  const privateJwk = exportJWK(pair.privateKey, { includePrivate: true });
+  const pair = generateFreshPair(alg, config.rsaBits);
+  const bare = publicMembersOnly(pair.publicKey.export({ format: 'jwk' }) as JWK);
+  const kid = calculateJWKThumbprint(bare);
+  const privateKey = importKeyObject(pair.privateKey, { alg: alg as Alg, kid });
+  const publicKey = importKeyObject(pair.publicKey, { alg: alg as Alg, kid });
+  const publicJwk = publicMembersOnly({ ...exportJWK(publicKey), kid, alg, use: 'sig' });
+  const privateJwk = exportJWK(privateKey, { includePrivate: true });
   return {
     kid,
     alg,

@@ -136,11 +136,18 @@ export async function startLoadGenerator(): Promise<LoadGenerator> {
 export const newSessionId = () => randomBytes(32).toString('base64url');
 
 /** Mint one credential of each kind per user (and store the sessions), with the given extra claims. */
-export async function mintCredentials(env: SimEnv, claims: Record<string, unknown>) {
+export async function mintCredentials(
+  env: SimEnv,
+  claims: Record<string, unknown>,
+  who: { users?: number; prefix?: string } = {},
+) {
   const creds: Credentials = { jwt: [], opaque: [], session: [] };
   const sessions: Array<[string, SessionRecord]> = [];
   const extra = Object.keys(claims).length > 0 ? claims : undefined;
-  const subs = Array.from({ length: env.settings.users }, (_, i) => `user-${i}`);
+  const subs = Array.from(
+    { length: who.users ?? env.settings.users },
+    (_, i) => `${who.prefix ?? 'user-'}${i}`,
+  );
   creds.jwt = await env.issuer.mint('jwt', subs, extra);
   creds.opaque = await env.issuer.mint('opaque', subs, extra);
   subs.forEach((sub, i) => {
@@ -151,36 +158,31 @@ export async function mintCredentials(env: SimEnv, claims: Record<string, unknow
   });
   await env.sessions.redis?.putMany(sessions);
   await env.sessions.sql?.putMany(sessions);
-  await warmUp(env, creds);
   return creds;
 }
 
 /**
- * Warm each strategy up before anything is measured (JIT, connection pools, prepared statements): 300 ms
- * of validations of the first few users' credentials straight through the strategy, not over HTTP, so
- * the caches hold at most those few credentials.
+ * Warm everything up before anything is measured (JIT, sockets, pools, prepared statements, the load
+ * generator): two seconds of unrecorded load on every strategy's route, with credentials of separate
+ * warm-up users, so the caches hold nothing the measured phases will send.
  */
-export async function warmUp(env: SimEnv, creds: Credentials, ms = 300): Promise<void> {
-  for (const s of env.strategies) {
-    const list = creds[s.kind].slice(0, 8);
-    if (list.length === 0) continue;
-    const until = performance.now() + ms;
-    for (let i = 0; performance.now() < until && i < 20_000; i++)
-      await s.validate(list[i % list.length]!.token);
-  }
-}
-
-/** One second of load on the API's bare HTTP path: warms the server, the sockets and the load generator. */
-export async function warmUpHTTP(env: SimEnv): Promise<void> {
-  await env.load.run([
-    {
-      name: 'warmup',
-      url: `${env.api.url}/warmup`,
-      connections: env.settings.connections,
-      duration: 1,
-      credentials: ['warm-up'],
-    },
-  ]);
+export async function warmUp(env: SimEnv, seconds = 2): Promise<void> {
+  const creds = await mintCredentials(
+    env,
+    {},
+    { users: Math.min(env.settings.users, 200), prefix: 'warmup-' },
+  );
+  env.api.begin([]);
+  const perStrategy = Math.max(1, Math.floor(env.settings.connections / env.strategies.length));
+  await env.load.run(
+    env.strategies.map((s) => ({
+      name: s.name,
+      url: `${env.api.url}/${s.name}`,
+      connections: perStrategy,
+      duration: seconds,
+      credentials: credentialList(creds, s.kind),
+    })),
+  );
 }
 
 export const credentialList = (creds: Credentials, kind: CredentialKind) => creds[kind].map((c) => c.token);

@@ -5,7 +5,7 @@
 import { cpus, loadavg } from 'node:os';
 import { startSimIssuer, type SimIssuer } from './issuer.js';
 import { startResourceAPI, type ResourceAPI } from './resource-api.js';
-import { startLoadGenerator, warmUpHTTP, type LoadGenerator, type Progress, type SimEnv } from './phase.js';
+import { startLoadGenerator, warmUp, type LoadGenerator, type Progress, type SimEnv } from './phase.js';
 import type { SimulationReport } from './report.js';
 import { isConcurrent, runScenario, type ScenarioName } from './scenarios.js';
 import { buildStrategies, STRATEGY_NAMES, type Strategy, type StrategyName } from './strategies.js';
@@ -104,8 +104,8 @@ export async function runSimulation(options: SimulateOptions = {}): Promise<Simu
       pollInterval: POLL_INTERVAL_S,
       onProgress: options.onProgress,
     };
-    notice(`minting credentials for ${settings.users} users`);
-    await warmUpHTTP(env);
+    notice(`warming up, then minting credentials for ${settings.users} users`);
+    await warmUp(env);
     const result = await runScenario(env, scenario);
     const cpuList = cpus();
     return {

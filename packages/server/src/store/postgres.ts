@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { PoolClient, QueryResultRow } from 'pg';
+import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { migratePostgres } from './postgres-schema.js';
 import {
   KEY_COLUMNS,
@@ -52,6 +52,12 @@ const types = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
+// A database that stops answering without closing the connection (partition, frozen host) would otherwise
+// hold a request, and its pooled connection, until TCP gives up (minutes): give up after this and discard
+// the connection. Every statement the store runs is small; migrations (which may wait for another
+// instance's lock) run on their own client without it.
+const QUERY_TIMEOUT_MS = 5000;
+
 /** Errors meaning "the database is not reachable right now" (answer 503 and try again later). */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -81,7 +87,7 @@ function mapError(err: unknown): unknown {
   // pg reports a dropped socket and a pool connect timeout without a code.
   if (
     (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(
       message,
     )
   ) {
@@ -152,7 +158,13 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store {
     on: Queryable = pool,
   ): Promise<pg.QueryResult<R>> => {
     try {
-      return await on.query<R>({ name: nameOf(text), text, values });
+      // query_timeout is honoured per query by pg but missing from @types/pg's QueryConfig.
+      return await on.query<R>({
+        name: nameOf(text),
+        text,
+        values,
+        query_timeout: QUERY_TIMEOUT_MS,
+      } as QueryConfig);
     } catch (err) {
       throw mapError(err);
     }
@@ -179,9 +191,9 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store {
       throw mapError(err);
     }
     try {
-      await client.query('BEGIN');
+      await client.query({ text: 'BEGIN', query_timeout: QUERY_TIMEOUT_MS } as QueryConfig);
       const result = await fn(client);
-      await client.query('COMMIT');
+      await client.query({ text: 'COMMIT', query_timeout: QUERY_TIMEOUT_MS } as QueryConfig);
       client.release();
       return result;
     } catch (err) {

@@ -300,6 +300,7 @@ describe(
       assert.deepEqual(jwksDuring.body, jwksBefore.body, 'the same key set');
       const metadata = await request(`${server.url}/.well-known/oauth-authorization-server`);
       assert.equal(metadata.status, 200, 'RFC 8414 metadata from memory');
+      assert.equal((await request(`${server.url}/metrics`)).status, 200, 'metrics from memory');
       // Local verification: the warm verifier, and a cold one that must fetch the JWKS during the outage.
       await warm.verify(accessToken);
       const cold = createVerifier(verifierOptions);
