@@ -59,13 +59,22 @@ interface FastBuffer extends Buffer {
 export interface Scratch {
   buf: FastBuffer;
   ab: ArrayBuffer;
+  /** The last view handed out by viewOf, reused while the length repeats (token lengths mostly do). */
+  view: Uint8Array;
 }
 
 /** A scratch area of at least `size` bytes (grown, never shrunk). */
 export function scratchOf(s: Scratch | undefined, size: number): Scratch {
   if (s !== undefined && s.buf.length >= size) return s;
   const buf = Buffer.allocUnsafeSlow(Math.max(size, 1024)) as FastBuffer;
-  return { buf, ab: buf.buffer as ArrayBuffer };
+  const ab = buf.buffer as ArrayBuffer;
+  return { buf, ab, view: new Uint8Array(ab, 0, 0) };
+}
+
+/** A view of the first `len` bytes of a scratch area (valid until the area is next written). */
+export function viewOf(s: Scratch, len: number): Uint8Array {
+  if (s.view.length === len) return s.view;
+  return (s.view = new Uint8Array(s.ab, 0, len));
 }
 
 /**

@@ -23,12 +23,16 @@ interface SliceableBuffer extends Buffer {
   utf8Slice(start: number, end: number): string;
 }
 
-/** decodeUTF8 over the first `len` bytes of `buf` (a scratch area on the verify hot path). */
+/**
+ * decodeUTF8 over the first `len` bytes of `buf` (a scratch area on the verify hot path). The bytes are read
+ * as latin1 first: that is exact for ASCII, and the string's UTF-8 length equals its length only when every
+ * byte was below 0x80; otherwise the bytes are validated and decoded as UTF-8.
+ */
 export function decodeUTF8Range(buf: Buffer, len: number, what: string): string {
   const b = buf as SliceableBuffer;
-  const view = new Uint8Array(buf.buffer, buf.byteOffset, len);
-  if (isAscii(view)) return b.latin1Slice(0, len);
-  if (!isUtf8(view)) throw new JWSInvalid(`${what} is not valid UTF-8`);
+  const text = b.latin1Slice(0, len);
+  if (Buffer.byteLength(text, 'utf8') === len) return text;
+  if (!isUtf8(new Uint8Array(buf.buffer, buf.byteOffset, len))) throw new JWSInvalid(`${what} is not valid UTF-8`);
   return b.utf8Slice(0, len);
 }
 

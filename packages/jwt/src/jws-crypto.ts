@@ -30,9 +30,32 @@ export function signatureLength(spec: AlgSpec, key: TesseraKey): number {
 }
 
 /** Sign `data` (the ASCII signing input). */
-export function signBytes(spec: AlgSpec, key: TesseraKey, data: Buffer): Buffer {
+export function signBytes(spec: AlgSpec, key: TesseraKey, data: Uint8Array): Buffer {
   if (spec.kty === 'oct') return createHmac(spec.hash!, key.keyObject).update(data).digest();
   return cryptoSign(spec.hash ?? null, data, keyInput(spec, key.keyObject) as SignKeyObjectInput);
+}
+
+/** What signing needs about one (key, algorithm) pair, derived once per signer. */
+export interface SignPlan {
+  readonly keyObject: KeyObject;
+  readonly hmac: boolean;
+  readonly hash: AlgSpec['hash'];
+  readonly input: KeyInput;
+}
+
+export function signPlan(spec: AlgSpec, key: TesseraKey): SignPlan {
+  return {
+    keyObject: key.keyObject,
+    hmac: spec.kty === 'oct',
+    hash: spec.hash,
+    input: keyInput(spec, key.keyObject),
+  };
+}
+
+/** signBytes with a plan; `data` may be a view of scratch memory (used synchronously). */
+export function signWithPlan(plan: SignPlan, data: Uint8Array): Buffer {
+  if (plan.hmac) return createHmac(plan.hash!, plan.keyObject).update(data).digest();
+  return cryptoSign(plan.hash ?? null, data, plan.input as SignKeyObjectInput);
 }
 
 // A06: reject r or s equal to zero or not below the group order n before OpenSSL sees them (CVE-2022-21449

@@ -1,7 +1,7 @@
 import { ALGORITHMS, isAlg } from './alg.js';
-import { encodeBase64url } from './base64url.js';
+import { encodeBase64url, scratchOf, type Scratch } from './base64url.js';
 import { InvalidOptions, JOSEAlgNotAllowed } from './errors.js';
-import { signBytes } from './jws-crypto.js';
+import { signPlan, signWithPlan } from './jws-crypto.js';
 import type { Alg, Clock, JWTPayload, TesseraKey } from './types.js';
 
 export interface SignerOptions {
@@ -34,6 +34,15 @@ export interface Signer {
 const FORBIDDEN_HEADER = new Set(['alg', 'kid', 'jwk', 'jku', 'x5u', 'x5c', 'b64', 'crit', 'zip', 'enc']);
 const HEADER_CACHE_SIZE = 16;
 
+interface SignScratch extends Scratch {
+  buf: Scratch['buf'] & { utf8Write(s: string, offset: number): number; base64urlSlice(start: number, end: number): string };
+}
+
+// Scratch for the synchronous sign path: the claims' UTF-8 bytes, then the ASCII signing input. Shared by all
+// signers; each sign fills and consumes it without yielding.
+let jsonScratch: SignScratch | undefined;
+let inputScratch: SignScratch | undefined;
+
 /**
  * Create a signer for one key and algorithm. Refuses `none` and any algorithm the key is not bound to.
  *
@@ -53,6 +62,7 @@ export function createSigner(options: SignerOptions): Signer {
   const base: Record<string, unknown> = kid === undefined ? { alg } : { alg, kid };
   const plainHeader = encodeBase64url(JSON.stringify(base));
   const headerCache = new Map<string, string>();
+  const plan = signPlan(spec, key);
 
   function encodeHeader(extra: Record<string, unknown> | undefined): string {
     if (extra === undefined) return plainHeader;
@@ -77,9 +87,18 @@ export function createSigner(options: SignerOptions): Signer {
         throw new InvalidOptions('payload must be a JSON object');
       }
       const claims = payload.iat === undefined ? { ...payload, iat: Math.floor(clock() / 1000) } : payload;
-      const input = `${encodeHeader(signOptions?.header)}.${encodeBase64url(JSON.stringify(claims))}`;
-      const sig = signBytes(spec, key, Buffer.from(input, 'latin1'));
-      return `${input}.${sig.toString('base64url')}`;
+      const header = encodeHeader(signOptions?.header);
+      const json = JSON.stringify(claims);
+      // UTF-8 needs at most 3 bytes per UTF-16 unit; base64url 4 chars per 3 bytes.
+      const js = (jsonScratch = scratchOf(jsonScratch, json.length * 3) as SignScratch);
+      const body = js.buf.base64urlSlice(0, js.buf.utf8Write(json, 0));
+      const inputLength = header.length + 1 + body.length;
+      const is = (inputScratch = scratchOf(inputScratch, inputLength) as SignScratch);
+      is.buf.latin1Write(header, 0, header.length);
+      is.buf[header.length] = 0x2e; // '.'
+      is.buf.latin1Write(body, header.length + 1, body.length);
+      const sig = signWithPlan(plan, new Uint8Array(is.ab, 0, inputLength)) as SignScratch['buf'];
+      return `${header}.${body}.${sig.base64urlSlice(0, sig.length)}`;
     },
   };
 }

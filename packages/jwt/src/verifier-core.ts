@@ -1,5 +1,5 @@
 import { ALGORITHMS, isAlg } from './alg.js';
-import { decodeCanonicalInto, scratchOf, writeLatin1, type Scratch } from './base64url.js';
+import { decodeCanonicalInto, scratchOf, viewOf, writeLatin1, type Scratch } from './base64url.js';
 import { validateClaims, type ClaimRules } from './claims.js';
 import { toSeconds } from './duration.js';
 import {
@@ -10,12 +10,21 @@ import {
   JWTClaimInvalid,
   TokenTooLarge,
 } from './errors.js';
-import { MAX_JSON_DEPTH, normalizeTyp, parseProtectedHeader } from './header.js';
+import { MAX_HEADER_SEGMENT, MAX_JSON_DEPTH, normalizeTyp, parseProtectedHeader } from './header.js';
 import { decodeUTF8Range, parseStrictJSONObject } from './json.js';
 import { verifyBytesAsync, verifyPlan, verifyWithPlan, type VerifyPlan } from './jws-crypto.js';
 import { createLocalKeySet, type KeyInput } from './key-set.js';
 import type { AlgSpec } from './alg.js';
-import type { Alg, Clock, JWSHeader, JWTPayload, KeySource, TesseraKey, VerifyResult } from './types.js';
+import type {
+  Alg,
+  Clock,
+  JWSHeader,
+  JWTPayload,
+  KeyLookup,
+  KeySource,
+  TesseraKey,
+  VerifyResult,
+} from './types.js';
 
 /** Default token size limit (A14): checked before anything else. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
@@ -102,6 +111,8 @@ const HEADER_CACHE_SIZE = 64;
 /** A checked header and what was derived for the last key that served it (plans depend only on key + alg). */
 interface HeaderEntry {
   readonly header: JWSHeader;
+  /** The key lookup for this header, built once (frozen: a key source cannot change it for later tokens). */
+  readonly lookup: KeyLookup;
   readonly spec: AlgSpec;
   key: TesseraKey | undefined;
   plan: VerifyPlan | undefined;
@@ -173,6 +184,8 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
   let lastEntry: HeaderEntry | undefined;
   function header(token: string, d1: number): HeaderEntry {
     if (lastEntry !== undefined && d1 === lastSegment.length && token.startsWith(lastSegment)) return lastEntry;
+    // A14: the header size cap before slicing, hashing or decoding the segment.
+    if (d1 > MAX_HEADER_SEGMENT) throw new JWSInvalid('protected header too large');
     const segment = token.slice(0, d1);
     let e = headerCache.get(segment);
     if (e === undefined) {
@@ -180,7 +193,13 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
       if (expectedTyp !== undefined && (h.typ === undefined || normalizeTyp(h.typ) !== expectedTyp)) {
         throw new JWTClaimInvalid('typ', 'header does not match the expected type');
       }
-      e = { header: h, spec: ALGORITHMS[h.alg], key: undefined, plan: undefined };
+      e = {
+        header: h,
+        lookup: Object.freeze({ kid: h.kid, alg: h.alg }),
+        spec: ALGORITHMS[h.alg],
+        key: undefined,
+        plan: undefined,
+      };
       if (headerCache.size >= HEADER_CACHE_SIZE) headerCache.clear();
       headerCache.set(segment, e);
     }
@@ -225,8 +244,8 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     // A15: the signing input is the exact received ASCII, never a re-encoding.
     const datas = (dataScratch = scratchOf(dataScratch, n));
     writeLatin1(token, d2, datas);
-    const data = new Uint8Array(datas.ab, 0, d2);
-    const sig = new Uint8Array(sigs.ab, 0, plan.sigBytes);
+    const data = viewOf(datas, d2);
+    const sig = viewOf(sigs, plan.sigBytes);
     if (threadPool && !plan.hmac) {
       // The scratch areas are reused by the next verification: the thread pool gets copies.
       const payloadBytes = Buffer.from(pays.buf.subarray(0, payloadLength));
@@ -269,8 +288,7 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     // so 'Ł' (U+0141) would pass for 'A' and a different string would verify as the same token.
     if (Buffer.byteLength(token, 'utf8') !== token.length) throw new JWSInvalid('token is not ASCII');
     const e = header(token, d1);
-    const h = e.header;
-    const found = keySource.resolve({ kid: h.kid, alg: h.alg });
+    const found = keySource.resolve(e.lookup);
     if (found instanceof Promise) return found.then((key) => finish(token, d1, d2, e, key));
     return finish(token, d1, d2, e, found);
   }

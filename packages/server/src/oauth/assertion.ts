@@ -3,6 +3,7 @@ import type { Alg, JWTPayload } from '@tessera/jwt';
 import type { ServerContext } from '../server/context.js';
 import type { ClientRecord } from '../store/types.js';
 import { MAX_ASSERTION_LIFETIME, oauthSettings } from './settings.js';
+import { unavailable } from '../server/errors.js';
 
 /** Asymmetric algorithms only: a client's registered JWKS holds public keys (RFC 7523 §3, RFC 8725 §3.1). */
 const ASSERTION_ALGORITHMS: Alg[] = [
@@ -128,12 +129,28 @@ export async function verifyAssertion(
     throw new AssertionRejected('"jti" is required');
   }
   const expiresAt = (payload.exp + clockTolerance) * 1000;
-  const first = await ctx.store.consumeOnce(
-    options.purpose,
-    `${client.id}:${payload.jti}`,
-    expiresAt,
-    ctx.clock(),
-  );
+  const first = await consumeAssertionId(ctx, options.purpose, `${client.id}:${payload.jti}`, expiresAt);
   if (!first) throw new AssertionRejected('"jti" has already been used');
   return { client, payload: payload as VerifyAssertionResult['payload'] };
+}
+
+/**
+ * Record an assertion `jti` as used, once (RFC 7523 §3 item 7: replay prevention). With Redis configured
+ * the id lives there with a TTL (`SET NX PX`), like the other short-lived shared state; without it, in the
+ * store. A Redis that cannot answer fails CLOSED: the request gets 503 rather than an unchecked assertion.
+ */
+async function consumeAssertionId(
+  ctx: ServerContext,
+  purpose: string,
+  id: string,
+  expiresAt: number,
+): Promise<boolean> {
+  const now = ctx.clock();
+  if (ctx.ephemeral.kind !== 'redis') return ctx.store.consumeOnce(purpose, id, expiresAt, now);
+  try {
+    return await ctx.ephemeral.consumeOnce(`${purpose}:${id}`, Math.max(1000, expiresAt - now));
+  } catch (err) {
+    ctx.log.warn({ err: (err as Error).message }, 'single-use id store unavailable; refusing the assertion');
+    throw unavailable('single-use check unavailable; try again shortly');
+  }
 }

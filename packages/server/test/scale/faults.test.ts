@@ -5,8 +5,10 @@
  * (a) PostgreSQL away: token and introspection answer 503 `temporarily_unavailable` promptly, the JWKS keeps
  *     answering from memory, verifiers keep verifying locally; afterwards everything works again and a refresh
  *     family started before the outage rotates exactly once.
- * (b) Redis away: rate limits fail OPEN, client-assertion replay is still refused (single-use ids live in
- *     the store, not in Redis), revocation still reaches verifiers through the pull feed within the bound.
+ * (b) Redis away: rate limits fail OPEN, client assertions fail CLOSED with 503 (single-use ids live in Redis),
+ *     revocation still reaches verifiers through the pull feed within the bound.
+ * (c) PostgreSQL stops answering with connections left open (a partition): 503 after the store's 5 s
+ *     timeouts, never a hang. (d) The same for Redis: every call fails open after its 1 s command timeout.
  *
  *   npm run build && node --test packages/server/dist/test/scale/faults.test.js
  */
@@ -34,7 +36,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const ISSUER = 'http://tessera.test';
 /** "Never a hang": every request during an outage must be answered within this. */
-const ANSWER_WITHIN_MS = 6000;
+const ANSWER_WITHIN_MS = 7500; // the store's 5 s pool/query timeouts plus headroom for a loaded 2-core machine
 /** The verifiers' pollInterval and the documented pull-fallback bound (pollInterval + margin). */
 const POLL_MS = 1000;
 const PULL_BOUND_MS = POLL_MS + 1500;
@@ -511,14 +513,11 @@ describe(
         tokens.push(String(a.body.access_token));
       }
 
-      // Single-use ids: a private_key_jwt assertion works once and cannot be replayed (the used-id record is
-      // in the store, which is up), so a Redis outage opens no replay window.
-      const assertion = clientAssertion();
-      const first = await withAssertion(assertion);
-      assert.equal(first.status, 200, `fresh client assertion: ${JSON.stringify(first.body)}`);
-      const replay = await withAssertion(assertion);
-      assert.equal(replay.status, 401, `replayed client assertion: ${JSON.stringify(replay.body)}`);
-      assert.equal(replay.body.error, 'invalid_client');
+      // Single-use ids live in Redis when it is configured, and fail CLOSED: an assertion whose jti cannot be
+      // recorded is refused with 503 (never accepted unchecked, which would open a replay window).
+      const refused = await withAssertion(clientAssertion());
+      assert.equal(refused.status, 503, `assertion while Redis is down: ${JSON.stringify(refused.body)}`);
+      assert.equal(refused.body.error, 'temporarily_unavailable');
 
       // Revocation: the server's publish fails (logged, not an error for the client); the pull delivers it.
       const victim = tokens[tokens.length - 1]!;
@@ -559,6 +558,13 @@ describe(
         15_000,
         'the rate limit holds again once Redis is back',
       );
+      // And single use holds again: a fresh assertion works once, its replay is refused.
+      const assertion = clientAssertion();
+      const first = await withAssertion(assertion);
+      assert.equal(first.status, 200, `fresh client assertion: ${JSON.stringify(first.body)}`);
+      const replay = await withAssertion(assertion);
+      assert.equal(replay.status, 401, `replayed client assertion: ${JSON.stringify(replay.body)}`);
+      assert.equal(replay.body.error, 'invalid_client');
       assert.doesNotMatch(server.output(), /oauth endpoint failed/, 'no 500 was logged');
     });
 
@@ -623,6 +629,71 @@ describe(
         15_000,
         'token endpoint back after the freeze',
       );
+      assert.doesNotMatch(server.output(), /oauth endpoint failed/, 'no 500 was logged');
+    });
+
+    it('(d) Redis stops answering: each Redis call gives up after its 1 s timeout, requests still succeed', async () => {
+      const { dir, directStore } = await setup('redis-freeze');
+      const r = new URL(redis!);
+      const proxy = await startFreezingProxy(r.hostname, Number(r.port || 6379));
+      closers.push(() => proxy.close());
+      const svcId = `svc-${randomBytes(4).toString('hex')}`;
+      const server = await startServe(
+        [
+          '--port',
+          '0',
+          '--store',
+          directStore,
+          '--redis',
+          proxiedUrl(redis!, proxy.port),
+          '--issuer',
+          ISSUER,
+          '--data-dir',
+          dir,
+          '--rate-limit-client',
+          '1000',
+          '--rate-limit-ip',
+          '1000',
+        ],
+        env,
+      );
+      closers.push(() => server.stop());
+      const svc = await createClient(
+        ['--id', svcId, '--grants', 'client_credentials', '--audience', 'api'],
+        directStore,
+        dir,
+        env,
+      );
+      const svcAuth = basic(svcId, svc.client_secret!);
+      const token = () => post(server.url, '/oauth/token', { grant_type: 'client_credentials' }, svcAuth);
+      assert.equal((await token()).status, 200);
+
+      proxy.freeze(true);
+      // Two rate-limit checks (per IP, per client), each failing open after the 1 s command timeout.
+      const issued = await token();
+      assert.equal(issued.status, 200, JSON.stringify(issued.body));
+      assert.ok(issued.ms < 3500, `token answered in ${issued.ms} ms`);
+      // The publish gives up after 1 s; the revocation is recorded and pulled by verifiers.
+      const revoked = await post(
+        server.url,
+        '/oauth/revoke',
+        { token: String(issued.body.access_token) },
+        svcAuth,
+      );
+      assert.equal(revoked.status, 200);
+      assert.ok(revoked.ms < 3500, `revoke answered in ${revoked.ms} ms`);
+      const intro = await post(
+        server.url,
+        '/oauth/introspect',
+        { token: String(issued.body.access_token) },
+        svcAuth,
+      );
+      assert.equal(intro.status, 200);
+      assert.equal(intro.body.active, false);
+      process.stdout.write(
+        `# Redis frozen: token 200 after ${issued.ms} ms, revoke 200 after ${revoked.ms} ms, introspect 200 after ${intro.ms} ms\n`,
+      );
+      proxy.freeze(false);
       assert.doesNotMatch(server.output(), /oauth endpoint failed/, 'no 500 was logged');
     });
   },

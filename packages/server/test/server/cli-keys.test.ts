@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { startServer } from '../../src/server/start.js';
@@ -129,4 +129,13 @@ test('with --redis, a CLI rotation reaches the running server at once, not at it
   );
   assert.equal(code, 0, io.err());
   await waitFor('the pushed rotation is served', async () => server.keys.signer().kid !== before, 3000);
+});
+
+test('keys on a data dir without state fails clearly and creates nothing', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const io = captureIO();
+  assert.equal(await main(['keys', 'list', '--data-dir', `${dir}/missing`], io), 1);
+  assert.match(io.err(), /no Tessera state in/);
+  assert.equal(existsSync(`${dir}/missing`), false);
 });

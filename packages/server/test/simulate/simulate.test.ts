@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main, type CommandIO } from '../../src/cli/main.js';
 import { runSimulation } from '../../src/simulate/run.js';
+import { percentiles } from '../../src/simulate/metrics.js';
+import { paddingClaims } from '../../src/simulate/scenarios.js';
 import type { SimulationReport, StrategyReport } from '../../src/simulate/report.js';
 import { STRATEGY_NAMES, type StrategyName } from '../../src/simulate/strategies.js';
 import { pgUrl, redisUrl } from '../helpers/services.js';
@@ -58,6 +60,17 @@ function assertPlausible(r: StrategyReport): void {
     assert.ok(r.cache_hit_ratio >= 0 && r.cache_hit_ratio <= 1, `${r.name}: 0 ≤ hit ratio ≤ 1`);
   assert.ok(r.timeseries.length >= 1 && r.timeseries.every((p) => p.requests >= 0));
 }
+
+test('percentiles are nearest-rank over every sample; padding claims grow to the asked size', () => {
+  const values = Float64Array.from({ length: 1000 }, (_, i) => 1000 - i); // 1000 … 1
+  assert.deepEqual(percentiles(values), { p50: 500, p95: 950, p99: 990, max: 1000, mean: 500.5 });
+  assert.deepEqual(percentiles(new Float64Array(0)), { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 });
+  for (const n of [100, 1000, 3000]) {
+    const size = JSON.stringify(paddingClaims(n)).length;
+    assert.ok(size >= n && size < n + 60, `${n} → ${size}`);
+  }
+  assert.deepEqual(paddingClaims(0), {});
+});
 
 test('--help documents every flag, strategy and scenario; bad flags are usage errors', async () => {
   const h = io();

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CommandIO } from '../main.js';
 import { UsageError, parseCommandArgs, usageFailure } from '../args.js';
 import {
@@ -164,6 +166,14 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     throw err;
   }
 
+  // With the default store, a data dir without a database means a wrong --data-dir: say so instead of
+  // creating an empty store there.
+  if (config.store === undefined && !existsSync(join(config.dataDir, 'tessera.db'))) {
+    io.stderr.write(
+      `tessera: no Tessera state in ${config.dataDir}; pass --data-dir (or --store), or run \`tessera serve\` first\n`,
+    );
+    return 1;
+  }
   const { openKEK } = await import('../../server/start.js');
   const { rotateKeys, revokeKey, KeyOperationError } = await import('../../keys/rotation.js');
   try {

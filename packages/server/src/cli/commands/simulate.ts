@@ -193,14 +193,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   const { options } = parsed;
   const wantsSQL = options.strategies!.includes('session-sql');
-  if (wantsSQL && parsed.sqlStore !== 'sqlite') {
+  if (wantsSQL && parsed.sqlStore === 'postgres') options.postgresUrl = parsed.postgres;
+  else if (wantsSQL && parsed.sqlStore === 'auto') {
     if (await canConnect(parsed.postgres)) options.postgresUrl = parsed.postgres;
-    else if (parsed.sqlStore === 'postgres') {
-      io.stderr.write(
-        `tessera: PostgreSQL not reachable at ${redact(parsed.postgres)} (--sql-store postgres)\n`,
-      );
-      return 1;
-    } else
+    else
       io.stderr.write(
         `tessera: PostgreSQL not reachable at ${redact(parsed.postgres)}; session-sql uses SQLite\n`,
       );

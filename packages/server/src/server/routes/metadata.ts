@@ -55,10 +55,10 @@ export function buildMetadata(config: ServerConfig): Record<string, unknown> {
  * await app.register(metadataRoutes, { ctx });
  */
 export const metadataRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
-  const handler = async () => buildMetadata(ctx.config);
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'])
     app.get(path, async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*');
-      return handler();
+      // Built per request from ctx.config: startServer fixes the issuer after binding port 0.
+      return buildMetadata(ctx.config);
     });
 };
