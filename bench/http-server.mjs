@@ -59,7 +59,7 @@ export async function runHTTPSection({ quick }) {
       markdown: '### Server: skipped (packages/server/dist/src/server/start.js not built)',
     };
   }
-  const duration = quick ? 1 : 3;
+  const duration = quick ? 0.5 : 3;
   const rounds = quick ? 1 : 3;
   const data = tempDataDir();
   const storage = ['--data-dir', data.dir];

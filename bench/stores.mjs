@@ -55,7 +55,7 @@ export async function runStoresSection({ quick }) {
       markdown: `### Stores: skipped (PostgreSQL not reachable at ${PG_URL})`,
     };
   }
-  const duration = quick ? 1 : 3;
+  const duration = quick ? 0.5 : 3;
   const rounds = quick ? 1 : 3;
   const data = tempDataDir();
   // A schema of our own in the shared database: nothing of the tests' state is touched, and it is dropped after.

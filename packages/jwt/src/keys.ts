@@ -257,18 +257,31 @@ export interface GeneratedKeyPair {
 export function generateKeyPair(alg: Alg, options: GenerateKeyOptions = {}): GeneratedKeyPair {
   const spec = ALGORITHMS[alg];
   if (!spec || spec.kty === 'oct') throw new JWKInvalid('generateKeyPair needs an asymmetric algorithm');
-  let pair: { publicKey: KeyObject; privateKey: KeyObject };
+  // Generate as DER and re-import: on Node 20, exporting a KeyObject straight out of generateKeyPairSync can
+  // deadlock when GC finalises the generation job during the export (seen under load with RSA keys).
+  const publicKeyEncoding = { type: 'spki', format: 'der' } as const;
+  const privateKeyEncoding = { type: 'pkcs8', format: 'der' } as const;
+  let der: { publicKey: Buffer; privateKey: Buffer };
   if (spec.kty === 'RSA') {
     const modulusLength = options.modulusLength ?? 2048;
-    pair = generateKeyPairSync('rsa', { modulusLength, publicExponent: 0x10001 });
+    der = generateKeyPairSync('rsa', {
+      modulusLength,
+      publicExponent: 0x10001,
+      publicKeyEncoding,
+      privateKeyEncoding,
+    });
   } else if (spec.kty === 'EC') {
     const namedCurve = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' }[
       spec.crv as 'P-256'
     ];
-    pair = generateKeyPairSync('ec', { namedCurve });
+    der = generateKeyPairSync('ec', { namedCurve, publicKeyEncoding, privateKeyEncoding });
   } else {
-    pair = generateKeyPairSync('ed25519');
+    der = generateKeyPairSync('ed25519', { publicKeyEncoding, privateKeyEncoding });
   }
+  const pair = {
+    publicKey: createPublicKey({ key: der.publicKey, format: 'der', type: 'spki' }),
+    privateKey: createPrivateKey({ key: der.privateKey, format: 'der', type: 'pkcs8' }),
+  };
   const kid = calculateJWKThumbprint(pair.publicKey.export({ format: 'jwk' }) as JWK);
   return {
     privateKey: makeKey(pair.privateKey, { alg, kid }),

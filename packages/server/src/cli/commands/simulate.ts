@@ -41,7 +41,8 @@ ${SCENARIO_NAMES.map((s) => `                          ${s.padEnd(18)} ${SCENARI
   --redis URL           Redis for session-redis (default ${DEFAULTS.redisUrl}; TESSERA_SIM_REDIS_URL)
   --postgres URL        PostgreSQL for session-sql (default ${DEFAULT_POSTGRES};
                         TESSERA_SIM_POSTGRES_URL)
-  --sql-store STORE     auto (default: PostgreSQL when reachable, else SQLite), sqlite or postgres
+  --sql-store STORE     auto (default: PostgreSQL when reachable, else SQLite), sqlite, or postgres
+                        (session-sql is skipped when PostgreSQL cannot be used)
 
 A strategy whose store is unreachable is skipped with a line saying so, never simulated.
 A live progress line (phase, elapsed, requests/s) goes to stderr; the table to stdout.
