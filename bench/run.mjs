@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Tessera benchmarks. `npm run bench` builds, then runs every section whose code exists;
 // `node --expose-gc bench/run.mjs --only jose|sdk|http|stores` runs one; `--quick` shortens everything for a smoke run.
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanup } from './lib/procs.mjs';
+import { cleanup, setInProcessLoad } from './lib/procs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -13,6 +14,7 @@ const quick = args.includes('--quick');
 const onlyAt = args.indexOf('--only');
 const mdAt = args.indexOf('--markdown');
 const markdownPath = mdAt >= 0 ? args[mdAt + 1] : null;
+setInProcessLoad(quick);
 const only = onlyAt >= 0 ? new Set(args[onlyAt + 1]?.split(',')) : null;
 const SECTIONS = [
   ['jose', './jose.mjs', 'runJoseSection'],
@@ -52,14 +54,36 @@ const print = (text) => {
   console.log(text);
 };
 
+// Which code was measured: the commit, plus any uncommitted package sources (several people share this tree).
+function codeState() {
+  const git = (...a) => execFileSync('git', a, { cwd: join(here, '..'), encoding: 'utf8' }).trim();
+  try {
+    const dirty = git('status', '--porcelain', '--', 'packages/jwt/src', 'packages/server/src');
+    return {
+      commit: git('rev-parse', '--short', 'HEAD'),
+      uncommitted: dirty ? dirty.split('\n').map((l) => l.slice(3)) : [],
+    };
+  } catch {
+    return { commit: 'unknown', uncommitted: [] };
+  }
+}
+
 const report = {
   startedAt: new Date().toISOString(),
   command: `node ${process.execArgv.join(' ')} bench/run.mjs ${args.join(' ')}`.replace(/\s+/g, ' ').trim(),
   quick,
   machine: machine(),
+  code: codeState(),
   sections: {},
 };
 print(`# Tessera benchmarks${quick ? ' (--quick: smoke run, numbers are not meaningful)' : ''}\n`);
+print(
+  `Code: commit ${report.code.commit}` +
+    (report.code.uncommitted.length
+      ? `, plus uncommitted changes to ${report.code.uncommitted.join(', ')}`
+      : '') +
+    '\n',
+);
 print(
   `Machine: ${report.machine.cpus} CPUs, ${report.machine.cpuModel}, node ${report.machine.node}` +
     `${report.machine.gcExposed ? '' : ' (run with --expose-gc for gc between contenders)'}\n`,

@@ -1,11 +1,15 @@
 // Child process: run one autocannon load and print its summary as JSON on stdout. The load generator lives
-// in its own process so the server under test keeps its own core (this machine has two).
+// in its own process so the server under test keeps its own core (this machine has two). `--quick` imports
+// runAutocannon in-process instead.
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
-const opts = JSON.parse(process.argv[2]);
-const result = await autocannon({ ...opts, warmup: undefined });
-process.stdout.write(
-  JSON.stringify({
+/** Run autocannon with `opts` and resolve to the summary the benchmarks use. */
+export async function runAutocannon(opts) {
+  // Drop undefined members (as the JSON hop to a child does): autocannon treats `method: undefined` as a method.
+  const clean = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  const result = await autocannon(clean);
+  return {
     // Completed requests over the measured duration (autocannon's per-second average needs whole seconds).
     requestsPerSec: result.duration > 0 ? result.requests.total / result.duration : 0,
     requestsPerSecAverage: result.requests.average,
@@ -19,5 +23,10 @@ process.stdout.write(
     errors: result.errors,
     timeouts: result.timeouts,
     statusCodeStats: result.statusCodeStats,
-  }) + '\n',
-);
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const summary = await runAutocannon(JSON.parse(process.argv[2]));
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}

@@ -6,6 +6,15 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const live = new Set();
+let inProcessLoad = false;
+
+/**
+ * --quick: run autocannon inside this process instead of a child (saves a node start per load; the numbers
+ * of a smoke run mean nothing anyway). Real runs always use the child process.
+ */
+export function setInProcessLoad(value) {
+  inProcessLoad = value;
+}
 
 /** Remember a child process so that cleanup() (and process exit) ends it. */
 export function track(child) {
@@ -51,6 +60,7 @@ export function runLoad(opts) {
     if (!new URL(u).hostname.match(/^(127\.0\.0\.1|localhost|\[::1\])$/))
       throw new Error(`refusing non-loopback ${u}`);
   }
+  if (inProcessLoad) return import('./load-child.mjs').then((m) => m.runAutocannon(opts));
   return new Promise((resolve, reject) => {
     const child = track(
       spawn(process.execPath, [join(here, 'load-child.mjs'), JSON.stringify(opts)], {

@@ -1,5 +1,5 @@
 import { ALGORITHMS, isAlg } from './alg.js';
-import { encodeBase64url, scratchOf, type Scratch } from './base64url.js';
+import { encodeBase64url, scratchOf, viewOf, type Scratch } from './base64url.js';
 import { InvalidOptions, JOSEAlgNotAllowed } from './errors.js';
 import { signPlan, signWithPlan } from './jws-crypto.js';
 import type { Alg, Clock, JWTPayload, TesseraKey } from './types.js';
@@ -35,7 +35,10 @@ const FORBIDDEN_HEADER = new Set(['alg', 'kid', 'jwk', 'jku', 'x5u', 'x5c', 'b64
 const HEADER_CACHE_SIZE = 16;
 
 interface SignScratch extends Scratch {
-  buf: Scratch['buf'] & { utf8Write(s: string, offset: number): number; base64urlSlice(start: number, end: number): string };
+  buf: Scratch['buf'] & {
+    utf8Write(s: string, offset: number): number;
+    base64urlSlice(start: number, end: number): string;
+  };
 }
 
 // Scratch for the synchronous sign path: the claims' UTF-8 bytes, then the ASCII signing input. Shared by all
@@ -97,7 +100,7 @@ export function createSigner(options: SignerOptions): Signer {
       is.buf.latin1Write(header, 0, header.length);
       is.buf[header.length] = 0x2e; // '.'
       is.buf.latin1Write(body, header.length + 1, body.length);
-      const sig = signWithPlan(plan, new Uint8Array(is.ab, 0, inputLength)) as SignScratch['buf'];
+      const sig = signWithPlan(plan, viewOf(is, inputLength)) as SignScratch['buf'];
       return `${header}.${body}.${sig.base64urlSlice(0, sig.length)}`;
     },
   };

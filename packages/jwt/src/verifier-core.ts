@@ -1,5 +1,12 @@
 import { ALGORITHMS, isAlg } from './alg.js';
-import { decodeCanonicalInto, scratchOf, viewOf, writeLatin1, type Scratch } from './base64url.js';
+import {
+  decodeCanonicalInto,
+  decodeStrictInto,
+  scratchOf,
+  viewOf,
+  writeLatin1,
+  type Scratch,
+} from './base64url.js';
 import { validateClaims, type ClaimRules } from './claims.js';
 import { toSeconds } from './duration.js';
 import {
@@ -119,6 +126,8 @@ interface HeaderEntry {
 }
 
 const PAYLOAD_JSON = { maxDepth: MAX_JSON_DEPTH };
+// Signatures up to this many characters are decoded in JavaScript (HMAC, ECDSA, EdDSA), longer ones natively.
+const SHORT_SEGMENT = 180;
 
 // Scratch areas for the synchronous path: signature bytes, payload bytes, signing input. Shared by all
 // verifiers; each verification fills and consumes them without yielding, and no view of them escapes.
@@ -183,7 +192,8 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
   let lastSegment = '';
   let lastEntry: HeaderEntry | undefined;
   function header(token: string, d1: number): HeaderEntry {
-    if (lastEntry !== undefined && d1 === lastSegment.length && token.startsWith(lastSegment)) return lastEntry;
+    if (lastEntry !== undefined && d1 === lastSegment.length && token.startsWith(lastSegment))
+      return lastEntry;
     // A14: the header size cap before slicing, hashing or decoding the segment.
     if (d1 > MAX_HEADER_SEGMENT) throw new JWSInvalid('protected header too large');
     const segment = token.slice(0, d1);
@@ -235,8 +245,11 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     if (bad === -1) bad = token.indexOf('=', d1);
     if (bad > d2) throw new JWSInvalid('signature is not canonical base64url');
     const sigs = (sigScratch = scratchOf(sigScratch, n));
-    if (decodeCanonicalInto(token, d2 + 1, n, sigs) !== plan.sigBytes)
-      throw new JWSInvalid('signature is not canonical base64url');
+    const sigLength =
+      plan.sigChars <= SHORT_SEGMENT
+        ? decodeStrictInto(token, d2 + 1, n, sigs)
+        : decodeCanonicalInto(token, d2 + 1, n, sigs);
+    if (sigLength !== plan.sigBytes) throw new JWSInvalid('signature is not canonical base64url');
     if (bad !== -1) throw new JWSInvalid('payload is not canonical base64url');
     const pays = (payloadScratch = scratchOf(payloadScratch, n));
     const payloadLength = decodeCanonicalInto(token, d1 + 1, d2, pays);

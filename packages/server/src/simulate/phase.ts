@@ -54,6 +54,8 @@ export interface SimEnv {
   api: ResourceAPI;
   load: LoadGenerator;
   signal: AbortSignal | undefined;
+  /** performance.now() when the current phase's recorders started: the time base of its time series. */
+  phaseStartedAt: number;
   /** The jwt-denylist feed poll interval, seconds. */
   pollInterval: number;
   onProgress: ((p: Progress) => void) | undefined;
@@ -86,6 +88,8 @@ export async function startLoadGenerator(): Promise<LoadGenerator> {
   const child: ChildProcess = fork(fileURLToPath(new URL('./load-generator.js', import.meta.url)), [], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     serialization: 'advanced',
+    // Not the parent's flags (--inspect, --cpu-prof, test-runner options): the child is a plain load generator.
+    execArgv: [],
   });
   const pending = new Map<number, { resolve(r: LoadResult[]): void; reject(e: Error): void }>();
   let nextId = 1;
@@ -203,8 +207,8 @@ export async function runPhase(
   const byName = new Map(env.strategies.map((s) => [s.name, s]));
   const perStrategy = Math.max(1, Math.floor(settings.connections / names.length));
   const callsBefore = new Map(names.map((n) => [n, byName.get(n)!.issuerCalls()]));
-  env.api.begin(names);
-  const startedAt = performance.now();
+  const startedAt = env.api.begin(names);
+  env.phaseStartedAt = startedAt;
   const jobs: LoadJob[] = names.map((name) => ({
     name,
     url: `${env.api.url}/${name}`,

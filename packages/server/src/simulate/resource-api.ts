@@ -21,8 +21,8 @@ export interface RevocationObservation {
 
 export interface ResourceAPI {
   url: string;
-  /** Start recording a phase for these strategies (fresh recorders). */
-  begin(names: readonly StrategyName[]): void;
+  /** Start recording a phase for these strategies (fresh recorders); returns its start (performance.now()). */
+  begin(names: readonly StrategyName[]): number;
   /** The recorders of the phase. */
   recorders(): Map<StrategyName, StrategyRecorder>;
   /** Requests served in the current phase, all strategies together (progress). */
@@ -141,6 +141,7 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
         }),
       );
       served = 0;
+      return now;
     },
     recorders: () => recorders,
     served: () => served,

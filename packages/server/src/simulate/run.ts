@@ -101,6 +101,7 @@ export async function runSimulation(options: SimulateOptions = {}): Promise<Simu
       api,
       load,
       signal: options.signal,
+      phaseStartedAt: 0,
       pollInterval: POLL_INTERVAL_S,
       onProgress: options.onProgress,
     };

@@ -54,16 +54,14 @@ async function baseline(env: SimEnv): Promise<ScenarioResult> {
 
 async function idpOutage(env: SimEnv): Promise<ScenarioResult> {
   const creds = await mintCredentials(env, {});
-  let t0 = 0;
   let outageAt = 0;
   const event: PhaseEvent = {
     at: 0.4,
     async run() {
-      outageAt = (performance.now() - t0) / 1000;
+      outageAt = (performance.now() - env.phaseStartedAt) / 1000;
       await env.issuer.stop();
     },
   };
-  t0 = performance.now();
   const outcome = await runPhase(env, 'all strategies (issuer stops at 40%)', names(env), creds, [event]);
   const strategies = env.strategies.map((s) => {
     const r = strategyReport(s, outcome, creds);
@@ -90,11 +88,10 @@ async function rotation(env: SimEnv): Promise<ScenarioResult> {
   // (1 s in this scenario) plus the issuer's reload interval, or verifiers would meet an unknown kid.
   const count = d === undefined ? 3 : Math.max(1, Math.min(3, Math.floor(d / 1.5) - 1));
   const rotations: Array<{ at_s: number; kid: string }> = [];
-  let t0 = 0;
   const events: PhaseEvent[] = Array.from({ length: count }, (_, k) => ({
     at: (k + 1) / (count + 1),
     async run() {
-      const at = (performance.now() - t0) / 1000;
+      const at = (performance.now() - env.phaseStartedAt) / 1000;
       const kid = await env.issuer.rotate();
       // From now on every request carries a token signed by the new current key.
       creds.jwt = await env.issuer.mint(
@@ -106,7 +103,6 @@ async function rotation(env: SimEnv): Promise<ScenarioResult> {
       rotations.push({ at_s: Math.round(at * 1000) / 1000, kid });
     },
   }));
-  t0 = performance.now();
   const outcome = await runPhase(env, `all strategies (${count} key rotations)`, names(env), creds, events);
   const strategies = env.strategies.map((s) => {
     const r = strategyReport(s, outcome, creds);
@@ -123,7 +119,6 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
   const creds = await mintCredentials(env, {});
   const count = Math.min(env.settings.users, REVOKED_MAX, Math.max(5, Math.round(env.settings.users * 0.05)));
   const pollIntervalS = env.pollInterval;
-  let t0 = 0;
   let revokedAt = 0;
   const revokedAtByKind = new Map<CredentialKind, Map<string, number>>();
   const expByCredential = new Map<string, number>();
@@ -171,7 +166,7 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
   const event: PhaseEvent = {
     at: 0.4,
     async run() {
-      revokedAt = (performance.now() - t0) / 1000;
+      revokedAt = (performance.now() - env.phaseStartedAt) / 1000;
       const work: Promise<unknown>[] = [];
       for (let i = 0; i < count; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, spacingMs));
@@ -192,7 +187,6 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
       await Promise.all(work);
     },
   };
-  t0 = performance.now();
   let outcome;
   try {
     outcome = await runPhase(env, `all strategies (${count} tokens revoked at 40%)`, names(env), creds, [

@@ -1,6 +1,6 @@
 /**
  * Tiny inline-SVG chart builders for the HTML report: grouped bars and lines, no script, no fonts
- * fetched (the system sans-serif), every number escaped into text.
+ * fetched (the system sans-serif), every label escaped into text.
  */
 
 export const escapeHTML = (s: string) =>
@@ -10,8 +10,10 @@ const PALETTE = ['#2563eb', '#16a34a', '#9333ea', '#dc2626', '#ea580c', '#0891b2
 export const colorOf = (i: number) => PALETTE[i % PALETTE.length]!;
 
 const W = 760;
-const H = 300;
-const M = { top: 34, right: 16, bottom: 64, left: 64 };
+/** Height of the plotting area; the chart grows below it for axis labels and legend rows. */
+const PLOT_H = 202;
+const M = { top: 34, right: 16, left: 64 };
+const BASE = M.top + PLOT_H;
 
 function fmt(n: number): string {
   if (n === 0) return '0';
@@ -25,11 +27,10 @@ function fmt(n: number): string {
 
 /** Nice ticks for [0, max] (linear) or decades (log). */
 function scale(max: number, log: boolean, min = 0) {
-  const h = H - M.top - M.bottom;
   if (log) {
     const lo = Math.floor(Math.log10(Math.max(min, 1e-3)));
     const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(max, 1e-3))));
-    const y = (v: number) => M.top + h - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo)) * h;
+    const y = (v: number) => BASE - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo)) * PLOT_H;
     const ticks = Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i));
     return { y, ticks };
   }
@@ -37,48 +38,71 @@ function scale(max: number, log: boolean, min = 0) {
   const step = 10 ** Math.floor(Math.log10(top / 4));
   const nice = [1, 2, 2.5, 5, 10].map((m) => m * step).find((s) => top / s <= 5) ?? step * 10;
   const upper = Math.ceil(top / nice) * nice;
-  const y = (v: number) => M.top + h - (v / upper) * h;
+  const y = (v: number) => BASE - (v / upper) * PLOT_H;
   const ticks = Array.from({ length: Math.round(upper / nice) + 1 }, (_, i) => i * nice);
   return { y, ticks };
 }
 
-function frame(
-  title: string,
-  unit: string,
-  ticks: number[],
-  y: (v: number) => number,
-  body: string,
-  legend: string,
-) {
-  const grid = ticks
+/** Legend items left to right, wrapping to a new row at the chart's width. */
+function legendRows(names: string[]): Array<Array<{ name: string; index: number; x: number }>> {
+  const rows: Array<Array<{ name: string; index: number; x: number }>> = [[]];
+  let x = M.left;
+  names.forEach((name, index) => {
+    const width = 22 + name.length * 6.5;
+    if (x + width > W - M.right && rows[rows.length - 1]!.length > 0) {
+      rows.push([]);
+      x = M.left;
+    }
+    rows[rows.length - 1]!.push({ name, index, x });
+    x += width;
+  });
+  return rows;
+}
+
+interface Frame {
+  title: string;
+  unit: string;
+  ticks: number[];
+  y: (v: number) => number;
+  body: string;
+  names: string[];
+  /** Room for the x-axis labels below the plot. */
+  labelSpace: number;
+}
+
+function frame(f: Frame): string {
+  const grid = f.ticks
     .map(
       (t) =>
-        `<line x1="${M.left}" x2="${W - M.right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e5e7eb"/>` +
-        `<text x="${M.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#374151">${fmt(t)}</text>`,
+        `<line x1="${M.left}" x2="${W - M.right}" y1="${f.y(t).toFixed(1)}" y2="${f.y(t).toFixed(1)}" stroke="#e5e7eb"/>` +
+        `<text x="${M.left - 6}" y="${(f.y(t) + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#374151">${fmt(t)}</text>`,
     )
     .join('');
+  const legendY = BASE + f.labelSpace + 12;
+  const rows = legendRows(f.names);
+  const legend = rows
+    .flatMap((row, r) =>
+      row.map((item) => {
+        const ly = legendY + r * 16;
+        return (
+          `<rect x="${item.x}" y="${ly}" width="10" height="10" fill="${colorOf(item.index)}"/>` +
+          `<text x="${item.x + 14}" y="${ly + 9}" font-size="11" fill="#374151">${escapeHTML(item.name)}</text>`
+        );
+      }),
+    )
+    .join('');
+  const H = Math.ceil(legendY + rows.length * 16 + 6);
   return (
-    `<svg class="chart" role="img" aria-label="${escapeHTML(title)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, sans-serif">` +
+    `<svg class="chart" role="img" aria-label="${escapeHTML(f.title)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, sans-serif">` +
     `<rect width="${W}" height="${H}" fill="#fff"/>` +
-    `<text x="${M.left}" y="20" font-size="14" font-weight="600" fill="#111827">${escapeHTML(title)}</text>` +
-    `<text x="${W - M.right}" y="20" font-size="11" text-anchor="end" fill="#6b7280">${escapeHTML(unit)}</text>` +
+    `<text x="${M.left}" y="20" font-size="14" font-weight="600" fill="#111827">${escapeHTML(f.title)}</text>` +
+    `<text x="${W - M.right}" y="20" font-size="11" text-anchor="end" fill="#6b7280">${escapeHTML(f.unit)}</text>` +
     grid +
-    `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${H - M.bottom}" stroke="#9ca3af"/>` +
-    body +
+    `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${BASE}" stroke="#9ca3af"/>` +
+    f.body +
     legend +
     `</svg>`
   );
-}
-
-function legendOf(names: string[]): string {
-  let x = M.left;
-  return names
-    .map((n, i) => {
-      const item = `<rect x="${x}" y="${H - 18}" width="10" height="10" fill="${colorOf(i)}"/><text x="${x + 14}" y="${H - 9}" font-size="11" fill="#374151">${escapeHTML(n)}</text>`;
-      x += 22 + n.length * 6.5;
-      return item;
-    })
-    .join('');
 }
 
 export interface BarSeries {
@@ -101,21 +125,33 @@ export function barChart(opts: {
     opts.log === true,
     Math.min(...(positive.length ? positive : [1])),
   );
-  const plotW = W - M.left - M.right;
-  const groupW = plotW / Math.max(1, opts.categories.length);
+  const groupW = (W - M.left - M.right) / Math.max(1, opts.categories.length);
   const barW = Math.max(2, (groupW * 0.8) / Math.max(1, opts.series.length));
-  const base = H - M.bottom;
+  // Many or long category names (bloat: strategy × size) are turned, with room made below the plot.
+  const turned = opts.categories.some((c) => c.length * 6.2 > groupW);
+  const longest = Math.max(0, ...opts.categories.map((c) => c.length));
   let body = '';
   opts.categories.forEach((c, ci) => {
     const gx = M.left + ci * groupW + groupW * 0.1;
     opts.series.forEach((s, si) => {
       const v = s.values[ci] ?? 0;
-      const top = Number.isFinite(v) && v > 0 ? y(v) : base;
-      body += `<rect x="${(gx + si * barW).toFixed(1)}" y="${top.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${(base - top).toFixed(1)}" fill="${colorOf(si)}"><title>${escapeHTML(`${c} ${s.name}: ${fmt(v)}`)}</title></rect>`;
+      const top = Number.isFinite(v) && v > 0 ? y(v) : BASE;
+      body += `<rect x="${(gx + si * barW).toFixed(1)}" y="${top.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${(BASE - top).toFixed(1)}" fill="${colorOf(si)}"><title>${escapeHTML(`${c} ${s.name}: ${fmt(v)}`)}</title></rect>`;
     });
-    body += `<text x="${(gx + groupW * 0.4).toFixed(1)}" y="${base + 14}" font-size="11" text-anchor="middle" fill="#374151">${escapeHTML(c)}</text>`;
+    const lx = (gx + groupW * 0.4).toFixed(1);
+    body += turned
+      ? `<text x="${lx}" y="${BASE + 12}" font-size="10" text-anchor="end" transform="rotate(-40 ${lx} ${BASE + 12})" fill="#374151">${escapeHTML(c)}</text>`
+      : `<text x="${lx}" y="${BASE + 14}" font-size="11" text-anchor="middle" fill="#374151">${escapeHTML(c)}</text>`;
   });
-  return frame(opts.title, opts.unit, ticks, y, body, legendOf(opts.series.map((s) => s.name)));
+  return frame({
+    title: opts.title,
+    unit: opts.unit,
+    ticks,
+    y,
+    body,
+    names: opts.series.map((s) => s.name),
+    labelSpace: turned ? Math.min(160, Math.ceil(longest * 4 + 16)) : 16,
+  });
 }
 
 export interface LineSeries {
@@ -139,9 +175,9 @@ export function lineChart(opts: {
   let body = '';
   const xStep = xMax <= 12 ? 1 : Math.ceil(xMax / 12);
   for (let t = 0; t <= xMax; t += xStep)
-    body += `<text x="${x(t).toFixed(1)}" y="${H - M.bottom + 14}" font-size="11" text-anchor="middle" fill="#374151">${t}s</text>`;
+    body += `<text x="${x(t).toFixed(1)}" y="${BASE + 14}" font-size="11" text-anchor="middle" fill="#374151">${t}s</text>`;
   for (const m of opts.markers ?? [])
-    body += `<line x1="${x(m.x).toFixed(1)}" x2="${x(m.x).toFixed(1)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#111827" stroke-dasharray="4 3"/><text x="${(x(m.x) + 4).toFixed(1)}" y="${M.top + 10}" font-size="11" fill="#111827">${escapeHTML(m.label)}</text>`;
+    body += `<line x1="${x(m.x).toFixed(1)}" x2="${x(m.x).toFixed(1)}" y1="${M.top}" y2="${BASE}" stroke="#111827" stroke-dasharray="4 3"/><text x="${(x(m.x) + 4).toFixed(1)}" y="${M.top + 10}" font-size="11" fill="#111827">${escapeHTML(m.label)}</text>`;
   opts.series.forEach((s, i) => {
     if (s.points.length === 0) return;
     const d = s.points
@@ -149,5 +185,13 @@ export function lineChart(opts: {
       .join(' ');
     body += `<path d="${d}" fill="none" stroke="${colorOf(i)}" stroke-width="2"><title>${escapeHTML(s.name)}</title></path>`;
   });
-  return frame(opts.title, opts.unit, ticks, y, body, legendOf(opts.series.map((s) => s.name)));
+  return frame({
+    title: opts.title,
+    unit: opts.unit,
+    ticks,
+    y,
+    body,
+    names: opts.series.map((s) => s.name),
+    labelSpace: 16,
+  });
 }

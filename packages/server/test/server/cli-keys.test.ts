@@ -78,6 +78,8 @@ test('tessera keys list/rotate/revoke work on the data dir of a running server, 
   assert.equal(after.find((k) => k.kid === victim)!.state, 'revoked');
 
   assert.equal((await run('revoke', 'no-such-kid')).code, 1);
+  // Thumbprints may begin with "-": such a KID is a KID, not an unknown flag (exit 1 "no such key", not 2).
+  assert.equal((await run('revoke', '-G0-no-such-kid')).code, 1);
   assert.equal((await run('frobnicate')).code, 2);
   assert.equal((await run('revoke')).code, 2);
   assert.equal((await run('list', '--bogus')).code, 2);

@@ -143,11 +143,16 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   let args: string[];
   let values: Record<string, unknown>;
   try {
-    const parsed = parseCommandArgs(argv, {
-      ...configArgSpec(FLAGS),
-      json: { type: 'boolean' },
-      force: { type: 'boolean' },
-    });
+    const spec = { ...configArgSpec(FLAGS), json: { type: 'boolean' }, force: { type: 'boolean' } } as const;
+    // A kid is base64url and may start with "-" (an RFC 7638 thumbprint does about once in 32), so the word
+    // after `revoke` is taken as the KID before flag parsing unless it is one of our flags.
+    let kidArg: string | undefined;
+    if (argv[0] === 'revoke' && argv[1] !== undefined && !isOwnFlag(argv[1], Object.keys(spec))) {
+      kidArg = argv[1];
+      argv = [argv[0], ...argv.slice(2)];
+    }
+    const parsed = parseCommandArgs(argv, spec);
+    if (kidArg !== undefined) parsed.positionals.splice(1, 0, kidArg);
     values = parsed.values;
     if (values['help']) {
       io.stdout.write(HELP + '\n');
@@ -231,4 +236,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     }
     throw err;
   }
+}
+
+function isOwnFlag(word: string, names: string[]): boolean {
+  if (word === '-h' || word === '--help' || word === '--') return true;
+  return word.startsWith('--') && names.includes(word.slice(2).split('=')[0]!);
 }
