@@ -56,13 +56,15 @@ const print = (text) => {
 
 // Which code was measured: the commit, plus any uncommitted package sources (several people share this tree).
 function codeState() {
-  const git = (...a) => execFileSync('git', a, { cwd: join(here, '..'), encoding: 'utf8' }).trim();
+  const git = (...a) => execFileSync('git', a, { cwd: join(here, '..'), encoding: 'utf8' });
   try {
     const dirty = git('status', '--porcelain', '--', 'packages/jwt/src', 'packages/server/src');
-    return {
-      commit: git('rev-parse', '--short', 'HEAD'),
-      uncommitted: dirty ? dirty.split('\n').map((l) => l.slice(3)) : [],
-    };
+    // porcelain lines: two status letters and a space, then the path (never trim the first line's space)
+    const uncommitted = dirty
+      .split('\n')
+      .filter((l) => l.length > 3)
+      .map((l) => l.slice(3));
+    return { commit: git('rev-parse', '--short', 'HEAD').trim(), uncommitted };
   } catch {
     return { commit: 'unknown', uncommitted: [] };
   }

@@ -45,11 +45,14 @@ export function decodeCanonicalBase64url(s: string): Buffer | undefined {
   return out;
 }
 
-interface FastBuffer extends Buffer {
+/** Node's Buffer with the per-encoding methods its public read/write API dispatches to (stable since v6). */
+export interface FastBuffer extends Buffer {
   base64urlWrite(s: string, offset: number, length: number): number;
   latin1Write(s: string, offset: number, length: number): number;
   latin1Slice(start: number, end: number): string;
   utf8Slice(start: number, end: number): string;
+  utf8Write(s: string, offset: number): number;
+  base64urlSlice(start: number, end: number): string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ALGORITHMS, isAlg } from './alg.js';
-import { encodeBase64url, scratchOf, viewOf, type Scratch } from './base64url.js';
+import { encodeBase64url, scratchOf, viewOf, type FastBuffer, type Scratch } from './base64url.js';
 import { InvalidOptions, JOSEAlgNotAllowed } from './errors.js';
 import { signPlan, signWithPlan } from './jws-crypto.js';
 import type { Alg, Clock, JWTPayload, TesseraKey } from './types.js';
@@ -34,17 +34,12 @@ export interface Signer {
 const FORBIDDEN_HEADER = new Set(['alg', 'kid', 'jwk', 'jku', 'x5u', 'x5c', 'b64', 'crit', 'zip', 'enc']);
 const HEADER_CACHE_SIZE = 16;
 
-interface SignScratch extends Scratch {
-  buf: Scratch['buf'] & {
-    utf8Write(s: string, offset: number): number;
-    base64urlSlice(start: number, end: number): string;
-  };
-}
-
 // Scratch for the synchronous sign path: the claims' UTF-8 bytes, then the ASCII signing input. Shared by all
 // signers; each sign fills and consumes it without yielding.
-let jsonScratch: SignScratch | undefined;
-let inputScratch: SignScratch | undefined;
+let jsonScratch: Scratch | undefined;
+let inputScratch: Scratch | undefined;
+// Claims longer than this get fresh areas that are not kept.
+const RETAINED_SCRATCH = 16384;
 
 /**
  * Create a signer for one key and algorithm. Refuses `none` and any algorithm the key is not bound to.
@@ -93,14 +88,19 @@ export function createSigner(options: SignerOptions): Signer {
       const header = encodeHeader(signOptions?.header);
       const json = JSON.stringify(claims);
       // UTF-8 needs at most 3 bytes per UTF-16 unit; base64url 4 chars per 3 bytes.
-      const js = (jsonScratch = scratchOf(jsonScratch, json.length * 3) as SignScratch);
+      const big = json.length > RETAINED_SCRATCH;
+      const js = big
+        ? scratchOf(undefined, json.length * 3)
+        : (jsonScratch = scratchOf(jsonScratch, json.length * 3));
       const body = js.buf.base64urlSlice(0, js.buf.utf8Write(json, 0));
       const inputLength = header.length + 1 + body.length;
-      const is = (inputScratch = scratchOf(inputScratch, inputLength) as SignScratch);
+      const is = big
+        ? scratchOf(undefined, inputLength)
+        : (inputScratch = scratchOf(inputScratch, inputLength));
       is.buf.latin1Write(header, 0, header.length);
       is.buf[header.length] = 0x2e; // '.'
       is.buf.latin1Write(body, header.length + 1, body.length);
-      const sig = signWithPlan(plan, viewOf(is, inputLength)) as SignScratch['buf'];
+      const sig = signWithPlan(plan, viewOf(is, inputLength)) as FastBuffer;
       return `${header}.${body}.${sig.base64urlSlice(0, sig.length)}`;
     },
   };

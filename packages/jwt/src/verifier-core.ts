@@ -134,6 +134,8 @@ const SHORT_SEGMENT = 180;
 let sigScratch: Scratch | undefined;
 let payloadScratch: Scratch | undefined;
 let dataScratch: Scratch | undefined;
+// Tokens longer than this (possible only with a raised maxTokenLength) get fresh areas that are not kept.
+const RETAINED_SCRATCH = 65536;
 
 /**
  * Create the core verifier over a fixed key source. Options are validated and keys imported once, here; nothing is repeated per token that
@@ -244,18 +246,19 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     if (bad === -1) bad = token.indexOf('/', d1);
     if (bad === -1) bad = token.indexOf('=', d1);
     if (bad > d2) throw new JWSInvalid('signature is not canonical base64url');
-    const sigs = (sigScratch = scratchOf(sigScratch, n));
+    const big = n > RETAINED_SCRATCH;
+    const sigs = big ? scratchOf(undefined, n) : (sigScratch = scratchOf(sigScratch, n));
     const sigLength =
       plan.sigChars <= SHORT_SEGMENT
         ? decodeStrictInto(token, d2 + 1, n, sigs)
         : decodeCanonicalInto(token, d2 + 1, n, sigs);
     if (sigLength !== plan.sigBytes) throw new JWSInvalid('signature is not canonical base64url');
     if (bad !== -1) throw new JWSInvalid('payload is not canonical base64url');
-    const pays = (payloadScratch = scratchOf(payloadScratch, n));
+    const pays = big ? scratchOf(undefined, n) : (payloadScratch = scratchOf(payloadScratch, n));
     const payloadLength = decodeCanonicalInto(token, d1 + 1, d2, pays);
     if (payloadLength < 0) throw new JWSInvalid('payload is not canonical base64url');
     // A15: the signing input is the exact received ASCII, never a re-encoding.
-    const datas = (dataScratch = scratchOf(dataScratch, n));
+    const datas = big ? scratchOf(undefined, n) : (dataScratch = scratchOf(dataScratch, n));
     writeLatin1(token, d2, datas);
     const data = viewOf(datas, d2);
     const sig = viewOf(sigs, plan.sigBytes);
