@@ -994,6 +994,26 @@ describe('A15 non-canonical base64url in each segment', () => {
     await rejects(rsaVerifier, `.${parts[1]}.${parts[2]}`, 'ERR_JWS_INVALID');
     await rejects(rsaVerifier, `${parts[0]}..${parts[2]}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
   });
+  test('non-ASCII lookalikes (Node decodes only the low byte: "Ł" U+0141 reads as "A")', async () => {
+    // Without an explicit check these decode to the very same bytes and would verify as the original token.
+    const lookalike = (s: string, i: number) =>
+      s.slice(0, i) + String.fromCharCode(0x100 + s.charCodeAt(i)) + s.slice(i + 1);
+    for (const index of [0, 1, 2]) {
+      const copy = [...parts];
+      copy[index] = lookalike(copy[index]!, 2);
+      await rejects(rsaVerifier, copy.join('.'), 'ERR_JWS_INVALID');
+    }
+    const es = verifier({ algorithms: ['ES256'], keys: [ec256.publicKey] });
+    const esToken = forge(
+      { alg: 'ES256', kid: ec256.publicKey.kid },
+      claims(),
+      withKey('ES256', ec256.privateKey),
+    );
+    await es.verify(esToken);
+    const [h, p, sig] = esToken.split('.') as [string, string, string];
+    await rejects(es, `${h}.${lookalike(p, 5)}.${sig}`, 'ERR_JWS_INVALID');
+    await rejects(es, `${h}.${p}.${lookalike(sig, 5)}`, 'ERR_JWS_INVALID');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------
