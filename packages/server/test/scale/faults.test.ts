@@ -372,7 +372,7 @@ describe(
       assert.doesNotMatch(output, /oauth endpoint failed/, 'no 500 was logged');
     });
 
-    it('(b) Redis goes away: rate limits fail open, assertions stay single-use, revocation falls back to pull', async () => {
+    it('(b) Redis goes away: rate limits fail open, client assertions fail closed (503), revocation falls back to pull', async () => {
       const { dir, directStore } = await setup('redis');
       const r = new URL(redis!);
       const redisProxy = await startTcpProxy(r.hostname, Number(r.port || 6379));
