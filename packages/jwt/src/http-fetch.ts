@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpRequest, type Agent as HTTPAgent, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest, type Agent as HTTPSAgent } from 'node:https';
 import { InvalidOptions } from './errors.js';
 
 /** One HTTP request made by the SDK (JWKS, revocation feed, introspection). */
@@ -78,6 +78,14 @@ function flatten(headers: IncomingHttpHeaders): Record<string, string | undefine
   return out;
 }
 
+/** Options for createHTTPFetcher. */
+export interface HTTPFetcherOptions {
+  /** Keep-alive agents for connection reuse to the issuer (introspection, feed); default: node's global agents. */
+  httpAgent?: HTTPAgent;
+  httpsAgent?: HTTPSAgent;
+  userAgent?: string;
+}
+
 /**
  * The default fetcher over node:http/https. node's client never follows redirects, sends no cookies and
  * keeps no credentials; this adds a whole-request deadline and a body cap enforced while streaming, so a
@@ -85,7 +93,8 @@ function flatten(headers: IncomingHttpHeaders): Record<string, string | undefine
  *
  * @example const res = await createHTTPFetcher().fetch(new URL(jwksUri), { timeoutMs: 5000, maxBytes: 524288 });
  */
-export function createHTTPFetcher(): Fetcher {
+export function createHTTPFetcher(options: HTTPFetcherOptions = {}): Fetcher {
+  const userAgent = options.userAgent ?? 'tessera-jwt';
   return {
     fetch(url: URL, req: FetchRequest): Promise<FetchResponse> {
       if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
@@ -103,9 +112,10 @@ export function createHTTPFetcher(): Fetcher {
             reject(err);
           } else resolve(res!);
         };
-        const headers: Record<string, string> = { 'user-agent': 'tessera-jwt', ...req.headers };
+        const headers: Record<string, string> = { 'user-agent': userAgent, ...req.headers };
         if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
-        const r = send(url, { method: req.method ?? 'GET', headers }, (res) => {
+        const agent = url.protocol === 'https:' ? options.httpsAgent : options.httpAgent;
+        const r = send(url, { method: req.method ?? 'GET', headers, ...(agent && { agent }) }, (res) => {
           const declared = Number(res.headers['content-length']);
           if (Number.isFinite(declared) && declared > req.maxBytes) {
             finish(new FetchError('too_large', 'response exceeds the size limit'));

@@ -99,7 +99,7 @@ export type {
   VerifyEvent,
 } from './events.js';
 export { basicAuthorization, createHTTPFetcher, FetchError } from './http-fetch.js';
-export type { Fetcher, FetchRequest, FetchResponse } from './http-fetch.js';
+export type { Fetcher, FetchRequest, FetchResponse, HTTPFetcherOptions } from './http-fetch.js';
 export { createIntrospectionClient } from './introspection.js';
 export type {
   IntrospectionClient,

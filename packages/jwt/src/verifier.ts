@@ -80,6 +80,22 @@ export interface OpaqueTokenVerifier extends Omit<Verifier, 'verify'> {
   verify<P extends JWTPayload = JWTPayload>(token: string): Promise<VerifyResult<P> | IntrospectedResult<P>>;
 }
 
+type MaybeSyncVerify = (
+  token: string,
+) => VerifyResult | IntrospectedResult | Promise<VerifyResult | IntrospectedResult>;
+
+// The synchronous-on-cache-hit form of each extended verifier's verify, for the middleware (not public API).
+const syncPaths = new WeakMap<object, MaybeSyncVerify>();
+
+/**
+ * The verify function of a createVerifier verifier that answers a verified-token cache hit synchronously
+ * (same checks, same stats and events as `verify`), or undefined for any other verifier. Internal to the
+ * middleware adapters.
+ */
+export function maybeSyncVerifyOf(verifier: object): MaybeSyncVerify | undefined {
+  return syncPaths.get(verifier);
+}
+
 // Three base64url segments: anything else goes to introspection when it is configured.
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -335,9 +351,12 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
 
     const codeOf = (err: unknown) => (err instanceof TesseraError ? err.code : 'ERR_UNEXPECTED');
 
-    function verify(token: string): Promise<VerifyResult | IntrospectedResult> {
+    /**
+     * Verify, answering a cache hit synchronously (no promise, no microtask); everything else, including a
+     * refused hit (revocation, broken clock), comes back as a promise.
+     */
+    function verifyMaybeSync(token: string): VerifyResult | Promise<VerifyResult | IntrospectedResult> {
       const t0 = timing ? performance.now() : 0;
-      // The hit path stays synchronous up to the returned promise: no extra closures or microtasks.
       if (cache !== undefined && typeof token === 'string' && token.length <= maxLength) {
         let hit: VerifyResult | undefined;
         try {
@@ -351,7 +370,7 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
         }
         if (hit !== undefined) {
           record(undefined, t0, true, false);
-          return Promise.resolve(hit);
+          return hit;
         }
       }
       return slow(token).then(
@@ -366,7 +385,13 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
       );
     }
 
-    return {
+    function verify(token: string): Promise<VerifyResult | IntrospectedResult> {
+      // The hit path stays synchronous up to the returned promise: no extra closures or microtasks.
+      const r = verifyMaybeSync(token);
+      return r instanceof Promise ? r : Promise.resolve(r);
+    }
+
+    const verifier: Verifier | OpaqueTokenVerifier = {
       keySource,
       verify: verify as OpaqueTokenVerifier['verify'] & Verifier['verify'],
       stats(): VerifierStats {
@@ -385,5 +410,7 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
         cache?.clear();
       },
     };
+    syncPaths.set(verifier, verifyMaybeSync);
+    return verifier;
   }
 }

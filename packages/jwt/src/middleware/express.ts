@@ -3,7 +3,8 @@ import {
   bodyText,
   checkScopeList,
   checkScopes,
-  createAuthenticator,
+  createAuthStep,
+  type AuthOutcome,
   type AuthFailure,
   type AuthInfo,
   type AuthOptions,
@@ -27,14 +28,28 @@ function send(res: Response, failure: AuthFailure): void {
  * app.get('/api/orders', requireScopes('orders:read'), (req, res) => res.json((req as AuthenticatedRequest).auth.claims));
  */
 export function createExpressAuth(options: AuthOptions): RequestHandler {
-  const authenticate = createAuthenticator(options);
+  const step = createAuthStep(options);
   return function tesseraAuth(req: Request, res: Response, next: NextFunction): void {
-    authenticate(req.headers.authorization).then((outcome) => {
-      if (!outcome.ok) return send(res, outcome.failure);
-      (req as AuthenticatedRequest).auth = outcome.auth;
-      next();
-    }, next);
+    let outcome: AuthOutcome | Promise<AuthOutcome>;
+    try {
+      outcome = step(req.headers.authorization);
+    } catch (err) {
+      next(err);
+      return;
+    }
+    // A cache hit continues in the same tick: no promise, no closure.
+    if (outcome instanceof Promise) {
+      outcome.then((o) => settle(req, res, next, o), next);
+      return;
+    }
+    settle(req, res, next, outcome);
   };
+}
+
+function settle(req: Request, res: Response, next: NextFunction, outcome: AuthOutcome): void {
+  if (!outcome.ok) return send(res, outcome.failure);
+  (req as AuthenticatedRequest).auth = outcome.auth;
+  next();
 }
 
 /**

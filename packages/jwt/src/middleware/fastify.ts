@@ -2,14 +2,16 @@ import type {
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
-  onRequestAsyncHookHandler,
+  HookHandlerDoneFunction,
+  onRequestHookHandler,
   preHandlerAsyncHookHandler,
 } from 'fastify';
 import {
   bodyText,
   checkScopeList,
   checkScopes,
-  createAuthenticator,
+  createAuthStep,
+  type AuthOutcome,
   type AuthFailure,
   type AuthInfo,
   type AuthOptions,
@@ -33,15 +35,28 @@ function send(reply: FastifyReply, failure: AuthFailure): FastifyReply {
  *
  * @example app.get('/orders', { onRequest: createFastifyAuthHook({ verifier }) }, (req) => req.auth!.claims);
  */
-export function createFastifyAuthHook(options: AuthOptions): onRequestAsyncHookHandler {
-  const authenticate = createAuthenticator(options);
-  return async function tesseraAuth(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const outcome = await authenticate(request.headers.authorization);
+export function createFastifyAuthHook(options: AuthOptions): onRequestHookHandler {
+  const step = createAuthStep(options);
+  async function settle(request: FastifyRequest, reply: FastifyReply, pending: AuthOutcome | Promise<AuthOutcome>) {
+    const outcome = await pending;
     if (!outcome.ok) {
       await send(reply, outcome.failure);
       return;
     }
     request.auth = outcome.auth;
+  }
+  // Not an async function: on a cache hit it calls done() in the same tick (Fastify then continues
+  // synchronously); otherwise it returns a promise, which Fastify awaits instead of done.
+  return function tesseraAuth(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): Promise<void> | undefined {
+    const outcome = step(request.headers.authorization);
+    if (outcome instanceof Promise || !outcome.ok) return settle(request, reply, outcome);
+    request.auth = outcome.auth;
+    done();
+    return undefined;
   };
 }
 

@@ -1,9 +1,10 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import {
   bodyText,
   checkScopeList,
   checkScopes,
-  createAuthenticator,
+  createAuthStep,
+  type AuthOutcome,
   type AuthFailure,
   type AuthInfo,
   type AuthOptions,
@@ -29,13 +30,21 @@ function send(c: Context, failure: AuthFailure): Response {
  * app.get('/api/me', (c) => c.json(c.get('auth').claims));
  */
 export function createHonoAuth(options: AuthOptions): MiddlewareHandler<AuthEnv> {
-  const authenticate = createAuthenticator(options);
-  return async function tesseraAuth(c, next) {
-    const outcome = await authenticate(c.req.header('authorization'));
+  const step = createAuthStep(options);
+  const settle = async (c: Context<AuthEnv>, next: Next, pending: Promise<AuthOutcome>) => {
+    const outcome = await pending;
     if (!outcome.ok) return send(c, outcome.failure);
     c.set('auth', outcome.auth);
     await next();
     return undefined;
+  };
+  // Not an async function: a cache hit goes straight on to next() (its promise is what Hono awaits).
+  return function tesseraAuth(c, next) {
+    const outcome = step(c.req.header('authorization'));
+    if (outcome instanceof Promise) return settle(c, next, outcome);
+    if (!outcome.ok) return Promise.resolve(send(c, outcome.failure));
+    c.set('auth', outcome.auth);
+    return next().then(() => undefined);
   };
 }
 

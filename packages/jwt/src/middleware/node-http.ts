@@ -3,7 +3,8 @@ import {
   bodyText,
   checkScopeList,
   checkScopes,
-  createAuthenticator,
+  createAuthStep,
+  type AuthOutcome,
   type AuthFailure,
   type AuthInfo,
   type AuthOptions,
@@ -39,16 +40,27 @@ export function sendFailure(res: ServerResponse, failure: AuthFailure): void {
 export function createNodeHttpAuth(
   options: AuthOptions,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<AuthInfo | undefined> {
-  const authenticate = createAuthenticator(options);
-  return async function tesseraAuth(req, res) {
-    const outcome = await authenticate(req.headers.authorization);
-    if (!outcome.ok) {
-      sendFailure(res, outcome.failure);
-      return undefined;
+  const step = createAuthStep(options);
+  return function tesseraAuth(req, res) {
+    let outcome;
+    try {
+      outcome = step(req.headers.authorization);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    (req as AuthenticatedRequest).auth = outcome.auth;
-    return outcome.auth;
+    // A cache hit settles here, without an async function's extra promise and microtask hops.
+    if (outcome instanceof Promise) return outcome.then((o) => settle(req, res, o));
+    return Promise.resolve(settle(req, res, outcome));
   };
+}
+
+function settle(req: IncomingMessage, res: ServerResponse, outcome: AuthOutcome): AuthInfo | undefined {
+  if (!outcome.ok) {
+    sendFailure(res, outcome.failure);
+    return undefined;
+  }
+  (req as AuthenticatedRequest).auth = outcome.auth;
+  return outcome.auth;
 }
 
 /**

@@ -1,7 +1,12 @@
 import { extractBearerToken } from '../bearer.js';
 import { InvalidOptions, TesseraError, type TesseraErrorCode } from '../errors.js';
-import type { JWSHeader, JWTPayload } from '../types.js';
-import type { OpaqueTokenVerifier, Verifier } from '../verifier.js';
+import type { JWSHeader, JWTPayload, VerifyResult } from '../types.js';
+import {
+  maybeSyncVerifyOf,
+  type IntrospectedResult,
+  type OpaqueTokenVerifier,
+  type Verifier,
+} from '../verifier.js';
 
 /** What every adapter puts on its request slot (`req.auth`, `request.auth`, `c.get('auth')`). */
 export interface AuthInfo<P extends JWTPayload = JWTPayload> {
@@ -155,15 +160,24 @@ export function failureFor(err: unknown, realm?: string): AuthFailure {
   };
 }
 
+/** An authentication step: a plain outcome when it is known synchronously (a cache hit, a missing or malformed header), else a promise. */
+export type AuthStep = (
+  authorization: string | readonly string[] | undefined,
+) => AuthOutcome | Promise<AuthOutcome>;
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
 /**
- * Validate adapter options once and return the request-independent authentication step every adapter
- * shares: extract the bearer token (bearer.ts), verify it, map failures to RFC 6750 answers.
+ * Validate adapter options once and return the authentication step every adapter shares: extract the bearer
+ * token (bearer.ts), verify it, map failures to RFC 6750 answers. A verified-token cache hit is answered
+ * synchronously (no promise or microtask), so adapters can continue the request in the same tick; anything
+ * that needs I/O or crypto comes back as a promise that never rejects for verification errors.
  *
- * @example const authenticate = createAuthenticator({ verifier }); const r = await authenticate(req.headers.authorization);
+ * @example const step = createAuthStep({ verifier }); const r = step(req.headers.authorization);
  */
-export function createAuthenticator(
-  options: AuthOptions,
-): (authorization: string | readonly string[] | undefined) => Promise<AuthOutcome> {
+export function createAuthStep(options: AuthOptions): AuthStep {
   if (typeof options !== 'object' || options === null || typeof options.verifier?.verify !== 'function') {
     throw new InvalidOptions('"verifier" is required (createVerifier)');
   }
@@ -172,7 +186,33 @@ export function createAuthenticator(
     throw new InvalidOptions('"realm" must be a plain string without quotes');
   const required = options.scopes === undefined ? [] : checkScopeList(options.scopes);
   const built = new WeakMap<object, AuthInfo>();
-  return async function authenticate(authorization) {
+  const maybeSync = maybeSyncVerifyOf(verifier);
+
+  function refused(err: unknown): AuthOutcome {
+    return { ok: false, failure: failureFor(err, realm) };
+  }
+
+  function accepted(result: VerifyResult | IntrospectedResult): AuthOutcome {
+    // A cache hit returns the same result object, so its AuthInfo is built once and shared (frozen).
+    let auth = built.get(result);
+    if (auth === undefined) {
+      const claims = result.payload;
+      auth = Object.freeze({
+        claims,
+        scopes: Object.freeze(scopesOf(claims)),
+        ...(result.header !== undefined && { header: result.header }),
+        introspected: result.key === undefined,
+      });
+      built.set(result, auth);
+    }
+    if (required.length !== 0) {
+      const denied = checkScopes(auth, required, realm);
+      if (denied) return { ok: false, failure: denied };
+    }
+    return { ok: true, auth };
+  }
+
+  return function authStep(authorization) {
     const bearer = extractBearerToken(authorization);
     if (bearer.status === 'missing') return { ok: false, failure: unauthorized(realm) };
     if (bearer.status === 'malformed') {
@@ -192,29 +232,29 @@ export function createAuthenticator(
         },
       };
     }
-    let result;
+    let r: unknown;
     try {
-      result = await verifier.verify(bearer.token);
+      r = maybeSync !== undefined ? maybeSync(bearer.token) : verifier.verify(bearer.token);
     } catch (err) {
-      return { ok: false, failure: failureFor(err, realm) };
+      return refused(err);
     }
-    // A cache hit returns the same result object, so its AuthInfo is built once and shared (frozen).
-    let auth = built.get(result);
-    if (auth === undefined) {
-      const claims = result.payload;
-      auth = Object.freeze({
-        claims,
-        scopes: Object.freeze(scopesOf(claims)),
-        ...(result.header !== undefined && { header: result.header }),
-        introspected: result.key === undefined,
-      });
-      built.set(result, auth);
-    }
-    if (required.length !== 0) {
-      const denied = checkScopes(auth, required, realm);
-      if (denied) return { ok: false, failure: denied };
-    }
-    return { ok: true, auth };
+    if (isThenable(r)) return Promise.resolve(r as PromiseLike<VerifyResult>).then(accepted, refused);
+    return accepted(r as VerifyResult);
+  };
+}
+
+/**
+ * Validate adapter options once and return the request-independent authentication step every adapter
+ * shares, as a function that always returns a promise (see createAuthStep for the synchronous-when-possible form).
+ *
+ * @example const authenticate = createAuthenticator({ verifier }); const r = await authenticate(req.headers.authorization);
+ */
+export function createAuthenticator(
+  options: AuthOptions,
+): (authorization: string | readonly string[] | undefined) => Promise<AuthOutcome> {
+  const step = createAuthStep(options);
+  return async function authenticate(authorization) {
+    return step(authorization);
   };
 }
 

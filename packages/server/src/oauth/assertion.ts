@@ -6,7 +6,7 @@ import { MAX_ASSERTION_LIFETIME, oauthSettings } from './settings.js';
 import { unavailable } from '../server/errors.js';
 
 /** Asymmetric algorithms only: a client's registered JWKS holds public keys (RFC 7523 §3, RFC 8725 §3.1). */
-const ASSERTION_ALGORITHMS: Alg[] = [
+export const ASSERTION_ALGORITHMS: Alg[] = [
   'ES256',
   'ES384',
   'ES512',

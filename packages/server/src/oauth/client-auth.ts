@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ServerContext } from '../server/context.js';
 import { invalidClient, invalidRequest } from '../server/errors.js';
-import type { ClientAuthMethod, ClientRecord } from '../store/types.js';
+import type { ClientAuthMethod, ClientRecord, Store } from '../store/types.js';
 import type { FormParams } from './form.js';
 import { equalHex, hashClientSecret } from './crypto.js';
 import { AssertionRejected, verifyAssertion } from './assertion.js';
@@ -17,8 +17,54 @@ type PresentedCredentials =
 /** A dummy hash so an unknown client id costs the same HMAC and compare as a known one. */
 const NO_SUCH_CLIENT_HASH = '0'.repeat(64);
 
+/** Upper bound of how long a client record is reused without asking the store again. */
+const CLIENT_CACHE_MAX_TTL_MS = 5_000;
+/** Entries kept per store; past this the cache starts over (ids come from authenticated lookups only). */
+const CLIENT_CACHE_MAX_ENTRIES = 10_000;
+
+interface CachedClient {
+  client: ClientRecord;
+  expiresAt: number;
+}
+
+const clientCaches = new WeakMap<Store, Map<string, CachedClient>>();
+
+/**
+ * `ctx.store.getClient`, with found records reused for at most the reload interval (capped at 5 s), so a
+ * `tessera clients delete` (or a change made by another instance) is followed as fast as key changes are.
+ * Unknown ids are never cached: a client created a moment ago works at once, and a flood of invented ids
+ * fills nothing. The secret is still HMAC-checked in constant time on every request; only the row is reused.
+ * Expiry runs on the monotonic clock, not ctx.clock, because it is about store freshness.
+ *
+ * SQLite only: there the lookup is a local query, and a store error is not an outage of another host.
+ * On PostgreSQL every request still reads the client, so a database outage answers 503 at once (the
+ * documented fault behaviour, test/scale/faults.test.ts) instead of issuing from a cached row.
+ */
+async function lookupClient(ctx: ServerContext, id: string): Promise<ClientRecord | undefined> {
+  const ttl = Math.min(CLIENT_CACHE_MAX_TTL_MS, ctx.config.reloadInterval * 1000);
+  if (!(ttl > 0) || ctx.store.kind !== 'sqlite') return ctx.store.getClient(id);
+  let cache = clientCaches.get(ctx.store);
+  if (cache === undefined) {
+    cache = new Map();
+    clientCaches.set(ctx.store, cache);
+  }
+  const now = performance.now();
+  const hit = cache.get(id);
+  if (hit !== undefined && hit.expiresAt > now) return hit.client;
+  const client = await ctx.store.getClient(id);
+  if (client === undefined) {
+    cache.delete(id);
+  } else {
+    if (cache.size >= CLIENT_CACHE_MAX_ENTRIES && !cache.has(id)) cache.clear();
+    cache.set(id, { client, expiresAt: now + ttl });
+  }
+  return client;
+}
+
 /** RFC 6749 §2.3.1: the Basic id and secret are form-urlencoded before base64. */
 function formDecode(text: string): string {
+  // Nothing encoded (the usual generated id and base64url secret): the text is its own decoding.
+  if (!text.includes('%') && !text.includes('+')) return text;
   try {
     return decodeURIComponent(text.replace(/\+/g, ' '));
   } catch {
@@ -128,7 +174,7 @@ export async function authenticateClient(
 ): Promise<ClientRecord> {
   const presented = presentedCredentials(request, form);
   if (presented.method === 'private_key_jwt') return checkAssertion(ctx, presented);
-  const client = await ctx.store.getClient(presented.clientId);
+  const client = await lookupClient(ctx, presented.clientId);
   return checkSecret(ctx, client, presented.method, presented.secret);
 }
 
@@ -143,7 +189,7 @@ export async function authenticateBasicClient(
   const authorization = request.headers.authorization;
   const basic = parseBasicAuth(typeof authorization === 'string' ? authorization : undefined);
   if (!basic) throw invalidClient('client authentication required');
-  const client = await ctx.store.getClient(basic.clientId);
+  const client = await lookupClient(ctx, basic.clientId);
   const ok = equalHex(hashClientSecret(ctx.pepper, basic.secret), client?.secretHash ?? NO_SUCH_CLIENT_HASH);
   if (!client || !ok || client.secretHash === null) throw invalidClient('client authentication failed');
   return client;

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Counter } from 'prom-client';
 import type { ServerContext } from '../server/context.js';
 import type { RevocationKind } from '../store/types.js';
 
@@ -16,6 +17,8 @@ function grantLabel(request: FastifyRequest, grant: string | undefined): string 
   return requested !== undefined && GRANT_LABELS.has(requested) ? requested : 'other';
 }
 
+const tokenChildren = new WeakMap<Counter<'grant' | 'result'>, Map<string, Counter.Internal>>();
+
 /**
  * Count a token endpoint outcome: `success` or the OAuth error code.
  *
@@ -28,7 +31,23 @@ export function recordTokenResult(
   result: string,
   grant?: string,
 ): void {
-  ctx.metrics?.tokensIssued.inc({ grant: grantLabel(request, grant), result });
+  const counter = ctx.metrics?.tokensIssued;
+  if (counter === undefined) return;
+  const label = grantLabel(request, grant);
+  // One labelled child per (grant, result), kept per counter: labels are bounded (grants we serve or
+  // `other`; OAuth error codes), and a cached child skips building a label object on every request.
+  let children = tokenChildren.get(counter);
+  if (children === undefined) {
+    children = new Map();
+    tokenChildren.set(counter, children);
+  }
+  const key = `${label} ${result}`;
+  let child = children.get(key);
+  if (child === undefined) {
+    child = counter.labels(label, result);
+    children.set(key, child);
+  }
+  child.inc();
 }
 
 /** Count one refresh-token reuse detection. */

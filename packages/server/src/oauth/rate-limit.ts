@@ -15,7 +15,6 @@ export type LimitedEndpoint = 'token' | 'introspect' | 'revoke';
  * and refusing all token requests because Redis is down would turn a cache outage into a full outage.
  */
 async function countHit(ctx: ServerContext, key: string, limit: number): Promise<void> {
-  if (limit <= 0) return; // 0 switches the limit off
   const { rateLimitWindowMs } = oauthSettings(ctx);
   let result;
   try {
@@ -33,8 +32,14 @@ async function countHit(ctx: ServerContext, key: string, limit: number): Promise
  * @example
  * await limitByIp(ctx, request, 'token');
  */
-export async function limitByIp(ctx: ServerContext, request: FastifyRequest, endpoint: LimitedEndpoint) {
-  await countHit(ctx, `rl:ip:${endpoint}:${request.ip}`, oauthSettings(ctx).rateLimitPerIp);
+export function limitByIp(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  endpoint: LimitedEndpoint,
+): Promise<void> | undefined {
+  const limit = oauthSettings(ctx).rateLimitPerIp;
+  // 0 switches the limit off: nothing to count, and no promise to await.
+  return limit > 0 ? countHit(ctx, `rl:ip:${endpoint}:${request.ip}`, limit) : undefined;
 }
 
 /**
@@ -44,6 +49,11 @@ export async function limitByIp(ctx: ServerContext, request: FastifyRequest, end
  * @example
  * await limitByClient(ctx, client.id, 'introspect');
  */
-export async function limitByClient(ctx: ServerContext, clientId: string, endpoint: LimitedEndpoint) {
-  await countHit(ctx, `rl:client:${endpoint}:${clientId}`, oauthSettings(ctx).rateLimitPerClient);
+export function limitByClient(
+  ctx: ServerContext,
+  clientId: string,
+  endpoint: LimitedEndpoint,
+): Promise<void> | undefined {
+  const limit = oauthSettings(ctx).rateLimitPerClient;
+  return limit > 0 ? countHit(ctx, `rl:client:${endpoint}:${clientId}`, limit) : undefined;
 }

@@ -14,9 +14,11 @@ import { recordTokenResult } from './observe.js';
 /** Form bodies larger than this are refused before parsing (a token request is a few hundred bytes). */
 const FORM_BODY_LIMIT = 64 * 1024;
 
-/** RFC 6749 §5.1: token responses must not be cached. */
+/** RFC 6749 §5.1: token responses must not be cached. One frozen object, not two header calls per reply. */
+const NO_STORE_HEADERS = Object.freeze({ 'cache-control': 'no-store', pragma: 'no-cache' });
+
 function noStore(reply: FastifyReply): FastifyReply {
-  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  return reply.headers(NO_STORE_HEADERS);
 }
 
 /** The parsed form of a request; anything but `application/x-www-form-urlencoded` is invalid_request. */

@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import type { Histogram } from 'prom-client';
 import { StoreUnavailableError } from '../store/types.js';
 import { OAuthError } from './errors.js';
 import type { ServerContext } from './context.js';
@@ -103,20 +104,26 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
   });
 
-  app.addHook('onRequest', async (_request, reply) => {
+  // Callback-style hooks (no promise per request), and the header as a constant.
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-content-type-options', 'nosniff');
+    done();
   });
 
-  // Latency by route template (not raw URL), so label cardinality stays bounded.
-  app.addHook('onResponse', async (request: FastifyRequest, reply) => {
-    ctx.metrics.httpDuration.observe(
-      {
-        route: request.routeOptions.url ?? 'unmatched',
-        method: request.method,
-        status: String(reply.statusCode),
-      },
-      reply.elapsedTime / 1000,
-    );
+  // Latency by route template (not raw URL), so label cardinality stays bounded. One labelled child per
+  // (route, method, status), built on first use: no label object per request.
+  const durationChildren = new Map<string, Histogram.Internal<'route' | 'method' | 'status'>>();
+  app.addHook('onResponse', (request: FastifyRequest, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    const key = `${route} ${request.method} ${status}`;
+    let child = durationChildren.get(key);
+    if (child === undefined) {
+      child = ctx.metrics.httpDuration.labels(route, request.method, String(status));
+      durationChildren.set(key, child);
+    }
+    child.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((err, request, reply) => {

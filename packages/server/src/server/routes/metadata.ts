@@ -2,20 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
 import type { ServerConfig } from '../config.js';
 import { JWKS_PATH } from './jwks.js';
+import { ASSERTION_ALGORITHMS } from '../../oauth/assertion.js';
 
-/** The algorithms accepted for private_key_jwt assertions and jwt-bearer grants (asymmetric only). */
-const ASSERTION_ALGS = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'EdDSA',
-];
 const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
 /**
@@ -38,11 +26,11 @@ export function buildMetadata(config: ServerConfig): Record<string, unknown> {
     ],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: CLIENT_AUTH,
-    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH,
-    introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
     revocation_endpoint_auth_methods_supported: CLIENT_AUTH,
-    revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
     access_token_signing_alg_values_supported: [config.alg],
   };
 }
