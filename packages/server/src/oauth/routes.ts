@@ -14,11 +14,9 @@ import { recordTokenResult } from './observe.js';
 /** Form bodies larger than this are refused before parsing (a token request is a few hundred bytes). */
 const FORM_BODY_LIMIT = 64 * 1024;
 
-/** RFC 6749 §5.1: token responses must not be cached. One frozen object, not two header calls per reply. */
-const NO_STORE_HEADERS = Object.freeze({ 'cache-control': 'no-store', pragma: 'no-cache' });
-
+/** RFC 6749 §5.1: token responses must not be cached. */
 function noStore(reply: FastifyReply): FastifyReply {
-  return reply.headers(NO_STORE_HEADERS);
+  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
 }
 
 /** The parsed form of a request; anything but `application/x-www-form-urlencoded` is invalid_request. */

@@ -92,11 +92,7 @@ export async function startHarness(
   };
 }
 
-/** HTTP Basic credentials per RFC 6749 §2.3.1 (form-urlencoded id and secret). */
-export function basic(id: string, secret: string): string {
-  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
-}
+export { basic } from '../helpers/http.js';
 
 export interface ClientKey {
   privateKey: Awaited<ReturnType<typeof jose.generateKeyPair>>['privateKey'];

@@ -33,6 +33,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { dropPgSchemas, pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
 import { runTessera, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { basic } from '../helpers/http.js';
 
 const ISSUER = 'http://tessera.test';
 /** "Never a hang": every request during an outage must be answered within this. */
@@ -43,10 +44,6 @@ const PULL_BOUND_MS = POLL_MS + 1500;
 
 const pgServer = await pgUrl();
 const redis = await redisUrl();
-
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-}
 
 interface Answer {
   status: number;

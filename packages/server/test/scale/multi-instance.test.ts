@@ -25,6 +25,7 @@ import pg from 'pg';
 import { openStore } from '../../src/store/open-store.js';
 import { pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
 import { runTessera, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
+import { basic } from '../helpers/http.js';
 
 const ISSUER = 'http://tessera.test';
 /** Revocations must reach every verifier within this bound (push is ~ms; the 1 s pull is the fallback). */
@@ -33,10 +34,6 @@ const PROPAGATION_BOUND_MS = 2500;
 const pgServer = await pgUrl();
 const pg_ = pgServer;
 const redis = await redisUrl();
-
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-}
 
 async function post(
   base: string,

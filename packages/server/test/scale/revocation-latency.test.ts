@@ -27,6 +27,7 @@ import { dropPgSchemas, pgUrl, randomSchema, redisUrl } from '../helpers/service
 import { runTessera, startServe, stopAll, stopProcess, type ServeProcess } from '../helpers/processes.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import type { WorkerCommand, WorkerOptions, WorkerReport } from './verifier-worker.js';
+import { basic } from '../helpers/http.js';
 
 const ISSUER = 'http://tessera.test';
 const AUDIENCE = 'api';
@@ -47,10 +48,6 @@ const pgServer = await pgUrl();
 const redis = await redisUrl();
 
 const wallClock = (): number => performance.timeOrigin + performance.now();
-
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-}
 
 async function post(base: string, path: string, auth: string, form: Record<string, string>) {
   const res = await fetch(`${base}${path}`, {
