@@ -6,36 +6,9 @@ export type BearerResult =
   /** An Authorization header that claims Bearer but is not `Bearer <b64token>`: 400 invalid_request. */
   | { status: 'malformed'; description: string };
 
-// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". Checked with a
-// table scan rather than a regular expression: same grammar, a fraction of the cost on a 600-character token.
-const TOKEN_CHAR = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/')
-  TOKEN_CHAR[c.charCodeAt(0)] = 1;
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const MAX_HEADER_LENGTH = 16384;
-
-function isB64Token(value: string, start: number): boolean {
-  const n = value.length;
-  let i = start;
-  for (; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (c >= 128 || TOKEN_CHAR[c] === 0) break;
-  }
-  if (i === start) return false;
-  while (i < n && value.charCodeAt(i) === 0x3d) i++;
-  return i === n;
-}
-
-/** Whether value[0, 6) is "bearer" in any case (RFC 7235 §2.1); each letter has exactly two ASCII forms. */
-function isBearerScheme(value: string): boolean {
-  return (
-    (value.charCodeAt(0) | 0x20) === 0x62 &&
-    (value.charCodeAt(1) | 0x20) === 0x65 &&
-    (value.charCodeAt(2) | 0x20) === 0x61 &&
-    (value.charCodeAt(3) | 0x20) === 0x72 &&
-    (value.charCodeAt(4) | 0x20) === 0x65 &&
-    (value.charCodeAt(5) | 0x20) === 0x72
-  );
-}
 
 /**
  * Read a bearer token from an Authorization header value, the only place RFC 6750 §2.1 allows by default
@@ -49,6 +22,18 @@ function isBearerScheme(value: string): boolean {
 export function extractBearerToken(
   authorization: string | readonly string[] | undefined | null,
 ): BearerResult {
+  return extractBearerTokenKnown(authorization, undefined);
+}
+
+/**
+ * extractBearerToken, with one shortcut for the middleware: when `known(token)` says the candidate is exactly a
+ * string already proven to be a b64token (a token held by the verified-token cache is a strictly parsed
+ * compact JWS: base64url segments and dots only), the character scan is skipped. Same answers either way.
+ */
+export function extractBearerTokenKnown(
+  authorization: string | readonly string[] | undefined | null,
+  known: ((token: string) => boolean) | undefined,
+): BearerResult {
   if (authorization === undefined || authorization === null) return { status: 'missing' };
   // Several Authorization headers are ambiguous: which one would a proxy have checked?
   if (typeof authorization !== 'string') {
@@ -60,10 +45,12 @@ export function extractBearerToken(
   if (value.length > MAX_HEADER_LENGTH)
     return { status: 'malformed', description: 'Authorization header too long' };
   const space = value.indexOf(' ');
-  if ((space < 0 ? value.length : space) !== 6 || !isBearerScheme(value)) return { status: 'missing' };
+  const scheme = space < 0 ? value : value.slice(0, space);
+  if (scheme.toLowerCase() !== 'bearer') return { status: 'missing' };
   if (space < 0) return { status: 'malformed', description: 'Bearer credentials are missing the token' };
-  if (!isB64Token(value, space + 1)) {
+  const token = value.slice(space + 1);
+  if (!(known !== undefined && known(token)) && !B64TOKEN.test(token)) {
     return { status: 'malformed', description: 'expected exactly one space and one token after "Bearer"' };
   }
-  return { status: 'ok', token: value.slice(space + 1) };
+  return { status: 'ok', token };
 }

@@ -25,6 +25,8 @@ export interface TokenCache {
    * trusted; a revoked token throws (and is evicted). Undefined on a miss.
    */
   get(token: string, now: number): VerifyResult | undefined;
+  /** Whether exactly this token string is held (expired or not); no checks, no stats. */
+  has(token: string): boolean;
   /** Store a verified result; `until` is the instant (ms) it stops being served. */
   set(token: string, result: VerifyResult, until: number, source: KeySource): void;
   /** Drop every token signed by `key` (a key removed or revoked). */
@@ -102,6 +104,9 @@ export function createTokenCache(options: TokenCacheOptions, revocation?: Revoca
       }
       hits++;
       return result;
+    },
+    has(token: string): boolean {
+      return young.has(token) || old.has(token);
     },
     set(token: string, result: VerifyResult, until: number, source: KeySource): void {
       old.delete(token);

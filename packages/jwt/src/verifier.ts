@@ -84,15 +84,21 @@ type MaybeSyncVerify = (
   token: string,
 ) => VerifyResult | IntrospectedResult | Promise<VerifyResult | IntrospectedResult>;
 
-// The synchronous-on-cache-hit form of each extended verifier's verify, for the middleware (not public API).
-const syncPaths = new WeakMap<object, MaybeSyncVerify>();
+/** What the middleware adapters get from a createVerifier verifier (not public API). */
+export interface SyncPath {
+  /** verify, answering a verified-token cache hit synchronously (same checks, stats and events as `verify`). */
+  verify: MaybeSyncVerify;
+  /**
+   * Whether exactly this string is held by the verified-token cache. Every such string passed the strict
+   * compact-JWS parse (base64url segments and dots), so it is a b64token; nothing else is implied.
+   */
+  isCached: ((token: string) => boolean) | undefined;
+}
 
-/**
- * The verify function of a createVerifier verifier that answers a verified-token cache hit synchronously
- * (same checks, same stats and events as `verify`), or undefined for any other verifier. Internal to the
- * middleware adapters.
- */
-export function maybeSyncVerifyOf(verifier: object): MaybeSyncVerify | undefined {
+const syncPaths = new WeakMap<object, SyncPath>();
+
+/** The SyncPath of a verifier built by createVerifier with SDK extras, or undefined for any other verifier. */
+export function syncPathOf(verifier: object): SyncPath | undefined {
   return syncPaths.get(verifier);
 }
 
@@ -410,7 +416,10 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
         cache?.clear();
       },
     };
-    syncPaths.set(verifier, verifyMaybeSync);
+    syncPaths.set(verifier, {
+      verify: verifyMaybeSync,
+      isCached: cache === undefined ? undefined : (token) => cache.has(token),
+    });
     return verifier;
   }
 }

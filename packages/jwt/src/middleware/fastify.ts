@@ -37,7 +37,11 @@ function send(reply: FastifyReply, failure: AuthFailure): FastifyReply {
  */
 export function createFastifyAuthHook(options: AuthOptions): onRequestHookHandler {
   const step = createAuthStep(options);
-  async function settle(request: FastifyRequest, reply: FastifyReply, pending: AuthOutcome | Promise<AuthOutcome>) {
+  async function settle(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    pending: AuthOutcome | Promise<AuthOutcome>,
+  ) {
     const outcome = await pending;
     if (!outcome.ok) {
       await send(reply, outcome.failure);

@@ -1,12 +1,7 @@
-import { extractBearerToken } from '../bearer.js';
+import { extractBearerTokenKnown } from '../bearer.js';
 import { InvalidOptions, TesseraError, type TesseraErrorCode } from '../errors.js';
 import type { JWSHeader, JWTPayload, VerifyResult } from '../types.js';
-import {
-  maybeSyncVerifyOf,
-  type IntrospectedResult,
-  type OpaqueTokenVerifier,
-  type Verifier,
-} from '../verifier.js';
+import { syncPathOf, type IntrospectedResult, type OpaqueTokenVerifier, type Verifier } from '../verifier.js';
 
 /** What every adapter puts on its request slot (`req.auth`, `request.auth`, `c.get('auth')`). */
 export interface AuthInfo<P extends JWTPayload = JWTPayload> {
@@ -186,7 +181,9 @@ export function createAuthStep(options: AuthOptions): AuthStep {
     throw new InvalidOptions('"realm" must be a plain string without quotes');
   const required = options.scopes === undefined ? [] : checkScopeList(options.scopes);
   const built = new WeakMap<object, AuthInfo>();
-  const maybeSync = maybeSyncVerifyOf(verifier);
+  const sync = syncPathOf(verifier);
+  const maybeSync = sync?.verify;
+  const isCached = sync?.isCached;
 
   function refused(err: unknown): AuthOutcome {
     return { ok: false, failure: failureFor(err, realm) };
@@ -213,7 +210,8 @@ export function createAuthStep(options: AuthOptions): AuthStep {
   }
 
   return function authStep(authorization) {
-    const bearer = extractBearerToken(authorization);
+    // A token the cache holds is already known to be a b64token: its character scan is skipped.
+    const bearer = extractBearerTokenKnown(authorization, isCached);
     if (bearer.status === 'missing') return { ok: false, failure: unauthorized(realm) };
     if (bearer.status === 'malformed') {
       const description = 'the Authorization header is malformed';

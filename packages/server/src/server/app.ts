@@ -104,7 +104,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
   });
 
-  // Callback-style hooks (no promise per request), and the header as a constant.
+  // Callback-style hooks: no promise per request.
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-content-type-options', 'nosniff');
     done();
