@@ -96,3 +96,18 @@ export function runTessera(
     proc.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+/** `tessera clients create ARGS --json` on a store; fails the test on a non-zero exit. */
+export async function createClientCLI(
+  args: string[],
+  storeSpec: string,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ client_id?: string; client_secret?: string }> {
+  const r = await runTessera(
+    ['clients', 'create', ...args, '--json', '--store', storeSpec, '--data-dir', dir],
+    env,
+  );
+  if (r.code !== 0) throw new Error(`tessera clients create failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as { client_id?: string; client_secret?: string };
+}

@@ -3,7 +3,7 @@
 // token went nowhere.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -13,11 +13,13 @@ import { debuggerRoutes, DEBUGGER_CSP } from '../../src/server/routes/debugger.j
 import type { ServerContext } from '../../src/server/context.js';
 import { startServer, type ServerHandle } from '../../src/server/start.js';
 import { tempDir, testConfig } from '../server/helpers.js';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  chromiumAvailable as available,
+  chromiumSkip as skip,
+} from '../helpers/chromium.js';
 
-const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-// In CI a missing browser is a failure, never a silent skip.
-const skip = !available && process.env.CI !== 'true' ? `chromium not found at ${CHROMIUM}` : false;
 if (skip)
   process.stderr.write(
     `\n!!! debugger-browser: SKIPPED, ${skip} (install Debian's chromium; in CI this fails)\n\n`,
@@ -77,16 +79,7 @@ before(async () => {
   // A fresh profile per run: no extensions, history or saved state that could make requests of their own.
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   context.on('request', record);
 });

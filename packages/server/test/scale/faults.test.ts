@@ -31,7 +31,7 @@ import {
 } from '@tessera/jwt';
 import { openStore } from '../../src/store/open-store.js';
 import { dropPgSchemas, pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
-import { runTessera, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
+import { createClientCLI, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { basic } from '../helpers/http.js';
 
@@ -93,15 +93,6 @@ function proxiedUrl(url: string, port: number): string {
   u.hostname = '127.0.0.1';
   u.port = String(port);
   return u.toString();
-}
-
-async function createClient(args: string[], storeSpec: string, dir: string, env: NodeJS.ProcessEnv) {
-  const r = await runTessera(
-    ['clients', 'create', ...args, '--json', '--store', storeSpec, '--data-dir', dir],
-    env,
-  );
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as { client_id?: string; client_secret?: string };
 }
 
 function assertUnavailable(a: Answer, what: string): void {
@@ -171,7 +162,7 @@ describe(
         env,
       );
       closers.push(() => server.stop());
-      const svc = await createClient(
+      const svc = await createClientCLI(
         ['--id', 'svc', '--grants', 'client_credentials', '--audience', 'api'],
         directStore,
         dir,
@@ -181,7 +172,7 @@ describe(
       const loginKeys = generateKeyPair('ES256');
       const jwksFile = join(dir, 'login-jwks.json');
       await writeFile(jwksFile, JSON.stringify({ keys: [exportJWK(loginKeys.publicKey)] }));
-      const login = await createClient(
+      const login = await createClientCLI(
         [
           '--id',
           'login',
@@ -400,7 +391,7 @@ describe(
         env,
       );
       closers.push(() => server.stop());
-      const svc = await createClient(
+      const svc = await createClientCLI(
         ['--id', svcId, '--grants', 'client_credentials', '--audience', 'api'],
         directStore,
         dir,
@@ -411,7 +402,7 @@ describe(
       const pkId = `pk-${randomBytes(4).toString('hex')}`;
       const pkJwks = join(dir, 'pk-jwks.json');
       await writeFile(pkJwks, JSON.stringify({ keys: [exportJWK(pkKeys.publicKey)] }));
-      await createClient(
+      await createClientCLI(
         [
           '--id',
           pkId,
@@ -588,7 +579,7 @@ describe(
         env,
       );
       closers.push(() => server.stop());
-      const svc = await createClient(
+      const svc = await createClientCLI(
         ['--id', 'svc', '--grants', 'client_credentials', '--audience', 'api'],
         directStore,
         dir,
@@ -655,7 +646,7 @@ describe(
         env,
       );
       closers.push(() => server.stop());
-      const svc = await createClient(
+      const svc = await createClientCLI(
         ['--id', svcId, '--grants', 'client_credentials', '--audience', 'api'],
         directStore,
         dir,

@@ -21,10 +21,9 @@ import {
   type RevocationList,
   type Verifier,
 } from '@tessera/jwt';
-import pg from 'pg';
 import { openStore } from '../../src/store/open-store.js';
-import { pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
-import { runTessera, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
+import { dropPgSchemas, pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
+import { createClientCLI, runTessera, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
 import { basic } from '../helpers/http.js';
 
 const ISSUER = 'http://tessera.test';
@@ -32,7 +31,6 @@ const ISSUER = 'http://tessera.test';
 const PROPAGATION_BOUND_MS = 2500;
 
 const pgServer = await pgUrl();
-const pg_ = pgServer;
 const redis = await redisUrl();
 
 async function post(
@@ -91,32 +89,15 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
     await writeFile(jwksFile, JSON.stringify({ keys: [exportJWK(loginKeys.publicKey)] }));
     // Three instances start together on an empty schema: migrations and the first keys must happen once.
     instances.push(...(await Promise.all([0, 1, 2].map(() => startServe(['--port', '0', ...common], env)))));
-    const svc = await runTessera(
-      [
-        'clients',
-        'create',
-        '--id',
-        'svc',
-        '--grants',
-        'client_credentials',
-        '--audience',
-        'api',
-        '--scope',
-        'read',
-        '--json',
-        '--store',
-        storeSpec,
-        '--data-dir',
-        dir,
-      ],
+    const svc = await createClientCLI(
+      ['--id', 'svc', '--grants', 'client_credentials', '--audience', 'api', '--scope', 'read'],
+      storeSpec,
+      dir,
       env,
     );
-    assert.equal(svc.code, 0, svc.stderr);
-    svcSecret = JSON.parse(svc.stdout).client_secret;
-    const login = await runTessera(
+    svcSecret = String(svc.client_secret);
+    const login = await createClientCLI(
       [
-        'clients',
-        'create',
         '--id',
         'login',
         '--grants',
@@ -127,16 +108,12 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
         'read',
         '--jwks',
         jwksFile,
-        '--json',
-        '--store',
-        storeSpec,
-        '--data-dir',
-        dir,
       ],
+      storeSpec,
+      dir,
       env,
     );
-    assert.equal(login.code, 0, login.stderr);
-    loginSecret = JSON.parse(login.stdout).client_secret;
+    loginSecret = String(login.client_secret);
     for (const i of [0, 1]) {
       const list = createRevocationList({
         feedUrl: `${instances[i]!.url}/oauth/revocations`,
@@ -168,12 +145,7 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
     lists.forEach((l) => l.close());
     await Promise.all(instances.map((p) => p.stop()));
     await stopAll();
-    if (pg_) {
-      const client = new pg.Client({ connectionString: pgServer });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.end();
-    }
+    if (pgServer) await dropPgSchemas(pgServer, [schema]);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -24,7 +24,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRedisRevocationTransport } from '@tessera/jwt';
 import { dropPgSchemas, pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
-import { runTessera, startServe, stopAll, stopProcess, type ServeProcess } from '../helpers/processes.js';
+import {
+  createClientCLI,
+  runTessera,
+  startServe,
+  stopAll,
+  stopProcess,
+  type ServeProcess,
+} from '../helpers/processes.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import type { WorkerCommand, WorkerOptions, WorkerReport } from './verifier-worker.js';
 import { basic } from '../helpers/http.js';
@@ -155,26 +162,13 @@ describe(
       instances.push(
         ...(await Promise.all([0, 1].map(() => startServe(['--port', '0', ...common, ...limits], env)))),
       );
-      const svc = await runTessera(
-        [
-          'clients',
-          'create',
-          '--id',
-          'svc',
-          '--grants',
-          'client_credentials',
-          '--audience',
-          AUDIENCE,
-          '--json',
-          '--store',
-          storeSpec,
-          '--data-dir',
-          dir,
-        ],
+      const svc = await createClientCLI(
+        ['--id', 'svc', '--grants', 'client_credentials', '--audience', AUDIENCE],
+        storeSpec,
+        dir,
         env,
       );
-      assert.equal(svc.code, 0, svc.stderr);
-      const secret = String(JSON.parse(svc.stdout).client_secret);
+      const secret = String(svc.client_secret);
       svcAuth = basic('svc', secret);
 
       // The servers publish on the real Redis; the workers subscribe through a proxy a phase can take down.

@@ -3,7 +3,7 @@
 // screenshot is not blank. In CI a missing browser is a failure; elsewhere a loud skip.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,10 +12,13 @@ import { chromium, type Browser } from 'playwright-core';
 import { main } from '../../src/cli/main.js';
 import { renderHTML } from '../../src/simulate/report-html.js';
 import type { SimulationReport } from '../../src/simulate/report.js';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  chromiumAvailable as available,
+  chromiumSkip as skip,
+} from '../helpers/chromium.js';
 
-const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-const skip = !available && process.env.CI !== 'true' ? `chromium not found at ${CHROMIUM}` : false;
 if (skip)
   process.stderr.write(
     `\n!!! report-browser: SKIPPED, ${skip} (install Debian's chromium; in CI this fails)\n\n`,
@@ -57,16 +60,7 @@ before(async () => {
   report = JSON.parse(readFileSync(jsonFile, 'utf8')) as SimulationReport;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
 });
 
