@@ -1,6 +1,7 @@
-import { createHmac, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import type { KeyObject, SignKeyObjectInput, VerifyKeyObjectInput } from 'node:crypto';
 import type { AlgSpec } from './alg.js';
+import { macEquals, macFunction, type MacFunction } from './hmac.js';
 import type { TesseraKey } from './types.js';
 
 type KeyInput = KeyObject | SignKeyObjectInput | VerifyKeyObjectInput;
@@ -30,15 +31,16 @@ export function signatureLength(spec: AlgSpec, key: TesseraKey): number {
 }
 
 /** Sign `data` (the ASCII signing input). */
+/** Sign `data` (the ASCII signing input). */
 export function signBytes(spec: AlgSpec, key: TesseraKey, data: Uint8Array): Buffer {
-  if (spec.kty === 'oct') return createHmac(spec.hash!, key.keyObject).update(data).digest();
-  return cryptoSign(spec.hash ?? null, data, keyInput(spec, key.keyObject) as SignKeyObjectInput);
+  return signWithPlan(signPlan(spec, key), data);
 }
 
 /** What signing needs about one (key, algorithm) pair, derived once per signer. */
 export interface SignPlan {
   readonly keyObject: KeyObject;
-  readonly hmac: boolean;
+  /** The HMAC under this key, for HS*; undefined for asymmetric keys. */
+  readonly mac: MacFunction | undefined;
   readonly hash: AlgSpec['hash'];
   readonly input: KeyInput;
 }
@@ -46,7 +48,7 @@ export interface SignPlan {
 export function signPlan(spec: AlgSpec, key: TesseraKey): SignPlan {
   return {
     keyObject: key.keyObject,
-    hmac: spec.kty === 'oct',
+    mac: spec.kty === 'oct' ? macFunction(spec.hash!, key.keyObject) : undefined,
     hash: spec.hash,
     input: keyInput(spec, key.keyObject),
   };
@@ -54,7 +56,7 @@ export function signPlan(spec: AlgSpec, key: TesseraKey): SignPlan {
 
 /** signBytes with a plan; `data` may be a view of scratch memory (used synchronously). */
 export function signWithPlan(plan: SignPlan, data: Uint8Array): Buffer {
-  if (plan.hmac) return createHmac(plan.hash!, plan.keyObject).update(data).digest();
+  if (plan.mac !== undefined) return Buffer.from(plan.mac(data), 'latin1');
   return cryptoSign(plan.hash ?? null, data, plan.input as SignKeyObjectInput);
 }
 
@@ -105,6 +107,8 @@ export interface VerifyPlan {
   readonly spec: AlgSpec;
   readonly keyObject: KeyObject;
   readonly hmac: boolean;
+  /** The HMAC under this key, for HS*. */
+  readonly mac: MacFunction | undefined;
   readonly hash: AlgSpec['hash'];
   readonly input: KeyInput;
   readonly sigBytes: number;
@@ -125,6 +129,7 @@ export function verifyPlan(spec: AlgSpec, key: TesseraKey): VerifyPlan {
       spec,
       keyObject: key.keyObject,
       hmac: spec.kty === 'oct',
+      mac: spec.kty === 'oct' ? macFunction(spec.hash!, key.keyObject) : undefined,
       hash: spec.hash,
       input: keyInput(spec, key.keyObject),
       sigBytes,
@@ -142,10 +147,9 @@ export function verifyPlan(spec: AlgSpec, key: TesseraKey): VerifyPlan {
  * everything here is synchronous and copies what it keeps.
  */
 export function verifyWithPlan(plan: VerifyPlan, data: Uint8Array, sig: Uint8Array): boolean {
-  if (plan.hmac) {
-    // A24: lengths are equal (checked by the caller), so timingSafeEqual cannot throw; constant-time compare.
-    const mac = createHmac(plan.hash!, plan.keyObject).update(data).digest();
-    return mac.length === sig.length && timingSafeEqual(mac, sig);
+  if (plan.mac !== undefined) {
+    // A24: constant-time compare (macEquals).
+    return macEquals(plan.mac(data), sig);
   }
   if (plan.order !== undefined && !ecdsaScalarsInRange(sig, plan.order)) return false;
   return cryptoVerify(plan.hash ?? null, data, plan.input as VerifyKeyObjectInput, sig);
@@ -156,11 +160,7 @@ export function verifyWithPlan(plan: VerifyPlan, data: Uint8Array, sig: Uint8Arr
  * (A07, A24) and that the key may serve `spec.alg`.
  */
 export function verifyBytes(spec: AlgSpec, key: TesseraKey, data: Uint8Array, sig: Uint8Array): boolean {
-  if (spec.kty === 'oct') {
-    // A24: lengths are equal (checked by the caller), so timingSafeEqual cannot throw; constant-time compare.
-    const mac = createHmac(spec.hash!, key.keyObject).update(data).digest();
-    return mac.length === sig.length && timingSafeEqual(mac, sig);
-  }
+  if (spec.kty === 'oct') return verifyWithPlan(verifyPlan(spec, key), data, sig);
   if (spec.order !== undefined && !ecdsaScalarsInRange(sig, orderAt(spec.order, sig.length >>> 1)))
     return false;
   return cryptoVerify(spec.hash ?? null, data, keyInput(spec, key.keyObject) as VerifyKeyObjectInput, sig);
