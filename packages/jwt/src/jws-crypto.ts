@@ -60,6 +60,17 @@ export function signWithPlan(plan: SignPlan, data: Uint8Array): Buffer {
   return cryptoSign(plan.hash ?? null, data, plan.input as SignKeyObjectInput);
 }
 
+/** signWithPlan on node's thread pool for asymmetric keys; `data` must not be scratch memory (it is read later). */
+export function signWithPlanAsync(plan: SignPlan, data: Uint8Array): Promise<Buffer> {
+  if (plan.mac !== undefined) return Promise.resolve(Buffer.from(plan.mac(data), 'latin1'));
+  return new Promise((resolve, reject) => {
+    cryptoSign(plan.hash ?? null, data, plan.input as SignKeyObjectInput, (err, sig) => {
+      if (err) reject(err);
+      else resolve(sig);
+    });
+  });
+}
+
 // A06: reject r or s equal to zero or not below the group order n before OpenSSL sees them (CVE-2022-21449
 // "psychic signatures" was exactly this missing check). Cheap, and defence in depth. Compared in place on
 // the R‖S bytes (no views), against the order left-padded to the coordinate width.

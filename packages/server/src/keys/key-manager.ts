@@ -104,6 +104,7 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let closed = false;
+  let lastSigner: { records: readonly KeyRecord[]; alg: Alg | undefined; signer: TokenSigner } | undefined;
 
   function apply(next: KeyRecord[]): void {
     records = next;
@@ -212,6 +213,10 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
 
   return {
     signer(alg?: Alg): TokenSigner {
+      // Every token asks; `records` and `signers` only change together in apply(), so the answer for one
+      // records snapshot is reused until the next one.
+      if (lastSigner !== undefined && lastSigner.records === records && lastSigner.alg === alg)
+        return lastSigner.signer;
       // Without an explicit alg, fall back to any current key: after an --alg change the old algorithm's key
       // keeps signing until the new one has been pre-published.
       const record =
@@ -219,6 +224,7 @@ export async function createKeyManager(options: KeyManagerOptions): Promise<Loca
         (alg === undefined ? records.find((r) => r.state === 'current') : undefined);
       const signer = record && signers.get(record.kid);
       if (!signer) throw unavailable('no signing key is available');
+      lastSigner = { records, alg, signer };
       return signer;
     },
     published: () => jwks,

@@ -96,13 +96,11 @@ function presentedCredentials(request: FastifyRequest, form: FormParams): Presen
   const bodySecret = form.get('client_secret');
   const assertion = form.get('client_assertion');
   const assertionType = form.get('client_assertion_type');
-  const used = [
-    basic !== undefined,
-    bodySecret !== undefined,
-    assertion !== undefined || assertionType !== undefined,
-  ];
-  if (used.filter(Boolean).length > 1)
-    throw invalidRequest('more than one client authentication method used');
+  const methods =
+    Number(basic !== undefined) +
+    Number(bodySecret !== undefined) +
+    Number(assertion !== undefined || assertionType !== undefined);
+  if (methods > 1) throw invalidRequest('more than one client authentication method used');
   const bodyClientId = form.get('client_id');
 
   if (basic) {
@@ -124,12 +122,12 @@ function presentedCredentials(request: FastifyRequest, form: FormParams): Presen
   throw invalidClient('client authentication required');
 }
 
-async function checkSecret(
+function checkSecret(
   ctx: ServerContext,
   client: ClientRecord | undefined,
   method: ClientAuthMethod,
   secret: string,
-): Promise<ClientRecord> {
+): ClientRecord {
   const expected = client?.secretHash ?? NO_SUCH_CLIENT_HASH;
   const ok = equalHex(hashClientSecret(ctx.pepper, secret), expected);
   if (!client || !ok || client.secretHash === null) throw invalidClient('client authentication failed');

@@ -64,14 +64,9 @@ async function introspectOpaque(
   const record = await findOpaqueToken(ctx, token);
   if (!record) return undefined;
   if (!mayIntrospect(requester, record.clientId, record.audience)) return INACTIVE;
-  let custom: Record<string, unknown> = {};
-  try {
-    custom = JSON.parse(record.claims) as Record<string, unknown>;
-  } catch {
-    // stored by us; an unreadable value only loses the custom claims
-  }
-  const body: ActiveIntrospection = Object.assign({ active: true }, custom, {
-    ...ACTIVE_BEARER,
+  const registered = {
+    active: true,
+    token_type: 'Bearer',
     client_id: record.clientId,
     sub: record.sub,
     aud: record.audience.length === 1 ? record.audience[0] : record.audience,
@@ -79,7 +74,19 @@ async function introspectOpaque(
     exp: seconds(record.expiresAt),
     iat: seconds(record.issuedAt),
     jti: record.jti,
-  }) as ActiveIntrospection;
+  } as ActiveIntrospection;
+  // Most tokens carry no custom claims ('{}' as stored): then the registered members are the whole answer.
+  let body = registered;
+  if (record.claims !== '{}') {
+    let custom: Record<string, unknown> = {};
+    try {
+      custom = JSON.parse(record.claims) as Record<string, unknown>;
+    } catch {
+      // stored by us; an unreadable value only loses the custom claims
+    }
+    // `active` first for readers; the registered members last, so no custom claim can change them.
+    body = Object.assign({ active: true }, custom, registered);
+  }
   if (record.scope.length > 0) body.scope = record.scope.join(' ');
   return body;
 }

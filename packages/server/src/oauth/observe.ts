@@ -65,5 +65,22 @@ export function recordRevocation(
 
 /** Count one introspection by result and token format. */
 export function recordIntrospection(ctx: ServerContext, active: boolean, format: string): void {
-  ctx.metrics?.introspections.inc({ result: active ? 'active' : 'inactive', format });
+  const counter = ctx.metrics?.introspections;
+  if (counter === undefined) return;
+  // Cached labelled children, as for token results: formats and results are fixed sets.
+  let children = introspectionChildren.get(counter);
+  if (children === undefined) {
+    children = new Map();
+    introspectionChildren.set(counter, children);
+  }
+  const result = active ? 'active' : 'inactive';
+  const key = `${result} ${format}`;
+  let child = children.get(key);
+  if (child === undefined) {
+    child = counter.labels(result, format);
+    children.set(key, child);
+  }
+  child.inc();
 }
+
+const introspectionChildren = new WeakMap<Counter<'result' | 'format'>, Map<string, Counter.Internal>>();

@@ -28,6 +28,9 @@ function ownVerifier(ctx: ServerContext): Verifier {
     typ: 'at+jwt',
     requiredClaims: ['jti', 'client_id', 'sub', 'iat'],
     clock: ctx.clock,
+    // Signature checks on libuv's thread pool: under concurrent introspection they run beside the event
+    // loop instead of stalling it.
+    threadPool: true,
   });
   verifiers.set(keys, { issuer, verifier });
   return verifier;

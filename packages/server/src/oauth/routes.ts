@@ -77,10 +77,12 @@ export const oauthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.post('/oauth/token', async (request, reply) => {
     const form = readForm(request);
-    await limitByIp(ctx, request, 'token');
+    const ipLimit = limitByIp(ctx, request, 'token');
+    if (ipLimit !== undefined) await ipLimit;
     const grantType = supportedGrantType(form);
     const client = await authenticateClient(ctx, request, form);
-    await limitByClient(ctx, client.id, 'token');
+    const clientLimit = limitByClient(ctx, client.id, 'token');
+    if (clientLimit !== undefined) await clientLimit;
     checkGrantAllowed(client, grantType);
     const body = await runGrant(ctx, grantType, client, form);
     recordTokenResult(ctx, request, 'success', grantType);
@@ -89,16 +91,19 @@ export const oauthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.post('/oauth/introspect', async (request, reply) => {
     const form = readForm(request);
-    await limitByIp(ctx, request, 'introspect');
+    const ipLimit = limitByIp(ctx, request, 'introspect');
+    if (ipLimit !== undefined) await ipLimit;
     const client = await authenticateClient(ctx, request, form);
-    await limitByClient(ctx, client.id, 'introspect');
+    const clientLimit = limitByClient(ctx, client.id, 'introspect');
+    if (clientLimit !== undefined) await clientLimit;
     const body = await introspectToken(ctx, client, form);
     return noStore(reply).send(body);
   });
 
   app.post('/oauth/revoke', async (request, reply) => {
     const form = readForm(request);
-    await limitByIp(ctx, request, 'revoke');
+    const ipLimit = limitByIp(ctx, request, 'revoke');
+    if (ipLimit !== undefined) await ipLimit;
     const client = await authenticateClient(ctx, request, form);
     await revokeToken(ctx, client, form);
     // RFC 7009 §2.2: 200 whether or not the token was found, so the answer reveals nothing.

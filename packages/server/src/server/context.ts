@@ -14,6 +14,11 @@ export interface TokenSigner {
   readonly alg: Alg;
   /** Returns a compact JWS; `header` adds members such as `typ: 'at+jwt'`. */
   sign(payload: JWTPayload, header?: Record<string, unknown>): string;
+  /**
+   * The same JWS without blocking the event loop (a thread pool, or a KMS/HSM round trip); the token
+   * endpoint prefers it when present.
+   */
+  signAsync?(payload: JWTPayload, header?: Record<string, unknown>): Promise<string>;
 }
 
 /** The published key set, pre-serialised for the JWKS endpoint. */

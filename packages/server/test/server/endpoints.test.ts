@@ -161,6 +161,30 @@ test('malformed requests get 4xx JSON, never 500; unknown paths 404', async (t) 
   }
 });
 
+test('request log lines are built on demand, with reqId, path-only URLs and no credentials', async (t) => {
+  const quiet = await start(t);
+  await quiet.server.app.inject({ url: '/healthz' });
+  assert.deepEqual(
+    quiet.lines.filter((l) => l.includes('"reqId"')),
+    [],
+    'no per-request lines unless debug logging is on',
+  );
+
+  const { server, lines } = await start(t, { 'log-level': 'debug' });
+  await server.app.inject({
+    url: '/healthz?access_token=SECRET-TOKEN',
+    headers: { authorization: 'Basic U0VDUkVULVRPS0VO' },
+  });
+  const requestLines = lines
+    .map((l) => JSON.parse(l) as { reqId?: string; req?: { path?: string; url?: string } })
+    .filter((l) => l.reqId !== undefined);
+  assert.ok(requestLines.length >= 2, 'incoming and completed lines');
+  assert.equal(new Set(requestLines.map((l) => l.reqId)).size, 1);
+  const incoming = requestLines.find((l) => l.req !== undefined);
+  assert.deepEqual(incoming?.req?.path, '/healthz');
+  assert.doesNotMatch(lines.join(''), /SECRET-TOKEN|U0VDUkVULVRPS0VO/);
+});
+
 test('logs never carry the Authorization header or a query string', async (t) => {
   const { server, lines } = await start(t, { 'log-level': 'debug' });
   server.ctx.log.level = 'debug';
