@@ -8,7 +8,8 @@ export type BearerResult =
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-const MAX_HEADER_LENGTH = 16384;
+/** The longest Authorization header value accepted; a longer one is malformed. */
+export const MAX_AUTHORIZATION_LENGTH = 16384;
 
 /**
  * Read a bearer token from an Authorization header value, the only place RFC 6750 §2.1 allows by default
@@ -22,18 +23,6 @@ const MAX_HEADER_LENGTH = 16384;
 export function extractBearerToken(
   authorization: string | readonly string[] | undefined | null,
 ): BearerResult {
-  return extractBearerTokenKnown(authorization, undefined);
-}
-
-/**
- * extractBearerToken, with one shortcut for the middleware: when `known(token)` says the candidate is exactly a
- * string already proven to be a b64token (a token held by the verified-token cache is a strictly parsed
- * compact JWS: base64url segments and dots only), the character scan is skipped. Same answers either way.
- */
-export function extractBearerTokenKnown(
-  authorization: string | readonly string[] | undefined | null,
-  known: ((token: string) => boolean) | undefined,
-): BearerResult {
   if (authorization === undefined || authorization === null) return { status: 'missing' };
   // Several Authorization headers are ambiguous: which one would a proxy have checked?
   if (typeof authorization !== 'string') {
@@ -42,15 +31,36 @@ export function extractBearerTokenKnown(
       : { status: 'malformed', description: 'several Authorization headers' };
   }
   const value = authorization;
-  if (value.length > MAX_HEADER_LENGTH)
+  if (value.length > MAX_AUTHORIZATION_LENGTH)
     return { status: 'malformed', description: 'Authorization header too long' };
-  const space = value.indexOf(' ');
-  const scheme = space < 0 ? value : value.slice(0, space);
-  if (scheme.toLowerCase() !== 'bearer') return { status: 'missing' };
-  if (space < 0) return { status: 'malformed', description: 'Bearer credentials are missing the token' };
-  const token = value.slice(space + 1);
-  if (!(known !== undefined && known(token)) && !B64TOKEN.test(token)) {
+  // The scheme is everything before the first space.
+  if (!hasBearerPrefix(value)) {
+    return value.length === 6 && startsWithBearer(value)
+      ? { status: 'malformed', description: 'Bearer credentials are missing the token' }
+      : { status: 'missing' };
+  }
+  const token = value.slice(7);
+  if (!B64TOKEN.test(token)) {
     return { status: 'malformed', description: 'expected exactly one space and one token after "Bearer"' };
   }
   return { status: 'ok', token };
+}
+
+// "bearer" as char codes, so the scheme is compared without slicing or lower-casing: `c | 0x20` folds
+// ASCII upper case onto lower case, and for these six letters nothing else folds onto them, so this is
+// exactly `toLowerCase() === 'bearer'` (the scheme is case-insensitive, RFC 7235 §2.1).
+const BEARER = [0x62, 0x65, 0x61, 0x72, 0x65, 0x72];
+
+function startsWithBearer(value: string): boolean {
+  for (let i = 0; i < 6; i++) if ((value.charCodeAt(i) | 0x20) !== BEARER[i]) return false;
+  return true;
+}
+
+/**
+ * Whether `value` is the Bearer scheme and one space, so that `value.slice(7)` is the candidate token.
+ * Says nothing about the token (extractBearerToken applies every rule). For the middleware's fast path.
+ */
+export function hasBearerPrefix(value: string): boolean {
+  if (value.startsWith('Bearer ')) return true; // how clients send it
+  return value.length >= 7 && value.charCodeAt(6) === 0x20 && startsWithBearer(value);
 }

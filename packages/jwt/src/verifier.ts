@@ -80,24 +80,22 @@ export interface OpaqueTokenVerifier extends Omit<Verifier, 'verify'> {
   verify<P extends JWTPayload = JWTPayload>(token: string): Promise<VerifyResult<P> | IntrospectedResult<P>>;
 }
 
-type MaybeSyncVerify = (
-  token: string,
-) => VerifyResult | IntrospectedResult | Promise<VerifyResult | IntrospectedResult>;
-
 /** What the middleware adapters get from a createVerifier verifier (not public API). */
 export interface SyncPath {
-  /** verify, answering a verified-token cache hit synchronously (same checks, stats and events as `verify`). */
-  verify: MaybeSyncVerify;
   /**
-   * Whether exactly this string is held by the verified-token cache. Every such string passed the strict
-   * compact-JWS parse (base64url segments and dots), so it is a b64token; nothing else is implied.
+   * The verified-token cache's answer for exactly this token, synchronously: the result on a hit (recorded
+   * in stats and events like a `verify`), undefined on a miss (nothing recorded: go on with `uncached`). A
+   * refused hit (revoked, broken clock) throws, recorded. A held token passed the strict compact-JWS parse
+   * (base64url segments and dots), so a hit is also a b64token.
    */
-  isCached: ((token: string) => boolean) | undefined;
+  cached(token: string): VerifyResult | undefined;
+  /** verify after `cached` missed: full verification, no second cache lookup. */
+  uncached(token: string): Promise<VerifyResult | IntrospectedResult>;
 }
 
 const syncPaths = new WeakMap<object, SyncPath>();
 
-/** The SyncPath of a verifier built by createVerifier with SDK extras, or undefined for any other verifier. */
+/** The SyncPath of a createVerifier verifier with a token cache, or undefined for any other verifier. */
 export function syncPathOf(verifier: object): SyncPath | undefined {
   return syncPaths.get(verifier);
 }
@@ -357,28 +355,29 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
 
     const codeOf = (err: unknown) => (err instanceof TesseraError ? err.code : 'ERR_UNEXPECTED');
 
-    /**
-     * Verify, answering a cache hit synchronously (no promise, no microtask); everything else, including a
-     * refused hit (revocation, broken clock), comes back as a promise.
-     */
-    function verifyMaybeSync(token: string): VerifyResult | Promise<VerifyResult | IntrospectedResult> {
+    const cacheable = (token: string) =>
+      cache !== undefined && typeof token === 'string' && token.length <= maxLength;
+
+    function cached(token: string): VerifyResult | undefined {
+      if (!cacheable(token)) return undefined;
       const t0 = timing ? performance.now() : 0;
-      if (cache !== undefined && typeof token === 'string' && token.length <= maxLength) {
-        let hit: VerifyResult | undefined;
-        try {
-          const now = clock();
-          // A12: a broken clock must never make an expired entry look fresh.
-          if (!Number.isFinite(now)) throw new InvalidOptions('the clock returned no usable time');
-          hit = cache.get(token, now);
-        } catch (err) {
-          record(codeOf(err), t0, true, false);
-          return Promise.reject(err);
-        }
-        if (hit !== undefined) {
-          record(undefined, t0, true, false);
-          return hit;
-        }
+      let hit: VerifyResult | undefined;
+      try {
+        const now = clock();
+        // A12: a broken clock must never make an expired entry look fresh.
+        if (!Number.isFinite(now)) throw new InvalidOptions('the clock returned no usable time');
+        hit = cache!.lookup(token, now);
+      } catch (err) {
+        record(codeOf(err), t0, true, false);
+        throw err;
       }
+      if (hit !== undefined) record(undefined, t0, true, false);
+      return hit;
+    }
+
+    function uncached(token: string): Promise<VerifyResult | IntrospectedResult> {
+      if (cacheable(token)) cache!.missed();
+      const t0 = timing ? performance.now() : 0;
       return slow(token).then(
         (r) => {
           record(undefined, t0, false, r.key === undefined);
@@ -392,9 +391,13 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
     }
 
     function verify(token: string): Promise<VerifyResult | IntrospectedResult> {
-      // The hit path stays synchronous up to the returned promise: no extra closures or microtasks.
-      const r = verifyMaybeSync(token);
-      return r instanceof Promise ? r : Promise.resolve(r);
+      let hit: VerifyResult | undefined;
+      try {
+        hit = cached(token);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return hit !== undefined ? Promise.resolve(hit) : uncached(token);
     }
 
     const verifier: Verifier | OpaqueTokenVerifier = {
@@ -416,10 +419,7 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
         cache?.clear();
       },
     };
-    syncPaths.set(verifier, {
-      verify: verifyMaybeSync,
-      isCached: cache === undefined ? undefined : (token) => cache.has(token),
-    });
+    if (cache !== undefined) syncPaths.set(verifier, { cached, uncached });
     return verifier;
   }
 }

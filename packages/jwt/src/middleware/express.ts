@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
+  authorizationOf,
   bodyText,
   checkScopeList,
   checkScopes,
@@ -32,7 +33,7 @@ export function createExpressAuth(options: AuthOptions): RequestHandler {
   return function tesseraAuth(req: Request, res: Response, next: NextFunction): void {
     let outcome: AuthOutcome | Promise<AuthOutcome>;
     try {
-      outcome = step(req.headers.authorization);
+      outcome = step(authorizationOf(req.headers.authorization, req.rawHeaders));
     } catch (err) {
       next(err);
       return;

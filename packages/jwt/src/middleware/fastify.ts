@@ -7,6 +7,7 @@ import type {
   preHandlerAsyncHookHandler,
 } from 'fastify';
 import {
+  authorizationOf,
   bodyText,
   checkScopeList,
   checkScopes,
@@ -56,7 +57,7 @@ export function createFastifyAuthHook(options: AuthOptions): onRequestHookHandle
     reply: FastifyReply,
     done: HookHandlerDoneFunction,
   ): Promise<void> | undefined {
-    const outcome = step(request.headers.authorization);
+    const outcome = step(authorizationOf(request.headers.authorization, request.raw.rawHeaders));
     if (outcome instanceof Promise || !outcome.ok) return settle(request, reply, outcome);
     request.auth = outcome.auth;
     done();

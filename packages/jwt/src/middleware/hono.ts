@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import {
+  authorizationOf,
   bodyText,
   checkScopeList,
   checkScopes,
@@ -20,6 +21,23 @@ function send(c: Context, failure: AuthFailure): Response {
   return body === '' ? c.body(null, failure.status, headers) : c.body(body, failure.status, headers);
 }
 
+const toUndefined = (): undefined => undefined;
+
+/**
+ * The Authorization header. On @hono/node-server, `c.env.incoming` is the node IncomingMessage
+ * (HttpBindings): reading it there skips building a web Headers object for the request, and several
+ * Authorization lines are seen (and refused) instead of joined with ", ". Other runtimes: `c.req.header`.
+ */
+function authorizationFrom(c: Context): string | readonly string[] | undefined {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming as
+    { headers?: { authorization?: unknown }; rawHeaders?: unknown } | undefined;
+  if (typeof incoming === 'object' && incoming !== null && Array.isArray(incoming.rawHeaders)) {
+    const value = incoming.headers?.authorization;
+    return authorizationOf(typeof value === 'string' ? value : undefined, incoming.rawHeaders as string[]);
+  }
+  return c.req.header('authorization');
+}
+
 /**
  * Hono middleware: verifies the bearer token and sets `c.get('auth')`, or answers 401/400/403/503 per
  * RFC 6750.
@@ -38,13 +56,14 @@ export function createHonoAuth(options: AuthOptions): MiddlewareHandler<AuthEnv>
     await next();
     return undefined;
   };
-  // Not an async function: a cache hit goes straight on to next() (its promise is what Hono awaits).
+  // Not an async function: a cache hit goes straight on to next() (its promise is what Hono awaits; the
+  // middleware itself resolves to undefined so Hono keeps the response the handler set).
   return function tesseraAuth(c, next) {
-    const outcome = step(c.req.header('authorization'));
+    const outcome = step(authorizationFrom(c));
     if (outcome instanceof Promise) return settle(c, next, outcome);
     if (!outcome.ok) return Promise.resolve(send(c, outcome.failure));
     c.set('auth', outcome.auth);
-    return next().then(() => undefined);
+    return next().then(toUndefined);
   };
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  authorizationOf,
   bodyText,
   checkScopeList,
   checkScopes,
@@ -44,7 +45,7 @@ export function createNodeHttpAuth(
   return function tesseraAuth(req, res) {
     let outcome;
     try {
-      outcome = step(req.headers.authorization);
+      outcome = step(authorizationOf(req.headers.authorization, req.rawHeaders));
     } catch (err) {
       return Promise.reject(err);
     }

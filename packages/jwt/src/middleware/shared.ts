@@ -1,4 +1,4 @@
-import { extractBearerTokenKnown } from '../bearer.js';
+import { extractBearerToken, hasBearerPrefix, MAX_AUTHORIZATION_LENGTH } from '../bearer.js';
 import { InvalidOptions, TesseraError, type TesseraErrorCode } from '../errors.js';
 import type { JWSHeader, JWTPayload, VerifyResult } from '../types.js';
 import { syncPathOf, type IntrospectedResult, type OpaqueTokenVerifier, type Verifier } from '../verifier.js';
@@ -112,6 +112,18 @@ export function checkScopes(
   };
 }
 
+function malformed(realm: string | undefined): AuthFailure {
+  const description = 'the Authorization header is malformed';
+  return {
+    status: 400,
+    headers: {
+      'www-authenticate': challenge(realm, `error="invalid_request", error_description="${description}"`),
+      'cache-control': 'no-store',
+    },
+    body: { error: 'invalid_request', error_description: description },
+  };
+}
+
 function unauthorized(realm: string | undefined): AuthFailure {
   return {
     status: 401,
@@ -160,6 +172,44 @@ export type AuthStep = (
   authorization: string | readonly string[] | undefined,
 ) => AuthOutcome | Promise<AuthOutcome>;
 
+// "authorization" as char codes; see isAuthorizationName.
+const AUTHORIZATION = [...'authorization'].map((c) => c.charCodeAt(0));
+
+/** Whether a raw header name is "Authorization", case-insensitively (RFC 9110 §5.1), without allocating. */
+function isAuthorizationName(name: string): boolean {
+  if (name.length !== 13) return false;
+  if (name === 'authorization' || name === 'Authorization') return true; // how clients send it
+  // `| 0x20` folds ASCII upper case onto lower case; only letters fold onto these letters.
+  for (let i = 0; i < 13; i++) if ((name.charCodeAt(i) | 0x20) !== AUTHORIZATION[i]) return false;
+  return true;
+}
+
+/**
+ * The Authorization header of a node request, from its parsed value (`req.headers.authorization`, so a value
+ * set by earlier middleware is honoured) and its raw header lines: every value the client sent when it sent
+ * several. Node keeps the first Authorization line and drops the others silently, but a proxy in front may
+ * have checked another one, and Authorization is not a list field (RFC 9110 §5.3), so several become a 400
+ * (bearer.ts).
+ */
+export function authorizationOf(
+  value: string | undefined,
+  rawHeaders: readonly string[],
+): string | readonly string[] | undefined {
+  let first = -1;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!isAuthorizationName(rawHeaders[i]!)) continue;
+    if (first < 0) {
+      first = i;
+      continue;
+    }
+    const all: string[] = [];
+    for (let j = first; j < rawHeaders.length; j += 2)
+      if (isAuthorizationName(rawHeaders[j]!)) all.push(rawHeaders[j + 1]!);
+    return all;
+  }
+  return value;
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
@@ -180,64 +230,68 @@ export function createAuthStep(options: AuthOptions): AuthStep {
   if (realm !== undefined && (typeof realm !== 'string' || !REALM.test(realm)))
     throw new InvalidOptions('"realm" must be a plain string without quotes');
   const required = options.scopes === undefined ? [] : checkScopeList(options.scopes);
-  const built = new WeakMap<object, AuthInfo>();
+  // A cache hit returns the same result object, so its answer is built once and shared (frozen).
+  const built = new WeakMap<object, { ok: true; auth: AuthInfo }>();
   const sync = syncPathOf(verifier);
-  const maybeSync = sync?.verify;
-  const isCached = sync?.isCached;
-
   function refused(err: unknown): AuthOutcome {
     return { ok: false, failure: failureFor(err, realm) };
   }
 
   function accepted(result: VerifyResult | IntrospectedResult): AuthOutcome {
-    // A cache hit returns the same result object, so its AuthInfo is built once and shared (frozen).
-    let auth = built.get(result);
-    if (auth === undefined) {
+    let outcome = built.get(result);
+    if (outcome === undefined) {
       const claims = result.payload;
-      auth = Object.freeze({
+      const auth: AuthInfo = Object.freeze({
         claims,
         scopes: Object.freeze(scopesOf(claims)),
         ...(result.header !== undefined && { header: result.header }),
         introspected: result.key === undefined,
       });
-      built.set(result, auth);
+      outcome = Object.freeze({ ok: true as const, auth });
+      built.set(result, outcome);
     }
     if (required.length !== 0) {
-      const denied = checkScopes(auth, required, realm);
+      const denied = checkScopes(outcome.auth, required, realm);
       if (denied) return { ok: false, failure: denied };
     }
-    return { ok: true, auth };
+    return outcome;
+  }
+
+  function settle(r: unknown): AuthOutcome | Promise<AuthOutcome> {
+    if (isThenable(r)) return Promise.resolve(r as PromiseLike<VerifyResult>).then(accepted, refused);
+    return accepted(r as VerifyResult);
   }
 
   return function authStep(authorization) {
-    // A token the cache holds is already known to be a b64token: its character scan is skipped.
-    const bearer = extractBearerTokenKnown(authorization, isCached);
-    if (bearer.status === 'missing') return { ok: false, failure: unauthorized(realm) };
-    if (bearer.status === 'malformed') {
-      const description = 'the Authorization header is malformed';
-      return {
-        ok: false,
-        failure: {
-          status: 400,
-          headers: {
-            'www-authenticate': challenge(
-              realm,
-              `error="invalid_request", error_description="${description}"`,
-            ),
-            'cache-control': 'no-store',
-          },
-          body: { error: 'invalid_request', error_description: description },
-        },
-      };
+    // Fast path: "Bearer <token>" whose token the verified-token cache holds. One slice and one cache
+    // lookup; the held token is a strict compact JWS, so it is a b64token and RFC 6750 §2.1 holds without
+    // the character scan. Every other case takes the full extraction below.
+    let looked = false;
+    if (
+      sync !== undefined &&
+      typeof authorization === 'string' &&
+      authorization.length <= MAX_AUTHORIZATION_LENGTH &&
+      hasBearerPrefix(authorization)
+    ) {
+      let hit: VerifyResult | undefined;
+      try {
+        hit = sync.cached(authorization.slice(7));
+      } catch (err) {
+        return refused(err);
+      }
+      if (hit !== undefined) return accepted(hit);
+      looked = true;
     }
+    const bearer = extractBearerToken(authorization);
+    if (bearer.status === 'missing') return { ok: false, failure: unauthorized(realm) };
+    if (bearer.status === 'malformed') return { ok: false, failure: malformed(realm) };
     let r: unknown;
     try {
-      r = maybeSync !== undefined ? maybeSync(bearer.token) : verifier.verify(bearer.token);
+      r = looked ? sync!.uncached(bearer.token) : verifier.verify(bearer.token);
     } catch (err) {
       return refused(err);
     }
-    if (isThenable(r)) return Promise.resolve(r as PromiseLike<VerifyResult>).then(accepted, refused);
-    return accepted(r as VerifyResult);
+    return settle(r);
   };
 }
 

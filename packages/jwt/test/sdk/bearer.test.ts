@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { hasBearerPrefix } from '../../src/bearer.js';
 import { extractBearerToken } from '../../src/index.js';
 
 describe('extractBearerToken', () => {
@@ -26,5 +27,16 @@ describe('extractBearerToken', () => {
     ]) {
       assert.equal(extractBearerToken(h).status, 'malformed', JSON.stringify(h).slice(0, 40));
     }
+  });
+  it('the scheme match is exactly a case-insensitive "Bearer" then one space (no look-alikes)', () => {
+    for (const h of ['BEARER x', 'bearer x', 'BeArEr x']) assert.equal(extractBearerToken(h).status, 'ok', h);
+    // A Cyrillic "е", a tab, no separator, a leading space: another scheme, so missing.
+    for (const h of ['B\u0435arer x', 'Bearer\tx', 'Bearerx', 'Bearer_x', ' Bearer x', 'Bear x']) {
+      assert.equal(extractBearerToken(h).status, 'missing', JSON.stringify(h));
+      assert.equal(hasBearerPrefix(h), false, JSON.stringify(h));
+    }
+    for (const h of ['bearer', 'BEARER', 'Bearer '])
+      assert.equal(extractBearerToken(h).status, 'malformed', h);
+    for (const h of ['Bearer ', 'bearer x', 'BEARER  x']) assert.equal(hasBearerPrefix(h), true, h);
   });
 });
