@@ -91,6 +91,21 @@ const FRAMEWORKS = {
       return { url: `http://127.0.0.1:${server.address().port}/`, close: () => closeServer(server) };
     },
   },
+  // The same Hono app with the check as a handler wrapper (withHonoAuth): the route keeps a single handler.
+  'hono (withHonoAuth)': {
+    file: 'hono.js',
+    async start(verifier, mw) {
+      const { Hono } = await import('hono');
+      const { serve } = await import('@hono/node-server');
+      const app = new Hono();
+      const handler = (c) => c.json({ ok: true });
+      app.get('/', verifier ? mw.wrap(verifier, handler) : handler);
+      const server = await new Promise((resolve) => {
+        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+      });
+      return { url: `http://127.0.0.1:${server.address().port}/`, close: () => closeServer(server) };
+    },
+  },
 };
 
 // The adapter each framework gets, by its export name in packages/jwt/dist/src/middleware/<file>.
@@ -99,6 +114,7 @@ const FACTORIES = {
   express: 'createExpressAuth',
   fastify: 'createFastifyAuth',
   hono: 'createHonoAuth',
+  'hono (withHonoAuth)': 'withHonoAuth',
 };
 
 async function loadAdapter(framework) {
@@ -106,7 +122,11 @@ async function loadAdapter(framework) {
   if (!mod) return null;
   const factory = mod[FACTORIES[framework]];
   if (typeof factory !== 'function') throw new Error(`no ${FACTORIES[framework]} export`);
-  return { name: FACTORIES[framework], adapt: (verifier) => factory({ verifier }) };
+  return {
+    name: FACTORIES[framework],
+    adapt: (verifier) => factory({ verifier }),
+    wrap: (verifier, handler) => factory({ verifier }, handler),
+  };
 }
 
 function median(values) {

@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { Context, Handler, MiddlewareHandler, Next } from 'hono';
 import {
   authorizationOf,
   bodyText,
@@ -64,6 +64,29 @@ export function createHonoAuth(options: AuthOptions): MiddlewareHandler<AuthEnv>
     if (!outcome.ok) return Promise.resolve(send(c, outcome.failure));
     c.set('auth', outcome.auth);
     return next().then(toUndefined);
+  };
+}
+
+/**
+ * The same check as a handler wrapper, for routes where every microsecond counts: a route with a single
+ * handler stays on Hono's fast path (no middleware composition), which no `app.use` middleware can. On
+ * @hono/node-server an empty middleware alone costs about a tenth of a trivial route's requests/s; the
+ * wrapper adds only the token check. Same answers as createHonoAuth; `c.get('auth')` is set before `handler`.
+ *
+ * @example
+ * app.get('/api/me', withHonoAuth({ verifier }, (c) => c.json(c.get('auth').claims)));
+ */
+export function withHonoAuth(options: AuthOptions, handler: Handler<AuthEnv>): Handler<AuthEnv> {
+  const step = createAuthStep(options);
+  const proceed = (c: Context<AuthEnv>, next: Next, outcome: AuthOutcome) => {
+    if (!outcome.ok) return send(c, outcome.failure);
+    c.set('auth', outcome.auth);
+    return handler(c, next);
+  };
+  return function tesseraAuthHandler(c, next) {
+    const outcome = step(authorizationFrom(c));
+    if (outcome instanceof Promise) return outcome.then((o) => proceed(c, next, o));
+    return proceed(c, next, outcome);
   };
 }
 

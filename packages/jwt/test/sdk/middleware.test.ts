@@ -13,7 +13,12 @@ import {
   type AuthenticatedRequest,
 } from '../../src/middleware/express.js';
 import { createFastifyAuth, requireScopes as fastifyScopes } from '../../src/middleware/fastify.js';
-import { createHonoAuth, requireScopes as honoScopes, type AuthEnv } from '../../src/middleware/hono.js';
+import {
+  createHonoAuth,
+  requireScopes as honoScopes,
+  withHonoAuth,
+  type AuthEnv,
+} from '../../src/middleware/hono.js';
 import { createNodeHttpAuth, requireScopes as nodeScopes } from '../../src/middleware/node-http.js';
 import { claims, makeKey } from './helpers.js';
 
@@ -95,6 +100,26 @@ async function startHono(): Promise<string> {
   return track(server);
 }
 
+// The handler-wrapper form: the check runs inside the route's own handler (Hono's single-handler fast path);
+// it also composes, handing on to later handlers through next().
+async function startHonoWrapped(): Promise<string> {
+  const app = new Hono<AuthEnv>();
+  app.get(
+    '/me',
+    withHonoAuth(options, (c) => c.json({ sub: c.get('auth').claims.sub })),
+  );
+  app.get(
+    '/admin',
+    withHonoAuth(options, (_c, next) => next()),
+    honoScopes('admin'),
+    (c) => c.json({ sub: c.get('auth').claims.sub }),
+  );
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
+  });
+  return track(server);
+}
+
 async function get(url: string, authorization?: string) {
   const res = await fetch(url, authorization === undefined ? {} : { headers: { authorization } });
   const text = await res.text();
@@ -111,6 +136,7 @@ const adapters: [string, () => Promise<string>][] = [
   ['express', startExpress],
   ['fastify', startFastify],
   ['hono', startHono],
+  ['hono (withHonoAuth)', startHonoWrapped],
 ];
 
 for (const [name, start] of adapters) {
