@@ -58,6 +58,8 @@ export {
 export type { ExportJWKOptions, GenerateKeyOptions, GeneratedKeyPair, ImportKeyOptions } from './keys.js';
 export { createSigner } from './signer.js';
 export type { SignOptions, Signer, SignerOptions } from './signer.js';
+export { macEquals, macFunction } from './hmac.js';
+export type { MacFunction } from './hmac.js';
 export type {
   Alg,
   Clock,

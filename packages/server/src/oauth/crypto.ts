@@ -1,4 +1,6 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { macFunction, type MacFunction } from '@tessera/jwt';
 
 /**
  * Small crypto helpers shared by the OAuth endpoints. Tokens and secrets are random base64url strings;
@@ -17,8 +19,12 @@ export function randomToken(bytes = 32): string {
 
 /** SHA-256 of a token, hex: how refresh and opaque tokens are stored (a database leak yields no token). */
 export function hashToken(token: string): string {
+  // crypto.hash (node ≥ 20.12) is one native call, with no Hash object per token.
+  if (oneShotHash !== undefined) return oneShotHash('sha256', token);
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
+
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string) => string }).hash;
 
 /**
  * The stored form of a client secret: HMAC-SHA-256 keyed with the server pepper, hex. A keyed hash (not
@@ -29,8 +35,13 @@ export function hashToken(token: string): string {
  * const secretHash = hashClientSecret(ctx.pepper, secret);
  */
 export function hashClientSecret(pepper: Buffer, secret: string): string {
-  return createHmac('sha256', pepper).update(secret, 'utf8').digest('hex');
+  let mac = peppers.get(pepper);
+  if (mac === undefined) peppers.set(pepper, (mac = macFunction('sha256', createSecretKey(pepper))));
+  return Buffer.from(mac(Buffer.from(secret, 'utf8')), 'latin1').toString('hex');
 }
+
+// One HMAC function per pepper (the server has one): its padded key is computed once, not per request.
+const peppers = new WeakMap<Buffer, MacFunction>();
 
 /** Constant-time comparison of two hex digests (unequal lengths compare false without early exit on content). */
 export function equalHex(a: string, b: string): boolean {

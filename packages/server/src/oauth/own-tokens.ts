@@ -38,7 +38,9 @@ function ownVerifier(ctx: ServerContext): Verifier {
 
 /** A compact JWS has exactly three segments; our opaque and refresh tokens have none. */
 export function looksLikeJWT(token: string): boolean {
-  return token.split('.', 4).length === 3;
+  const d1 = token.indexOf('.');
+  const d2 = d1 < 0 ? -1 : token.indexOf('.', d1 + 1);
+  return d2 >= 0 && token.indexOf('.', d2 + 1) === -1;
 }
 
 /**
