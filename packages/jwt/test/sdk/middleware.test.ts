@@ -19,7 +19,11 @@ import {
   withHonoAuth,
   type AuthEnv,
 } from '../../src/middleware/hono.js';
-import { createNodeHttpAuth, requireScopes as nodeScopes } from '../../src/middleware/node-http.js';
+import {
+  createNodeHttpAuth,
+  requireScopes as nodeScopes,
+  withNodeHttpAuth,
+} from '../../src/middleware/node-http.js';
 import { claims, makeKey } from './helpers.js';
 
 const key = makeKey();
@@ -57,6 +61,21 @@ async function startNode(): Promise<string> {
     if (req.url === '/admin' && !admin(req, res)) return;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sub: auth.claims.sub }));
   });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return track(server);
+}
+
+// The handler-wrapper form: the handler runs with req.auth set (same tick on a cache hit).
+async function startNodeWrapped(): Promise<string> {
+  const admin = nodeScopes('admin');
+  const server = createServer(
+    withNodeHttpAuth(options, (req, res) => {
+      if (req.url === '/admin' && !admin(req, res)) return;
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ sub: req.auth.claims.sub }));
+    }),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return track(server);
 }
@@ -133,6 +152,7 @@ async function get(url: string, authorization?: string) {
 
 const adapters: [string, () => Promise<string>][] = [
   ['node:http', startNode],
+  ['node:http (withNodeHttpAuth)', startNodeWrapped],
   ['express', startExpress],
   ['fastify', startFastify],
   ['hono', startHono],
