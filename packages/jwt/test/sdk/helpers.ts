@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after } from 'node:test';
 import {
   createSigner,
   exportJWK,
@@ -10,6 +11,33 @@ import {
   type JWTPayload,
   type Signer,
 } from '../../src/index.js';
+
+/**
+ * Closing for a test file's servers: `track(server)` registers a listening node server (connections dropped,
+ * then closed) and returns its port; `onClose(fn)` registers any other closer. Everything closes after the file.
+ * Call once at the top level of a test file.
+ */
+export function serverCloser(): { track(server: Server): number; onClose(fn: () => Promise<void>): void } {
+  const closers: (() => Promise<void>)[] = [];
+  after(async () => {
+    await Promise.all(closers.map((c) => c()));
+  });
+  return {
+    track(server) {
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      );
+      return (server.address() as AddressInfo).port;
+    },
+    onClose(fn) {
+      closers.push(fn);
+    },
+  };
+}
 
 /** A loopback HTTP server started by a test; always close it. */
 export interface TestServer {

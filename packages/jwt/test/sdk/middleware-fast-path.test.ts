@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
@@ -12,7 +12,7 @@ import { createFastifyAuth } from '../../src/middleware/fastify.js';
 import { createHonoAuth, type AuthEnv } from '../../src/middleware/hono.js';
 import { createNodeHttpAuth } from '../../src/middleware/node-http.js';
 import { authorizationOf, createAuthStep, type AuthOutcome } from '../../src/middleware/shared.js';
-import { claims, makeKey } from './helpers.js';
+import { claims, makeKey, serverCloser } from './helpers.js';
 
 const key = makeKey();
 const revoked = new Set<string>();
@@ -31,21 +31,8 @@ const verifier = createVerifier({
 const options = { verifier, realm: 'api' };
 const token = key.signer.sign(claims({ sub: 'alice', jti: 'j-fast' }));
 
-const closers: (() => Promise<void>)[] = [];
-after(async () => {
-  await Promise.all(closers.map((c) => c()));
-});
-
-function track(server: Server): number {
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as AddressInfo).port;
-}
+const closer = serverCloser();
+const track = (server: Server): number => closer.track(server);
 
 /** One request with exactly these header lines (names as given, repeats kept); resolves to the status. */
 function rawGet(port: number, lines: string[]): Promise<number> {
@@ -88,7 +75,7 @@ async function startFastify(): Promise<number> {
   await app.register(createFastifyAuth(options));
   app.get('/me', async (request) => String(request.auth!.claims.sub));
   await app.listen({ port: 0, host: '127.0.0.1' });
-  closers.push(() => app.close());
+  closer.onClose(() => app.close());
   return (app.server.address() as AddressInfo).port;
 }
 

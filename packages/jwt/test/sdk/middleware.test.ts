@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
@@ -24,7 +24,7 @@ import {
   requireScopes as nodeScopes,
   withNodeHttpAuth,
 } from '../../src/middleware/node-http.js';
-import { claims, makeKey } from './helpers.js';
+import { claims, makeKey, serverCloser } from './helpers.js';
 
 const key = makeKey();
 const verifier = createVerifier({
@@ -36,21 +36,8 @@ const verifier = createVerifier({
 });
 const options = { verifier, realm: 'api' };
 
-const closers: (() => Promise<void>)[] = [];
-after(async () => {
-  await Promise.all(closers.map((c) => c()));
-});
-
-function track(server: Server): string {
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const closer = serverCloser();
+const track = (server: Server): string => `http://127.0.0.1:${closer.track(server)}`;
 
 async function startNode(): Promise<string> {
   const authenticate = createNodeHttpAuth(options);
@@ -103,7 +90,7 @@ async function startFastify(): Promise<string> {
     sub: request.auth!.claims.sub,
   }));
   await app.listen({ port: 0, host: '127.0.0.1' });
-  closers.push(() => app.close());
+  closer.onClose(() => app.close());
   const { port } = app.server.address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
 }
