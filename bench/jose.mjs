@@ -1,30 +1,22 @@
 // Section 1 (issue 2): verify and sign ops/s of Tessera against jose, fast-jwt, jsonwebtoken and the raw
 // node:crypto ceiling, for HS256, RS256, PS256, ES256 and EdDSA, interleaved in rounds in one process.
 import assert from 'node:assert/strict';
-import {
-  constants,
-  createHmac,
-  sign as cryptoSign,
-  timingSafeEqual,
-  verify as cryptoVerify,
-} from 'node:crypto';
+import { createHmac, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import { createSigner, createVerifier, exportPKCS8, exportSPKI } from '@tessera/jwt';
 import { jwtVerify, SignJWT } from 'jose';
 import { createSigner as fastSigner, createVerifier as fastVerifier } from 'fast-jwt';
 import jsonwebtoken from 'jsonwebtoken';
-import { AUDIENCE, BENCH_ALGS, ISSUER, keysFor, realisticPayload } from './lib/fixtures.mjs';
+import {
+  AUDIENCE,
+  BENCH_ALGS,
+  HASH,
+  ISSUER,
+  keysFor,
+  rawKeyInput,
+  realisticPayload,
+} from './lib/fixtures.mjs';
 import { measureInterleaved, pairedCPURatio, pairedRatio } from './lib/measure.mjs';
 import { fmtGoal, fmtOps, fmtRatio, markdownTable } from './lib/table.mjs';
-
-const HASH = { HS256: 'sha256', RS256: 'sha256', PS256: 'sha256', ES256: 'sha256', EdDSA: null };
-
-// The key argument node:crypto gets in the raw ceiling: built once, as a tuned library would.
-function rawKeyInput(alg, keyObject) {
-  if (alg === 'ES256') return { key: keyObject, dsaEncoding: 'ieee-p1363' };
-  if (alg === 'PS256') return { key: keyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
-  if (alg === 'RS256') return { key: keyObject, padding: constants.RSA_PKCS1_PADDING };
-  return keyObject;
-}
 
 function setup(alg) {
   const { signKey, verifyKey } = keysFor(alg);

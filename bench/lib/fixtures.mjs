@@ -1,5 +1,5 @@
 // Keys and a realistic access-token payload shared by the benchmark sections.
-import { randomUUID } from 'node:crypto';
+import { constants, randomUUID } from 'node:crypto';
 import { generateKeyPair, generateSecret } from '@tessera/jwt';
 
 export const ISSUER = 'https://auth.tessera.example.com';
@@ -32,4 +32,15 @@ export function keysFor(alg) {
   }
   const { privateKey, publicKey } = generateKeyPair(alg);
   return { signKey: privateKey, verifyKey: publicKey };
+}
+
+/** The node:crypto digest per algorithm (EdDSA: none, the curve fixes it). */
+export const HASH = { HS256: 'sha256', RS256: 'sha256', PS256: 'sha256', ES256: 'sha256', EdDSA: null };
+
+/** The key argument node:crypto gets in the raw ceiling: built once, as a tuned library would. */
+export function rawKeyInput(alg, keyObject) {
+  if (alg === 'ES256') return { key: keyObject, dsaEncoding: 'ieee-p1363' };
+  if (alg === 'PS256') return { key: keyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+  if (alg === 'RS256') return { key: keyObject, padding: constants.RSA_PKCS1_PADDING };
+  return keyObject;
 }

@@ -35,7 +35,7 @@ export function extractBearerToken(
     return { status: 'malformed', description: 'Authorization header too long' };
   // The scheme is everything before the first space.
   if (!hasBearerPrefix(value)) {
-    return value.length === 6 && startsWithBearer(value)
+    return value.length === 6 && startsWithLowerASCII(value, 'bearer')
       ? { status: 'malformed', description: 'Bearer credentials are missing the token' }
       : { status: 'missing' };
   }
@@ -46,13 +46,16 @@ export function extractBearerToken(
   return { status: 'ok', token };
 }
 
-// "bearer" as char codes, so the scheme is compared without slicing or lower-casing: `c | 0x20` folds
-// ASCII upper case onto lower case, and for these six letters nothing else folds onto them, so this is
-// exactly `toLowerCase() === 'bearer'` (the scheme is case-insensitive, RFC 7235 §2.1).
-const BEARER = [0x62, 0x65, 0x61, 0x72, 0x65, 0x72];
-
-function startsWithBearer(value: string): boolean {
-  for (let i = 0; i < 6; i++) if ((value.charCodeAt(i) | 0x20) !== BEARER[i]) return false;
+/**
+ * Whether `value` starts with `lower` (lower-case ASCII letters) compared case-insensitively, without slicing
+ * or lower-casing: `c | 0x20` folds ASCII upper case onto lower case, and onto a lower-case letter nothing else
+ * folds, so this is exactly `value.slice(0, n).toLowerCase() === lower` for ASCII letters (HTTP schemes and
+ * header names are case-insensitive: RFC 7235 §2.1, RFC 9110 §5.1).
+ */
+export function startsWithLowerASCII(value: string, lower: string): boolean {
+  const n = lower.length;
+  if (value.length < n) return false;
+  for (let i = 0; i < n; i++) if ((value.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
   return true;
 }
 
@@ -62,5 +65,5 @@ function startsWithBearer(value: string): boolean {
  */
 export function hasBearerPrefix(value: string): boolean {
   if (value.startsWith('Bearer ')) return true; // how clients send it
-  return value.length >= 7 && value.charCodeAt(6) === 0x20 && startsWithBearer(value);
+  return value.length >= 7 && value.charCodeAt(6) === 0x20 && startsWithLowerASCII(value, 'bearer');
 }

@@ -6,23 +6,14 @@ import type { TesseraKey } from './types.js';
 
 type KeyInput = KeyObject | SignKeyObjectInput | VerifyKeyObjectInput;
 
-// The node:crypto key argument for each (key, alg), built once: ECDSA needs raw R‖S (RFC 7518 §3.4, never DER:
-// A07), PSS needs salt length = hash length and MGF1 with the same hash (RFC 7518 §3.5).
-const keyInputs = new WeakMap<KeyObject, Map<string, KeyInput>>();
-
+// The node:crypto key argument for a (key, alg), built once per plan: ECDSA signs raw R‖S (RFC 7518 §3.4,
+// never DER: A07), PSS needs salt length = hash length and MGF1 with the same hash (RFC 7518 §3.5).
 function keyInput(spec: AlgSpec, keyObject: KeyObject): KeyInput {
-  let perAlg = keyInputs.get(keyObject);
-  if (perAlg === undefined) keyInputs.set(keyObject, (perAlg = new Map()));
-  let input = perAlg.get(spec.alg);
-  if (input === undefined) {
-    if (spec.kty === 'EC') input = { key: keyObject, dsaEncoding: 'ieee-p1363' };
-    else if (spec.saltLength !== undefined)
-      input = { key: keyObject, padding: spec.padding!, saltLength: spec.saltLength };
-    else if (spec.kty === 'RSA') input = { key: keyObject, padding: spec.padding! };
-    else input = keyObject;
-    perAlg.set(spec.alg, input);
-  }
-  return input;
+  if (spec.kty === 'EC') return { key: keyObject, dsaEncoding: 'ieee-p1363' };
+  if (spec.saltLength !== undefined)
+    return { key: keyObject, padding: spec.padding!, saltLength: spec.saltLength };
+  if (spec.kty === 'RSA') return { key: keyObject, padding: spec.padding! };
+  return keyObject;
 }
 
 /** The exact signature length in bytes for this key and algorithm. */
@@ -94,18 +85,11 @@ function scalarInRange(sig: Uint8Array, off: number, order: Buffer): boolean {
   return false; // equal to the order
 }
 
-// Keep the ECDSA order at the coordinate width: P-521 uses 66-byte scalars.
-const paddedOrders = new WeakMap<Buffer, Map<number, Buffer>>();
+// The ECDSA order at the coordinate width (P-521 uses 66-byte scalars); built once per plan.
 function orderAt(order: Buffer, width: number): Buffer {
   if (order.length === width) return order;
-  let m = paddedOrders.get(order);
-  if (!m) paddedOrders.set(order, (m = new Map()));
-  let padded = m.get(width);
-  if (!padded) {
-    padded = Buffer.alloc(width);
-    order.copy(padded, width - order.length);
-    m.set(width, padded);
-  }
+  const padded = Buffer.alloc(width);
+  order.copy(padded, width - order.length);
   return padded;
 }
 
@@ -117,7 +101,6 @@ function orderAt(order: Buffer, width: number): Buffer {
 export interface VerifyPlan {
   readonly spec: AlgSpec;
   readonly keyObject: KeyObject;
-  readonly hmac: boolean;
   /** The HMAC under this key, for HS*. */
   readonly mac: MacFunction | undefined;
   readonly hash: AlgSpec['hash'];
@@ -139,7 +122,6 @@ export function verifyPlan(spec: AlgSpec, key: TesseraKey): VerifyPlan {
     plan = {
       spec,
       keyObject: key.keyObject,
-      hmac: spec.kty === 'oct',
       mac: spec.kty === 'oct' ? macFunction(spec.hash!, key.keyObject) : undefined,
       hash: spec.hash,
       input: keyInput(spec, key.keyObject),
@@ -209,32 +191,23 @@ function ecdsaDER(sig: Uint8Array, w: number): number {
 
 /**
  * Verify `sig` over `data`. The caller has already checked that `sig` has exactly signatureLength() bytes
- * (A07, A24) and that the key may serve `spec.alg`.
+ * (A07, A24) and that the key may serve `spec.alg`. The same code as the hot path (verifyWithPlan), so the
+ * Wycheproof vectors test exactly what verifies tokens.
  */
 export function verifyBytes(spec: AlgSpec, key: TesseraKey, data: Uint8Array, sig: Uint8Array): boolean {
-  // HMAC and ECDSA take the hot path's code (so the Wycheproof vectors test exactly that code).
-  if (spec.kty === 'oct' || spec.order !== undefined) return verifyWithPlan(verifyPlan(spec, key), data, sig);
-  return cryptoVerify(spec.hash ?? null, data, keyInput(spec, key.keyObject) as VerifyKeyObjectInput, sig);
+  return verifyWithPlan(verifyPlan(spec, key), data, sig);
 }
 
-/** Thread-pool variant of verifyBytes for asymmetric keys: node:crypto runs the check off the main thread. */
-export function verifyBytesAsync(
-  spec: AlgSpec,
-  key: TesseraKey,
-  data: Uint8Array,
-  sig: Uint8Array,
-): Promise<boolean> {
-  if (spec.kty === 'oct') return Promise.resolve(verifyBytes(spec, key, data, sig));
-  if (spec.order !== undefined && !ecdsaScalarsInRange(sig, orderAt(spec.order, sig.length >>> 1))) {
-    return Promise.resolve(false);
-  }
+/**
+ * verifyWithPlan with the asymmetric check on node's thread pool (the callback form of crypto.verify), so
+ * several run in parallel across cores. `data` and `sig` are read after this returns: never scratch memory.
+ */
+export function verifyWithPlanAsync(plan: VerifyPlan, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
+  if (plan.mac !== undefined) return Promise.resolve(verifyWithPlan(plan, data, sig));
+  if (plan.order !== undefined && !ecdsaScalarsInRange(sig, plan.order)) return Promise.resolve(false);
   return new Promise((resolve) => {
-    cryptoVerify(
-      spec.hash ?? null,
-      data,
-      keyInput(spec, key.keyObject) as VerifyKeyObjectInput,
-      sig,
-      (err, ok) => resolve(err ? false : ok),
+    cryptoVerify(plan.hash ?? null, data, plan.input as VerifyKeyObjectInput, sig, (err, ok) =>
+      resolve(err ? false : ok),
     );
   });
 }

@@ -19,7 +19,7 @@ import {
 } from './errors.js';
 import { MAX_HEADER_SEGMENT, MAX_JSON_DEPTH, normalizeTyp, parseProtectedHeader } from './header.js';
 import { decodeUTF8Range, parseStrictJSONObject } from './json.js';
-import { verifyBytesAsync, verifyPlan, verifyWithPlan, type VerifyPlan } from './jws-crypto.js';
+import { verifyPlan, verifyWithPlan, verifyWithPlanAsync, type VerifyPlan } from './jws-crypto.js';
 import { createLocalKeySet, type KeyInput } from './key-set.js';
 import type { AlgSpec } from './alg.js';
 import type {
@@ -262,10 +262,10 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     writeLatin1(token, d2, datas);
     const data = viewOf(datas, d2);
     const sig = viewOf(sigs, plan.sigBytes);
-    if (threadPool && !plan.hmac) {
+    if (threadPool && plan.mac === undefined) {
       // The scratch areas are reused by the next verification: the thread pool gets copies.
       const payloadBytes = Buffer.from(pays.buf.subarray(0, payloadLength));
-      return verifyBytesAsync(e.spec, key, Buffer.from(data), Buffer.from(sig)).then((ok) => {
+      return verifyWithPlanAsync(plan, Buffer.from(data), Buffer.from(sig)).then((ok) => {
         if (!ok) throw new JWSSignatureVerificationFailed();
         return afterSignature(decodeUTF8Range(payloadBytes, payloadLength, 'payload'), h, key);
       });

@@ -23,6 +23,13 @@ function send(c: Context, failure: AuthFailure): Response {
 
 const toUndefined = (): undefined => undefined;
 
+/** The failure answer, or undefined once `c.get('auth')` is set. Shared by the middleware and the wrapper. */
+function admit(c: Context<AuthEnv>, outcome: AuthOutcome): Response | undefined {
+  if (!outcome.ok) return send(c, outcome.failure);
+  c.set('auth', outcome.auth);
+  return undefined;
+}
+
 /**
  * The Authorization header. On @hono/node-server, `c.env.incoming` is the node IncomingMessage
  * (HttpBindings): reading it there skips building a web Headers object for the request, and several
@@ -50,9 +57,8 @@ function authorizationFrom(c: Context): string | readonly string[] | undefined {
 export function createHonoAuth(options: AuthOptions): MiddlewareHandler<AuthEnv> {
   const step = createAuthStep(options);
   const settle = async (c: Context<AuthEnv>, next: Next, pending: Promise<AuthOutcome>) => {
-    const outcome = await pending;
-    if (!outcome.ok) return send(c, outcome.failure);
-    c.set('auth', outcome.auth);
+    const failure = admit(c, await pending);
+    if (failure !== undefined) return failure;
     await next();
     return undefined;
   };
@@ -61,9 +67,8 @@ export function createHonoAuth(options: AuthOptions): MiddlewareHandler<AuthEnv>
   return function tesseraAuth(c, next) {
     const outcome = step(authorizationFrom(c));
     if (outcome instanceof Promise) return settle(c, next, outcome);
-    if (!outcome.ok) return Promise.resolve(send(c, outcome.failure));
-    c.set('auth', outcome.auth);
-    return next().then(toUndefined);
+    const failure = admit(c, outcome);
+    return failure !== undefined ? Promise.resolve(failure) : next().then(toUndefined);
   };
 }
 
@@ -78,11 +83,8 @@ export function createHonoAuth(options: AuthOptions): MiddlewareHandler<AuthEnv>
  */
 export function withHonoAuth(options: AuthOptions, handler: Handler<AuthEnv>): Handler<AuthEnv> {
   const step = createAuthStep(options);
-  const proceed = (c: Context<AuthEnv>, next: Next, outcome: AuthOutcome) => {
-    if (!outcome.ok) return send(c, outcome.failure);
-    c.set('auth', outcome.auth);
-    return handler(c, next);
-  };
+  const proceed = (c: Context<AuthEnv>, next: Next, outcome: AuthOutcome) =>
+    admit(c, outcome) ?? handler(c, next);
   return function tesseraAuthHandler(c, next) {
     const outcome = step(authorizationFrom(c));
     if (outcome instanceof Promise) return outcome.then((o) => proceed(c, next, o));

@@ -1,4 +1,9 @@
-import { extractBearerToken, hasBearerPrefix, MAX_AUTHORIZATION_LENGTH } from '../bearer.js';
+import {
+  extractBearerToken,
+  hasBearerPrefix,
+  MAX_AUTHORIZATION_LENGTH,
+  startsWithLowerASCII,
+} from '../bearer.js';
 import { InvalidOptions, TesseraError, type TesseraErrorCode } from '../errors.js';
 import type { JWSHeader, JWTPayload, VerifyResult } from '../types.js';
 import { syncPathOf, type IntrospectedResult, type OpaqueTokenVerifier, type Verifier } from '../verifier.js';
@@ -172,16 +177,10 @@ export type AuthStep = (
   authorization: string | readonly string[] | undefined,
 ) => AuthOutcome | Promise<AuthOutcome>;
 
-// "authorization" as char codes; see isAuthorizationName.
-const AUTHORIZATION = [...'authorization'].map((c) => c.charCodeAt(0));
-
 /** Whether a raw header name is "Authorization", case-insensitively (RFC 9110 §5.1), without allocating. */
 function isAuthorizationName(name: string): boolean {
   if (name.length !== 13) return false;
-  if (name === 'authorization' || name === 'Authorization') return true; // how clients send it
-  // `| 0x20` folds ASCII upper case onto lower case; only letters fold onto these letters.
-  for (let i = 0; i < 13; i++) if ((name.charCodeAt(i) | 0x20) !== AUTHORIZATION[i]) return false;
-  return true;
+  return name === 'authorization' || name === 'Authorization' || startsWithLowerASCII(name, 'authorization');
 }
 
 /**
