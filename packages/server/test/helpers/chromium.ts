@@ -2,6 +2,7 @@
  * Debian's Chromium for the browser tests (`npx playwright install` cannot download here). In CI a missing
  * browser is a failure, never a silent skip; elsewhere `skip` holds the reason for a loud skip.
  */
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 
 export const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
@@ -23,3 +24,20 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/**
+ * For a browser test file: announces a loud skip outside CI when Chromium is missing and returns its reason
+ * (false when the file runs).
+ */
+export function chromiumSkipFor(file: string): string | false {
+  if (chromiumSkip)
+    process.stderr.write(
+      `\n!!! ${file}: SKIPPED, ${chromiumSkip} (install Debian's chromium; in CI this fails)\n\n`,
+    );
+  return chromiumSkip;
+}
+
+/** Where the browser tests run (always in CI), a missing Chromium fails them. */
+export function assertChromium(): void {
+  assert.ok(chromiumAvailable, `chromium is required in CI (looked for ${CHROMIUM})`);
+}

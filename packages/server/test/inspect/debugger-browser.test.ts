@@ -13,17 +13,9 @@ import { debuggerRoutes, DEBUGGER_CSP } from '../../src/server/routes/debugger.j
 import type { ServerContext } from '../../src/server/context.js';
 import { startServer, type ServerHandle } from '../../src/server/start.js';
 import { tempDir, testConfig } from '../server/helpers.js';
-import {
-  CHROMIUM,
-  CHROMIUM_ARGS,
-  chromiumAvailable as available,
-  chromiumSkip as skip,
-} from '../helpers/chromium.js';
+import { assertChromium, CHROMIUM, CHROMIUM_ARGS, chromiumSkipFor } from '../helpers/chromium.js';
 
-if (skip)
-  process.stderr.write(
-    `\n!!! debugger-browser: SKIPPED, ${skip} (install Debian's chromium; in CI this fails)\n\n`,
-  );
+const skip = chromiumSkipFor('debugger-browser');
 
 let tessera: ServerHandle;
 const tmp = tempDir('tessera-debugger-');
@@ -55,7 +47,7 @@ function record(req: Request): void {
 
 before(async () => {
   if (skip) return;
-  assert.ok(available, `chromium is required in CI (looked for ${CHROMIUM})`);
+  assertChromium();
   // A real Tessera on loopback: its /debugger page, its JWKS, its signing key.
   tessera = await startServer(testConfig(tmp.dir), { scheduleKeys: false });
   baseURL = tessera.url;

@@ -12,17 +12,9 @@ import { chromium, type Browser } from 'playwright-core';
 import { main } from '../../src/cli/main.js';
 import { renderHTML } from '../../src/simulate/report-html.js';
 import type { SimulationReport } from '../../src/simulate/report.js';
-import {
-  CHROMIUM,
-  CHROMIUM_ARGS,
-  chromiumAvailable as available,
-  chromiumSkip as skip,
-} from '../helpers/chromium.js';
+import { assertChromium, CHROMIUM, CHROMIUM_ARGS, chromiumSkipFor } from '../helpers/chromium.js';
 
-if (skip)
-  process.stderr.write(
-    `\n!!! report-browser: SKIPPED, ${skip} (install Debian's chromium; in CI this fails)\n\n`,
-  );
+const skip = chromiumSkipFor('report-browser');
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-sim-html-'));
 let browser: Browser | undefined;
@@ -31,7 +23,7 @@ let report: SimulationReport;
 
 before(async () => {
   if (skip) return;
-  assert.ok(available, `chromium is required in CI (looked for ${CHROMIUM})`);
+  assertChromium();
   htmlFile = join(dir, 'report.html');
   const jsonFile = join(dir, 'report.json');
   const out = new PassThrough();
