@@ -101,55 +101,6 @@ export function decodeCanonicalInto(token: string, start: number, end: number, o
   return expected;
 }
 
-/**
- * decodeCanonicalInto in plain JavaScript, checking every character against the alphabet itself: cheaper
- * than a slice and a native call for short segments (HMAC, ECDSA and EdDSA signatures).
- */
-export function decodeStrictInto(token: string, start: number, end: number, out: Scratch): number {
-  const len = end - start;
-  const rem = len & 3;
-  if (rem === 1 || out.buf.length < (len * 3) >>> 2) return -1;
-  const buf = out.buf;
-  const full = end - rem;
-  let o = 0;
-  for (let i = start; i < full; i += 4) {
-    const c0 = token.charCodeAt(i);
-    const c1 = token.charCodeAt(i + 1);
-    const c2 = token.charCodeAt(i + 2);
-    const c3 = token.charCodeAt(i + 3);
-    if ((c0 | c1 | c2 | c3) > 127) return -1;
-    const a = VALUE[c0]!;
-    const b = VALUE[c1]!;
-    const c = VALUE[c2]!;
-    const d = VALUE[c3]!;
-    if ((a | b | c | d) < 0) return -1;
-    const v = (a << 18) | (b << 12) | (c << 6) | d;
-    buf[o++] = v >>> 16;
-    buf[o++] = (v >>> 8) & 0xff;
-    buf[o++] = v & 0xff;
-  }
-  if (rem !== 0) {
-    const c0 = token.charCodeAt(full);
-    const c1 = token.charCodeAt(full + 1);
-    const c2 = rem === 3 ? token.charCodeAt(full + 2) : 0x41; // 'A' = 0 when absent
-    if ((c0 | c1 | c2) > 127) return -1;
-    const a = VALUE[c0]!;
-    const b = VALUE[c1]!;
-    const c = VALUE[c2]!;
-    if ((a | b | c) < 0) return -1;
-    if (rem === 2) {
-      if ((b & 0x0f) !== 0) return -1; // 4 spare bits must be zero
-      buf[o++] = (a << 2) | (b >>> 4);
-    } else {
-      if ((c & 0x03) !== 0) return -1; // 2 spare bits must be zero
-      const v = (a << 12) | (b << 6) | c;
-      buf[o++] = v >>> 10;
-      buf[o++] = (v >>> 2) & 0xff;
-    }
-  }
-  return o;
-}
-
 /** Copy the ASCII `token[0, end)` into the start of `out` (caller checked it is ASCII); returns `end`. */
 export function writeLatin1(token: string, end: number, out: Scratch): number {
   return out.buf.latin1Write(token, 0, end);

@@ -45,8 +45,8 @@ export function decodeUTF8Range(buf: Buffer, len: number, what: string): string 
  * How duplicates are caught without a second parser: in valid JSON every `:` outside a string separates one
  * member, so counting them gives the number of members written. JSON.parse keeps one property per distinct
  * name, so the parsed objects hold fewer own keys than that count exactly when some name was repeated. Both
- * passes are linear and non-recursive. Flat texts (one object, no escapes: most claim sets) are counted
- * more cheaply by their quotes instead (see flatQuoteCount); the depth bound holds on both paths.
+ * passes are linear and non-recursive. Flat texts (one object, no escapes: most claim sets) are checked more
+ * cheaply by their commas instead (see flatCommaCount); the depth bound holds on both paths.
  *
  * @example parseStrictJSONObject('{"alg":"ES256"}', { maxDepth: 16 }, 'header')
  */
@@ -55,8 +55,8 @@ export function parseStrictJSONObject(
   options: StrictJSONOptions,
   what: string,
 ): Record<string, unknown> {
-  const quotes = flatQuoteCount(text, options.maxDepth);
-  const members = quotes < 0 ? scanText(text, options.maxDepth, what) : 0;
+  const commas = flatCommaCount(text, options.maxDepth);
+  const members = commas < 0 ? scanText(text, options.maxDepth, what) : 0;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -66,13 +66,8 @@ export function parseStrictJSONObject(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new JWSInvalid(`${what} is not a JSON object`);
   }
-  if (quotes >= 0) {
-    // Flat text (see flatQuoteCount): every string written is a member name or a string value, so the
-    // names written are the strings written minus the string values that survived parsing. A repeated name
-    // drops a member, so this comes out larger than the own-key count exactly when some name was repeated
-    // (the dropped member's name, and any string values it had, stay counted as written).
-    const keys = rootKeyCount(value, what);
-    if ((quotes >>> 1) - stringValues(value) !== keys)
+  if (commas >= 0) {
+    if (commas !== flatCommasExpected(value, what, commas))
       throw new JWSInvalid(`${what} has a duplicate member name`);
     return value as Record<string, unknown>;
   }
@@ -83,20 +78,78 @@ export function parseStrictJSONObject(
 }
 
 /**
- * For a "flat" text, the number of `"` in it; otherwise -1. Flat: no backslash (so every `"` delimits a
- * string), a `{` first and nowhere else (so, once JSON.parse accepts it, the root is the only object and
- * arrays hold only primitives and arrays), and few enough `[` that the nesting cannot exceed `maxDepth`
- * (each `[` adds at most one level, whether or not it sits inside a string). Native indexOf hops only.
+ * For a "flat" text, the number of `,` in it; otherwise -1. Flat: no backslash (so every string's content is
+ * written literally), a `{` first and nowhere else (so, once JSON.parse accepts it, the root is the only
+ * object and arrays hold only primitives and arrays), and few enough `[` that the nesting cannot exceed
+ * `maxDepth` (each `[` adds at most one level, whether or not it sits inside a string). Native indexOf hops
+ * only; a claim set has a handful of commas.
  */
-function flatQuoteCount(text: string, maxDepth: number): number {
+function flatCommaCount(text: string, maxDepth: number): number {
   if (text.charCodeAt(0) !== OPEN_BRACE || text.indexOf('{', 1) !== -1 || text.indexOf('\\') !== -1)
     return -1;
   let depth = 1;
   for (let p = text.indexOf('['); p !== -1; p = text.indexOf('[', p + 1)) depth++;
   if (depth > maxDepth) return -1;
-  let quotes = 0;
-  for (let p = text.indexOf('"'); p !== -1; p = text.indexOf('"', p + 1)) quotes++;
-  return quotes;
+  let commas = 0;
+  for (let p = text.indexOf(','); p !== -1; p = text.indexOf(',', p + 1)) commas++;
+  return commas;
+}
+
+/**
+ * The commas a flat text must hold if it wrote the parsed object `root` with no name repeated: one between
+ * each two members and each two array elements, plus those inside names and string values (written
+ * literally, as the text has no escapes). A text that repeated a name wrote at least one member more, so it
+ * holds more commas than this (a repeated member adds its separator, and its name and value add none or
+ * more); it can never hold fewer. The commas inside strings are counted only when `written` shows there are
+ * any: when the separators alone account for every comma, the text has exactly what it must.
+ */
+function flatCommasExpected(root: object, what: string, written: number): number {
+  const keys = Object.keys(root);
+  let separators = keys.length > 0 ? keys.length - 1 : 0;
+  const values = Object.values(root);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    // A13: names that bend prototypes are refused wherever they appear.
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
+      throw new JWSInvalid(`${what} uses a forbidden member name`);
+    }
+    const v: unknown = values[i];
+    if (Array.isArray(v)) separators += arraySeparators(v, 0);
+  }
+  if (separators === written) return written;
+  let inStrings = 0;
+  for (let i = 0; i < keys.length; i++) {
+    inStrings += commasIn(keys[i]!);
+    inStrings += commasInValue(values[i]);
+  }
+  return separators + inStrings;
+}
+
+/** Commas between elements, through nested arrays. */
+function arraySeparators(list: readonly unknown[], depth: number): number {
+  // Depth is already bounded by the `[` count; the guard only keeps this function obviously finite.
+  if (depth > 64) throw new JWSInvalid('nested too deeply');
+  let n = list.length > 0 ? list.length - 1 : 0;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (Array.isArray(v)) n += arraySeparators(v, depth + 1);
+  }
+  return n;
+}
+
+/** Commas inside the strings of a value (a string, or arrays of them; other values write none). */
+function commasInValue(v: unknown): number {
+  if (typeof v === 'string') return commasIn(v);
+  if (!Array.isArray(v)) return 0;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) n += commasInValue(v[i]);
+  return n;
+}
+
+function commasIn(s: string): number {
+  let n = 0;
+  for (let p = s.indexOf(','); p !== -1; p = s.indexOf(',', p + 1)) n++;
+  return n;
 }
 
 /** Own keys of a single object, refusing prototype-bending names (A13). */
@@ -109,30 +162,6 @@ function rootKeyCount(v: object, what: string): number {
     }
   }
   return keys.length;
-}
-
-/** String values in a parsed flat object: its own values and, through arrays, their elements. */
-function stringValues(root: object): number {
-  let n = 0;
-  const values = Object.values(root);
-  for (let i = 0; i < values.length; i++) {
-    const v: unknown = values[i];
-    if (typeof v === 'string') n++;
-    else if (Array.isArray(v)) n += stringElements(v, 0);
-  }
-  return n;
-}
-
-function stringElements(list: readonly unknown[], depth: number): number {
-  // Depth is already bounded by the `[` count; the guard only keeps this function obviously finite.
-  if (depth > 64) throw new JWSInvalid('nested too deeply');
-  let n = 0;
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i];
-    if (typeof v === 'string') n++;
-    else if (Array.isArray(v)) n += stringElements(v, depth + 1);
-  }
-  return n;
 }
 
 const BACKSLASH = 0x5c;

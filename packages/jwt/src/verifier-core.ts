@@ -1,12 +1,5 @@
 import { ALGORITHMS, isAlg } from './alg.js';
-import {
-  decodeCanonicalInto,
-  decodeStrictInto,
-  scratchOf,
-  viewOf,
-  writeLatin1,
-  type Scratch,
-} from './base64url.js';
+import { decodeCanonicalInto, scratchOf, viewOf, writeLatin1, type Scratch } from './base64url.js';
 import { validateClaims, type ClaimRules } from './claims.js';
 import { toSeconds } from './duration.js';
 import {
@@ -126,8 +119,6 @@ interface HeaderEntry {
 }
 
 const PAYLOAD_JSON = { maxDepth: MAX_JSON_DEPTH };
-// Signatures up to this many characters are decoded in JavaScript (HMAC, ECDSA, EdDSA), longer ones natively.
-const SHORT_SEGMENT = 180;
 
 // Scratch areas for the synchronous path: signature bytes, payload bytes, signing input. Shared by all
 // verifiers; each verification fills and consumes them without yielding, and no view of them escapes.
@@ -190,11 +181,12 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
   }
 
   const headerCache = new Map<string, HeaderEntry>();
-  // The last header seen, compared in place against the token's first segment (no slice, no hashing).
+  // The last header seen, compared against the token's first segment before any hashing. A slice (a view, not
+  // a copy) and === compare in a few dozen ns; startsWith measured several times slower on this path.
   let lastSegment = '';
   let lastEntry: HeaderEntry | undefined;
   function header(token: string, d1: number): HeaderEntry {
-    if (lastEntry !== undefined && d1 === lastSegment.length && token.startsWith(lastSegment))
+    if (lastEntry !== undefined && d1 === lastSegment.length && token.slice(0, d1) === lastSegment)
       return lastEntry;
     // A14: the header size cap before slicing, hashing or decoding the segment.
     if (d1 > MAX_HEADER_SEGMENT) throw new JWSInvalid('protected header too large');
@@ -248,10 +240,8 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
     if (bad > d2) throw new JWSInvalid('signature is not canonical base64url');
     const big = n > RETAINED_SCRATCH;
     const sigs = big ? scratchOf(undefined, n) : (sigScratch = scratchOf(sigScratch, n));
-    const sigLength =
-      plan.sigChars <= SHORT_SEGMENT
-        ? decodeStrictInto(token, d2 + 1, n, sigs)
-        : decodeCanonicalInto(token, d2 + 1, n, sigs);
+    // Natively for every length: measured cheaper than a JavaScript decoder even for 43-character HMAC tags.
+    const sigLength = decodeCanonicalInto(token, d2 + 1, n, sigs);
     if (sigLength !== plan.sigBytes) throw new JWSInvalid('signature is not canonical base64url');
     if (bad !== -1) throw new JWSInvalid('payload is not canonical base64url');
     const pays = big ? scratchOf(undefined, n) : (payloadScratch = scratchOf(payloadScratch, n));

@@ -364,6 +364,51 @@ describe('parseStrictJSONObject', () => {
     );
   });
 
+  // Flat texts (one object, no escapes) take the comma-count check: commas inside names and string values,
+  // arrays of strings and nested arrays are where a miscount would hide a duplicate or refuse a valid object.
+  const flatChar = fc.constantFrom(',', ',', ':', '[', ']', ' ', 'a', 'b', '1');
+  const flatString = fc.string({ unit: flatChar, maxLength: 6 });
+  const flatScalar = fc.oneof(flatString, fc.integer(), fc.boolean(), fc.constant(null));
+  const flatValue = fc.oneof(
+    flatScalar,
+    fc.array(fc.oneof(flatScalar, fc.array(flatScalar, { maxLength: 3 })), { maxLength: 4 }),
+  );
+  const flatObject = fc.dictionary(flatString, flatValue, { maxKeys: 6 });
+
+  test('flat objects with commas in names, values and arrays: accepted as JSON.parse reads them', () => {
+    fc.assert(
+      fc.property(flatObject, (obj) => {
+        const text = JSON.stringify(obj);
+        assert.ok(!text.includes('\\') && text.lastIndexOf('{') === 0); // flat, so the comma path runs
+        assert.deepEqual(parseStrictJSONObject(text, OPTS, 'x'), JSON.parse(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('flat objects with a repeated name are refused, whatever the commas in names and values', () => {
+    fc.assert(
+      fc.property(
+        flatObject.filter((o) => Object.keys(o).length > 0),
+        fc.nat(),
+        flatValue,
+        fc.boolean(),
+        (obj, pick, value, first) => {
+          const keys = Object.keys(obj);
+          const key = keys[pick % keys.length]!;
+          const body = JSON.stringify(obj).slice(1, -1);
+          const extra = `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+          const text = first ? `{${extra},${body}}` : `{${body},${extra}}`;
+          assert.equal(
+            parseError(() => parseStrictJSONObject(text, OPTS, 'x')),
+            'ERR_JWS_INVALID',
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   test('never throws anything but TesseraErrors on arbitrary text', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 100 }), fc.json({ maxDepth: 4 })), (s) => {
