@@ -67,12 +67,12 @@ export function parseStrictJSONObject(
     throw new JWSInvalid(`${what} is not a JSON object`);
   }
   if (commas >= 0) {
-    if (commas !== flatCommasExpected(value, what, commas))
+    if (commas !== flatCommasExpected(value, what, commas, text.indexOf('[') !== -1))
       throw new JWSInvalid(`${what} has a duplicate member name`);
     return value as Record<string, unknown>;
   }
   // Fast path for a single object whose text needed the full scan: its own keys are all the keys there are.
-  const total = scannedObjects === 1 ? rootKeyCount(value, what) : countOwnKeys(value, what);
+  const total = scannedObjects === 1 ? ownKeys(value, what).length : countOwnKeys(value, what);
   if (total !== members) throw new JWSInvalid(`${what} has a duplicate member name`);
   return value as Record<string, unknown>;
 }
@@ -103,25 +103,15 @@ function flatCommaCount(text: string, maxDepth: number): number {
  * more); it can never hold fewer. The commas inside strings are counted only when `written` shows there are
  * any: when the separators alone account for every comma, the text has exactly what it must.
  */
-function flatCommasExpected(root: object, what: string, written: number): number {
-  const keys = Object.keys(root);
+function flatCommasExpected(root: object, what: string, written: number, hasArrays: boolean): number {
+  const keys = ownKeys(root, what);
   let separators = keys.length > 0 ? keys.length - 1 : 0;
-  const values = Object.values(root);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    // A13: names that bend prototypes are refused wherever they appear.
-    if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
-      throw new JWSInvalid(`${what} uses a forbidden member name`);
-    }
-    const v: unknown = values[i];
-    if (Array.isArray(v)) separators += arraySeparators(v, 0);
-  }
+  // Without a `[` in the text there are no arrays, so no element separators to count.
+  const values = hasArrays || separators !== written ? Object.values(root) : [];
+  if (hasArrays) for (const v of values) if (Array.isArray(v)) separators += arraySeparators(v, 0);
   if (separators === written) return written;
   let inStrings = 0;
-  for (let i = 0; i < keys.length; i++) {
-    inStrings += commasIn(keys[i]!);
-    inStrings += commasInValue(values[i]);
-  }
+  for (let i = 0; i < keys.length; i++) inStrings += commasIn(keys[i]!) + commasInValue(values[i]);
   return separators + inStrings;
 }
 
@@ -153,7 +143,7 @@ function commasIn(s: string): number {
 }
 
 /** Own keys of a single object, refusing prototype-bending names (A13). */
-function rootKeyCount(v: object, what: string): number {
+function ownKeys(v: object, what: string): string[] {
   const keys = Object.keys(v);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
@@ -161,7 +151,7 @@ function rootKeyCount(v: object, what: string): number {
       throw new JWSInvalid(`${what} uses a forbidden member name`);
     }
   }
-  return keys.length;
+  return keys;
 }
 
 const BACKSLASH = 0x5c;

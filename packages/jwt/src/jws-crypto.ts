@@ -149,13 +149,15 @@ export function verifyWithPlan(plan: VerifyPlan, data: Uint8Array, sig: Uint8Arr
     // Handing node the DER form (with the plain key, node's default encoding) skips its own R‖S → DER
     // conversion, which costs more than this one.
     const n = ecdsaDER(sig, plan.order.length);
-    return cryptoVerify(plan.hash!, data, plan.keyObject, new Uint8Array(derScratch.buffer, 0, n));
+    return cryptoVerify(plan.hash!, data, plan.keyObject, (derViews[n] ??= derScratch.subarray(0, n)));
   }
   return cryptoVerify(plan.hash ?? null, data, plan.input as VerifyKeyObjectInput, sig);
 }
 
 // X9.62 ECDSA-Sig-Value of the last signature (at most 2 × (2 + 67) bytes plus a 3-byte header for P-521).
 const derScratch = new Uint8Array(160);
+// Views of its first n bytes, made once per length (a fresh view per verification measured ~40 ns).
+const derViews: Uint8Array[] = [];
 
 /**
  * Write SEQUENCE { INTEGER r, INTEGER s } (DER, X.690 §8.3: minimal big-endian, a 0x00 in front of a high bit)

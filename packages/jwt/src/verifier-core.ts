@@ -86,10 +86,10 @@ function isKeySource(k: unknown): k is KeySource {
   return typeof k === 'object' && k !== null && typeof (k as KeySource).resolve === 'function';
 }
 
-function toSet(
+function toList(
   value: string | readonly string[] | null | undefined,
   name: string,
-): ReadonlySet<string> | null {
+): readonly string[] | null {
   if (value === undefined)
     throw new InvalidOptions(`"${name}" is required (pass null to switch the check off)`);
   if (value === null) return null;
@@ -101,7 +101,7 @@ function toSet(
   ) {
     throw new InvalidOptions(`"${name}" must be a non-empty string or list of strings, or null`);
   }
-  return new Set(list);
+  return Object.freeze([...new Set(list)]);
 }
 
 // Headers repeat across tokens (same alg, kid, typ), so the parsed and checked header is kept by its exact
@@ -150,8 +150,8 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
   }
   const allowed: ReadonlySet<string> = new Set(algorithms);
   const rules: ClaimRules = {
-    issuers: toSet(options.issuer, 'issuer'),
-    audiences: toSet(options.audience, 'audience'),
+    issuers: toList(options.issuer, 'issuer'),
+    audiences: toList(options.audience, 'audience'),
     subject: options.subject,
     clockTolerance:
       options.clockTolerance === undefined ? 0 : toSeconds(options.clockTolerance, 'clockTolerance'),
