@@ -13,26 +13,36 @@ import {
 } from '../../src/index.js';
 
 /**
- * Closing for a test file's servers: `track(server)` registers a listening node server (connections dropped,
- * then closed) and returns its port; `onClose(fn)` registers any other closer. Everything closes after the file.
- * Call once at the top level of a test file.
+ * Closing for a test file's servers: `listen(server)` starts a node server on 127.0.0.1, port 0, and tracks
+ * it; `track(server)` registers a listening node server (connections dropped, then closed) and returns its
+ * port; `onClose(fn)` registers any other closer. Everything closes after the file. Call once at the top level
+ * of a test file.
  */
-export function serverCloser(): { track(server: Server): number; onClose(fn: () => Promise<void>): void } {
+export function serverCloser(): {
+  listen(server: Server): Promise<number>;
+  track(server: Server): number;
+  onClose(fn: () => Promise<void>): void;
+} {
   const closers: (() => Promise<void>)[] = [];
   after(async () => {
     await Promise.all(closers.map((c) => c()));
   });
+  const track = (server: Server): number => {
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    return (server.address() as AddressInfo).port;
+  };
   return {
-    track(server) {
-      closers.push(
-        () =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      );
-      return (server.address() as AddressInfo).port;
+    async listen(server) {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return track(server);
     },
+    track,
     onClose(fn) {
       closers.push(fn);
     },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
@@ -32,7 +32,7 @@ const options = { verifier, realm: 'api' };
 const token = key.signer.sign(claims({ sub: 'alice', jti: 'j-fast' }));
 
 const closer = serverCloser();
-const track = (server: Server): number => closer.track(server);
+const listen = (server: Server): Promise<number> => closer.listen(server);
 
 /** One request with exactly these header lines (names as given, repeats kept); resolves to the status. */
 function rawGet(port: number, lines: string[]): Promise<number> {
@@ -54,8 +54,7 @@ async function startNode(): Promise<number> {
     const auth = await authenticate(req, res);
     if (auth) res.end(String(auth.claims.sub));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return track(server);
+  return listen(server);
 }
 
 async function startExpress(): Promise<number> {
@@ -64,10 +63,7 @@ async function startExpress(): Promise<number> {
   app.get('/me', (req, res) => {
     res.send(String((req as AuthenticatedRequest).auth.claims.sub));
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return track(server);
+  return listen(createServer(app));
 }
 
 async function startFastify(): Promise<number> {
@@ -83,10 +79,7 @@ async function startHono(): Promise<number> {
   const app = new Hono<AuthEnv>();
   app.use('*', createHonoAuth(options));
   app.get('/me', (c) => c.text(String(c.get('auth').claims.sub)));
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
-  });
-  return track(server);
+  return listen(createAdaptorServer({ fetch: app.fetch }) as Server);
 }
 
 const adapters: [string, () => Promise<number>][] = [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { before, describe, it } from 'node:test';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
@@ -37,7 +37,7 @@ const verifier = createVerifier({
 const options = { verifier, realm: 'api' };
 
 const closer = serverCloser();
-const track = (server: Server): string => `http://127.0.0.1:${closer.track(server)}`;
+const listen = async (server: Server): Promise<string> => `http://127.0.0.1:${await closer.listen(server)}`;
 
 async function startNode(): Promise<string> {
   const authenticate = createNodeHttpAuth(options);
@@ -48,8 +48,7 @@ async function startNode(): Promise<string> {
     if (req.url === '/admin' && !admin(req, res)) return;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sub: auth.claims.sub }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return track(server);
+  return listen(server);
 }
 
 // The handler-wrapper form: the handler runs with req.auth set (same tick on a cache hit).
@@ -63,8 +62,7 @@ async function startNodeWrapped(): Promise<string> {
         .end(JSON.stringify({ sub: req.auth.claims.sub }));
     }),
   );
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return track(server);
+  return listen(server);
 }
 
 async function startExpress(): Promise<string> {
@@ -76,10 +74,7 @@ async function startExpress(): Promise<string> {
   app.get('/admin', expressScopes('admin'), (req, res) => {
     res.json({ sub: (req as AuthenticatedRequest).auth.claims.sub });
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return track(server);
+  return listen(createServer(app));
 }
 
 async function startFastify(): Promise<string> {
@@ -100,10 +95,7 @@ async function startHono(): Promise<string> {
   app.use('*', createHonoAuth(options));
   app.get('/me', (c) => c.json({ sub: c.get('auth').claims.sub }));
   app.get('/admin', honoScopes('admin'), (c) => c.json({ sub: c.get('auth').claims.sub }));
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
-  });
-  return track(server);
+  return listen(createAdaptorServer({ fetch: app.fetch }) as Server);
 }
 
 // The handler-wrapper form: the check runs inside the route's own handler (Hono's single-handler fast path);
@@ -120,10 +112,7 @@ async function startHonoWrapped(): Promise<string> {
     honoScopes('admin'),
     (c) => c.json({ sub: c.get('auth').claims.sub }),
   );
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
-  });
-  return track(server);
+  return listen(createAdaptorServer({ fetch: app.fetch }) as Server);
 }
 
 async function get(url: string, authorization?: string) {
@@ -234,8 +223,7 @@ describe('middleware: shared behaviour', () => {
     const server = createServer(async (req, res) => {
       if (await authenticate(req, res)) res.end('ok');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = track(server);
+    const url = await listen(server);
     let r = await get(url, `Bearer ${key.signer.sign(claims({ scope: 'orders:write' }))}`);
     assert.equal(r.status, 403);
     assert.match(r.challenge!, /scope="orders:read"/);
@@ -255,8 +243,7 @@ describe('middleware: shared behaviour', () => {
     const server = createServer(async (req, res) => {
       if (await authenticate(req, res)) res.end('ok');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = track(server);
+    const url = await listen(server);
     const r = await get(url, `Bearer ${key.signer.sign(claims())}`);
     assert.equal(r.status, 503);
     assert.equal(r.json!.error, 'temporarily_unavailable');
