@@ -14,11 +14,19 @@ const here = dirname(fileURLToPath(import.meta.url));
 const MIDDLEWARE_DIR = join(here, '..', 'packages', 'jwt', 'dist', 'src', 'middleware');
 const BODY = '{"ok":true}';
 
-function listen(server) {
-  return new Promise((resolve, reject) => {
+/** Listen on 127.0.0.1, port 0: `{ url, close }` for a node server. */
+async function served(server) {
+  await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
+    server.listen(0, '127.0.0.1', resolve);
   });
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => closeServer(server) };
+}
+
+// The trivial endpoint of the node:http rows.
+function nodeOk(_req, res) {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(BODY);
 }
 
 function closeServer(server) {
@@ -40,31 +48,21 @@ const FRAMEWORKS = {
   'node:http': {
     file: 'node-http.js',
     async start(verifier, mw) {
-      let handler = (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(BODY);
-      };
+      let handler = nodeOk;
       if (verifier) {
         const authenticate = mw.adapt(verifier);
-        const inner = handler;
         handler = async (req, res) => {
-          if (await authenticate(req, res)) inner(req, res);
+          if (await authenticate(req, res)) nodeOk(req, res);
         };
       }
-      const server = await listen(createServer(handler));
-      return { url: `http://127.0.0.1:${server.address().port}/`, close: () => closeServer(server) };
+      return served(createServer(handler));
     },
   },
   // The same server with the check as a handler wrapper (withNodeHttpAuth): no async step on a cache hit.
   'node:http (withNodeHttpAuth)': {
     file: 'node-http.js',
     async start(verifier, mw) {
-      const handler = (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(BODY);
-      };
-      const server = await listen(createServer(verifier ? mw.wrap(verifier, handler) : handler));
-      return { url: `http://127.0.0.1:${server.address().port}/`, close: () => closeServer(server) };
+      return served(createServer(verifier ? mw.wrap(verifier, nodeOk) : nodeOk));
     },
   },
   express: {
@@ -74,8 +72,7 @@ const FRAMEWORKS = {
       const app = express();
       if (verifier) app.use(mw.adapt(verifier));
       app.get('/', (_req, res) => res.json({ ok: true }));
-      const server = await listen(createServer(app));
-      return { url: `http://127.0.0.1:${server.address().port}/`, close: () => closeServer(server) };
+      return served(createServer(app));
     },
   },
   fastify: {
@@ -93,14 +90,11 @@ const FRAMEWORKS = {
     file: 'hono.js',
     async start(verifier, mw) {
       const { Hono } = await import('hono');
-      const { serve } = await import('@hono/node-server');
+      const { createAdaptorServer } = await import('@hono/node-server');
       const app = new Hono();
       if (verifier) app.use('*', mw.adapt(verifier));
       app.get('/', (c) => c.json({ ok: true }));
-      const server = await new Promise((resolve) => {
-        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-      });
-      return { url: `http://127.0.0.1:${server.address().port}/`, close: () => closeServer(server) };
+      return served(createAdaptorServer({ fetch: app.fetch }));
     },
   },
   // The same Hono app with the check as a handler wrapper (withHonoAuth): the route keeps a single handler.
@@ -108,14 +102,11 @@ const FRAMEWORKS = {
     file: 'hono.js',
     async start(verifier, mw) {
       const { Hono } = await import('hono');
-      const { serve } = await import('@hono/node-server');
+      const { createAdaptorServer } = await import('@hono/node-server');
       const app = new Hono();
       const handler = (c) => c.json({ ok: true });
       app.get('/', verifier ? mw.wrap(verifier, handler) : handler);
-      const server = await new Promise((resolve) => {
-        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-      });
-      return { url: `http://127.0.0.1:${server.address().port}/`, close: () => closeServer(server) };
+      return served(createAdaptorServer({ fetch: app.fetch }));
     },
   },
 };

@@ -186,11 +186,10 @@ export function createCoreVerifier(options: CoreVerifierOptions): CoreVerifier {
   let lastSegment = '';
   let lastEntry: HeaderEntry | undefined;
   function header(token: string, d1: number): HeaderEntry {
-    if (lastEntry !== undefined && d1 === lastSegment.length && token.slice(0, d1) === lastSegment)
-      return lastEntry;
-    // A14: the header size cap before slicing, hashing or decoding the segment.
-    if (d1 > MAX_HEADER_SEGMENT) throw new JWSInvalid('protected header too large');
     const segment = token.slice(0, d1);
+    if (lastEntry !== undefined && segment === lastSegment) return lastEntry;
+    // A14: the header size cap before hashing or decoding the segment.
+    if (d1 > MAX_HEADER_SEGMENT) throw new JWSInvalid('protected header too large');
     let e = headerCache.get(segment);
     if (e === undefined) {
       const h = parseProtectedHeader(segment, allowed);

@@ -103,29 +103,37 @@ export function checkScopes(
 ): AuthFailure | undefined {
   if (auth === undefined) return unauthorized(realm);
   if (required.every((s) => auth.scopes.includes(s))) return undefined;
-  const description = 'the access token lacks a required scope';
-  return {
-    status: 403,
-    headers: {
-      'www-authenticate': challenge(
-        realm,
-        `error="insufficient_scope", error_description="${description}", scope="${required.join(' ')}"`,
-      ),
-      'cache-control': 'no-store',
-    },
-    body: { error: 'insufficient_scope', error_description: description },
-  };
+  return bearerError(
+    403,
+    realm,
+    'insufficient_scope',
+    'the access token lacks a required scope',
+    `, scope="${required.join(' ')}"`,
+  );
 }
 
 function malformed(realm: string | undefined): AuthFailure {
-  const description = 'the Authorization header is malformed';
+  return bearerError(400, realm, 'invalid_request', 'the Authorization header is malformed');
+}
+
+/** An RFC 6750 §3 error answer: the same error and description in the challenge and in the JSON body. */
+function bearerError(
+  status: AuthFailure['status'],
+  realm: string | undefined,
+  error: string,
+  description: string,
+  extraParams = '',
+): AuthFailure {
   return {
-    status: 400,
+    status,
     headers: {
-      'www-authenticate': challenge(realm, `error="invalid_request", error_description="${description}"`),
+      'www-authenticate': challenge(
+        realm,
+        `error="${error}", error_description="${description}"${extraParams}`,
+      ),
       'cache-control': 'no-store',
     },
-    body: { error: 'invalid_request', error_description: description },
+    body: { error, error_description: description },
   };
 }
 
@@ -161,15 +169,7 @@ export function failureFor(err: unknown, realm?: string): AuthFailure {
       },
     };
   }
-  const description = DESCRIPTIONS[err.code] ?? 'the access token is invalid';
-  return {
-    status: 401,
-    headers: {
-      'www-authenticate': challenge(realm, `error="invalid_token", error_description="${description}"`),
-      'cache-control': 'no-store',
-    },
-    body: { error: 'invalid_token', error_description: description },
-  };
+  return bearerError(401, realm, 'invalid_token', DESCRIPTIONS[err.code] ?? 'the access token is invalid');
 }
 
 /** An authentication step: a plain outcome when it is known synchronously (a cache hit, a missing or malformed header), else a promise. */

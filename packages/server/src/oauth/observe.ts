@@ -17,7 +17,25 @@ function grantLabel(request: FastifyRequest, grant: string | undefined): string 
   return requested !== undefined && GRANT_LABELS.has(requested) ? requested : 'other';
 }
 
-const tokenChildren = new WeakMap<Counter<'grant' | 'result'>, Map<string, Counter.Internal>>();
+// One labelled child per counter and pair of label values, kept: the labels are bounded sets (grants we
+// serve or `other`, OAuth error codes, introspection results and formats), and a cached child skips building
+// a label object on every request.
+const children = new WeakMap<Counter<string>, Map<string, Counter.Internal>>();
+
+function labelledChild(counter: Counter<string>, a: string, b: string): Counter.Internal {
+  let byLabels = children.get(counter);
+  if (byLabels === undefined) {
+    byLabels = new Map();
+    children.set(counter, byLabels);
+  }
+  const key = `${a} ${b}`;
+  let child = byLabels.get(key);
+  if (child === undefined) {
+    child = counter.labels(a, b);
+    byLabels.set(key, child);
+  }
+  return child;
+}
 
 /**
  * Count a token endpoint outcome: `success` or the OAuth error code.
@@ -33,21 +51,7 @@ export function recordTokenResult(
 ): void {
   const counter = ctx.metrics?.tokensIssued;
   if (counter === undefined) return;
-  const label = grantLabel(request, grant);
-  // One labelled child per (grant, result), kept per counter: labels are bounded (grants we serve or
-  // `other`; OAuth error codes), and a cached child skips building a label object on every request.
-  let children = tokenChildren.get(counter);
-  if (children === undefined) {
-    children = new Map();
-    tokenChildren.set(counter, children);
-  }
-  const key = `${label} ${result}`;
-  let child = children.get(key);
-  if (child === undefined) {
-    child = counter.labels(label, result);
-    children.set(key, child);
-  }
-  child.inc();
+  labelledChild(counter, grantLabel(request, grant), result).inc();
 }
 
 /** Count one refresh-token reuse detection. */
@@ -67,20 +71,5 @@ export function recordRevocation(
 export function recordIntrospection(ctx: ServerContext, active: boolean, format: string): void {
   const counter = ctx.metrics?.introspections;
   if (counter === undefined) return;
-  // Cached labelled children, as for token results: formats and results are fixed sets.
-  let children = introspectionChildren.get(counter);
-  if (children === undefined) {
-    children = new Map();
-    introspectionChildren.set(counter, children);
-  }
-  const result = active ? 'active' : 'inactive';
-  const key = `${result} ${format}`;
-  let child = children.get(key);
-  if (child === undefined) {
-    child = counter.labels(result, format);
-    children.set(key, child);
-  }
-  child.inc();
+  labelledChild(counter, active ? 'active' : 'inactive', format).inc();
 }
-
-const introspectionChildren = new WeakMap<Counter<'result' | 'format'>, Map<string, Counter.Internal>>();

@@ -1,5 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { recordIntrospection } from '../../src/oauth/observe.js';
 import { startServer, type ServerHandle } from '../../src/server/start.js';
 import { memoryLogger, tempDir, testConfig } from './helpers.js';
 
@@ -102,6 +103,17 @@ test('healthz, readyz (store ping and a current key), 503 when the store is down
   assert.equal((await server.app.inject({ url: '/healthz' })).statusCode, 200);
   assert.equal((await server.app.inject({ url: '/.well-known/jwks.json' })).statusCode, 200);
   store.ping = ping;
+});
+
+test('metrics: introspections are counted per result and format, each pair on its own series', async (t) => {
+  const { server } = await start(t);
+  recordIntrospection(server.ctx, true, 'jwt');
+  recordIntrospection(server.ctx, true, 'jwt');
+  recordIntrospection(server.ctx, false, 'opaque');
+  const text = (await server.app.inject({ url: '/metrics' })).body;
+  assert.match(text, /tessera_introspections_total\{result="active",format="jwt"\} 2/);
+  assert.match(text, /tessera_introspections_total\{result="inactive",format="opaque"\} 1/);
+  assert.doesNotMatch(text, /tessera_introspections_total\{result="active",format="opaque"\}/);
 });
 
 test('metrics: Prometheus text with tokens, latency, keys, reuse, revocations and JWKS requests', async (t) => {
