@@ -56,6 +56,14 @@ export {
   toPublicKey,
 } from './keys.js';
 export type { ExportJWKOptions, GenerateKeyOptions, GeneratedKeyPair, ImportKeyOptions } from './keys.js';
+export {
+  createOpaqueToken,
+  isOpaqueTokenShape,
+  OPAQUE_ACCESS_TOKEN_PREFIX,
+  OPAQUE_REFRESH_TOKEN_PREFIX,
+  OPAQUE_TOKEN_LENGTH,
+} from './opaque-token.js';
+export type { OpaqueTokenPrefix } from './opaque-token.js';
 export { createSigner } from './signer.js';
 export type { SignOptions, Signer, SignerOptions } from './signer.js';
 export { macEquals, macFunction } from './hmac.js';
