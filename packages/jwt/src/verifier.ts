@@ -40,6 +40,8 @@ export interface IssuerEntry {
   audience?: string | readonly string[] | null;
   /** Overrides the verifier's algorithms for this issuer. */
   algorithms?: readonly Alg[];
+  /** Overrides the verifier's `scopeClaim` for this issuer (e.g. `scp` for another vendor's tokens). */
+  scopeClaim?: string;
 }
 
 /** Options for createVerifier: the core options plus remote keys, several issuers, caching, revocation, introspection, events. */
@@ -60,6 +62,12 @@ export interface VerifierOptions extends Omit<CoreVerifierOptions, 'keys' | 'iss
   introspection?: IntrospectionClient | IntrospectionClientOptions;
   /** Events and timing. */
   events?: EventsOptions;
+  /**
+   * The claim the middleware reads scopes from. Default `scope` (RFC 9068 §2.2.3, space-delimited). Only
+   * for tokens of another issuer that uses another name (a string or a list of strings, e.g. `scp`): a
+   * fallback to a second claim would let a client allowed to carry that claim grant itself scopes.
+   */
+  scopeClaim?: string;
 }
 
 /** What an introspected (opaque) token verifies to. */
@@ -94,6 +102,33 @@ export interface SyncPath {
 }
 
 const syncPaths = new WeakMap<object, SyncPath>();
+
+/** Per verifier: the scope claim name, by issuer when the issuer list set one (see VerifierOptions.scopeClaim). */
+interface ScopeClaims {
+  fallback: string;
+  byIssuer: ReadonlyMap<string, string> | undefined;
+}
+const scopeClaims = new WeakMap<object, ScopeClaims>();
+
+/**
+ * The claim a verifier's tokens carry their scopes in, for a token of issuer `iss`: `scope` unless the
+ * verifier was configured otherwise (not public API; the middleware adapters use it).
+ */
+export function scopeClaimOf(verifier: object, iss: unknown): string {
+  const claims = scopeClaims.get(verifier);
+  if (claims === undefined) return 'scope';
+  if (claims.byIssuer !== undefined && typeof iss === 'string')
+    return claims.byIssuer.get(iss) ?? claims.fallback;
+  return claims.fallback;
+}
+
+// A claim name is a non-empty JSON member name; registered timing and identity claims can never be scopes.
+const NOT_SCOPE_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id']);
+function checkScopeClaim(name: unknown, where: string): string {
+  if (typeof name !== 'string' || name === '' || name.length > 64 || NOT_SCOPE_CLAIMS.has(name))
+    throw new InvalidOptions(`"${where}" must be a claim name such as "scope" or "scp"`);
+  return name;
+}
 
 /** The SyncPath of a createVerifier verifier with a token cache, or undefined for any other verifier. */
 export function syncPathOf(verifier: object): SyncPath | undefined {
@@ -138,7 +173,21 @@ export function createVerifier(
 export function createVerifier(options: VerifierOptions): Verifier;
 export function createVerifier(options: VerifierOptions): Verifier | OpaqueTokenVerifier {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('options are required');
-  const { jwksUri, jwks, cache: cacheOptions, revocations, introspection, events, keys, ...core } = options;
+  const {
+    jwksUri,
+    jwks,
+    cache: cacheOptions,
+    revocations,
+    introspection,
+    events,
+    keys,
+    scopeClaim,
+    ...core
+  } = options;
+  const scopes: ScopeClaims = {
+    fallback: scopeClaim === undefined ? 'scope' : checkScopeClaim(scopeClaim, 'scopeClaim'),
+    byIssuer: undefined,
+  };
   const onEvent = events?.onEvent;
   if (jwksUri !== undefined && keys !== undefined)
     throw new InvalidOptions('give "keys" or "jwksUri", not both');
@@ -171,6 +220,10 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
         throw new InvalidOptions('each issuer entry needs an "issuer" string');
       }
       if (byIssuer.has(entry.issuer)) throw new InvalidOptions('issuer entries must be unique');
+      if (entry.scopeClaim !== undefined) {
+        const byIssuer = (scopes.byIssuer ??= new Map()) as Map<string, string>;
+        byIssuer.set(entry.issuer, checkScopeClaim(entry.scopeClaim, 'scopeClaim'));
+      }
       if ((entry.jwksUri === undefined) === (entry.keys === undefined))
         throw new InvalidOptions('each issuer entry needs "jwksUri" or "keys"');
       const algorithms = entry.algorithms ?? core.algorithms;
@@ -213,9 +266,12 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
     introspection === undefined &&
     events === undefined
   ) {
+    if (scopeClaim !== undefined) scopeClaims.set(single!, scopes);
     return single!;
   }
-  return createExtendedVerifier();
+  const extended = createExtendedVerifier();
+  if (scopeClaim !== undefined || scopes.byIssuer !== undefined) scopeClaims.set(extended, scopes);
+  return extended;
 
   function createExtendedVerifier(): Verifier | OpaqueTokenVerifier {
     const clock = core.clock ?? Date.now;
