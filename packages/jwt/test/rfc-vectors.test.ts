@@ -1,6 +1,6 @@
 /**
  * The examples of RFC 7515 appendix A, RFC 7520 §4 (the JOSE cookbook), RFC 8037, RFC 7638 and RFC 7797 give
- * their documented results. Vectors come from ../shared/vectors/jose-cookbook (README there).
+ * their documented results. Vectors come from test/vectors/jose-cookbook (README there).
  *
  * Several of these examples sign payloads that are not JWT claims sets ("Payload", a Tolkien quote). Our
  * verifier is a JWT verifier: it checks the signature first and only then parses the payload, so for those

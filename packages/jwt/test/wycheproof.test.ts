@@ -1,5 +1,5 @@
 /**
- * Project Wycheproof vectors (shared/vectors/wycheproof, README there): every valid vector verifies, every invalid
+ * Project Wycheproof vectors (test/vectors/wycheproof, README there): every valid vector verifies, every invalid
  * one is rejected, `acceptable` outcomes are recorded. JOSE-level files go through createVerifier; primitive files
  * go through the same key import functions and the internal verifyBytes with the verifier's exact-length rule.
  * One summary line per file and a total are printed; any mismatch fails the test and lists the tcIds.

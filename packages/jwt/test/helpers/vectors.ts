@@ -1,8 +1,8 @@
 /**
  * Test-vector loading for the RFC, cookbook and Wycheproof suites, plus the label overrides listed in
- * `shared/vectors/wycheproof/README.md` ("Known label problems"). Vectors live beside the repository in
- * `../shared/vectors`; the path is resolved from the repository root (the directory whose package.json has
- * `workspaces`), so the tests run the same from /work/main and from a CI clone. Missing vectors fail loudly.
+ * `test/vectors/wycheproof/README.md` ("Known label problems"). The vectors are vendored in
+ * `packages/jwt/test/vectors` (README there: source, version, licence), found from the repository root (the
+ * directory whose package.json has `workspaces`), so a clone anywhere runs them. Missing vectors fail loudly.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,13 +24,11 @@ export function findRepoRoot(start: string = path.dirname(fileURLToPath(import.m
   }
 }
 
-/** `<repoRoot>/../shared/vectors`, or an error naming the path when the vectors are missing. */
+/** `<repoRoot>/packages/jwt/test/vectors`, or an error naming the path when the vectors are missing. */
 export function vectorsDir(): string {
-  const dir = path.resolve(findRepoRoot(), '../shared/vectors');
+  const dir = path.join(findRepoRoot(), 'packages/jwt/test/vectors');
   if (!existsSync(path.join(dir, 'wycheproof')) || !existsSync(path.join(dir, 'jose-cookbook'))) {
-    throw new Error(
-      `test vectors missing: expected ${dir}/wycheproof and ${dir}/jose-cookbook (shared/ must sit beside the repo)`,
-    );
+    throw new Error(`test vectors missing: expected ${dir}/wycheproof and ${dir}/jose-cookbook`);
   }
   return dir;
 }
