@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createRedisRevocationTransport } from '../src/redis-transport.js';
 
 const REDIS_URL =
-  process.env.TESSERA_TEST_REDIS_URL ?? (process.env.CI === 'true' ? undefined : 'redis://127.0.0.1:6379');
+  process.env.TESSERA_TEST_REDIS_URL ?? (process.env.CI === 'true' ? undefined : 'redis://127.0.0.1:6379/15');
 
 /** Wait until `predicate` holds or fail after `ms`. */
 async function until(predicate: () => boolean, ms = 3000): Promise<void> {

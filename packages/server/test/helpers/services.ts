@@ -3,6 +3,10 @@
  * FAILURE (these functions throw, which fails the test file), never a silent skip; outside CI the test may
  * skip, with a loud message on stderr.
  *
+ * By default tests never write into a developer's own data: PostgreSQL database `tessera_test` (created through
+ * the `postgres` maintenance database when it is missing) and Redis database 15. Redis pub/sub channels are
+ * not per database, so tests that subscribe use channel names of their own.
+ *
  * @example
  * const url = await pgUrl();
  * describe('postgres store', { skip: url === undefined && 'PostgreSQL not reachable' }, () => { … });
@@ -11,12 +15,43 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import pg from 'pg';
 
-const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/** Where tests write when TESSERA_TEST_PG_URL is unset: a database of their own, never `postgres`. */
+export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/tessera_test';
+/** Where tests write when TESSERA_TEST_REDIS_URL is unset: database 15, not the default database 0. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/15';
 
-/** TESSERA_TEST_PG_URL if PostgreSQL answers there (default URL allowed outside CI), else undefined. */
-export function pgUrl(): Promise<string | undefined> {
-  return serviceUrl('PostgreSQL', 'TESSERA_TEST_PG_URL', DEFAULT_PG_URL, 5432);
+/**
+ * TESSERA_TEST_PG_URL if PostgreSQL answers there (default URL allowed outside CI), else undefined. The
+ * database in the URL is created when it does not exist yet.
+ */
+export async function pgUrl(): Promise<string | undefined> {
+  const url = await serviceUrl('PostgreSQL', 'TESSERA_TEST_PG_URL', DEFAULT_PG_URL, 5432);
+  if (url !== undefined) await ensureDatabase(url);
+  return url;
+}
+
+/**
+ * Create the URL's database through the `postgres` maintenance database unless it exists. Two test files
+ * racing to create it is fine: the loser sees `duplicate_database` (42P04) or the catalog's unique violation
+ * (23505) and goes on.
+ */
+export async function ensureDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  if (name === '') return; // the server's default database (the user's name) exists by definition
+  const maintenance = new URL(url);
+  maintenance.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: maintenance.toString() });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04' && err.code !== '23505') throw err;
+      });
+    }
+  } finally {
+    await admin.end();
+  }
 }
 
 /** TESSERA_TEST_REDIS_URL if Redis answers there (default URL allowed outside CI), else undefined. */
