@@ -61,12 +61,14 @@ describe(
             'pack',
             '--json',
             '--ignore-scripts',
+            '-w',
+            '@tessera/jwt',
+            '-w',
+            '@tessera/server',
             '--pack-destination',
             tmp,
-            path.join(root, 'packages/jwt'),
-            path.join(root, 'packages/server'),
           ],
-          tmp,
+          root, // the README's command (Install), run in the clone
         ),
         'npm pack',
       );
@@ -301,6 +303,15 @@ describe(
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
+    });
+
+    test('npx --package=@tessera/server tessera runs the installed command (plain `npx tessera` is another package)', () => {
+      const help = must(
+        run('npm', ['exec', '--offline', '--package=@tessera/server', '--', 'tessera', '--help'], app),
+        'npx --package=@tessera/server tessera --help',
+      );
+      assert.match(help, /Usage: tessera <command>/);
+      assert.match(help, /serve/);
     });
   },
 );
