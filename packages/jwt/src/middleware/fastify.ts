@@ -142,7 +142,7 @@ export function createFastifyAuth(options: FastifyAuthOptions): FastifyPluginAsy
 export function requireScopes(...scopes: string[]): preHandlerAsyncHookHandler {
   const required = checkScopeList(scopes);
   return async function checkRequiredScopes(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const failure = checkScopes(request.auth ?? undefined, required);
+    const failure = checkScopes(request.auth, required);
     if (failure) await send(reply, failure);
   };
 }

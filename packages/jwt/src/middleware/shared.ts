@@ -151,13 +151,14 @@ export function scopesOf(claims: JWTPayload, claim = 'scope'): readonly string[]
   return [];
 }
 
-/** The 403 answer when `auth` lacks one of `required`, else undefined. */
+/** The 403 answer when `auth` lacks one of `required` (401 when there is no auth), else undefined. */
 export function checkScopes(
-  auth: AuthInfo | undefined,
+  auth: AuthInfo | null | undefined,
   required: readonly string[],
   realm?: string,
 ): AuthFailure | undefined {
-  if (auth === undefined) return unauthorized(realm);
+  // No auth (null: let through by credentialsRequired: false) needs credentials first: a bare 401.
+  if (auth === undefined || auth === null) return unauthorized(realm);
   if (required.every((s) => auth.scopes.includes(s))) return undefined;
   return bearerError(
     403,
