@@ -366,13 +366,14 @@ describe('issue 13: the Fastify plugin protects exactly the routes of its contex
     app.get('/before', async () => 'open');
     await app.register(async (api) => {
       api.get('/api/early', async () => 'open');
-      await api.register(createFastifyAuth({ verifier, publicRoutes: ['/api/health'] }));
+      await api.register(createFastifyAuth({ verifier, publicRoutes: ['/api/health', '/api/child/open'] }));
       api.get('/api/me', async (request) => ({ sub: request.auth?.claims.sub ?? null }));
       api.get('/api/health', async () => 'open');
       await api.register(
         async (child) => {
           child.get('/deep', async (request) => ({ sub: request.auth?.claims.sub ?? null }));
           child.get('/', async () => 'index');
+          child.get('/open', async () => 'open'); // public, named with its prefix
         },
         { prefix: '/api/child' },
       );
@@ -403,8 +404,10 @@ describe('issue 13: the Fastify plugin protects exactly the routes of its contex
   });
 
   it('routes declared after it, in its context and in child contexts, are protected; publicRoutes stay open', async () => {
-    const open = await get(`${url}/api/health`);
-    assert.deepEqual([open.status, open.text], [200, 'open']);
+    for (const path of ['/api/health', '/api/child/open']) {
+      const open = await get(`${url}${path}`);
+      assert.deepEqual([open.status, open.text], [200, 'open'], path);
+    }
     const tok = key.signer.sign(claims({ sub: 'erin' }));
     for (const path of ['/api/me', '/api/child/deep', '/api/child', '/api/child/']) {
       assert.equal((await get(`${url}${path}`)).status, 401, path);
