@@ -47,8 +47,9 @@ export interface FastifyAuthOptions extends FastifyAuthHookOptions {
 
 /**
  * The onRequest hook alone, for per-route use: `{ onRequest: createFastifyAuthHook({ verifier }) }`. With
- * `onError`, the hook runs first; to answer yourself, `return reply.send(…)` from it (or await the send): if
- * the reply is not sent when it settles, the default answer is. With `credentialsRequired: false`, a request
+ * `onError`, the hook runs first; to answer yourself, `return reply.send(…)` from it (Fastify's convention
+ * for async hooks: it then settles once the response has ended). If the reply has not been sent when it
+ * settles, the default answer is. With `credentialsRequired: false`, a request
  * without credentials goes on with `request.auth` null.
  *
  * @example app.get('/orders', { onRequest: createFastifyAuthHook({ verifier }) }, (req) => req.auth!.claims);
@@ -58,9 +59,9 @@ export function createFastifyAuthHook(options: FastifyAuthHookOptions): onReques
   const { getToken, onError } = options;
   async function fail(request: FastifyRequest, reply: FastifyReply, failure: AuthFailure) {
     if (onError !== undefined) {
-      const returned = await onError(failure, request, reply);
-      // reply.sent turns true when the response ends; a returned reply resolves once it has.
-      if (returned === reply) await reply;
+      // A returned reply is awaited like Fastify awaits one from an async hook: until the response has ended,
+      // which is when reply.sent turns true.
+      await onError(failure, request, reply);
       if (reply.sent) return;
     }
     await send(reply, failure);

@@ -44,9 +44,8 @@ function createCheck(options: NodeHttpAuthOptions): {
   read: (req: IncomingMessage) => StepOutcome | Promise<StepOutcome>;
   fail: (req: IncomingMessage, res: ServerResponse, failure: AuthFailure) => void | Promise<void>;
 } {
-  const steps = createAuthSteps(options);
+  const { header, token } = createAuthSteps(options);
   const { getToken, onError } = options;
-  const { header, token } = steps;
   return {
     read:
       getToken === undefined
