@@ -47,6 +47,22 @@ export function extractBearerToken(
 }
 
 /**
+ * Check a bearer token found somewhere other than the Authorization header (a middleware `getToken`, e.g. a
+ * cookie) by the same rules as extractBearerToken: no token (undefined, null, '') is `missing`; otherwise
+ * exactly one RFC 6750 §2.1 b64token, no longer than a header would allow.
+ *
+ * @example const r = checkBearerToken(cookies.access_token); if (r.status === 'ok') await verifier.verify(r.token);
+ */
+export function checkBearerToken(token: unknown): BearerResult {
+  if (token === undefined || token === null || token === '') return { status: 'missing' };
+  if (typeof token !== 'string') return { status: 'malformed', description: 'the token is not a string' };
+  if (token.length > MAX_AUTHORIZATION_LENGTH - 7)
+    return { status: 'malformed', description: 'token too long' };
+  if (!B64TOKEN.test(token)) return { status: 'malformed', description: 'the token is not a b64token' };
+  return { status: 'ok', token };
+}
+
+/**
  * Whether `value` starts with `lower` (lower-case ASCII letters) compared case-insensitively, without slicing
  * or lower-casing: `c | 0x20` folds ASCII upper case onto lower case, and onto a lower-case letter nothing else
  * folds, so this is exactly `value.slice(0, n).toLowerCase() === lower` for ASCII letters (HTTP schemes and

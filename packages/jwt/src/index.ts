@@ -138,6 +138,14 @@ export { createTokenCache } from './token-cache.js';
 export type { RevocationCheck, TokenCache, TokenCacheOptions } from './token-cache.js';
 export type { IntrospectedResult, IssuerEntry, OpaqueTokenVerifier } from './verifier.js';
 export { createAuthenticator, failureFor, scopesOf } from './middleware/shared.js';
-export type { AuthFailure, AuthInfo, AuthOptions, AuthOutcome } from './middleware/shared.js';
+export type {
+  AdapterAuthOptions,
+  AnonymousOutcome,
+  AuthFailure,
+  AuthInfo,
+  AuthOptions,
+  AuthOutcome,
+  StepOutcome,
+} from './middleware/shared.js';
 export { createRedisRevocationTransport } from './redis-transport.js';
 export type { RedisTransportOptions } from './redis-transport.js';

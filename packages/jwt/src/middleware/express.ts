@@ -4,11 +4,12 @@ import {
   bodyText,
   checkScopeList,
   checkScopes,
-  createAuthStep,
-  type AuthOutcome,
+  answerThroughHook,
+  createAuthSteps,
+  type AdapterAuthOptions,
   type AuthFailure,
   type AuthInfo,
-  type AuthOptions,
+  type StepOutcome,
 } from './shared.js';
 
 /** A request that passed authentication: the verified claims are on `req.auth`. */
@@ -20,20 +21,48 @@ function send(res: Response, failure: AuthFailure): void {
   else res.type('application/json').send(bodyText(failure));
 }
 
+/** Options of the Express adapter: AuthOptions plus `getToken(req)` and `onError(failure, req, res)`. */
+export type ExpressAuthOptions = AdapterAuthOptions<Request, Response>;
+
 /**
  * Express middleware: verifies the bearer token and puts the claims on `req.auth`, or answers
- * 401/400/403/503 per RFC 6750. Unexpected errors go to `next(err)`.
+ * 401/400/403/503 per RFC 6750 (through `onError` first when given). Unexpected errors, and errors thrown by
+ * `getToken` or `onError`, go to `next(err)`. With `credentialsRequired: false`, a request without
+ * credentials goes on with `req.auth` undefined.
  *
  * @example
  * app.use('/api', createExpressAuth({ verifier }));
  * app.get('/api/orders', requireScopes('orders:read'), (req, res) => res.json((req as AuthenticatedRequest).auth.claims));
  */
-export function createExpressAuth(options: AuthOptions): RequestHandler {
-  const step = createAuthStep(options);
+export function createExpressAuth(options: ExpressAuthOptions): RequestHandler {
+  const { header, token } = createAuthSteps(options);
+  const { getToken, onError } = options;
+  const fail =
+    onError === undefined
+      ? (_req: Request, res: Response, _next: NextFunction, failure: AuthFailure) => send(res, failure)
+      : (req: Request, res: Response, next: NextFunction, failure: AuthFailure) => {
+          try {
+            answerThroughHook(
+              () => onError(failure, req, res),
+              () => res.headersSent,
+              () => send(res, failure),
+            )?.then(undefined, next);
+          } catch (err) {
+            next(err);
+          }
+        };
+  const settle = (req: Request, res: Response, next: NextFunction, outcome: StepOutcome): void => {
+    if (!outcome.ok) return fail(req, res, next, outcome.failure);
+    if (outcome.auth !== null) (req as AuthenticatedRequest).auth = outcome.auth;
+    next();
+  };
   return function tesseraAuth(req: Request, res: Response, next: NextFunction): void {
-    let outcome: AuthOutcome | Promise<AuthOutcome>;
+    let outcome: StepOutcome | Promise<StepOutcome>;
     try {
-      outcome = step(authorizationOf(req.headers.authorization, req.rawHeaders));
+      outcome =
+        getToken === undefined
+          ? header(authorizationOf(req.headers.authorization, req.rawHeaders))
+          : token(getToken(req));
     } catch (err) {
       next(err);
       return;
@@ -45,12 +74,6 @@ export function createExpressAuth(options: AuthOptions): RequestHandler {
     }
     settle(req, res, next, outcome);
   };
-}
-
-function settle(req: Request, res: Response, next: NextFunction, outcome: AuthOutcome): void {
-  if (!outcome.ok) return send(res, outcome.failure);
-  (req as AuthenticatedRequest).auth = outcome.auth;
-  next();
 }
 
 /**

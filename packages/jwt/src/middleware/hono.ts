@@ -4,15 +4,30 @@ import {
   bodyText,
   checkScopeList,
   checkScopes,
-  createAuthStep,
-  type AuthOutcome,
+  createAuthSteps,
   type AuthFailure,
   type AuthInfo,
   type AuthOptions,
+  type StepOutcome,
 } from './shared.js';
 
 /** The Hono environment the middleware provides: `c.get('auth')` is typed. */
 export type AuthEnv = { Variables: { auth: AuthInfo } };
+
+/** The environment with `credentialsRequired: false`: `c.get('auth')` is undefined without credentials. */
+export type OptionalAuthEnv = { Variables: { auth: AuthInfo | undefined } };
+
+/**
+ * Options of the Hono adapter: AuthOptions plus `getToken(c)` and `onError(failure, c)`. Both take the
+ * Context (Hono's helpers, e.g. `getCookie(c, name)`, do); `onError` answers by returning a Response,
+ * otherwise the default answer is sent.
+ */
+export interface HonoAuthOptions extends AuthOptions {
+  /** Where the token is instead of the Authorization header; verified exactly like a Bearer token. */
+  getToken?: (c: Context) => string | undefined | null;
+  /** Called with every failure first; a Response it returns (or resolves to) is sent instead of the default. */
+  onError?: (failure: AuthFailure, c: Context) => Response | void | Promise<Response | void>;
+}
 
 function send(c: Context, failure: AuthFailure): Response {
   const headers: Record<string, string> = { ...failure.headers };
@@ -23,11 +38,33 @@ function send(c: Context, failure: AuthFailure): Response {
 
 const toUndefined = (): undefined => undefined;
 
-/** The failure answer, or undefined once `c.get('auth')` is set. Shared by the middleware and the wrapper. */
-function admit(c: Context<AuthEnv>, outcome: AuthOutcome): Response | undefined {
-  if (!outcome.ok) return send(c, outcome.failure);
-  c.set('auth', outcome.auth);
-  return undefined;
+/**
+ * Build the per-request check shared by the middleware and the wrapper: `read` the credentials (Authorization
+ * header or `getToken`) through the shared step; `admit` sets `c.get('auth')` and returns undefined, or
+ * returns the failure answer (a promise of it when `onError` is async). Options are resolved here, once.
+ */
+function createCheck(options: HonoAuthOptions): {
+  read: (c: Context) => StepOutcome | Promise<StepOutcome>;
+  admit: (c: Context<AuthEnv>, outcome: StepOutcome) => Response | Promise<Response> | undefined;
+} {
+  const { header, token } = createAuthSteps(options);
+  const { getToken, onError } = options;
+  const answer =
+    onError === undefined
+      ? send
+      : (c: Context, failure: AuthFailure): Response | Promise<Response> => {
+          const r = onError(failure, c);
+          if (r instanceof Promise) return r.then((res) => res ?? send(c, failure));
+          return r ?? send(c, failure);
+        };
+  return {
+    read: getToken === undefined ? (c) => header(authorizationFrom(c)) : (c) => token(getToken(c)),
+    admit(c, outcome) {
+      if (!outcome.ok) return answer(c, outcome.failure);
+      if (outcome.auth !== null) c.set('auth', outcome.auth);
+      return undefined;
+    },
+  };
 }
 
 /**
@@ -47,25 +84,32 @@ function authorizationFrom(c: Context): string | readonly string[] | undefined {
 
 /**
  * Hono middleware: verifies the bearer token and sets `c.get('auth')`, or answers 401/400/403/503 per
- * RFC 6750.
+ * RFC 6750 (or `onError`'s Response). With `credentialsRequired: false`, a request without credentials goes
+ * on with `c.get('auth')` undefined (type the app with OptionalAuthEnv).
  *
  * @example
  * const app = new Hono<AuthEnv>();
  * app.use('/api/*', createHonoAuth({ verifier }));
  * app.get('/api/me', (c) => c.json(c.get('auth').claims));
  */
-export function createHonoAuth(options: AuthOptions): MiddlewareHandler<AuthEnv> {
-  const step = createAuthStep(options);
-  const settle = async (c: Context<AuthEnv>, next: Next, pending: Promise<AuthOutcome>) => {
-    const failure = admit(c, await pending);
+export function createHonoAuth(
+  options: HonoAuthOptions & { credentialsRequired?: true },
+): MiddlewareHandler<AuthEnv>;
+export function createHonoAuth(options: HonoAuthOptions): MiddlewareHandler<OptionalAuthEnv>;
+export function createHonoAuth(
+  options: HonoAuthOptions,
+): MiddlewareHandler<AuthEnv> | MiddlewareHandler<OptionalAuthEnv> {
+  const { read, admit } = createCheck(options);
+  const settle = async (c: Context<AuthEnv>, next: Next, pending: Promise<StepOutcome>) => {
+    const failure = await admit(c, await pending);
     if (failure !== undefined) return failure;
     await next();
     return undefined;
   };
   // Not an async function: a cache hit goes straight on to next() (its promise is what Hono awaits; the
   // middleware itself resolves to undefined so Hono keeps the response the handler set).
-  return function tesseraAuth(c, next) {
-    const outcome = step(authorizationFrom(c));
+  return function tesseraAuth(c: Context<AuthEnv>, next: Next) {
+    const outcome = read(c);
     if (outcome instanceof Promise) return settle(c, next, outcome);
     const failure = admit(c, outcome);
     return failure !== undefined ? Promise.resolve(failure) : next().then(toUndefined);
@@ -76,17 +120,31 @@ export function createHonoAuth(options: AuthOptions): MiddlewareHandler<AuthEnv>
  * The same check as a handler wrapper, for routes where every microsecond counts: a route with a single
  * handler stays on Hono's fast path (no middleware composition), which no `app.use` middleware can. On
  * @hono/node-server an empty middleware alone costs about a tenth of a trivial route's requests/s; the
- * wrapper adds only the token check. Same answers as createHonoAuth; `c.get('auth')` is set before `handler`.
+ * wrapper adds only the token check. Same answers and options as createHonoAuth; `c.get('auth')` is set
+ * before `handler`.
  *
  * @example
  * app.get('/api/me', withHonoAuth({ verifier }, (c) => c.json(c.get('auth').claims)));
  */
-export function withHonoAuth(options: AuthOptions, handler: Handler<AuthEnv>): Handler<AuthEnv> {
-  const step = createAuthStep(options);
-  const proceed = (c: Context<AuthEnv>, next: Next, outcome: AuthOutcome) =>
-    admit(c, outcome) ?? handler(c, next);
-  return function tesseraAuthHandler(c, next) {
-    const outcome = step(authorizationFrom(c));
+export function withHonoAuth(
+  options: HonoAuthOptions & { credentialsRequired?: true },
+  handler: Handler<AuthEnv>,
+): Handler<AuthEnv>;
+export function withHonoAuth(
+  options: HonoAuthOptions,
+  handler: Handler<OptionalAuthEnv>,
+): Handler<OptionalAuthEnv>;
+export function withHonoAuth(
+  options: HonoAuthOptions,
+  handler: Handler<AuthEnv> | Handler<OptionalAuthEnv>,
+): Handler<AuthEnv> | Handler<OptionalAuthEnv> {
+  const { read, admit } = createCheck(options);
+  const proceed = (c: Context<AuthEnv>, next: Next, outcome: StepOutcome) => {
+    const failure = admit(c, outcome);
+    return failure !== undefined ? failure : (handler as Handler<AuthEnv>)(c, next);
+  };
+  return function tesseraAuthHandler(c: Context<AuthEnv>, next: Next) {
+    const outcome = read(c);
     if (outcome instanceof Promise) return outcome.then((o) => proceed(c, next, o));
     return proceed(c, next, outcome);
   };

@@ -4,12 +4,13 @@ import {
   bodyText,
   checkScopeList,
   checkScopes,
-  createAuthStep,
+  answerThroughHook,
+  createAuthSteps,
   failureFor,
-  type AuthOutcome,
+  type AdapterAuthOptions,
   type AuthFailure,
   type AuthInfo,
-  type AuthOptions,
+  type StepOutcome,
 } from './shared.js';
 
 /** A request that passed authentication: the verified claims are on `auth`. */
@@ -26,10 +27,47 @@ export function sendFailure(res: ServerResponse, failure: AuthFailure): void {
   res.writeHead(failure.status, headers).end(body);
 }
 
+/** Options of the node:http adapter: AuthOptions plus `getToken(req)` and `onError(failure, req, res)`. */
+export type NodeHttpAuthOptions = AdapterAuthOptions<IncomingMessage, ServerResponse>;
+
+/** A request that went through the check with `credentialsRequired: false`: `auth` is null without credentials. */
+export interface OptionallyAuthenticatedRequest extends IncomingMessage {
+  auth: AuthInfo | null;
+}
+
+/**
+ * Build the per-request check: read the credentials (Authorization header, or `getToken`), run the shared
+ * step, and answer failures (through `onError` when given). The default path is one closure call and no
+ * per-request branching on options: each choice is made here, once.
+ */
+function createCheck(options: NodeHttpAuthOptions): {
+  read: (req: IncomingMessage) => StepOutcome | Promise<StepOutcome>;
+  fail: (req: IncomingMessage, res: ServerResponse, failure: AuthFailure) => void | Promise<void>;
+} {
+  const { header, token } = createAuthSteps(options);
+  const { getToken, onError } = options;
+  return {
+    read:
+      getToken === undefined
+        ? (req) => header(authorizationOf(req.headers.authorization, req.rawHeaders))
+        : (req) => token(getToken(req)),
+    fail:
+      onError === undefined
+        ? (_req, res, failure) => sendFailure(res, failure)
+        : (req, res, failure) =>
+            answerThroughHook(
+              () => onError(failure, req, res),
+              () => res.headersSent || res.writableEnded,
+              () => sendFailure(res, failure),
+            ),
+  };
+}
+
 /**
  * Authentication for a plain node:http server. The returned function verifies the bearer token; on
- * success it sets `req.auth` and resolves to it, on failure it answers (401/400/403/503) and resolves to
- * undefined, so the handler simply returns.
+ * success it sets `req.auth` and resolves to it, on failure it answers (401/400/403/503, or through
+ * `onError`) and resolves to undefined, so the handler simply returns. With `credentialsRequired: false`, a
+ * request without credentials resolves to null (and `req.auth` is null): test for undefined, not falsiness.
  *
  * @example
  * const authenticate = createNodeHttpAuth({ verifier });
@@ -40,44 +78,87 @@ export function sendFailure(res: ServerResponse, failure: AuthFailure): void {
  * });
  */
 export function createNodeHttpAuth(
-  options: AuthOptions,
-): (req: IncomingMessage, res: ServerResponse) => Promise<AuthInfo | undefined> {
-  const step = createAuthStep(options);
+  options: NodeHttpAuthOptions & { credentialsRequired?: true },
+): (req: IncomingMessage, res: ServerResponse) => Promise<AuthInfo | undefined>;
+export function createNodeHttpAuth(
+  options: NodeHttpAuthOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<AuthInfo | null | undefined>;
+export function createNodeHttpAuth(
+  options: NodeHttpAuthOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<AuthInfo | null | undefined> {
+  const { read, fail } = createCheck(options);
+  const settle = (req: IncomingMessage, res: ServerResponse, outcome: StepOutcome) => {
+    if (outcome.ok) {
+      (req as OptionallyAuthenticatedRequest).auth = outcome.auth;
+      return outcome.auth;
+    }
+    const answered = fail(req, res, outcome.failure);
+    return answered === undefined ? undefined : answered.then(toUndefined);
+  };
   return function tesseraAuth(req, res) {
     let outcome;
     try {
-      outcome = step(authorizationOf(req.headers.authorization, req.rawHeaders));
+      outcome = read(req);
     } catch (err) {
       return Promise.reject(err);
     }
     // A cache hit settles here, without an async function's extra promise and microtask hops.
     if (outcome instanceof Promise) return outcome.then((o) => settle(req, res, o));
-    return Promise.resolve(settle(req, res, outcome));
+    try {
+      return Promise.resolve(settle(req, res, outcome));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
 }
+
+const toUndefined = (): undefined => undefined;
 
 /**
  * The same check as a request-handler wrapper: `handler` runs with `req.auth` set, in the same tick on a
  * verified-token cache hit (no promise or microtask between the request and the answer); failures are
  * answered as createNodeHttpAuth answers them and `handler` is not called. An error thrown by the
- * verification itself (not a token failure) becomes a 500 without details.
+ * verification itself (not a token failure), by `getToken` or by `onError` becomes a 500 without details.
+ * With `credentialsRequired: false`, `handler` also runs for a request without credentials, `req.auth` null.
  *
  * @example
  * http.createServer(withNodeHttpAuth({ verifier }, (req, res) => res.end(`hello ${req.auth.claims.sub}`)));
  */
 export function withNodeHttpAuth(
-  options: AuthOptions,
+  options: NodeHttpAuthOptions & { credentialsRequired?: true },
+  handler: (req: AuthenticatedRequest, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void;
+export function withNodeHttpAuth(
+  options: NodeHttpAuthOptions,
+  handler: (req: OptionallyAuthenticatedRequest, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void;
+export function withNodeHttpAuth(
+  options: NodeHttpAuthOptions,
   handler: (req: AuthenticatedRequest, res: ServerResponse) => void,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const step = createAuthStep(options);
-  const proceed = (req: IncomingMessage, res: ServerResponse, outcome: AuthOutcome) => {
-    if (settle(req, res, outcome) !== undefined) handler(req as AuthenticatedRequest, res);
+  const { read, fail } = createCheck(options);
+  const failed = (res: ServerResponse) => {
+    if (!res.headersSent) sendFailure(res, failureFor(undefined));
   };
-  const failed = (res: ServerResponse) => sendFailure(res, failureFor(undefined));
+  const proceed = (req: IncomingMessage, res: ServerResponse, outcome: StepOutcome) => {
+    if (outcome.ok) {
+      (req as OptionallyAuthenticatedRequest).auth = outcome.auth;
+      handler(req as AuthenticatedRequest, res);
+      return;
+    }
+    let answered;
+    try {
+      answered = fail(req, res, outcome.failure);
+    } catch {
+      failed(res);
+      return;
+    }
+    answered?.then(undefined, () => failed(res));
+  };
   return function tesseraAuthHandler(req, res) {
     let outcome;
     try {
-      outcome = step(authorizationOf(req.headers.authorization, req.rawHeaders));
+      outcome = read(req);
     } catch {
       failed(res);
       return;
@@ -91,15 +172,6 @@ export function withNodeHttpAuth(
     }
     proceed(req, res, outcome);
   };
-}
-
-function settle(req: IncomingMessage, res: ServerResponse, outcome: AuthOutcome): AuthInfo | undefined {
-  if (!outcome.ok) {
-    sendFailure(res, outcome.failure);
-    return undefined;
-  }
-  (req as AuthenticatedRequest).auth = outcome.auth;
-  return outcome.auth;
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  checkBearerToken,
   extractBearerToken,
   hasBearerPrefix,
   MAX_AUTHORIZATION_LENGTH,
@@ -6,13 +7,22 @@ import {
 } from '../bearer.js';
 import { InvalidOptions, TesseraError, type TesseraErrorCode } from '../errors.js';
 import type { JWSHeader, JWTPayload, VerifyResult } from '../types.js';
-import { syncPathOf, type IntrospectedResult, type OpaqueTokenVerifier, type Verifier } from '../verifier.js';
+import {
+  scopeClaimOf,
+  syncPathOf,
+  type IntrospectedResult,
+  type OpaqueTokenVerifier,
+  type Verifier,
+} from '../verifier.js';
 
 /** What every adapter puts on its request slot (`req.auth`, `request.auth`, `c.get('auth')`). */
 export interface AuthInfo<P extends JWTPayload = JWTPayload> {
   /** The verified claims (or the introspection answer for an opaque token). */
   claims: P;
-  /** Scopes from `scope` (space-delimited, RFC 9068 §2.2.3) or `scp` (a list). */
+  /**
+   * Scopes from the `scope` claim (a space-delimited string, RFC 9068 §2.2.3), or from the claim the verifier
+   * was configured with (`scopeClaim`: a space-delimited string or a list of strings). See scopesOf.
+   */
   scopes: readonly string[];
   /** The protected header; absent for introspected tokens. */
   header?: JWSHeader;
@@ -27,6 +37,32 @@ export interface AuthOptions {
   realm?: string;
   /** Scopes every request must carry (403 insufficient_scope otherwise). Per-route scopes: requireScopes(…). */
   scopes?: readonly string[];
+  /**
+   * `false`: a request without bearer credentials (no Authorization header, another scheme, or nothing from
+   * `getToken`) goes on unauthenticated, with no auth on the request slot. A token that is present is still
+   * verified, and refused when invalid. Default `true`. Cannot be combined with `scopes`.
+   */
+  credentialsRequired?: boolean;
+}
+
+/**
+ * The options of a framework adapter: AuthOptions plus the hooks that see the framework's request objects.
+ *
+ * @example
+ * createExpressAuth({ verifier, getToken: (req) => req.cookies.access_token, onError: (f, req, res) => res.redirect('/login') });
+ */
+export interface AdapterAuthOptions<Req, Res> extends AuthOptions {
+  /**
+   * Where the token is, instead of the Authorization header (e.g. a cookie or another header). The token it
+   * returns is checked (RFC 6750 §2.1 b64token) and verified exactly like a Bearer token; undefined, null or
+   * '' means no credentials.
+   */
+  getToken?: (req: Req) => string | undefined | null;
+  /**
+   * Called with every failure the middleware would answer (400/401/403/500/503). It may send its own response;
+   * if it has not when it returns (or its promise settles), the default RFC 6750 answer is sent.
+   */
+  onError?: (failure: AuthFailure, req: Req, res: Res) => unknown;
 }
 
 /** An HTTP answer an adapter sends as is. */
@@ -38,6 +74,17 @@ export interface AuthFailure {
 }
 
 export type AuthOutcome = { ok: true; auth: AuthInfo } | { ok: false; failure: AuthFailure };
+
+/** A request without credentials let through because of `credentialsRequired: false`. */
+export interface AnonymousOutcome {
+  ok: true;
+  auth: null;
+}
+
+/** What an authentication step can decide once `credentialsRequired: false` is possible. */
+export type StepOutcome = AuthOutcome | AnonymousOutcome;
+
+const ANONYMOUS: AnonymousOutcome = Object.freeze({ ok: true as const, auth: null });
 
 // Descriptions come from the error code alone, never from the token or the error message (which could
 // name a claim an attacker chose): a client learns what kind of failure, nothing more.
@@ -84,24 +131,34 @@ export function checkScopeList(scopes: readonly string[], name = 'scopes'): read
 }
 
 /**
- * The scopes a token carries.
+ * The scopes a token carries, from one claim only. `scope` (the default) must be a space-delimited string
+ * (RFC 9068 §2.2.3, RFC 7662 §2.2); anything else there gives no scopes. No fallback to another claim: a
+ * client that may add a custom `scp` claim to its tokens would otherwise grant itself any scope it names
+ * (issue 12). A configured claim (the verifier's `scopeClaim`, e.g. `scp`) may be a space-delimited string
+ * or a list of strings; a list holding anything but strings gives no scopes.
  *
- * @example scopesOf({ scope: 'orders:read orders:write' }) // ['orders:read', 'orders:write']
+ * @example
+ * scopesOf({ scope: 'orders:read orders:write' }) // ['orders:read', 'orders:write']
+ * scopesOf({ scp: ['admin'] }) // []
+ * scopesOf({ scp: ['orders:read'] }, 'scp') // ['orders:read']
  */
-export function scopesOf(claims: JWTPayload): readonly string[] {
-  const { scope, scp } = claims as { scope?: unknown; scp?: unknown };
-  if (typeof scope === 'string') return scope.split(' ').filter((s) => s !== '');
-  if (Array.isArray(scp)) return scp.filter((s): s is string => typeof s === 'string');
+export function scopesOf(claims: JWTPayload, claim = 'scope'): readonly string[] {
+  if (!Object.hasOwn(claims, claim)) return [];
+  const value = (claims as Record<string, unknown>)[claim];
+  if (typeof value === 'string') return value.split(' ').filter((s) => s !== '');
+  if (claim !== 'scope' && Array.isArray(value) && value.every((s) => typeof s === 'string'))
+    return value.filter((s: string) => s !== '');
   return [];
 }
 
-/** The 403 answer when `auth` lacks one of `required`, else undefined. */
+/** The 403 answer when `auth` lacks one of `required` (401 when there is no auth), else undefined. */
 export function checkScopes(
-  auth: AuthInfo | undefined,
+  auth: AuthInfo | null | undefined,
   required: readonly string[],
   realm?: string,
 ): AuthFailure | undefined {
-  if (auth === undefined) return unauthorized(realm);
+  // No auth (null: let through by credentialsRequired: false) needs credentials first: a bare 401.
+  if (auth === undefined || auth === null) return unauthorized(realm);
   if (required.every((s) => auth.scopes.includes(s))) return undefined;
   return bearerError(
     403,
@@ -145,13 +202,41 @@ function unauthorized(realm: string | undefined): AuthFailure {
   };
 }
 
+// Longest Retry-After passed on: a day; a larger value is an error somewhere, not advice worth following.
+const MAX_RETRY_AFTER = 86400;
+
+/** The error's `retryAfter` (whole seconds ≥ 0) when it carries a usable one, read structurally. */
+function retryAfterOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const value = (err as { retryAfter?: unknown }).retryAfter;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0
+    ? Math.min(value, MAX_RETRY_AFTER)
+    : undefined;
+}
+
+function unavailable(retryAfter: number): AuthFailure {
+  return {
+    status: 503,
+    headers: { 'cache-control': 'no-store', 'retry-after': String(retryAfter) },
+    body: {
+      error: 'temporarily_unavailable',
+      error_description: 'the access token cannot be checked right now',
+    },
+  };
+}
+
 /**
  * Map a verification error to its HTTP answer: 401 invalid_token (description from the error code),
- * 503 when a dependency (JWKS, feed, introspection) failed, 500 for anything unexpected.
+ * 503 when a dependency (JWKS, feed, introspection) failed, 500 for anything unexpected. An error carrying
+ * a numeric `retryAfter` (seconds; e.g. IntrospectionFailed when the introspection budget is spent or the
+ * token service answered 429) is a 503 with that `Retry-After` (RFC 9110 §10.2.3): the client's token may be
+ * fine, the check is what is rationed.
  *
  * @example const { status, headers, body } = failureFor(err, 'api');
  */
 export function failureFor(err: unknown, realm?: string): AuthFailure {
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined) return unavailable(retryAfter);
   if (!(err instanceof TesseraError)) {
     return {
       status: 500,
@@ -159,23 +244,23 @@ export function failureFor(err: unknown, realm?: string): AuthFailure {
       body: { error: 'server_error', error_description: 'token verification failed unexpectedly' },
     };
   }
-  if (UNAVAILABLE.has(err.code)) {
-    return {
-      status: 503,
-      headers: { 'cache-control': 'no-store', 'retry-after': '5' },
-      body: {
-        error: 'temporarily_unavailable',
-        error_description: 'the access token cannot be checked right now',
-      },
-    };
-  }
+  if (UNAVAILABLE.has(err.code)) return unavailable(5);
   return bearerError(401, realm, 'invalid_token', DESCRIPTIONS[err.code] ?? 'the access token is invalid');
 }
 
-/** An authentication step: a plain outcome when it is known synchronously (a cache hit, a missing or malformed header), else a promise. */
-export type AuthStep = (
+/**
+ * An authentication step: a plain outcome when it is known synchronously (a cache hit, a missing or malformed
+ * header), else a promise. `O` includes AnonymousOutcome when credentials are optional.
+ */
+export type AuthStep<O extends StepOutcome = AuthOutcome> = (
   authorization: string | readonly string[] | undefined,
-) => AuthOutcome | Promise<AuthOutcome>;
+) => O | Promise<O>;
+
+/** The two entries of the shared step: the Authorization header, or a token from a `getToken` hook. */
+export interface AuthSteps {
+  header: AuthStep<StepOutcome>;
+  token: (token: unknown) => StepOutcome | Promise<StepOutcome>;
+}
 
 /** Whether a raw header name is "Authorization", case-insensitively (RFC 9110 §5.1), without allocating. */
 function isAuthorizationName(name: string): boolean {
@@ -221,7 +306,20 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  *
  * @example const step = createAuthStep({ verifier }); const r = step(req.headers.authorization);
  */
-export function createAuthStep(options: AuthOptions): AuthStep {
+export function createAuthStep(options: AuthOptions & { credentialsRequired?: true }): AuthStep;
+export function createAuthStep(options: AuthOptions): AuthStep<StepOutcome>;
+export function createAuthStep(options: AuthOptions): AuthStep<StepOutcome> {
+  return createAuthSteps(options).header;
+}
+
+/**
+ * The shared step with both entries (see createAuthStep): `header` reads an Authorization header value,
+ * `token` takes a token an adapter's `getToken` hook found and applies the same syntax rules
+ * (checkBearerToken) and the same verification, cache included.
+ *
+ * @example const { header, token } = createAuthSteps({ verifier }); const r = token(cookies.access_token);
+ */
+export function createAuthSteps(options: AuthOptions): AuthSteps {
   if (typeof options !== 'object' || options === null || typeof options.verifier?.verify !== 'function') {
     throw new InvalidOptions('"verifier" is required (createVerifier)');
   }
@@ -229,22 +327,41 @@ export function createAuthStep(options: AuthOptions): AuthStep {
   if (realm !== undefined && (typeof realm !== 'string' || !REALM.test(realm)))
     throw new InvalidOptions('"realm" must be a plain string without quotes');
   const required = options.scopes === undefined ? [] : checkScopeList(options.scopes);
+  const { credentialsRequired = true } = options;
+  if (typeof credentialsRequired !== 'boolean')
+    throw new InvalidOptions('"credentialsRequired" must be a boolean');
+  // "Every request must carry these scopes" cannot hold for requests let through without a token.
+  if (!credentialsRequired && required.length !== 0)
+    throw new InvalidOptions(
+      '"scopes" needs credentials: use requireScopes(…) on routes with credentialsRequired: false',
+    );
+  for (const hook of ['getToken', 'onError'] as const) {
+    const fn = (options as { [k in typeof hook]?: unknown })[hook];
+    if (fn !== undefined && typeof fn !== 'function')
+      throw new InvalidOptions(`"${hook}" must be a function`);
+  }
   // A cache hit returns the same result object, so its answer is built once and shared (frozen).
   const built = new WeakMap<object, { ok: true; auth: AuthInfo }>();
   const sync = syncPathOf(verifier);
   function refused(err: unknown): AuthOutcome {
     return { ok: false, failure: failureFor(err, realm) };
   }
+  function absent(): StepOutcome {
+    return credentialsRequired ? { ok: false, failure: unauthorized(realm) } : ANONYMOUS;
+  }
 
   function accepted(result: VerifyResult | IntrospectedResult): AuthOutcome {
     let outcome = built.get(result);
     if (outcome === undefined) {
       const claims = result.payload;
+      const introspected = result.key === undefined;
+      // An introspection answer names its scopes in `scope` (RFC 7662 §2.2) whatever the JWTs use.
+      const claim = introspected ? 'scope' : scopeClaimOf(verifier, claims.iss);
       const auth: AuthInfo = Object.freeze({
         claims,
-        scopes: Object.freeze(scopesOf(claims)),
+        scopes: Object.freeze(scopesOf(claims, claim)),
         ...(result.header !== undefined && { header: result.header }),
-        introspected: result.key === undefined,
+        introspected,
       });
       outcome = Object.freeze({ ok: true as const, auth });
       built.set(result, outcome);
@@ -261,7 +378,7 @@ export function createAuthStep(options: AuthOptions): AuthStep {
     return accepted(r as VerifyResult);
   }
 
-  return function authStep(authorization) {
+  function header(authorization: string | readonly string[] | undefined): StepOutcome | Promise<StepOutcome> {
     // Fast path: "Bearer <token>" whose token the verified-token cache holds. One slice and one cache
     // lookup; the held token is a strict compact JWS, so it is a b64token and RFC 6750 §2.1 holds without
     // the character scan. Every other case takes the full extraction below.
@@ -282,7 +399,7 @@ export function createAuthStep(options: AuthOptions): AuthStep {
       looked = true;
     }
     const bearer = extractBearerToken(authorization);
-    if (bearer.status === 'missing') return { ok: false, failure: unauthorized(realm) };
+    if (bearer.status === 'missing') return absent();
     if (bearer.status === 'malformed') return { ok: false, failure: malformed(realm) };
     let r: unknown;
     try {
@@ -291,22 +408,72 @@ export function createAuthStep(options: AuthOptions): AuthStep {
       return refused(err);
     }
     return settle(r);
-  };
+  }
+
+  function token(candidate: unknown): StepOutcome | Promise<StepOutcome> {
+    const bearer = checkBearerToken(candidate);
+    if (bearer.status === 'missing') return absent();
+    if (bearer.status === 'malformed')
+      return {
+        ok: false,
+        failure: bearerError(400, realm, 'invalid_request', 'the access token is malformed'),
+      };
+    let r: unknown;
+    try {
+      if (sync === undefined) r = verifier.verify(bearer.token);
+      else {
+        const hit = sync.cached(bearer.token);
+        if (hit !== undefined) return accepted(hit);
+        r = sync.uncached(bearer.token);
+      }
+    } catch (err) {
+      return refused(err);
+    }
+    return settle(r);
+  }
+
+  return { header, token };
 }
 
 /**
  * Validate adapter options once and return the request-independent authentication step every adapter
- * shares, as a function that always returns a promise (see createAuthStep for the synchronous-when-possible form).
+ * shares, as a function that always returns a promise (see createAuthStep for the synchronous-when-possible
+ * form). With `credentialsRequired: false`, a request without credentials resolves to `{ ok: true, auth: null }`.
  *
  * @example const authenticate = createAuthenticator({ verifier }); const r = await authenticate(req.headers.authorization);
  */
 export function createAuthenticator(
+  options: AuthOptions & { credentialsRequired?: true },
+): (authorization: string | readonly string[] | undefined) => Promise<AuthOutcome>;
+export function createAuthenticator(
   options: AuthOptions,
-): (authorization: string | readonly string[] | undefined) => Promise<AuthOutcome> {
-  const step = createAuthStep(options);
+): (authorization: string | readonly string[] | undefined) => Promise<StepOutcome>;
+export function createAuthenticator(
+  options: AuthOptions,
+): (authorization: string | readonly string[] | undefined) => Promise<StepOutcome> {
+  const step = createAuthSteps(options).header;
   return async function authenticate(authorization) {
     return step(authorization);
   };
+}
+
+/**
+ * Answer a failure through an adapter's `onError` hook: the hook runs first; unless it sent a response
+ * (`sent()` after it returns, or after its promise settles), `fallback` sends the default answer. A hook that
+ * throws or rejects propagates (the adapter treats it as an unexpected error).
+ */
+export function answerThroughHook(
+  hook: () => unknown,
+  sent: () => boolean,
+  fallback: () => unknown,
+): void | Promise<void> {
+  const r = hook();
+  if (isThenable(r))
+    return Promise.resolve(r).then(() => {
+      if (!sent()) fallback();
+    });
+  if (!sent()) fallback();
+  return undefined;
 }
 
 /** The JSON text of a failure body ('' when there is none). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hasBearerPrefix } from '../../src/bearer.js';
+import fc from 'fast-check';
+import { checkBearerToken, hasBearerPrefix, MAX_AUTHORIZATION_LENGTH } from '../../src/bearer.js';
 import { extractBearerToken } from '../../src/index.js';
 
 describe('extractBearerToken', () => {
@@ -38,5 +39,27 @@ describe('extractBearerToken', () => {
     for (const h of ['bearer', 'BEARER', 'Bearer '])
       assert.equal(extractBearerToken(h).status, 'malformed', h);
     for (const h of ['Bearer ', 'bearer x', 'BEARER  x']) assert.equal(hasBearerPrefix(h), true, h);
+  });
+});
+
+describe('checkBearerToken (a middleware getToken result)', () => {
+  it('no token is missing; a b64token is ok; anything else is malformed', () => {
+    for (const t of [undefined, null, '']) assert.equal(checkBearerToken(t).status, 'missing');
+    assert.deepEqual(checkBearerToken('abc.def-_~+/=='), { status: 'ok', token: 'abc.def-_~+/==' });
+    for (const t of ['a b', ' abc', 'abc"', 'a=b', 'tok;', 42, ['abc'], 'x'.repeat(MAX_AUTHORIZATION_LENGTH)])
+      assert.equal(checkBearerToken(t).status, 'malformed', JSON.stringify(t).slice(0, 40));
+  });
+
+  it('property: the same verdict and token as the Authorization header "Bearer <t>" would get', () => {
+    const b64 = fc.constantFrom(...'AZaz09-._~+/='.split(''));
+    const any = fc.oneof(b64, fc.constantFrom(' ', '"', ',', ';', '\t', 'é', '\u0000'));
+    fc.assert(
+      fc.property(fc.string({ unit: fc.oneof(b64, b64, any), minLength: 1, maxLength: 40 }), (t) => {
+        const direct = checkBearerToken(t);
+        const viaHeader = extractBearerToken(`Bearer ${t}`);
+        assert.equal(direct.status, viaHeader.status);
+        if (viaHeader.status === 'ok') assert.deepEqual(direct, viaHeader);
+      }),
+    );
   });
 });

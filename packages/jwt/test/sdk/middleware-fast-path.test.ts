@@ -11,7 +11,13 @@ import { createExpressAuth, type AuthenticatedRequest } from '../../src/middlewa
 import { createFastifyAuth } from '../../src/middleware/fastify.js';
 import { createHonoAuth, type AuthEnv } from '../../src/middleware/hono.js';
 import { createNodeHttpAuth } from '../../src/middleware/node-http.js';
-import { authorizationOf, createAuthStep, type AuthOutcome } from '../../src/middleware/shared.js';
+import {
+  authorizationOf,
+  createAuthStep,
+  createAuthSteps,
+  type AuthOutcome,
+  type StepOutcome,
+} from '../../src/middleware/shared.js';
 import { claims, makeKey, serverCloser } from './helpers.js';
 
 const key = makeKey();
@@ -150,6 +156,19 @@ describe('middleware fast path: the shared step', () => {
     assert.ok(!isPromise(refused) && !refused.ok);
     assert.equal(refused.failure.status, 401);
     assert.equal(refused.failure.body?.error_description, 'the access token was revoked');
+  });
+
+  it('the new options keep it: a getToken token and optional credentials are answered synchronously on a hit', async () => {
+    const own = key.signer.sign(claims({ sub: 'gus' }));
+    const { header, token: fromGetter } = createAuthSteps({ ...options, credentialsRequired: false });
+    const isPending = (o: unknown): o is Promise<StepOutcome> => o instanceof Promise;
+    const first = fromGetter(own);
+    assert.ok(isPending(first), 'first sight: full verification');
+    assert.equal((await first).ok, true);
+    for (const hit of [fromGetter(own), header(`Bearer ${own}`)])
+      assert.ok(!isPending(hit) && hit.ok && hit.auth?.claims.sub === 'gus');
+    const anonymous = header(undefined);
+    assert.ok(!isPending(anonymous) && anonymous.ok && anonymous.auth === null);
   });
 
   it('the cache is keyed by the whole token: a changed signature is verified (and refused), never a hit', async () => {

@@ -227,7 +227,7 @@ describe('middleware: shared behaviour', () => {
     let r = await get(url, `Bearer ${key.signer.sign(claims({ scope: 'orders:write' }))}`);
     assert.equal(r.status, 403);
     assert.match(r.challenge!, /scope="orders:read"/);
-    r = await get(url, `Bearer ${key.signer.sign(claims({ scp: ['orders:read'] }))}`);
+    r = await get(url, `Bearer ${key.signer.sign(claims({ scope: 'orders:read' }))}`);
     assert.equal(r.status, 200);
     assert.equal(r.text, 'ok');
   });
