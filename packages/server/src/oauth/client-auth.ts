@@ -121,7 +121,7 @@ function presentedCredentials(request: FastifyRequest, form: FormParams): Presen
   throw invalidClient('client authentication required');
 }
 
-/** The keyed hash and the compare behind every secret check; a test passes counting versions. */
+/** The keyed hash and the compare behind every secret check; injectable so a test can count the calls. */
 export interface SecretCheckPrimitives {
   hash: (pepper: Buffer, secret: string) => string;
   equal: (a: string, b: string) => boolean;

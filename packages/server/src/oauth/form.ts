@@ -62,7 +62,6 @@ const MAX_ECHOED_NAME = 40;
 export function parseForm(body: string): FormParams {
   const values = new Map<string, string>();
   const repeats = new Map<string, string[]>();
-  const addParam = (name: string, value: string) => addTo(values, repeats, name, value);
   if (isLiteralForm(body)) {
     // Nothing to decode: the WHATWG parser's steps reduce to splitting on '&' and the first '='.
     for (let start = 0; start < body.length;) {
@@ -70,13 +69,13 @@ export function parseForm(body: string): FormParams {
       if (end === -1) end = body.length;
       if (end > start) {
         const eq = body.indexOf('=', start);
-        if (eq === -1 || eq > end) addParam(body.slice(start, end), '');
-        else addParam(body.slice(start, eq), body.slice(eq + 1, end));
+        if (eq === -1 || eq > end) addParam(values, repeats, body.slice(start, end), '');
+        else addParam(values, repeats, body.slice(start, eq), body.slice(eq + 1, end));
       }
       start = end + 1;
     }
   } else {
-    for (const [name, value] of new URLSearchParams(body)) addParam(name, value);
+    for (const [name, value] of new URLSearchParams(body)) addParam(values, repeats, name, value);
   }
   return new FormParams(values, repeats);
 }
@@ -88,7 +87,7 @@ export function parseForm(body: string): FormParams {
 const REPEATABLE_PARAMS: ReadonlySet<string> = new Set(['resource']);
 
 /** RFC 6749 §3.2: a parameter sent twice (even empty) is invalid_request, unless an extension allows it. */
-function addTo(
+function addParam(
   values: Map<string, string>,
   repeats: Map<string, string[]>,
   name: string,
