@@ -32,8 +32,9 @@ export function resolveAudience(
   form: FormParams,
   allowed: readonly string[] = client.audience,
 ): string {
-  const resources = [...new Set(form.getAll('resource'))];
-  resources.forEach(checkResourceValue);
+  const sent = form.getAll('resource');
+  const resources = sent.length > 1 ? [...new Set(sent)] : sent;
+  for (const value of resources) checkResourceValue(value);
   if (resources.length > 1) {
     throw invalidTarget(
       'Tessera issues one audience per token: name one "resource", or request one token per resource',
