@@ -2,8 +2,11 @@ import type { JWTPayload } from '@tessera/jwt';
 import type { ServerContext } from '../server/context.js';
 import type { ClientRecord } from '../store/types.js';
 import { randomBytes } from 'node:crypto';
-import { hashToken, randomToken } from './crypto.js';
+import { createOpaqueToken, OPAQUE_ACCESS_TOKEN_PREFIX } from '@tessera/jwt';
+import { hashToken } from './crypto.js';
 import { enforceClaimsPolicy } from './claims-policy.js';
+import { EMPTY_FORM } from './form.js';
+import { resolveAudience } from './resource.js';
 import { oauthSettings } from './settings.js';
 
 export interface IssueAccessTokenOptions {
@@ -13,6 +16,11 @@ export interface IssueAccessTokenOptions {
   scope: string[];
   /** Custom claims already filtered by the client's allowlist; checked by the claims policy here. */
   claims?: Record<string, unknown>;
+  /**
+   * The token's one audience, from `resolveAudience` (RFC 8707). Default: what a request naming none gets
+   * (the client's only audience, or the issuer when it has none).
+   */
+  audience?: string;
 }
 
 export interface IssuedAccessToken {
@@ -52,16 +60,11 @@ export function accessTokenLifetime(ctx: ServerContext, client: ClientRecord): n
   return Math.max(1, Math.floor(Math.min(client.accessTtl, oauthSettings(ctx).maxAccessTtl)));
 }
 
-/** The `aud` of a client's tokens: its registered audiences, or the issuer when it registered none. */
-export function tokenAudience(ctx: ServerContext, client: ClientRecord): string[] {
-  return client.audience.length > 0 ? client.audience : [oauthSettings(ctx).issuer];
-}
-
 /**
  * Issue an access token. JWTs follow RFC 9068: header `typ: at+jwt` and the signer's `kid`; claims `iss`,
- * `sub`, `aud`, `exp`, `iat`, `jti` (128 random bits), `client_id`, `scope`, then the allowed custom claims,
+ * `sub`, `aud` (one audience, a string: RFC 8707), `exp`, `iat`, `jti` (128 random bits), `client_id`, `scope`, then the allowed custom claims,
  * which can never override a registered one. Clients with `tokenFormat: 'opaque'` get 256 random bits
- * instead, stored only as a SHA-256 hash with the same information.
+ * instead (`tsa_…`, see `createOpaqueToken`), stored only as a SHA-256 hash with the same information.
  *
  * @example
  * const { token, expiresIn } = await issueAccessToken(ctx, { client, sub: client.id, scope: ['read'] });
@@ -78,16 +81,18 @@ export async function issueAccessToken(
   const iat = Math.floor(now / 1000);
   const expiresIn = accessTokenLifetime(ctx, client);
   const jti = nextJti();
-  const audience = tokenAudience(ctx, client);
+  const audience = options.audience ?? resolveAudience(ctx, client, EMPTY_FORM);
 
   if (client.tokenFormat === 'opaque') {
-    const token = randomToken(32);
+    // `tsa_` + 256 random bits + checksum: scanners find a leaked one, and the SDK refuses a non-token
+    // without a call. Lookup is by hash, so tokens minted before the prefix still introspect.
+    const token = createOpaqueToken(OPAQUE_ACCESS_TOKEN_PREFIX);
     await ctx.store.insertOpaqueToken({
       hash: hashToken(token),
       clientId: client.id,
       sub,
       scope,
-      audience,
+      audience: [audience],
       claims: JSON.stringify(custom),
       jti,
       issuedAt: now,
@@ -101,7 +106,7 @@ export async function issueAccessToken(
     ...custom,
     iss: oauthSettings(ctx).issuer,
     sub,
-    aud: audience.length === 1 ? audience[0] : audience,
+    aud: audience,
     exp: iat + expiresIn,
     iat,
     jti,

@@ -24,7 +24,7 @@ export class AssertionRejected extends Error {
   override readonly name = 'AssertionRejected';
 }
 
-/** Client assertions (RFC 7523 §3) and authorization grants (§2.1) are kept apart in the used-id store. */
+/** Client assertions (RFC 7523 §3) and authorization grants (§2.1): checked differently, but one jti space. */
 export type AssertionPurpose = 'client-assertion' | 'jwt-bearer';
 
 export interface VerifyAssertionOptions {
@@ -125,13 +125,37 @@ export async function verifyAssertion(
   if (options.purpose === 'client-assertion' && payload.sub !== client.id) {
     throw new AssertionRejected('"sub" must be the client id');
   }
+  if (options.purpose === 'client-assertion' && !singleAudience(payload.aud, ctx)) {
+    throw new AssertionRejected('"aud" must be exactly the token endpoint URL or the issuer');
+  }
   if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256) {
     throw new AssertionRejected('"jti" is required');
   }
   const expiresAt = (payload.exp + clockTolerance) * 1000;
-  const first = await consumeAssertionId(ctx, options.purpose, `${client.id}:${payload.jti}`, expiresAt);
+  // One namespace for both roles: a jti the client used for authentication cannot be spent again as a grant
+  // (or the other way round), as RFC 7523 §3 item 7 asks of any one issuer's assertions.
+  const first = await consumeAssertionId(
+    ctx,
+    ASSERTION_ID_NAMESPACE,
+    `${client.id}:${payload.jti}`,
+    expiresAt,
+  );
   if (!first) throw new AssertionRejected('"jti" has already been used');
   return { client, payload: payload as VerifyAssertionResult['payload'] };
+}
+
+/** The used-id namespace of every assertion jti, client assertion and jwt-bearer grant alike. */
+export const ASSERTION_ID_NAMESPACE = 'assertion';
+
+/**
+ * draft-ietf-oauth-rfc7523bis §4 (audience injection): a client assertion names this server alone, as one
+ * value: the token endpoint URL or the issuer, a string or an array of exactly one. An assertion that also
+ * names another server could have been obtained there and replayed here.
+ */
+function singleAudience(aud: unknown, ctx: ServerContext): boolean {
+  const value = Array.isArray(aud) && aud.length === 1 ? (aud[0] as unknown) : aud;
+  const { issuer, tokenEndpoint } = oauthSettings(ctx);
+  return typeof value === 'string' && (value === tokenEndpoint || value === issuer);
 }
 
 /**
@@ -141,14 +165,14 @@ export async function verifyAssertion(
  */
 async function consumeAssertionId(
   ctx: ServerContext,
-  purpose: string,
+  namespace: string,
   id: string,
   expiresAt: number,
 ): Promise<boolean> {
   const now = ctx.clock();
-  if (ctx.ephemeral.kind !== 'redis') return ctx.store.consumeOnce(purpose, id, expiresAt, now);
+  if (ctx.ephemeral.kind !== 'redis') return ctx.store.consumeOnce(namespace, id, expiresAt, now);
   try {
-    return await ctx.ephemeral.consumeOnce(`${purpose}:${id}`, Math.max(1000, expiresAt - now));
+    return await ctx.ephemeral.consumeOnce(`${namespace}:${id}`, Math.max(1000, expiresAt - now));
   } catch (err) {
     ctx.log.warn({ err: (err as Error).message }, 'single-use id store unavailable; refusing the assertion');
     throw unavailable('single-use check unavailable; try again shortly');

@@ -4,9 +4,18 @@ import { invalidGrant } from '../server/errors.js';
 import { oauthSettings } from './settings.js';
 
 /**
- * Claims an access token sets itself (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4, OIDC). A custom claim
- * with one of these names could change what a resource server believes (another `sub`, a wider `scope`,
- * a different `client_id`), so custom claims may never use them.
+ * Claim names that resource servers read as scope or authorisation (issue 12: scope escalation through
+ * `scp`): `scp` is the scope claim of Azure AD, Okta and several SDKs (our own `scopeClaim` option among
+ * them); `roles`, `permissions`, `groups` and `entitlements` are RFC 9068 §2.2.3.1 / RFC 7643 §4.1.2
+ * authorisation attributes. A login backend that could put one in a token would grant itself any scope.
+ */
+export const SCOPE_LIKE_CLAIMS: readonly string[] = ['scp', 'roles', 'permissions', 'groups', 'entitlements'];
+
+/**
+ * Claims an access token sets itself (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4, OIDC), plus the
+ * scope-like names above. A custom claim with one of these names could change what a resource server
+ * believes (another `sub`, a wider `scope`, a different `client_id`), so custom claims may never use them:
+ * `tessera clients create --claims` refuses them, and so does issuance.
  */
 export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
   'iss',
@@ -29,6 +38,7 @@ export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
   'typ',
   'token_type',
   'nonce',
+  ...SCOPE_LIKE_CLAIMS,
 ]);
 
 /** The outcome of checking a token's custom claims; `ok: false` carries a reason safe to show the client. */

@@ -19,21 +19,22 @@ const NO_SUCH_CLIENT_HASH = '0'.repeat(64);
 
 /** Upper bound of how long a client record is reused without asking the store again. */
 const CLIENT_CACHE_MAX_TTL_MS = 5_000;
-/** Entries kept per store; past this the cache starts over (ids come from authenticated lookups only). */
+/** Entries kept per store; past this the cache starts over. */
 const CLIENT_CACHE_MAX_ENTRIES = 10_000;
 
 interface CachedClient {
-  client: ClientRecord;
+  /** Undefined for an id the store does not know: answered as fast as a known one (no id oracle). */
+  client: ClientRecord | undefined;
   expiresAt: number;
 }
 
 const clientCaches = new WeakMap<Store, Map<string, CachedClient>>();
 
 /**
- * `ctx.store.getClient`, with found records reused for at most the reload interval (capped at 5 s), so a
- * `tessera clients delete` (or a change made by another instance) is followed as fast as key changes are.
- * Unknown ids are never cached: a client created a moment ago works at once, and a flood of invented ids
- * fills nothing. The secret is still HMAC-checked in constant time on every request; only the row is reused.
+ * `ctx.store.getClient`, with answers (found or not) reused for at most the reload interval (capped at 5 s),
+ * so a `tessera clients create`/`delete` (or a change made by another instance) is followed as fast as key
+ * changes are. A flood of invented ids costs at most CLIENT_CACHE_MAX_ENTRIES entries before the cache starts
+ * over. The secret is still HMAC-checked in constant time on every request; only the row is reused.
  * Expiry runs on the monotonic clock, not ctx.clock, because it is about store freshness.
  *
  * SQLite only: there the lookup is a local query, and a store error is not an outage of another host.
@@ -52,12 +53,10 @@ async function lookupClient(ctx: ServerContext, id: string): Promise<ClientRecor
   const hit = cache.get(id);
   if (hit !== undefined && hit.expiresAt > now) return hit.client;
   const client = await ctx.store.getClient(id);
-  if (client === undefined) {
-    cache.delete(id);
-  } else {
-    if (cache.size >= CLIENT_CACHE_MAX_ENTRIES && !cache.has(id)) cache.clear();
-    cache.set(id, { client, expiresAt: now + ttl });
-  }
+  // Unknown ids are cached like known ones (issue 12, timing): otherwise a known id answers from memory and
+  // an unknown one after a store query, and response times enumerate the registered ids.
+  if (cache.size >= CLIENT_CACHE_MAX_ENTRIES && !cache.has(id)) cache.clear();
+  cache.set(id, { client, expiresAt: now + ttl });
   return client;
 }
 
@@ -122,15 +121,42 @@ function presentedCredentials(request: FastifyRequest, form: FormParams): Presen
   throw invalidClient('client authentication required');
 }
 
+/** The keyed hash and the compare behind every secret check; injectable so a test can count the calls. */
+export interface SecretCheckPrimitives {
+  hash: (pepper: Buffer, secret: string) => string;
+  equal: (a: string, b: string) => boolean;
+}
+
+const SECRET_CHECK: SecretCheckPrimitives = { hash: hashClientSecret, equal: equalHex };
+
+/**
+ * True when `secret` matches `storedHash`. An unknown client, or one without a secret, costs the same keyed
+ * hash and constant-time compare against a dummy hash of the same length (issue 12: no client-id
+ * enumeration by response time), and never matches.
+ *
+ * @example
+ * if (!secretMatches(ctx.pepper, secret, client?.secretHash)) throw invalidClient('client authentication failed');
+ */
+export function secretMatches(
+  pepper: Buffer,
+  secret: string,
+  storedHash: string | null | undefined,
+  primitives: SecretCheckPrimitives = SECRET_CHECK,
+): boolean {
+  const known = storedHash !== null && storedHash !== undefined;
+  const ok = primitives.equal(primitives.hash(pepper, secret), known ? storedHash : NO_SUCH_CLIENT_HASH);
+  return ok && known;
+}
+
 function checkSecret(
   ctx: ServerContext,
   client: ClientRecord | undefined,
   method: ClientAuthMethod,
   secret: string,
 ): ClientRecord {
-  const expected = client?.secretHash ?? NO_SUCH_CLIENT_HASH;
-  const ok = equalHex(hashClientSecret(ctx.pepper, secret), expected);
-  if (!client || !ok || client.secretHash === null) throw invalidClient('client authentication failed');
+  // Computed before looking at `client`: an unknown id runs the same hash and compare (no short circuit).
+  const ok = secretMatches(ctx.pepper, secret, client?.secretHash);
+  if (!client || !ok) throw invalidClient('client authentication failed');
   if (client.authMethod !== method) {
     throw invalidClient('client authentication method not registered for this client');
   }
@@ -188,7 +214,7 @@ export async function authenticateBasicClient(
   const basic = parseBasicAuth(typeof authorization === 'string' ? authorization : undefined);
   if (!basic) throw invalidClient('client authentication required');
   const client = await lookupClient(ctx, basic.clientId);
-  const ok = equalHex(hashClientSecret(ctx.pepper, basic.secret), client?.secretHash ?? NO_SUCH_CLIENT_HASH);
-  if (!client || !ok || client.secretHash === null) throw invalidClient('client authentication failed');
+  const ok = secretMatches(ctx.pepper, basic.secret, client?.secretHash);
+  if (!client || !ok) throw invalidClient('client authentication failed');
   return client;
 }

@@ -7,9 +7,22 @@ import { invalidRequest } from '../server/errors.js';
 export class FormParams {
   /** Every parameter sent, empty values included (so a repeat of an empty one is still detected). */
   readonly #values: Map<string, string>;
+  /** The later values of the parameters that may repeat (REPEATABLE_PARAMS), in order. */
+  readonly #repeats: Map<string, string[]>;
 
-  constructor(values: Map<string, string>) {
+  constructor(values: Map<string, string>, repeats: Map<string, string[]> = new Map()) {
     this.#values = values;
+    this.#repeats = repeats;
+  }
+
+  /**
+   * Every non-empty value of a parameter that may repeat (RFC 8707 §2 `resource`), in order; for any other
+   * parameter, its single value.
+   */
+  getAll(name: string): string[] {
+    const first = this.#values.get(name);
+    if (first === undefined) return [];
+    return [first, ...(this.#repeats.get(name) ?? [])].filter((value) => value !== '');
   }
 
   /** The parameter's value, or undefined when absent or empty. */
@@ -48,6 +61,7 @@ const MAX_ECHOED_NAME = 40;
  */
 export function parseForm(body: string): FormParams {
   const values = new Map<string, string>();
+  const repeats = new Map<string, string[]>();
   if (isLiteralForm(body)) {
     // Nothing to decode: the WHATWG parser's steps reduce to splitting on '&' and the first '='.
     for (let start = 0; start < body.length;) {
@@ -55,19 +69,36 @@ export function parseForm(body: string): FormParams {
       if (end === -1) end = body.length;
       if (end > start) {
         const eq = body.indexOf('=', start);
-        if (eq === -1 || eq > end) addParam(values, body.slice(start, end), '');
-        else addParam(values, body.slice(start, eq), body.slice(eq + 1, end));
+        if (eq === -1 || eq > end) addParam(values, repeats, body.slice(start, end), '');
+        else addParam(values, repeats, body.slice(start, eq), body.slice(eq + 1, end));
       }
       start = end + 1;
     }
   } else {
-    for (const [name, value] of new URLSearchParams(body)) addParam(values, name, value);
+    for (const [name, value] of new URLSearchParams(body)) addParam(values, repeats, name, value);
   }
-  return new FormParams(values);
+  return new FormParams(values, repeats);
 }
 
-/** RFC 6749 §3.2: a parameter sent twice (even empty) is invalid_request. */
-function addParam(values: Map<string, string>, name: string, value: string): void {
+/**
+ * Parameters an extension lets a client send more than once: RFC 8707 §2 `resource` ("may use the parameter
+ * multiple times"); the token endpoint then decides what several values mean.
+ */
+const REPEATABLE_PARAMS: ReadonlySet<string> = new Set(['resource']);
+
+/** RFC 6749 §3.2: a parameter sent twice (even empty) is invalid_request, unless an extension allows it. */
+function addParam(
+  values: Map<string, string>,
+  repeats: Map<string, string[]>,
+  name: string,
+  value: string,
+): void {
+  if (values.has(name) && REPEATABLE_PARAMS.has(name)) {
+    const later = repeats.get(name);
+    if (later === undefined) repeats.set(name, [value]);
+    else later.push(value);
+    return;
+  }
   if (values.has(name)) {
     const shown = /^[a-z_]{1,40}$/.test(name) && name.length <= MAX_ECHOED_NAME ? ` "${name}"` : '';
     throw invalidRequest(`parameter${shown} included more than once`);

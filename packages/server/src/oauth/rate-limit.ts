@@ -4,7 +4,7 @@ import { rateLimited } from '../server/errors.js';
 import { oauthSettings } from './settings.js';
 
 /** The endpoints that count requests; each has its own windows. */
-export type LimitedEndpoint = 'token' | 'introspect' | 'revoke';
+export type LimitedEndpoint = 'token' | 'introspect' | 'revoke' | 'revocations';
 
 /**
  * Count one request against a fixed window in `ctx.ephemeral` (memory, or Redis across instances) and

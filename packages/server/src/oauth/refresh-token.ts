@@ -1,7 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerContext } from '../server/context.js';
 import type { ClientRecord } from '../store/types.js';
-import { hashToken, randomToken } from './crypto.js';
+import { createOpaqueToken, OPAQUE_REFRESH_TOKEN_PREFIX } from '@tessera/jwt';
+import { hashToken } from './crypto.js';
+
+/**
+ * A fresh refresh token: `tsr_` + 256 random bits + checksum (`createOpaqueToken`). The prefix keeps it
+ * apart from access tokens (an API handed one refuses it without a call) and lets secret scanners find it.
+ *
+ * @example
+ * const next = newRefreshToken(); // 'tsr_…'
+ */
+export function newRefreshToken(): string {
+  return createOpaqueToken(OPAQUE_REFRESH_TOKEN_PREFIX);
+}
 
 /** The lifetime of one refresh token: the idle lifetime, never beyond the family's absolute expiry. */
 export function refreshTokenExpiry(client: ClientRecord, now: number, absoluteExpiresAt: number): number {
@@ -16,7 +28,7 @@ export interface StartRefreshFamilyOptions {
 }
 
 /**
- * Start a refresh-token family (one login session) and return its first token: 256 random bits, stored
+ * Start a refresh-token family (one login session) and return its first token (`tsr_…`, 256 random bits), stored
  * only as a SHA-256 hash. Every later use rotates it (see grants/refresh-token.ts).
  *
  * @example
@@ -28,7 +40,7 @@ export async function startRefreshFamily(
 ): Promise<string> {
   const { client } = options;
   const now = ctx.clock();
-  const token = randomToken(32);
+  const token = newRefreshToken();
   const absoluteExpiresAt = now + client.refreshAbsoluteTtl * 1000;
   const familyId = randomUUID();
   await ctx.store.createFamily(

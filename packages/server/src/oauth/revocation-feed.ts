@@ -3,6 +3,7 @@ import type { ServerContext } from '../server/context.js';
 import { invalidRequest } from '../server/errors.js';
 import type { RevocationRecord } from '../store/types.js';
 import { authenticateBasicClient } from './client-auth.js';
+import { limitByClient, limitByIp } from './rate-limit.js';
 
 /** The Redis channel every new deny-list entry is published on (docs/revocation.md "Push"). */
 export const REVOCATION_CHANNEL = 'tessera:revocations';
@@ -91,7 +92,8 @@ function integerParam(query: unknown, name: string, fallback: number): number {
 }
 
 /**
- * `GET /oauth/revocations?since=SEQ&limit=N` exactly as docs/revocation.md specifies: Basic-authenticated,
+ * `GET /oauth/revocations?since=SEQ&limit=N` exactly as docs/revocation.md specifies: rate-limited per IP and
+ * per client, Basic-authenticated,
  * entries after `since` in seq order (at most `limit`, default and maximum 1000), `more` when another page
  * waits, `reset` when `since` is ahead of the store's log.
  *
@@ -102,7 +104,13 @@ export async function serveRevocationFeed(
   ctx: ServerContext,
   request: FastifyRequest,
 ): Promise<RevocationFeedPage> {
-  await authenticateBasicClient(ctx, request);
+  // Issue 12: the feed is Basic-authenticated like the other endpoints, so it is rate-limited like them —
+  // per IP before authentication (a wrong-secret flood is cut off), per client after.
+  const ipLimit = limitByIp(ctx, request, 'revocations');
+  if (ipLimit !== undefined) await ipLimit;
+  const client = await authenticateBasicClient(ctx, request);
+  const clientLimit = limitByClient(ctx, client.id, 'revocations');
+  if (clientLimit !== undefined) await clientLimit;
   const since = integerParam(request.query, 'since', 0);
   const limit = Math.min(integerParam(request.query, 'limit', FEED_DEFAULT_LIMIT), FEED_MAX_LIMIT);
   if (limit < 1) throw invalidRequest('"limit" must be at least 1');

@@ -10,6 +10,7 @@ import { introspectToken } from './introspect.js';
 import { revokeToken } from './revoke.js';
 import { serveRevocationFeed } from './revocation-feed.js';
 import { recordTokenResult } from './observe.js';
+import { answerWrongMethods } from '../server/routes/method-not-allowed.js';
 
 /** Form bodies larger than this are refused before parsing (a token request is a few hundred bytes). */
 const FORM_BODY_LIMIT = 64 * 1024;
@@ -114,4 +115,9 @@ export const oauthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
     const body = await serveRevocationFeed(ctx, request);
     return noStore(reply).type('application/json').send(body);
   });
+
+  // Issue 13: a wrong method on an endpoint that exists is 405 with Allow, not 404.
+  for (const path of ['/oauth/token', '/oauth/introspect', '/oauth/revoke'])
+    answerWrongMethods(app, path, ['POST']);
+  answerWrongMethods(app, '/oauth/revocations', ['GET']);
 };

@@ -12,7 +12,8 @@ export function parseScope(text: string): string[] {
 
 /**
  * The scope to grant: the requested scope if it is a subset of what is allowed, otherwise invalid_scope;
- * the whole allowed scope when none was requested (RFC 6749 §3.3 default).
+ * the whole allowed scope when none was requested (RFC 6749 §3.3 default; an empty `scope=` is absent,
+ * §3.1); a whitespace-only value is invalid_scope.
  *
  * @example
  * resolveScope('read', ['read', 'write']); // ['read']
@@ -20,6 +21,9 @@ export function parseScope(text: string): string[] {
 export function resolveScope(requested: string | undefined, allowed: readonly string[]): string[] {
   if (requested === undefined) return [...allowed];
   const tokens = parseScope(requested);
+  // RFC 6749 §3.3: scope = scope-token *( SP scope-token ), at least one token. A whitespace-only value is
+  // malformed, never "no scope" (a token without `scope` is read as unrestricted by some resource servers).
+  if (tokens.length === 0) throw invalidScope('scope must name at least one scope token');
   const outside = tokens.filter((t) => !allowed.includes(t));
   if (outside.length > 0) throw invalidScope('requested scope exceeds the scope granted to the client');
   return tokens;

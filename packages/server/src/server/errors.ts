@@ -10,6 +10,7 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
+  | 'invalid_target'
   | 'invalid_token'
   | 'unsupported_token_type'
   | 'slow_down'
@@ -44,6 +45,8 @@ export class OAuthError extends Error {
 export const invalidRequest = (d: string) => new OAuthError(400, 'invalid_request', d);
 export const invalidGrant = (d: string) => new OAuthError(400, 'invalid_grant', d);
 export const invalidScope = (d: string) => new OAuthError(400, 'invalid_scope', d);
+/** RFC 8707 §2: the requested resource or audience is invalid, missing, unknown or malformed. */
+export const invalidTarget = (d: string) => new OAuthError(400, 'invalid_target', d);
 export const unauthorizedClient = (d: string) => new OAuthError(400, 'unauthorized_client', d);
 export const unsupportedGrantType = (d: string) => new OAuthError(400, 'unsupported_grant_type', d);
 /** RFC 6749 §5.2: 401 with a WWW-Authenticate challenge for the scheme the client tried. */

@@ -236,11 +236,18 @@ export const BLOAT_TIERS = [
   { label: '4KiB', target: 4096 },
 ] as const;
 
-/** Extra claims that bring a JWT to about `target` bytes: the roles and permissions people put in tokens. */
+/**
+ * Extra claims that bring a JWT to about `target` bytes: the roles and permissions people put in tokens,
+ * under app-prefixed names because `roles` and `permissions` are reserved scope-like claims (docs/oauth.md).
+ */
 export function paddingClaims(jsonBytes: number): Record<string, unknown> {
   if (jsonBytes <= 0) return {};
   const permissions: string[] = [];
-  const claims = { tenant_id: 'tenant-0042', roles: ['reader', 'orders-admin'], permissions };
+  const claims = {
+    tenant_id: 'tenant-0042',
+    app_roles: ['reader', 'orders-admin'],
+    app_permissions: permissions,
+  };
   let size = JSON.stringify(claims).length;
   for (let i = 0; size < jsonBytes; i++) {
     const p = `svc-${i % 97}:resource-${i}:read`;

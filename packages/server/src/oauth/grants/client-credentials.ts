@@ -1,15 +1,18 @@
 import { issueAccessToken } from '../access-token.js';
+import { resolveAudience } from '../resource.js';
 import { resolveScope } from '../scope.js';
 import { tokenResponse, type GrantHandler } from './types.js';
 
 /**
- * RFC 6749 §4.4: the client acts for itself, so `sub` is its id. No refresh token (§4.4.3).
+ * RFC 6749 §4.4: the client acts for itself, so `sub` is its id. No refresh token (§4.4.3). One audience
+ * (RFC 8707 `resource` or `audience`, see resolveAudience).
  *
  * @example
  * const body = await clientCredentialsGrant(ctx, client, form);
  */
 export const clientCredentialsGrant: GrantHandler = async (ctx, client, form) => {
   const scope = resolveScope(form.get('scope'), client.scope);
-  const issued = await issueAccessToken(ctx, { client, sub: client.id, scope });
+  const audience = resolveAudience(ctx, client, form);
+  const issued = await issueAccessToken(ctx, { client, sub: client.id, scope, audience });
   return tokenResponse(issued, scope);
 };

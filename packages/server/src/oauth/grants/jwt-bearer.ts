@@ -3,6 +3,7 @@ import type { ClientRecord } from '../../store/types.js';
 import { issueAccessToken } from '../access-token.js';
 import { AssertionRejected, verifyAssertion } from '../assertion.js';
 import { startRefreshFamily } from '../refresh-token.js';
+import { resolveAudience } from '../resource.js';
 import { resolveScope } from '../scope.js';
 import { tokenResponse, type GrantHandler } from './types.js';
 
@@ -34,7 +35,12 @@ export function allowedAssertionClaims(client: ClientRecord, payload: Record<str
  */
 export const jwtBearerGrant: GrantHandler = async (ctx, client, form) => {
   const assertion = form.require('assertion');
+  // draft-ietf-oauth-rfc7523bis: one JWT is either the client's authentication or the grant, never both.
+  if (assertion === form.get('client_assertion')) {
+    throw invalidGrant('the same JWT cannot be both client_assertion and assertion');
+  }
   const scope = resolveScope(form.get('scope'), client.scope);
+  const audience = resolveAudience(ctx, client, form);
   let payload;
   try {
     ({ payload } = await verifyAssertion(ctx, assertion, { purpose: 'jwt-bearer', client }));
@@ -42,8 +48,13 @@ export const jwtBearerGrant: GrantHandler = async (ctx, client, form) => {
     if (err instanceof AssertionRejected) throw invalidGrant(`assertion rejected: ${err.message}`);
     throw err;
   }
+  // RFC 7523 §3 item 2 leaves `sub` to the server: a login backend may not name a registered client, or
+  // it could mint a token indistinguishable from that service's own client_credentials token.
+  if (await ctx.store.getClient(payload.sub)) {
+    throw invalidGrant('assertion rejected: "sub" must not be the id of a registered client');
+  }
   const claims = allowedAssertionClaims(client, payload);
-  const issued = await issueAccessToken(ctx, { client, sub: payload.sub, scope, claims });
+  const issued = await issueAccessToken(ctx, { client, sub: payload.sub, scope, claims, audience });
   const refreshToken = client.grants.includes('refresh_token')
     ? await startRefreshFamily(ctx, { client, sub: payload.sub, scope, claims })
     : undefined;

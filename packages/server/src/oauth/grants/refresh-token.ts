@@ -2,8 +2,9 @@ import { invalidGrant } from '../../server/errors.js';
 import type { ServerContext } from '../../server/context.js';
 import type { RefreshFamilyRecord } from '../../store/types.js';
 import { issueAccessToken } from '../access-token.js';
-import { hashToken, randomToken } from '../crypto.js';
-import { refreshTokenExpiry } from '../refresh-token.js';
+import { hashToken } from '../crypto.js';
+import { newRefreshToken, refreshTokenExpiry } from '../refresh-token.js';
+import { resolveAudience } from '../resource.js';
 import { resolveScope } from '../scope.js';
 import { recordRefreshReuse } from '../observe.js';
 import { tokenResponse, type GrantHandler } from './types.js';
@@ -60,8 +61,11 @@ export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
   // A client whose scope shrank since the login does not keep the old scope through refresh.
   const granted = family.scope.filter((s) => client.scope.includes(s));
   const scope = resolveScope(form.get('scope'), granted);
+  // RFC 8707 §2 on refresh: the new token may name any one of the audiences the client still has (the
+  // family keeps no audience of its own), checked before the rotation so a wrong one burns nothing.
+  const audience = resolveAudience(ctx, client, form);
 
-  const next = randomToken(32);
+  const next = newRefreshToken();
   const result = await ctx.store.rotateRefreshToken(
     hash,
     {
@@ -82,6 +86,7 @@ export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
     sub: family.sub,
     scope,
     claims: familyClaims(family),
+    audience,
   });
   return tokenResponse(issued, scope, next);
 };

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { answerWrongMethods } from './method-not-allowed.js';
 
 /**
  * The token debugger at `/debugger`: a static page that decodes, lints and verifies a pasted token entirely
@@ -98,4 +99,7 @@ export const debuggerRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
       .type('application/jwk-set+json')
       .send(jwks.body);
   });
+  const paths = ['/debugger', '/debugger/', '/debugger/lint/:file', '/debugger/jwks.json'];
+  for (const path of [...paths, ...PAGE_FILES.filter((f) => f !== 'index.html').map((f) => `/debugger/${f}`)])
+    answerWrongMethods(app, path, ['GET']);
 };

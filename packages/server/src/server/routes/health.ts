@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { answerWrongMethods } from './method-not-allowed.js';
 
 const PING_TIMEOUT_MS = 2000;
 
@@ -40,4 +41,5 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     const ready = checks.store === 'ok' && checks.signing_key === 'ok';
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
+  for (const path of ['/healthz', '/readyz']) answerWrongMethods(app, path, ['GET']);
 };

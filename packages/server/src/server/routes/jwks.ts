@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { answerWrongMethods } from './method-not-allowed.js';
 
 /** Public members only; the key manager strips private members before the body is built. */
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -45,4 +46,5 @@ export const jwksRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
     // A Buffer, so Fastify adds no `charset` parameter: application/jwk-set+json (RFC 7517 §8.5) has none.
     return reply.type('application/jwk-set+json').send(bodyBytes(jwks.body));
   });
+  answerWrongMethods(app, JWKS_PATH, ['GET']);
 };

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
 import type { ServerConfig } from '../config.js';
 import { JWKS_PATH } from './jwks.js';
+import { answerWrongMethods } from './method-not-allowed.js';
 import { ASSERTION_ALGORITHMS } from '../../oauth/assertion.js';
 
 const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
@@ -43,10 +44,12 @@ export function buildMetadata(config: ServerConfig): Record<string, unknown> {
  * await app.register(metadataRoutes, { ctx });
  */
 export const metadataRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'])
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     app.get(path, async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*');
       // Built per request from ctx.config: startServer fixes the issuer after binding port 0.
       return buildMetadata(ctx.config);
     });
+    answerWrongMethods(app, path, ['GET']);
+  }
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { answerWrongMethods } from './method-not-allowed.js';
 
 /**
  * `GET /metrics`: Prometheus text exposition of this server's registry. Bind the server to a private
@@ -13,4 +14,5 @@ export const metricsRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     const text = await ctx.metrics.render();
     return reply.header('cache-control', 'no-store').type(ctx.metrics.registry.contentType).send(text);
   });
+  answerWrongMethods(app, '/metrics', ['GET']);
 };
