@@ -122,15 +122,28 @@ function presentedCredentials(request: FastifyRequest, form: FormParams): Presen
   throw invalidClient('client authentication required');
 }
 
+/**
+ * The presented secret against the current hash and, during a `rotate-secret --grace` period, the previous
+ * one. Both comparisons always run, constant-time, against a dummy when absent or expired, so the timing
+ * says nothing about which secret matched or whether a grace period is open.
+ */
+function secretMatches(ctx: ServerContext, client: ClientRecord | undefined, secret: string): boolean {
+  const presented = hashClientSecret(ctx.pepper, secret);
+  const current = equalHex(presented, client?.secretHash ?? NO_SUCH_CLIENT_HASH);
+  const graceOpen = (client?.previousSecretExpiresAt ?? 0) > ctx.clock();
+  const previousHash = graceOpen ? client?.previousSecretHash : undefined;
+  const previous = equalHex(presented, previousHash ?? NO_SUCH_CLIENT_HASH);
+  return client !== undefined && client.secretHash !== null && (current || (previous && !!previousHash));
+}
+
 function checkSecret(
   ctx: ServerContext,
   client: ClientRecord | undefined,
   method: ClientAuthMethod,
   secret: string,
 ): ClientRecord {
-  const expected = client?.secretHash ?? NO_SUCH_CLIENT_HASH;
-  const ok = equalHex(hashClientSecret(ctx.pepper, secret), expected);
-  if (!client || !ok || client.secretHash === null) throw invalidClient('client authentication failed');
+  const ok = secretMatches(ctx, client, secret);
+  if (!client || !ok) throw invalidClient('client authentication failed');
   if (client.authMethod !== method) {
     throw invalidClient('client authentication method not registered for this client');
   }
@@ -188,7 +201,7 @@ export async function authenticateBasicClient(
   const basic = parseBasicAuth(typeof authorization === 'string' ? authorization : undefined);
   if (!basic) throw invalidClient('client authentication required');
   const client = await lookupClient(ctx, basic.clientId);
-  const ok = equalHex(hashClientSecret(ctx.pepper, basic.secret), client?.secretHash ?? NO_SUCH_CLIENT_HASH);
-  if (!client || !ok || client.secretHash === null) throw invalidClient('client authentication failed');
+  const ok = secretMatches(ctx, client, basic.secret);
+  if (!client || !ok) throw invalidClient('client authentication failed');
   return client;
 }
