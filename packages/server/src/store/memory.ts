@@ -35,6 +35,15 @@ export function createMemoryStore(): Store {
   let closed = false;
 
   const copy = <T>(value: T): T => structuredClone(value);
+  // The SQL stores read every lifecycle field back with its default: so does this one.
+  const clientDefaults = (c: ClientRecord): ClientRecord => ({
+    ...copy(c),
+    introspectAudiences: copy(c.introspectAudiences ?? []),
+    redirectUris: copy(c.redirectUris ?? []),
+    previousSecretHash: c.previousSecretHash ?? null,
+    previousSecretExpiresAt: c.previousSecretExpiresAt ?? null,
+    updatedAt: c.updatedAt ?? null,
+  });
   const byCreated = <T extends { createdAt: number }>(a: T, b: T, ka: string, kb: string): number =>
     a.createdAt - b.createdAt || (ka < kb ? -1 : ka > kb ? 1 : 0);
   const familyIsDead = (f: RefreshFamilyRecord, now: number): boolean =>
@@ -78,7 +87,7 @@ export function createMemoryStore(): Store {
     // Clients
     async createClient(client) {
       if (clients.has(client.id)) throw new StoreConflictError(`client ${client.id} already exists`);
-      clients.set(client.id, copy(client));
+      clients.set(client.id, clientDefaults(client));
     },
     async getClient(id) {
       const client = clients.get(id);
@@ -90,7 +99,7 @@ export function createMemoryStore(): Store {
     async updateClient(client) {
       const stored = clients.get(client.id);
       if (!stored) return false;
-      clients.set(client.id, { ...copy(client), createdAt: stored.createdAt });
+      clients.set(client.id, { ...clientDefaults(client), createdAt: stored.createdAt });
       return true;
     },
     async deleteClient(id) {
