@@ -183,6 +183,14 @@ export function buildClient(
   pepper: Buffer,
   now: number,
 ): CreateClientResult {
+  const client = validateClient(options, defaults, now);
+  const secret = client.authMethod === 'private_key_jwt' ? undefined : randomToken(32);
+  if (secret !== undefined) client.secretHash = hashClientSecret(pepper, secret);
+  return { client, secret };
+}
+
+/** Every check of `buildClient`, shared by create and update; the record has no secret yet. */
+function validateClient(options: CreateClientOptions, defaults: ClientDefaults, now: number): ClientRecord {
   if (!CLIENT_ID.test(options.id)) {
     throw new ClientValidationError(
       'client id must be 1-128 characters of A-Z a-z 0-9 . _ ~ - (starting alphanumeric)',
@@ -233,10 +241,9 @@ export function buildClient(
   const redirectUris = checkRedirectUris(options.redirectUris);
   const allowedClaims = checkClaimNames(options.allowedClaims ?? []);
 
-  const secret = authMethod === 'private_key_jwt' ? undefined : randomToken(32);
-  const client: ClientRecord = {
+  return {
     id: options.id,
-    secretHash: secret === undefined ? null : hashClientSecret(pepper, secret),
+    secretHash: null,
     authMethod,
     grants,
     audience,
@@ -254,7 +261,6 @@ export function buildClient(
     previousSecretExpiresAt: null,
     updatedAt: null,
   };
-  return { client, secret };
 }
 
 /**
@@ -340,14 +346,13 @@ const UPDATE_FIELDS: Record<keyof UpdateClientOptions, keyof ClientRecord> = {
  * carries the new values (the server re-reads clients within its reload interval, at most 5 s).
  *
  * @example
- * const { client, changed } = await updateClient(store, 'svc', { scope: ['read'] }, defaults, pepper);
+ * const { client, changed } = await updateClient(store, 'svc', { scope: ['read'] }, defaults);
  */
 export async function updateClient(
   store: ClientStore,
   id: string,
   changes: UpdateClientOptions,
   defaults: ClientDefaults,
-  pepper: Buffer,
   now = Date.now(),
 ): Promise<{ client: ClientRecord; changed: string[] }> {
   const current = await store.getClient(id);
@@ -370,7 +375,7 @@ export async function updateClient(
   for (const [name, value] of Object.entries(changes)) {
     if (value !== undefined) Object.assign(merged, { [name]: value });
   }
-  const { client: validated } = buildClient(merged, defaults, pepper, current.createdAt);
+  const validated = validateClient(merged, defaults, current.createdAt);
   const client: ClientRecord = {
     ...validated,
     secretHash: current.secretHash,

@@ -16,7 +16,8 @@ import { startServer } from '../../src/server/start.js';
 import { createLogger } from '../../src/server/app.js';
 import { createRevocationList, createVerifier, TokenRevoked, type JWKS } from '@tessera/jwt';
 import { openStore } from '../../src/store/open-store.js';
-import { deleteClient } from '../../src/oauth/clients.js';
+import fc from 'fast-check';
+import { buildClient, ClientValidationError, deleteClient } from '../../src/oauth/clients.js';
 import { JWT_BEARER_GRANT } from '../../src/oauth/grants/index.js';
 import type { ServerHandle } from '../../src/server/start.js';
 import { basic, makeClientKey, signAssertion, type ClientKey } from './harness.js';
@@ -585,5 +586,73 @@ describe('tessera clients after creation, against a running server', () => {
     // Kept until every token it can deny has expired: the server maximum access-token lifetime and more.
     assert.ok(entry.exp >= entry.revoked_at + ctx.config.maxAccessTtl);
     assert.equal((await tessera(['clients', 'delete', 'api-del', ...dd])).code, 1);
+  });
+});
+
+describe('client option parsing (properties)', () => {
+  const defaults = { accessTtl: 900, maxAccessTtl: 3600, refreshAbsoluteTtl: 604800, refreshIdleTtl: 86400 };
+  const pepper = Buffer.alloc(32, 1);
+
+  it('a redirect URI is stored only when absolute, fragment-free, and https or loopback http; anything else is refused', () => {
+    const candidates = fc.oneof(
+      fc.webUrl({ withFragments: true, withQueryParameters: true }),
+      fc.webUrl().map((u) => u.replace(/^https?:\/\/[^/]+/, 'http://127.0.0.1:8080')),
+      fc.string(),
+      fc.constantFrom('javascript:alert(1)', 'https://a.example/cb#x', '/relative', 'http://[::1]/cb'),
+    );
+    fc.assert(
+      fc.property(fc.array(candidates, { maxLength: 3 }), (uris) => {
+        let stored: string[];
+        try {
+          stored = buildClient(
+            { id: 'p', grants: ['client_credentials'], redirectUris: uris },
+            defaults,
+            pepper,
+            0,
+          ).client.redirectUris!;
+        } catch (err) {
+          assert.ok(err instanceof ClientValidationError, String(err));
+          return;
+        }
+        assert.deepEqual(stored, [...new Set(uris)]);
+        for (const uri of stored) {
+          const url = new URL(uri);
+          assert.ok(!uri.includes('#'));
+          assert.ok(
+            url.protocol === 'https:' ||
+              (url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)),
+            uri,
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('--introspect-audience: repeated flags and comma/space lists give the same set of audiences', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-clients-prop-'));
+    const dd = ['--data-dir', dir];
+    try {
+      assert.equal(
+        (await tessera(['clients', 'create', '--id', 'p', '--grants', 'client_credentials', ...dd])).code,
+        0,
+      );
+      const audience = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9:/._-]{0,19}$/);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.array(audience, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }),
+          fc.constantFrom(',', ' ', ', ', ' ,  '),
+          async (groups, separator) => {
+            const flags = groups.flatMap((group) => ['--introspect-audience', group.join(separator)]);
+            const res = await tessera(['clients', 'update', 'p', ...flags, '--json', ...dd]);
+            assert.equal(res.code, 0, res.err);
+            assert.deepEqual(JSON.parse(res.out).introspect_audiences, [...new Set(groups.flat())]);
+          },
+        ),
+        { numRuns: 25 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -128,10 +128,10 @@ describe('introspection visibility', () => {
   it('a permission granted by update takes effect, and removing it takes it away', async () => {
     const { ctx } = h.server;
     assert.deepEqual(await introspect('peer', appJwt), { active: false });
-    await updateClient(ctx.store, 'peer', { introspectAudiences: ['orders-api'] }, ctx.config, ctx.pepper);
+    await updateClient(ctx.store, 'peer', { introspectAudiences: ['orders-api'] }, ctx.config);
     await sleep(80);
     assert.equal((await introspect('peer', appJwt)).active, true);
-    await updateClient(ctx.store, 'peer', { introspectAudiences: [] }, ctx.config, ctx.pepper);
+    await updateClient(ctx.store, 'peer', { introspectAudiences: [] }, ctx.config);
     await sleep(80);
     assert.deepEqual(await introspect('peer', appJwt), { active: false });
   });

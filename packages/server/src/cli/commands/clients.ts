@@ -281,8 +281,7 @@ async function runUpdate(
 ) {
   const changes = fieldOptions(values);
   if (Object.keys(changes).length === 0) throw new UsageError('nothing to update: give at least one option');
-  // The pepper is not used (the secret does not change) but buildClient hashes a throwaway one.
-  const { client, changed } = await updateClient(store, id, changes, config, Buffer.alloc(32));
+  const { client, changed } = await updateClient(store, id, changes, config);
   // Field names only: never values (a JWKS or a claim list is not secret, but the audit log stays small).
   await store.appendAudit({
     at: Date.now(),
