@@ -14,7 +14,14 @@ import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/start.js';
 import { createLogger } from '../../src/server/app.js';
-import { createRevocationList, createVerifier, TokenRevoked, type JWKS } from '@tessera/jwt';
+import {
+  createRedisRevocationTransport,
+  createRevocationList,
+  createVerifier,
+  TokenRevoked,
+  type JWKS,
+} from '@tessera/jwt';
+import { redisUrl } from '../helpers/services.js';
 import { openStore } from '../../src/store/open-store.js';
 import fc from 'fast-check';
 import { buildClient, ClientValidationError, deleteClient } from '../../src/oauth/clients.js';
@@ -655,4 +662,44 @@ describe('client option parsing (properties)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('tessera clients delete --redis', async () => {
+  const redis = await redisUrl();
+  it(
+    'pushes the client revocation entry on tessera:revocations',
+    { skip: redis === undefined && 'Redis not reachable' },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-clients-push-'));
+      const id = `pushed-${Date.now()}`; // other test files may publish on the same channel
+      const entries: { type?: string; value?: string; revoked_at?: number }[] = [];
+      let subscribed!: () => void;
+      const live = new Promise<void>((r) => (subscribed = r));
+      const unsubscribe = createRedisRevocationTransport({ url: redis! }).subscribe(
+        (e) => entries.push(e as (typeof entries)[number]),
+        () => subscribed(),
+      );
+      try {
+        await live;
+        const dd = ['--data-dir', dir];
+        assert.equal(
+          (await tessera(['clients', 'create', '--id', id, '--grants', 'client_credentials', ...dd])).code,
+          0,
+        );
+        const deleted = await tessera(['clients', 'delete', id, '--redis', redis!, '--json', ...dd]);
+        assert.equal(deleted.code, 0, deleted.err);
+        const deadline = Date.now() + 5000;
+        while (!entries.some((e) => e.value === id) && Date.now() < deadline) await sleep(20);
+        const entry = entries.find((e) => e.value === id);
+        assert.equal(entry?.type, 'client');
+        assert.equal(
+          entry?.revoked_at,
+          Math.floor(Date.parse(JSON.parse(deleted.out).revoked.jwts_issued_until) / 1000),
+        );
+      } finally {
+        unsubscribe();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
