@@ -7,7 +7,8 @@ import type { Clock, JWSHeader, JWTPayload, TesseraKey } from './types.js';
 /** One entry of the revocation feed (docs/revocation.md), pulled or pushed. Times in seconds. */
 export interface RevocationEntry {
   seq: number;
-  type: 'jti' | 'sub' | 'kid';
+  /** `client`: every token whose `client_id` is `value` and whose `iat` is at or before `revoked_at`. */
+  type: 'jti' | 'sub' | 'kid' | 'client';
   value: string;
   /** When the entry stops mattering: the latest `exp` an affected token can have. */
   exp: number;
@@ -63,7 +64,7 @@ export interface RevocationList extends RevocationSource {
   close(): void;
 }
 
-const TYPES = new Set(['jti', 'sub', 'kid']);
+const TYPES = new Set(['jti', 'sub', 'kid', 'client']);
 const MAX_VALUE_LENGTH = 1024;
 const MAX_PAGES_PER_SYNC = 1000;
 
@@ -86,9 +87,11 @@ class DenySet {
   readonly jti = new Map<string, number>();
   readonly kid = new Map<string, number>();
   readonly sub = new Map<string, { revokedAt: number; exp: number }>();
+  /** Deleted clients (the server cannot list every JWT it issued to one): by `client_id`. */
+  readonly client = new Map<string, { revokedAt: number; exp: number }>();
 
   get size(): number {
-    return this.jti.size + this.kid.size + this.sub.size;
+    return this.jti.size + this.kid.size + this.sub.size + this.client.size;
   }
 
   add(e: RevocationEntry, nowSec: number): boolean {
@@ -96,9 +99,10 @@ class DenySet {
     if (e.type === 'jti') this.jti.set(e.value, Math.max(e.exp, this.jti.get(e.value) ?? 0));
     else if (e.type === 'kid') this.kid.set(e.value, Math.max(e.exp, this.kid.get(e.value) ?? 0));
     else {
-      const prev = this.sub.get(e.value);
-      // A later revocation of the same subject covers more tokens: keep the latest instant and exp.
-      this.sub.set(e.value, {
+      const map = e.type === 'sub' ? this.sub : this.client;
+      const prev = map.get(e.value);
+      // A later revocation of the same subject or client covers more tokens: keep the latest instant and exp.
+      map.set(e.value, {
         revokedAt: Math.max(e.revoked_at, prev?.revokedAt ?? -Infinity),
         exp: Math.max(e.exp, prev?.exp ?? 0),
       });
@@ -111,15 +115,17 @@ class DenySet {
     for (const [k, exp] of this.jti) if (exp <= nowSec) this.jti.delete(k);
     for (const [k, exp] of this.kid) if (exp <= nowSec) this.kid.delete(k);
     for (const [k, v] of this.sub) if (v.exp <= nowSec) this.sub.delete(k);
+    for (const [k, v] of this.client) if (v.exp <= nowSec) this.client.delete(k);
   }
 
   clear(): void {
     this.jti.clear();
     this.kid.clear();
     this.sub.clear();
+    this.client.clear();
   }
 
-  /** Whether the token is denied. Three Map lookups. */
+  /** Whether the token is denied. At most four Map lookups. */
   denies(payload: JWTPayload, header: JWSHeader, key: TesseraKey): boolean {
     const { jti, sub, iat } = payload;
     if (jti !== undefined && this.jti.has(jti)) return true;
@@ -131,6 +137,13 @@ class DenySet {
       const s = this.sub.get(sub);
       // Every token of the subject issued at or before the revocation; without iat, no proof it is newer.
       if (s !== undefined && (typeof iat !== 'number' || iat <= s.revokedAt)) return true;
+    }
+    if (this.client.size !== 0) {
+      const clientId = payload.client_id;
+      const c = typeof clientId === 'string' ? this.client.get(clientId) : undefined;
+      // A deleted client (issue 12 #6): its tokens up to the deletion; a client recreated later under the
+      // same id issues tokens with a later iat, which pass.
+      if (c !== undefined && (typeof iat !== 'number' || iat <= c.revokedAt)) return true;
     }
     return false;
   }

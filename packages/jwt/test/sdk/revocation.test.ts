@@ -102,6 +102,43 @@ describe('createRevocationList', () => {
     list.close();
   });
 
+  it('attack: a deleted client (type client) — its tokens up to revoked_at are refused, a recreated one’s later tokens pass', async () => {
+    const feed = await startFeed();
+    const key = makeKey();
+    const deletedAt = Math.floor(Date.now() / 1000) - 10;
+    feed.add('client', 'gone', undefined, deletedAt);
+    const list = createRevocationList({
+      feedUrl: `${feed.srv.url}/oauth/revocations`,
+      clientId: 'rs',
+      clientSecret: 's3cret',
+      policy: 'fail-closed',
+      pollInterval: 60,
+    });
+    await list.ready();
+    const v = createVerifier({ ...base, keys: [key.pair.publicKey], revocations: list });
+    const token = (extra: Record<string, unknown>) => key.signer.sign(claims(extra));
+    for (const iat of [deletedAt - 100, deletedAt]) {
+      assert.equal(await codeOf(v.verify(token({ client_id: 'gone', iat }))), 'ERR_TOKEN_REVOKED');
+    }
+    // No iat (the signer fills it, so check the list directly): nothing proves it is newer than the deletion.
+    assert.throws(
+      () => list.check({ client_id: 'gone', sub: 'u' }, { alg: 'ES256' }, key.pair.publicKey),
+      (err: Error & { code?: string }) => err.code === 'ERR_TOKEN_REVOKED',
+    );
+    // The same id recreated: tokens issued after the deletion pass; other clients are untouched.
+    await v.verify(token({ client_id: 'gone', iat: deletedAt + 1 }));
+    await v.verify(token({ client_id: 'other', iat: deletedAt - 100 }));
+    // Deleted again later (the server replaces the entry under a new seq): the later instant wins.
+    feed.add('client', 'gone', undefined, deletedAt + 5);
+    await list.sync();
+    assert.equal(
+      await codeOf(v.verify(token({ client_id: 'gone', iat: deletedAt + 1 }))),
+      'ERR_TOKEN_REVOKED',
+    );
+    await v.verify(token({ client_id: 'gone', iat: deletedAt + 6 }));
+    list.close();
+  });
+
   it('drops entries at their exp and honours reset', async () => {
     const feed = await startFeed();
     let now = Date.now();

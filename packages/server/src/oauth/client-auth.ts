@@ -130,9 +130,10 @@ export interface SecretCheckPrimitives {
 const SECRET_CHECK: SecretCheckPrimitives = { hash: hashClientSecret, equal: equalHex };
 
 /**
- * True when `secret` matches `storedHash`. An unknown client, or one without a secret, costs the same keyed
- * hash and constant-time compare against a dummy hash of the same length (issue 12: no client-id
- * enumeration by response time), and never matches.
+ * True when `secret` matches `storedHash` or, during a `rotate-secret --grace` period, `previousHash`. One
+ * keyed hash and always two constant-time compares: an unknown client, one without a secret, or one with
+ * no open grace period compares against a dummy hash of the same length (issue 12: no client-id
+ * enumeration by response time, and the timing says nothing about which secret matched).
  *
  * @example
  * if (!secretMatches(ctx.pepper, secret, client?.secretHash)) throw invalidClient('client authentication failed');
@@ -141,11 +142,22 @@ export function secretMatches(
   pepper: Buffer,
   secret: string,
   storedHash: string | null | undefined,
+  previousHash?: string | null,
   primitives: SecretCheckPrimitives = SECRET_CHECK,
 ): boolean {
+  const presented = primitives.hash(pepper, secret);
   const known = storedHash !== null && storedHash !== undefined;
-  const ok = primitives.equal(primitives.hash(pepper, secret), known ? storedHash : NO_SUCH_CLIENT_HASH);
-  return ok && known;
+  const current = primitives.equal(presented, known ? storedHash : NO_SUCH_CLIENT_HASH);
+  const hasPrevious = previousHash !== null && previousHash !== undefined;
+  const previous = primitives.equal(presented, hasPrevious ? previousHash : NO_SUCH_CLIENT_HASH);
+  return known && (current || (hasPrevious && previous));
+}
+
+/** The previous secret's hash while its `rotate-secret --grace` period is open, else undefined. */
+function graceHash(ctx: ServerContext, client: ClientRecord | undefined): string | undefined {
+  if (client?.previousSecretHash == null) return undefined;
+  return (client.previousSecretExpiresAt ?? 0) > ctx.clock() ? client.previousSecretHash : undefined;
+}
 }
 
 function checkSecret(
@@ -155,7 +167,7 @@ function checkSecret(
   secret: string,
 ): ClientRecord {
   // Computed before looking at `client`: an unknown id runs the same hash and compare (no short circuit).
-  const ok = secretMatches(ctx.pepper, secret, client?.secretHash);
+  const ok = secretMatches(ctx.pepper, secret, client?.secretHash, graceHash(ctx, client));
   if (!client || !ok) throw invalidClient('client authentication failed');
   if (client.authMethod !== method) {
     throw invalidClient('client authentication method not registered for this client');
@@ -214,7 +226,7 @@ export async function authenticateBasicClient(
   const basic = parseBasicAuth(typeof authorization === 'string' ? authorization : undefined);
   if (!basic) throw invalidClient('client authentication required');
   const client = await lookupClient(ctx, basic.clientId);
-  const ok = secretMatches(ctx.pepper, basic.secret, client?.secretHash);
+  const ok = secretMatches(ctx.pepper, basic.secret, client?.secretHash, graceHash(ctx, client));
   if (!client || !ok) throw invalidClient('client authentication failed');
   return client;
 }

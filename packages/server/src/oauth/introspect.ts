@@ -4,6 +4,7 @@ import type { FormParams } from './form.js';
 import { findOpaqueToken, findRefreshToken, looksLikeJWT, verifyOwnAccessToken } from './own-tokens.js';
 import { recordIntrospection } from './observe.js';
 import { oauthSettings } from './settings.js';
+import { deniedByClientRevocation } from './clients.js';
 
 /** RFC 7662 §2.2 answer. Inactive is exactly `{ "active": false }`: nothing about why. */
 export type IntrospectionResponse =
@@ -28,10 +29,12 @@ const INACTIVE = { active: false } as const;
 const ACTIVE_BEARER = { active: true, token_type: 'Bearer' } as const;
 
 /**
- * Visibility rule: a client may introspect an access token it was issued, or one whose `aud` names one of
- * its registered audiences (a resource server checking tokens meant for it). A refresh token only by the
- * client it was issued to. Everything else is answered `{ active: false }` as if unknown, so introspection
- * cannot be used to probe other clients' tokens.
+ * Visibility rule (docs/oauth.md "Introspection"): a client may introspect an access token it was issued,
+ * or one whose `aud` names an audience it holds an introspection permission for (`--introspect-audience`,
+ * a resource server checking tokens meant for it). Its own `audience` grants nothing: any client whose
+ * tokens are for `orders-api` is not thereby allowed to read everyone's `orders-api` tokens (issue 12 #5,
+ * token scanning by a co-audience client). A refresh token only by the client it was issued to. Everything
+ * else is answered `{ active: false }` as if unknown, so introspection cannot probe other clients' tokens.
  */
 function mayIntrospect(
   requester: ClientRecord,
@@ -39,8 +42,10 @@ function mayIntrospect(
   aud: string | string[] | undefined,
 ): boolean {
   if (requester.id === tokenClientId) return true;
+  const allowed = requester.introspectAudiences;
+  if (allowed === undefined || allowed.length === 0) return false;
   const audiences = aud === undefined ? [] : typeof aud === 'string' ? [aud] : aud;
-  return audiences.some((a) => requester.audience.includes(a));
+  return audiences.some((a) => allowed.includes(a));
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -52,6 +57,9 @@ async function introspectJWT(
 ): Promise<IntrospectionResponse> {
   const claims = await verifyOwnAccessToken(ctx, token);
   if (!claims || !mayIntrospect(requester, claims.client_id, claims.aud)) return INACTIVE;
+  // A deleted client's JWTs are not recorded one by one: one `client` entry denies all issued until then.
+  const deleted = await ctx.store.getRevocation('client', claims.client_id, ctx.clock());
+  if (deleted && deniedByClientRevocation(deleted, claims.iat)) return INACTIVE;
   // `active` first for readers; set again after the claims so no claim named `active` can change it.
   return Object.assign({ active: true }, claims, ACTIVE_BEARER) as IntrospectionResponse;
 }

@@ -37,10 +37,18 @@ async function start(): Promise<IssuerStarted> {
     env: {},
   });
   const h = (handle = await startServer(config));
-  const register = async (id: string, tokenFormat: 'jwt' | 'opaque') => {
+  // The API introspects the apps' tokens: that needs the registered permission for its audience.
+  const register = async (id: string, tokenFormat: 'jwt' | 'opaque', introspects = false) => {
     const { client, secret } = await createClient(
       h.ctx.store,
-      { id, grants: ['client_credentials'], audience: [data.audience], scope: ['read'], tokenFormat },
+      {
+        id,
+        grants: ['client_credentials'],
+        audience: [data.audience],
+        scope: ['read'],
+        tokenFormat,
+        ...(introspects && { introspectAudiences: [data.audience] }),
+      },
       config,
       h.ctx.pepper,
     );
@@ -50,7 +58,7 @@ async function start(): Promise<IssuerStarted> {
   return {
     url: h.url,
     accessTtl: config.accessTtl,
-    api: await register('sim-api', 'jwt'),
+    api: await register('sim-api', 'jwt', true),
     jwtClient: await register('sim-app-jwt', 'jwt'),
     opaqueClient: await register('sim-app-opaque', 'opaque'),
   };

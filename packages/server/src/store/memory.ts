@@ -35,6 +35,15 @@ export function createMemoryStore(): Store {
   let closed = false;
 
   const copy = <T>(value: T): T => structuredClone(value);
+  // The SQL stores read every lifecycle field back with its default: so does this one.
+  const clientDefaults = (c: ClientRecord): ClientRecord => ({
+    ...copy(c),
+    introspectAudiences: copy(c.introspectAudiences ?? []),
+    redirectUris: copy(c.redirectUris ?? []),
+    previousSecretHash: c.previousSecretHash ?? null,
+    previousSecretExpiresAt: c.previousSecretExpiresAt ?? null,
+    updatedAt: c.updatedAt ?? null,
+  });
   const byCreated = <T extends { createdAt: number }>(a: T, b: T, ka: string, kb: string): number =>
     a.createdAt - b.createdAt || (ka < kb ? -1 : ka > kb ? 1 : 0);
   const familyIsDead = (f: RefreshFamilyRecord, now: number): boolean =>
@@ -78,7 +87,7 @@ export function createMemoryStore(): Store {
     // Clients
     async createClient(client) {
       if (clients.has(client.id)) throw new StoreConflictError(`client ${client.id} already exists`);
-      clients.set(client.id, copy(client));
+      clients.set(client.id, clientDefaults(client));
     },
     async getClient(id) {
       const client = clients.get(id);
@@ -87,8 +96,32 @@ export function createMemoryStore(): Store {
     async listClients() {
       return [...clients.values()].sort((a, b) => byCreated(a, b, a.id, b.id)).map(copy);
     },
+    async updateClient(client) {
+      const stored = clients.get(client.id);
+      if (!stored) return false;
+      clients.set(client.id, { ...clientDefaults(client), createdAt: stored.createdAt });
+      return true;
+    },
     async deleteClient(id) {
       return clients.delete(id);
+    },
+    async revokeClientTokens(clientId, now) {
+      let opaqueTokens = 0;
+      for (const [hash, token] of opaque) {
+        if (token.clientId === clientId) {
+          opaque.delete(hash);
+          opaqueTokens++;
+        }
+      }
+      let refreshFamilies = 0;
+      for (const family of families.values()) {
+        if (family.clientId === clientId && !familyIsDead(family, now)) {
+          family.revokedAt = now;
+          family.revokedReason = 'client_deleted';
+          refreshFamilies++;
+        }
+      }
+      return { opaqueTokens, refreshFamilies };
     },
 
     // Refresh families
@@ -160,9 +193,12 @@ export function createMemoryStore(): Store {
       const existing = revocations.get(key);
       // An entry that no longer matters is replaced (as if purged), so the answer does not depend on
       // whether a purge happened to run in between.
-      if (existing && existing.expiresAt > entry.revokedAt) return copy(existing);
+      const live = existing !== undefined && existing.expiresAt > entry.revokedAt;
+      // A later client-wide revocation covers more tokens: it replaces the live one under a new seq.
+      if (live && !(entry.kind === 'client' && entry.revokedAt > existing.revokedAt)) return copy(existing);
       if (existing) revocations.delete(key);
-      const record: RevocationRecord = { ...copy(entry), seq: ++revocationSeq };
+      const expiresAt = live ? Math.max(existing.expiresAt, entry.expiresAt) : entry.expiresAt;
+      const record: RevocationRecord = { ...copy(entry), expiresAt, seq: ++revocationSeq };
       revocations.set(key, record);
       return copy(record);
     },
@@ -176,6 +212,10 @@ export function createMemoryStore(): Store {
     async isRevoked(kind, value, now) {
       const entry = revocations.get(`${kind}\0${value}`);
       return entry !== undefined && entry.expiresAt > now;
+    },
+    async getRevocation(kind, value, now) {
+      const entry = revocations.get(`${kind}\0${value}`);
+      return entry !== undefined && entry.expiresAt > now ? copy(entry) : undefined;
     },
     async latestRevocationSeq() {
       return revocationSeq;

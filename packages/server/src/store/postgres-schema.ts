@@ -100,6 +100,20 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'client-lifecycle',
+    // Existing clients get no introspection permission (docs/oauth.md "Upgrading"): the safe default.
+    sql: `
+      ALTER TABLE clients ADD COLUMN introspect_audiences TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE clients ADD COLUMN previous_secret_hash TEXT;
+      ALTER TABLE clients ADD COLUMN previous_secret_expires_at BIGINT;
+      ALTER TABLE clients ADD COLUMN updated_at BIGINT;
+      CREATE INDEX opaque_tokens_client ON opaque_tokens (client_id);
+      CREATE INDEX refresh_families_client ON refresh_families (client_id);
+    `,
+  },
 ];
 
 /**

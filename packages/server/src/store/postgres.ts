@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { migratePostgres } from './postgres-schema.js';
 import {
+  CLIENT_UPDATE_COLUMNS,
   KEY_COLUMNS,
   auditFromRow,
   clientFromRow,
@@ -233,7 +234,24 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store {
     createClient: async (client) => void (await insert('clients', clientToRow(client))),
     getClient: async (id) => optional(await one('SELECT * FROM clients WHERE id = $1', [id]), clientFromRow),
     listClients: async () => (await rows('SELECT * FROM clients ORDER BY created_at, id')).map(clientFromRow),
+    async updateClient(client) {
+      const row = clientToRow(client);
+      const set = CLIENT_UPDATE_COLUMNS.map((c, i) => `${c} = $${i + 2}`).join(', ');
+      const values = [client.id, ...CLIENT_UPDATE_COLUMNS.map((c) => row[c])];
+      return (await count(`UPDATE clients SET ${set} WHERE id = $1`, values)) === 1;
+    },
     deleteClient: async (id) => (await count('DELETE FROM clients WHERE id = $1', [id])) === 1,
+    revokeClientTokens: (clientId, now) =>
+      transaction(async (c) => {
+        const opaque = await query('DELETE FROM opaque_tokens WHERE client_id = $1', [clientId], c);
+        const families = await query(
+          `UPDATE refresh_families SET revoked_at = $2, revoked_reason = 'client_deleted'
+           WHERE client_id = $1 AND revoked_at IS NULL AND absolute_expires_at > $2`,
+          [clientId, now],
+          c,
+        );
+        return { opaqueTokens: opaque.rowCount ?? 0, refreshFamilies: families.rowCount ?? 0 };
+      }),
 
     createFamily: (family, first) =>
       transaction(async (c) => {
@@ -319,10 +337,18 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store {
           [entry.kind, entry.value],
           c,
         );
-        if (existing.rows[0]) return revocationFromRow(existing.rows[0]);
+        const found = existing.rows[0];
+        let expiresAt = entry.expiresAt;
+        if (found) {
+          // A later client-wide revocation covers more tokens: it replaces the live one under a new seq.
+          const covers = entry.kind === 'client' && entry.revokedAt > Number(found.revoked_at);
+          if (!covers) return revocationFromRow(found);
+          expiresAt = Math.max(expiresAt, Number(found.expires_at));
+          await query('DELETE FROM revocations WHERE seq = $1', [found.seq], c);
+        }
         const inserted = await query(
           'INSERT INTO revocations (kind, value, expires_at, revoked_at) VALUES ($1, $2, $3, $4) RETURNING *',
-          [entry.kind, entry.value, entry.expiresAt, entry.revokedAt],
+          [entry.kind, entry.value, expiresAt, entry.revokedAt],
           c,
         );
         return revocationFromRow(inserted.rows[0]!);
@@ -335,6 +361,15 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store {
           limitOf(limit),
         ])
       ).map(revocationFromRow),
+    getRevocation: async (kind, value, now) =>
+      optional(
+        await one('SELECT * FROM revocations WHERE kind = $1 AND value = $2 AND expires_at > $3', [
+          kind,
+          value,
+          now,
+        ]),
+        revocationFromRow,
+      ),
     isRevoked: async (kind, value, now) =>
       (await one('SELECT 1 FROM revocations WHERE kind = $1 AND value = $2 AND expires_at > $3', [
         kind,

@@ -83,8 +83,32 @@ export function clientToRow(c: ClientRecord): Row {
     refresh_absolute_ttl: c.refreshAbsoluteTtl,
     refresh_idle_ttl: c.refreshIdleTtl,
     created_at: c.createdAt,
+    introspect_audiences: JSON.stringify(c.introspectAudiences ?? []),
+    redirect_uris: JSON.stringify(c.redirectUris ?? []),
+    previous_secret_hash: c.previousSecretHash ?? null,
+    previous_secret_expires_at: c.previousSecretExpiresAt ?? null,
+    updated_at: c.updatedAt ?? null,
   };
 }
+
+/** The columns `updateClient` rewrites: all but the id and the creation time. */
+export const CLIENT_UPDATE_COLUMNS: readonly string[] = Object.keys(
+  clientToRow({
+    id: '',
+    secretHash: null,
+    authMethod: 'client_secret_basic',
+    grants: [],
+    audience: [],
+    scope: [],
+    jwks: null,
+    tokenFormat: 'jwt',
+    accessTtl: 0,
+    allowedClaims: [],
+    refreshAbsoluteTtl: 0,
+    refreshIdleTtl: 0,
+    createdAt: 0,
+  }),
+).filter((c) => c !== 'id' && c !== 'created_at');
 
 export function clientFromRow(r: Row): ClientRecord {
   return {
@@ -101,6 +125,11 @@ export function clientFromRow(r: Row): ClientRecord {
     refreshAbsoluteTtl: num(r.refresh_absolute_ttl),
     refreshIdleTtl: num(r.refresh_idle_ttl),
     createdAt: num(r.created_at),
+    introspectAudiences: r.introspect_audiences == null ? [] : list(r.introspect_audiences),
+    redirectUris: r.redirect_uris == null ? [] : list(r.redirect_uris),
+    previousSecretHash: strOrNull(r.previous_secret_hash),
+    previousSecretExpiresAt: numOrNull(r.previous_secret_expires_at),
+    updatedAt: numOrNull(r.updated_at),
   };
 }
 

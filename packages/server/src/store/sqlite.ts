@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { migrateSQLite } from './sqlite-schema.js';
 import {
+  CLIENT_UPDATE_COLUMNS,
   KEY_COLUMNS,
   auditFromRow,
   clientFromRow,
@@ -87,6 +88,14 @@ function createSQLiteStore(db: Database.Database): Store {
     getClient: q('SELECT * FROM clients WHERE id = ?'),
     listClients: q('SELECT * FROM clients ORDER BY created_at, id'),
     deleteClient: q('DELETE FROM clients WHERE id = ?'),
+    updateClient: q(
+      `UPDATE clients SET ${CLIENT_UPDATE_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`,
+    ),
+    deleteClientOpaque: q('DELETE FROM opaque_tokens WHERE client_id = ?'),
+    revokeClientFamilies: q(
+      `UPDATE refresh_families SET revoked_at = @now, revoked_reason = 'client_deleted'
+       WHERE client_id = @clientId AND revoked_at IS NULL AND absolute_expires_at > @now`,
+    ),
     getFamily: q('SELECT * FROM refresh_families WHERE id = ?'),
     getToken: q('SELECT * FROM refresh_tokens WHERE hash = ?'),
     markUsed: q('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
@@ -104,6 +113,8 @@ function createSQLiteStore(db: Database.Database): Store {
     purgeFamilies: q('DELETE FROM refresh_families WHERE revoked_at IS NOT NULL OR absolute_expires_at <= ?'),
     dropExpiredRevocation: q('DELETE FROM revocations WHERE kind = ? AND value = ? AND expires_at <= ?'),
     getRevocation: q('SELECT * FROM revocations WHERE kind = ? AND value = ?'),
+    getLiveRevocation: q('SELECT * FROM revocations WHERE kind = ? AND value = ? AND expires_at > ?'),
+    deleteRevocation: q('DELETE FROM revocations WHERE seq = ?'),
     insertRevocation: q(
       'INSERT INTO revocations (kind, value, expires_at, revoked_at) VALUES (?, ?, ?, ?) RETURNING *',
     ),
@@ -177,10 +188,22 @@ function createSQLiteStore(db: Database.Database): Store {
     // purge timing. A live one is returned as is, so a retried revoke does not grow the feed.
     s.dropExpiredRevocation.run(entry.kind, entry.value, entry.revokedAt);
     const existing = s.getRevocation.get(entry.kind, entry.value) as Row | undefined;
-    if (existing) return revocationFromRow(existing);
-    const row = s.insertRevocation.get(entry.kind, entry.value, entry.expiresAt, entry.revokedAt) as Row;
+    let expiresAt = entry.expiresAt;
+    if (existing) {
+      // A later client-wide revocation covers more tokens: it replaces the live one under a new seq.
+      const covers = entry.kind === 'client' && entry.revokedAt > Number(existing.revoked_at);
+      if (!covers) return revocationFromRow(existing);
+      expiresAt = Math.max(expiresAt, Number(existing.expires_at));
+      s.deleteRevocation.run(existing.seq);
+    }
+    const row = s.insertRevocation.get(entry.kind, entry.value, expiresAt, entry.revokedAt) as Row;
     return revocationFromRow(row);
   });
+
+  const revokeClientTokens = db.transaction((clientId: string, now: number) => ({
+    opaqueTokens: s.deleteClientOpaque.run(clientId).changes,
+    refreshFamilies: s.revokeClientFamilies.run({ clientId, now }).changes,
+  }));
 
   const createFamily = db.transaction(
     (family: Parameters<Store['createFamily']>[0], first: Parameters<Store['createFamily']>[1]) => {
@@ -229,7 +252,9 @@ function createSQLiteStore(db: Database.Database): Store {
     createClient: (client) => run(() => insert('clients', clientToRow(client))),
     getClient: (id) => run(() => optional(s.getClient.get(id), clientFromRow)),
     listClients: () => run(() => (s.listClients.all() as Row[]).map(clientFromRow)),
+    updateClient: (client) => run(() => s.updateClient.run(clientToRow(client)).changes === 1),
     deleteClient: (id) => run(() => s.deleteClient.run(id).changes === 1),
+    revokeClientTokens: (clientId, now) => run(() => revokeClientTokens.immediate(clientId, now)),
 
     createFamily: (family, first) => run(() => createFamily.immediate(family, first)),
     getFamily: (id) => run(() => optional(s.getFamily.get(id), familyFromRow)),
@@ -248,6 +273,8 @@ function createSQLiteStore(db: Database.Database): Store {
     addRevocation: (entry) => run(() => addRevocation.immediate(entry)),
     listRevocations: (since, limit, now) =>
       run(() => (s.listRevocations.all(since, now, limitOf(limit)) as Row[]).map(revocationFromRow)),
+    getRevocation: (kind, value, now) =>
+      run(() => optional(s.getLiveRevocation.get(kind, value, now), revocationFromRow)),
     isRevoked: (kind, value, now) => run(() => s.isRevoked.get(kind, value, now) !== undefined),
     latestRevocationSeq: () => run(() => Number((s.latestSeq.get() as Row | undefined)?.seq ?? 0)),
     purgeRevocations: (now) => run(() => s.purgeRevocations.run(now).changes),

@@ -63,6 +63,25 @@ export interface ClientRecord {
   refreshAbsoluteTtl: number;
   refreshIdleTtl: number;
   createdAt: number;
+  /**
+   * Audiences whose tokens, issued to other clients, this client may introspect (a resource server's
+   * registered permission, `--introspect-audience`). Absent means none: a client sees only its own tokens.
+   */
+  introspectAudiences?: string[];
+  /** Registered redirect URIs (kept for the sign-in flows; no grant uses them yet). Absent means none. */
+  redirectUris?: string[];
+  /** After `rotate-secret` with a grace period: the old secret's keyed hash, accepted until the expiry. */
+  previousSecretHash?: string | null;
+  /** Milliseconds; the previous secret stops working at this instant. */
+  previousSecretExpiresAt?: number | null;
+  /** Last `clients update` or `rotate-secret`, milliseconds; absent when never changed. */
+  updatedAt?: number | null;
+}
+
+/** What `revokeClientTokens` did: opaque access tokens deleted and refresh families revoked. */
+export interface ClientTokensRevoked {
+  opaqueTokens: number;
+  refreshFamilies: number;
 }
 
 export interface ClientStore {
@@ -70,8 +89,19 @@ export interface ClientStore {
   createClient(client: ClientRecord): Promise<void>;
   getClient(id: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
+  /**
+   * Replace a stored client's record (every field but `id` and `createdAt`). Returns false when there is no
+   * client with that id (nothing is created).
+   */
+  updateClient(client: ClientRecord): Promise<boolean>;
   /** Returns true if a client was deleted. */
   deleteClient(id: string): Promise<boolean>;
+  /**
+   * Delete every opaque access token issued to `clientId` and revoke (reason `client_deleted`) every live
+   * refresh family of it, in one step, so a client deleted and later recreated with the same id inherits
+   * nothing. JWT access tokens are not recorded; the caller adds a `client` revocation entry for them.
+   */
+  revokeClientTokens(clientId: string, now: number): Promise<ClientTokensRevoked>;
 }
 
 /** A refresh-token family: one login session, rotated on every use. */
@@ -130,8 +160,11 @@ export interface RefreshStore {
   purgeRefresh(now: number): Promise<number>;
 }
 
-/** What a revocation applies to: an access token's jti, every token of a subject, or a signing key. */
-export type RevocationKind = 'jti' | 'sub' | 'kid';
+/**
+ * What a revocation applies to: an access token's jti, every token of a subject, a signing key, or every
+ * token issued to a client (`client`: value = client id, tokens with `iat` at or before `revokedAt`).
+ */
+export type RevocationKind = 'jti' | 'sub' | 'kid' | 'client';
 
 export interface RevocationRecord {
   /** Monotonic cursor assigned by the store; the feed's `?since=`. */
@@ -144,8 +177,15 @@ export interface RevocationRecord {
 }
 
 export interface RevocationStore {
-  /** Append an entry; returns it with its seq. Revoking the same (kind, value) twice returns the first entry. */
+  /**
+   * Append an entry; returns it with its seq. Revoking the same (kind, value) twice returns the first entry,
+   * except for kind `client`, where a later `revokedAt` covers more tokens (a client deleted, recreated and
+   * deleted again): that entry replaces the live one under a new seq (expiresAt the later of both), so feed
+   * readers learn the new instant.
+   */
   addRevocation(entry: Omit<RevocationRecord, 'seq'>): Promise<RevocationRecord>;
+  /** The live entry for (kind, value), if any. */
+  getRevocation(kind: RevocationKind, value: string, now: number): Promise<RevocationRecord | undefined>;
   /** Entries with seq > since, in seq order, at most `limit`, not yet expired at `now`. */
   listRevocations(since: number, limit: number, now: number): Promise<RevocationRecord[]>;
   isRevoked(kind: RevocationKind, value: string, now: number): Promise<boolean>;

@@ -73,7 +73,12 @@ describe('OAuth protocol (oauth4webapi against a real server)', () => {
       audience: ['api'],
       tokenFormat: 'opaque',
     });
-    resourceServer = await secretOf({ id: 'orders-api', grants: ['client_credentials'], audience: ['api'] });
+    resourceServer = await secretOf({
+      id: 'orders-api',
+      grants: ['client_credentials'],
+      audience: ['api'],
+      introspectAudiences: ['api'],
+    });
 
     const issuer = new URL(h.url);
     as = await oauth.processDiscoveryResponse(

@@ -401,16 +401,19 @@ describe('timing: an unknown client id costs what a wrong secret costs', () => {
 
   it('an unknown id and a client without a secret run the same HMAC and constant-time compare', () => {
     const stored = hashClientSecret(pepper, 'right');
-    const cases: [string, string | null | undefined, string, boolean][] = [
-      ['right secret', stored, 'right', true],
-      ['wrong secret', stored, 'wrong', false],
-      ['unknown id', undefined, 'right', false],
-      ['client without a secret', null, 'right', false],
+    const previous = hashClientSecret(pepper, 'old');
+    const cases: [string, string | null | undefined, string | undefined, string, boolean][] = [
+      ['right secret', stored, undefined, 'right', true],
+      ['wrong secret', stored, undefined, 'wrong', false],
+      ['unknown id', undefined, undefined, 'right', false],
+      ['client without a secret', null, undefined, 'right', false],
+      ['previous secret in its grace period', stored, previous, 'old', true],
+      ['wrong secret in a grace period', stored, previous, 'wrong', false],
     ];
-    for (const [name, storedHash, secret, expected] of cases) {
+    for (const [name, storedHash, previousHash, secret, expected] of cases) {
       const { calls, primitives } = counted();
-      assert.equal(secretMatches(pepper, secret, storedHash, primitives), expected, name);
-      assert.deepEqual(calls, { hash: 1, equal: 1, lengths: [64, 64] }, name);
+      assert.equal(secretMatches(pepper, secret, storedHash, previousHash, primitives), expected, name);
+      assert.deepEqual(calls, { hash: 1, equal: 2, lengths: [64, 64, 64, 64] }, name);
     }
   });
 

@@ -11,6 +11,7 @@ import {
   type OpaqueTokenRecord,
   type RefreshFamilyRecord,
   type RefreshTokenRecord,
+  type RevocationKind,
   type Store,
 } from '../../src/store/types.js';
 
@@ -49,6 +50,11 @@ export function clientFixture(id: string, overrides: Partial<ClientRecord> = {})
     refreshAbsoluteTtl: 7 * 86400,
     refreshIdleTtl: 86400,
     createdAt: T0,
+    introspectAudiences: [],
+    redirectUris: [],
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
+    updatedAt: null,
     ...overrides,
   };
 }
@@ -210,6 +216,83 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           assert.equal(await store.deleteClient('web'), true);
           assert.equal(await store.deleteClient('web'), false);
           assert.equal(await store.getClient('web'), undefined);
+        }),
+      );
+
+      it(
+        'reads a record written without the lifecycle fields back with their defaults (no introspection permission)',
+        withStore(async (store) => {
+          const {
+            introspectAudiences: _a,
+            redirectUris: _r,
+            previousSecretHash: _p,
+            previousSecretExpiresAt: _e,
+            updatedAt: _u,
+            ...bare
+          } = clientFixture('old');
+          await store.createClient(bare);
+          assert.deepEqual(await store.getClient('old'), clientFixture('old'));
+        }),
+      );
+
+      it(
+        'updateClient replaces every field but id and createdAt; false (and nothing created) for an unknown id',
+        withStore(async (store) => {
+          await store.createClient(clientFixture('web'));
+          const changed = clientFixture('web', {
+            secretHash: 'new-hash',
+            audience: ['orders-api'],
+            scope: ['read'],
+            jwks: '{"keys":[]}',
+            tokenFormat: 'opaque',
+            accessTtl: 60,
+            allowedClaims: [],
+            introspectAudiences: ['orders-api', 'billing-api'],
+            redirectUris: ['https://app.example/cb'],
+            previousSecretHash: 'hash-of-web',
+            previousSecretExpiresAt: T0 + HOUR,
+            updatedAt: T0 + 5,
+            createdAt: T0 + 99,
+          });
+          assert.equal(await store.updateClient(changed), true);
+          assert.deepEqual(await store.getClient('web'), { ...changed, createdAt: T0 });
+          assert.equal(await store.updateClient(clientFixture('ghost')), false);
+          assert.equal(await store.getClient('ghost'), undefined);
+          assert.equal((await store.listClients()).length, 1);
+        }),
+      );
+
+      it(
+        "revokeClientTokens deletes its opaque tokens and revokes its live families, nobody else's",
+        withStore(async (store) => {
+          await store.insertOpaqueToken(opaqueFixture('o1', { clientId: 'gone' }));
+          await store.insertOpaqueToken(opaqueFixture('o2', { clientId: 'gone', expiresAt: T0 + 2 * HOUR }));
+          await store.insertOpaqueToken(opaqueFixture('o3', { clientId: 'other' }));
+          await store.createFamily(familyFixture('f1', { clientId: 'gone' }), tokenFixture('h1', 'f1'));
+          await store.createFamily(familyFixture('f2', { clientId: 'gone' }), tokenFixture('h2', 'f2'));
+          await store.createFamily(familyFixture('f3', { clientId: 'other' }), tokenFixture('h3', 'f3'));
+          // Already revoked (reuse): keeps its own reason and time.
+          await store.createFamily(familyFixture('f4', { clientId: 'gone' }), tokenFixture('h4', 'f4'));
+          await store.revokeFamily('f4', 'reuse', T0 + 1);
+
+          assert.deepEqual(await store.revokeClientTokens('gone', T0 + 10), {
+            opaqueTokens: 2,
+            refreshFamilies: 2,
+          });
+          assert.equal(await store.getOpaqueToken('o1'), undefined);
+          assert.equal(await store.getOpaqueToken('o2'), undefined);
+          assert.ok(await store.getOpaqueToken('o3'));
+          for (const id of ['f1', 'f2']) {
+            const family = await store.getFamily(id);
+            assert.equal(family?.revokedAt, T0 + 10);
+            assert.equal(family?.revokedReason, 'client_deleted');
+          }
+          assert.equal((await store.getFamily('f3'))?.revokedAt, null);
+          assert.equal((await store.getFamily('f4'))?.revokedReason, 'reuse');
+          assert.deepEqual(await store.revokeClientTokens('gone', T0 + 20), {
+            opaqueTokens: 0,
+            refreshFamilies: 0,
+          });
         }),
       );
 
@@ -407,7 +490,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
     });
 
     describe('revocations', () => {
-      const entry = (value: string, expiresAt = T0 + HOUR, kind: 'jti' | 'sub' | 'kid' = 'jti') => ({
+      const entry = (value: string, expiresAt = T0 + HOUR, kind: RevocationKind = 'jti') => ({
         kind,
         value,
         expiresAt,
@@ -437,6 +520,46 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           const other = await store.addRevocation(entry('a', T0 + HOUR, 'sub'));
           assert.ok(other.seq > first.seq);
           assert.equal((await store.listRevocations(0, 100, T0)).length, 2);
+        }),
+      );
+
+      it(
+        'a later `client` entry (client deleted, recreated, deleted again) replaces the live one under a new seq',
+        withStore(async (store) => {
+          const first = await store.addRevocation(entry('svc', T0 + 2 * HOUR, 'client'));
+          const retried = await store.addRevocation(entry('svc', T0 + 2 * HOUR, 'client'));
+          assert.deepEqual(retried, first, 'the same instant again is a retry, not a new entry');
+          const later = await store.addRevocation({
+            ...entry('svc', T0 + HOUR, 'client'),
+            revokedAt: T0 + 50,
+          });
+          assert.ok(later.seq > first.seq);
+          // The later instant covers more tokens; the entry lasts as long as either needed.
+          assert.deepEqual(later, {
+            seq: later.seq,
+            kind: 'client',
+            value: 'svc',
+            revokedAt: T0 + 50,
+            expiresAt: T0 + 2 * HOUR,
+          });
+          assert.deepEqual(await store.listRevocations(0, 10, T0), [later]);
+          assert.deepEqual(await store.getRevocation('client', 'svc', T0), later);
+          const earlier = await store.addRevocation({
+            ...entry('svc', T0 + 3 * HOUR, 'client'),
+            revokedAt: T0 + 1,
+          });
+          assert.deepEqual(earlier, later, 'an earlier instant covers nothing more');
+        }),
+      );
+
+      it(
+        'getRevocation returns the live entry of (kind, value), not an expired one or another kind',
+        withStore(async (store) => {
+          const a = await store.addRevocation(entry('svc', T0 + 10, 'client'));
+          assert.deepEqual(await store.getRevocation('client', 'svc', T0), a);
+          assert.equal(await store.getRevocation('client', 'svc', T0 + 10), undefined);
+          assert.equal(await store.getRevocation('jti', 'svc', T0), undefined);
+          assert.equal(await store.getRevocation('client', 'other', T0), undefined);
         }),
       );
 

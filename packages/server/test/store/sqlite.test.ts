@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { openSQLiteStore } from '../../src/store/sqlite.js';
-import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
-import { familyFixture, runStoreContract, tokenFixture } from './contract.js';
+import Database from 'better-sqlite3';
+import { SQLITE_MIGRATIONS, migrateSQLite } from '../../src/store/sqlite-schema.js';
+import { clientToRow } from '../../src/store/rows.js';
+import { clientFixture, familyFixture, runStoreContract, tokenFixture } from './contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,6 +27,31 @@ describe('sqlite: CLI and server on one file', () => {
     assert.equal(statSync(path).mode & 0o777, 0o600);
     await first.close();
     await second.close();
+  });
+
+  it('upgrading a version-1 database keeps its clients, with no introspection permission (docs/oauth.md)', async () => {
+    const path = freshPath();
+    const v1 = new Database(path);
+    migrateSQLite(v1, SQLITE_MIGRATIONS.slice(0, 1));
+    // A client as the version-1 schema stored it: only its columns.
+    const legacy = clientToRow(clientFixture('orders-api', { audience: ['orders-api'] }));
+    const columns = (v1.prepare('PRAGMA table_info(clients)').all() as { name: string }[]).map((c) => c.name);
+    const row = Object.fromEntries(columns.map((c) => [c, legacy[c]]));
+    v1.prepare(
+      `INSERT INTO clients (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
+    ).run(row);
+    v1.close();
+    const applied: string[][] = [];
+    const store = await openSQLiteStore({ path, onMigrationsApplied: (names) => applied.push(names) });
+    try {
+      assert.deepEqual(applied, [SQLITE_MIGRATIONS.slice(1).map((m) => m.name)]);
+      assert.deepEqual(
+        await store.getClient('orders-api'),
+        clientFixture('orders-api', { audience: ['orders-api'] }),
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   it("two connections see each other's writes", async () => {

@@ -12,21 +12,30 @@ import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/types.js';
 import { derivePepper, loadKEK } from '../../keys/kek.js';
 import {
+  ClientNotFoundError,
   ClientValidationError,
   createClient,
+  deleteClient,
   describeClient,
   listClientViews,
+  rotateClientSecret,
+  updateClient,
   type ClientView,
   type CreateClientOptions,
+  type UpdateClientOptions,
 } from '../../oauth/clients.js';
+import type { RevocationRecord } from '../../store/types.js';
 import type { ClientAuthMethod, TokenFormat } from '../../store/types.js';
 
-export const summary = 'Register, list, show and delete OAuth clients';
+export const summary = 'Register, list, show, update, rotate secrets of and delete OAuth clients';
 
 const HELP = `Usage:
   tessera clients create --id ID --grants GRANTS [options]
   tessera clients list [--json]
   tessera clients show ID [--json]
+  tessera clients update ID [--scope …] [--audience …] [--redirect-uri …] [--claims …]
+                         [--access-ttl …] [--jwks FILE] [--token-format …] [--introspect-audience …]
+  tessera clients rotate-secret ID [--grace 24h] [--json]
   tessera clients delete ID [--json]
 
 create options:
@@ -43,9 +52,22 @@ create options:
   --claims LIST            assertion claims passed into access tokens, e.g. tenant_id,email
   --refresh-absolute-ttl D refresh family absolute lifetime (default: the server's, 7d)
   --refresh-idle-ttl D     refresh token idle lifetime (default: the server's, 24h)
+  --introspect-audience A  may introspect other clients' tokens for audience A (repeat or
+                           comma/space-separate; default none: only its own tokens)
+  --redirect-uri URI       a registered redirect URI (repeat or space-separate; https, or http on
+                           a loopback host)
   --json                   print JSON
 
-The generated client secret is printed once, by create; only a keyed hash of it is stored.
+update changes only the options given (the create options above except --id, --grants, --auth and
+the refresh lifetimes), validated like create; an empty value clears a list, e.g. --claims "".
+
+rotate-secret prints a new secret once. --grace DURATION keeps the old secret working that long
+(default 0: it stops at once).
+
+delete also revokes everything the client was issued: its opaque and refresh tokens at once, and its
+JWT access tokens through a "client" revocation entry (the feed and, with --redis, a push).
+
+The generated client secret is printed once, by create and rotate-secret; only a keyed hash is stored.
 
 Storage options (every subcommand):
 ${configHelp(STORAGE_FLAGS)}
@@ -65,8 +87,28 @@ const OPTIONS = {
   claims: { type: 'string' },
   'refresh-absolute-ttl': { type: 'string' },
   'refresh-idle-ttl': { type: 'string' },
+  'introspect-audience': { type: 'string', multiple: true },
+  'redirect-uri': { type: 'string', multiple: true },
+  grace: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+/** Options only `create` takes; `update` refuses them rather than ignoring them. */
+const CREATE_ONLY = ['id', 'grants', 'auth', 'refresh-absolute-ttl', 'refresh-idle-ttl'];
+/** Options only `update` and `create` take. */
+const CLIENT_FIELDS = [
+  ...CREATE_ONLY,
+  'audience',
+  'scope',
+  'jwks',
+  'token-format',
+  'access-ttl',
+  'claims',
+  'introspect-audience',
+  'redirect-uri',
+];
+
+const SUBCOMMANDS = ['create', 'list', 'show', 'update', 'rotate-secret', 'delete'];
 
 const list = (text: string | undefined): string[] =>
   (text ?? '')
@@ -79,18 +121,27 @@ function str(values: Record<string, unknown>, name: string): string | undefined 
   return typeof v === 'string' ? v : undefined;
 }
 
-function createOptions(values: Record<string, unknown>): CreateClientOptions {
-  const id = str(values, 'id');
-  if (id === undefined) throw new UsageError('--id is required');
-  const grants = list(str(values, 'grants'));
-  if (grants.length === 0) throw new UsageError('--grants is required');
-  const options: CreateClientOptions = { id, grants };
-  const audience = (values.audience as string[] | undefined)?.flatMap((a) => list(a));
-  if (audience && audience.length > 0) options.audience = audience;
+/** Repeated flags, each a list separated by `separator`. */
+const repeated = (values: Record<string, unknown>, name: string, separator: RegExp): string[] | undefined =>
+  (values[name] as string[] | undefined)?.flatMap((v) =>
+    v
+      .split(separator)
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  );
+
+/** The options `create` and `update` share; a flag given (even empty) sets its field. */
+function fieldOptions(values: Record<string, unknown>): UpdateClientOptions {
+  const options: UpdateClientOptions = {};
+  const audience = repeated(values, 'audience', /,/);
+  if (audience !== undefined) options.audience = audience;
+  const introspect = repeated(values, 'introspect-audience', /[\s,]+/);
+  if (introspect !== undefined) options.introspectAudiences = introspect;
+  // URIs may hold commas: repeat the flag or separate by spaces.
+  const redirects = repeated(values, 'redirect-uri', /\s+/);
+  if (redirects !== undefined) options.redirectUris = redirects;
   const scope = str(values, 'scope');
   if (scope !== undefined) options.scope = scope.split(' ').filter((s) => s !== '');
-  const auth = str(values, 'auth');
-  if (auth !== undefined) options.authMethod = auth as ClientAuthMethod;
   const format = str(values, 'token-format');
   if (format !== undefined) options.tokenFormat = format as TokenFormat;
   const jwksFile = str(values, 'jwks');
@@ -105,6 +156,18 @@ function createOptions(values: Record<string, unknown>): CreateClientOptions {
   if (ttl !== undefined) options.accessTtl = parseDuration(ttl);
   const claims = str(values, 'claims');
   if (claims !== undefined) options.allowedClaims = list(claims);
+  return options;
+}
+
+function createOptions(values: Record<string, unknown>): CreateClientOptions {
+  const id = str(values, 'id');
+  if (id === undefined) throw new UsageError('--id is required');
+  const grants = list(str(values, 'grants'));
+  if (grants.length === 0) throw new UsageError('--grants is required');
+  const options: CreateClientOptions = { id, grants };
+  const auth = str(values, 'auth');
+  if (auth !== undefined) options.authMethod = auth as ClientAuthMethod;
+  Object.assign(options, fieldOptions(values));
   const absolute = str(values, 'refresh-absolute-ttl');
   if (absolute !== undefined) options.refreshAbsoluteTtl = parseDuration(absolute);
   const idle = str(values, 'refresh-idle-ttl');
@@ -123,9 +186,14 @@ function printClient(io: CommandIO, view: ClientView, secret?: string): void {
     `access ttl:     ${view.access_token_ttl}s`,
     `allowed claims: ${view.allowed_claims.join(', ') || '(none)'}`,
     `refresh ttl:    ${view.refresh_absolute_ttl}s absolute, ${view.refresh_idle_ttl}s idle`,
+    `introspects:    ${view.introspect_audiences.join(', ') || '(own tokens only)'}`,
+    `redirect uris:  ${view.redirect_uris.join(' ') || '(none)'}`,
     `jwks:           ${view.jwks === null ? '(none)' : `${(view.jwks as { keys: unknown[] }).keys.length} key(s)`}`,
     `created:        ${view.created_at}`,
   ];
+  if (view.updated_at !== undefined) lines.push(`updated:        ${view.updated_at}`);
+  if (view.previous_secret_expires_at !== undefined)
+    lines.push(`old secret:     valid until ${view.previous_secret_expires_at}`);
   if (secret !== undefined) {
     lines.push(`client_secret:  ${secret}`, '', 'Store the secret now: it is not shown again.');
   }
@@ -199,17 +267,136 @@ async function runList(io: CommandIO, store: Store, json: boolean) {
   return 0;
 }
 
-async function runDelete(io: CommandIO, store: Store, id: string | undefined, json: boolean) {
+function requireId(id: string | undefined): string {
   if (id === undefined) throw new UsageError('expected a client id');
-  const deleted = await store.deleteClient(id);
-  if (deleted) await store.appendAudit({ at: Date.now(), type: 'client.deleted', data: { clientId: id } });
-  if (json) io.stdout.write(JSON.stringify({ client_id: id, deleted }) + '\n');
-  else io.stdout.write(deleted ? `deleted client "${id}"\n` : '');
-  if (!deleted) io.stderr.write(`tessera: no client "${id}"\n`);
-  return deleted ? 0 : 1;
+  return id;
 }
 
-/** `tessera clients create|list|show|delete` */
+async function runUpdate(
+  io: CommandIO,
+  store: Store,
+  config: ServerConfig,
+  id: string,
+  values: Record<string, unknown>,
+) {
+  const changes = fieldOptions(values);
+  if (Object.keys(changes).length === 0) throw new UsageError('nothing to update: give at least one option');
+  const { client, changed } = await updateClient(store, id, changes, config);
+  // Field names only: never values (a JWKS or a claim list is not secret, but the audit log stays small).
+  await store.appendAudit({
+    at: Date.now(),
+    type: 'client.updated',
+    data: { clientId: id, fields: changed },
+  });
+  const view = describeClient(client);
+  if (values.json) io.stdout.write(JSON.stringify(view, null, 2) + '\n');
+  else printClient(io, view);
+  return 0;
+}
+
+async function runRotateSecret(
+  io: CommandIO,
+  store: Store,
+  config: ServerConfig,
+  id: string,
+  values: Record<string, unknown>,
+) {
+  const graceText = str(values, 'grace');
+  const grace = graceText === undefined ? 0 : parseDuration(graceText);
+  // The pepper comes from the KEK exactly as the server derives it, so the server accepts the new secret.
+  const kek = loadKEK({ env: config.kek, file: config.kekFile, allowCreate: false });
+  const now = Date.now();
+  const { client, secret } = await rotateClientSecret(store, id, grace, derivePepper(kek), now);
+  const previousValidUntil = client.previousSecretExpiresAt ?? null;
+  await store.appendAudit({
+    at: now,
+    type: 'client.secret_rotated',
+    data: { clientId: id, graceSeconds: grace, previousValidUntil },
+  });
+  const until = previousValidUntil === null ? null : new Date(previousValidUntil).toISOString();
+  if (values.json) {
+    io.stdout.write(
+      JSON.stringify({ client_id: id, client_secret: secret, previous_secret_expires_at: until }, null, 2) +
+        '\n',
+    );
+  } else {
+    io.stdout.write(
+      [
+        `client_id:      ${id}`,
+        `client_secret:  ${secret}`,
+        `old secret:     ${until === null ? 'no longer accepted' : `accepted until ${until}`}`,
+        '',
+        'Store the secret now: it is not shown again.',
+      ].join('\n') + '\n',
+    );
+  }
+  return 0;
+}
+
+/**
+ * Push the deleted client's revocation entry to subscribed verifiers when Redis is configured. Best effort:
+ * the entry is in the store, and the pull feed delivers it anyway.
+ */
+async function pushRevocation(io: CommandIO, config: ServerConfig, record: RevocationRecord): Promise<void> {
+  if (!config.redis) return;
+  try {
+    const { REVOCATION_CHANNEL, toFeedEntry } = await import('../../oauth/revocation-feed.js');
+    const { openRedisClient } = await import('../../store/redis-ephemeral.js');
+    const redis = await openRedisClient(config.redis);
+    try {
+      await redis.publish(REVOCATION_CHANNEL, JSON.stringify(toFeedEntry(record)));
+    } finally {
+      redis.disconnect();
+    }
+  } catch (err) {
+    io.stderr.write(
+      `tessera: warning: could not push the revocation through Redis (verifiers still pull it): ${(err as Error).message}\n`,
+    );
+  }
+}
+
+async function runDelete(io: CommandIO, store: Store, config: ServerConfig, id: string, json: boolean) {
+  const now = Date.now();
+  let result: Awaited<ReturnType<typeof deleteClient>>;
+  try {
+    result = await deleteClient(store, id, { maxAccessTtl: config.maxAccessTtl }, now);
+  } catch (err) {
+    if (err instanceof ClientNotFoundError && json)
+      io.stdout.write(JSON.stringify({ client_id: id, deleted: false }) + '\n');
+    throw err;
+  }
+  await store.appendAudit({
+    at: now,
+    type: 'client.deleted',
+    data: {
+      clientId: id,
+      opaqueTokens: result.opaqueTokens,
+      refreshFamilies: result.refreshFamilies,
+      revocationSeq: result.revocation.seq,
+    },
+  });
+  await pushRevocation(io, config, result.revocation);
+  const summary = {
+    client_id: id,
+    deleted: true,
+    revoked: {
+      opaque_tokens: result.opaqueTokens,
+      refresh_families: result.refreshFamilies,
+      jwts_issued_until: new Date(result.revocation.revokedAt).toISOString(),
+    },
+  };
+  if (json) io.stdout.write(JSON.stringify(summary) + '\n');
+  else {
+    io.stdout.write(
+      `deleted client "${id}"; revoked ${result.opaqueTokens} opaque token(s), ` +
+        `${result.refreshFamilies} refresh famil${result.refreshFamilies === 1 ? 'y' : 'ies'} ` +
+        `and every JWT issued to it until ${summary.revoked.jwts_issued_until}\n`,
+    );
+  }
+  return 0;
+}
+
+/** `tessera clients create|list|show|update|rotate-secret|delete` */
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   let values: Record<string, unknown>;
   let positionals: string[];
@@ -235,10 +422,29 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     if (sub === 'create' && id !== undefined)
       throw new UsageError('create takes --id ID, not a positional id');
-    if (!['create', 'list', 'show', 'delete'].includes(sub ?? '')) {
+    if (!SUBCOMMANDS.includes(sub ?? '')) {
       throw new UsageError(sub === undefined ? 'expected a subcommand' : `unknown subcommand "${sub}"`);
     }
-    if (sub === 'create') createOptions(values); // usage errors before the store is opened
+    // Usage errors before the store is opened; a flag the subcommand does not take is refused, not ignored.
+    const allowed =
+      sub === 'create'
+        ? CLIENT_FIELDS
+        : sub === 'update'
+          ? CLIENT_FIELDS.filter((f) => !CREATE_ONLY.includes(f))
+          : sub === 'rotate-secret'
+            ? ['grace']
+            : [];
+    const stray = Object.keys(values).find(
+      (name) => (CLIENT_FIELDS.includes(name) || name === 'grace') && !allowed.includes(name),
+    );
+    if (stray !== undefined) throw new UsageError(`${sub} does not take --${stray}`);
+    if (sub !== 'create' && sub !== 'list' && id === undefined) throw new UsageError('expected a client id');
+    if (sub === 'create') createOptions(values);
+    if (sub === 'update') fieldOptions(values);
+    if (sub === 'rotate-secret') {
+      const grace = str(values, 'grace');
+      if (grace !== undefined) parseDuration(grace);
+    }
     store = await openStore(storeSpec(config), { dataDir: config.dataDir });
     switch (sub) {
       case 'create':
@@ -247,11 +453,19 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
         return await runList(io, store, json);
       case 'show':
         return await runShow(io, store, id, json);
+      case 'update':
+        return await runUpdate(io, store, config, requireId(id), values);
+      case 'rotate-secret':
+        return await runRotateSecret(io, store, config, requireId(id), values);
       default:
-        return await runDelete(io, store, id, json);
+        return await runDelete(io, store, config, requireId(id), json);
     }
   } catch (err) {
     if (err instanceof UsageError) return usageFailure(io, err, HELP);
+    if (err instanceof ClientNotFoundError) {
+      io.stderr.write(`tessera: no client "${id ?? ''}"\n`);
+      return 1;
+    }
     if (err instanceof ClientValidationError) {
       io.stderr.write(`tessera: ${err.message}\n`);
       return 1;
