@@ -158,7 +158,6 @@ function graceHash(ctx: ServerContext, client: ClientRecord | undefined): string
   if (client?.previousSecretHash == null) return undefined;
   return (client.previousSecretExpiresAt ?? 0) > ctx.clock() ? client.previousSecretHash : undefined;
 }
-}
 
 function checkSecret(
   ctx: ServerContext,
