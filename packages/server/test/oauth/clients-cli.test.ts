@@ -254,8 +254,8 @@ describe('tessera clients after creation, against a running server', () => {
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
-  const clientCredentials = (authorization: string) =>
-    post('/oauth/token', { grant_type: 'client_credentials' }, authorization);
+  const clientCredentials = (authorization: string, extra: Record<string, string> = {}) =>
+    post('/oauth/token', { grant_type: 'client_credentials', ...extra }, authorization);
   const introspect = async (token: string, authorization = rsAuth) =>
     (await post('/oauth/introspect', { token }, authorization)).body;
   async function assertionGrant(id: string, secret: string, key: ClientKey) {
@@ -337,11 +337,17 @@ describe('tessera clients after creation, against a running server', () => {
     assert.deepEqual(view.redirect_uris, ['https://app.example/cb', 'http://127.0.0.1:8080/cb']);
     assert.equal(view.client_secret, undefined);
     await sleep(FOLLOW_MS);
-    const res = await clientCredentials(auth);
+    // Two audiences now: the client names one per request (`audience`; `resource` takes absolute URIs) and the token carries exactly it.
+    assert.equal((await clientCredentials(auth)).body.error, 'invalid_target');
+    const res = await clientCredentials(auth, { audience: 'orders-api' });
     assert.equal(res.status, 200, 'the secret survives an update');
     const after = claimsOf(String(res.body.access_token));
     assert.equal(after.scope, 'read write');
-    assert.deepEqual(after.aud, ['orders-api', 'api']);
+    assert.equal(after.aud, 'orders-api');
+    assert.equal(
+      claimsOf(String((await clientCredentials(auth, { audience: 'api' })).body.access_token)).aud,
+      'api',
+    );
     assert.equal(Number(after.exp) - Number(after.iat), 300);
 
     // Refused exactly like create, and nothing changes.
