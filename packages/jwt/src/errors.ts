@@ -173,11 +173,17 @@ export class TokenInactive extends TesseraError {
   }
 }
 
-/** Introspection could not be performed (network, status, malformed answer). */
+/**
+ * Introspection could not be performed (network, status, malformed answer). `retryAfter` (seconds) is set
+ * when the call was not made because the introspection budget is spent or the token service answered 429;
+ * the middleware answers those with 503 and `Retry-After`.
+ */
 export class IntrospectionFailed extends TesseraError {
   static override readonly code = 'ERR_INTROSPECTION_FAILED';
-  constructor(message = 'introspection failed', options?: { cause?: unknown }) {
+  readonly retryAfter?: number;
+  constructor(message = 'introspection failed', options?: { cause?: unknown; retryAfter?: number }) {
     super(message, options);
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 }
 

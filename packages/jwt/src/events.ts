@@ -182,6 +182,10 @@ export interface IntrospectionStats {
   cache_hits: number;
   active: number;
   inactive: number;
+  /** Tokens refused without a call: not the shape of an opaque access token. */
+  refused_shape: number;
+  /** Calls not made: the per-second budget was spent, or the server's Retry-After had not passed. */
+  rationed: number;
   size: number;
 }
 

@@ -366,7 +366,10 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
       ) {
         throw new JWTClaimInvalid('iss', 'does not match an accepted issuer');
       }
-      if (audiences !== null && answer.aud !== undefined) {
+      // Issue 12 #3: the audience check never depends on the server choosing to send `aud`; an answer
+      // without it fails a configured audience (RFC 8725 §3.9, cross-service replay).
+      if (audiences !== null) {
+        if (answer.aud === undefined) throw new JWTClaimInvalid('aud', 'is missing');
         const list =
           typeof answer.aud === 'string' ? [answer.aud] : Array.isArray(answer.aud) ? answer.aud : [];
         if (!list.some((a) => audiences.has(a)))

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import {
+  createOpaqueToken,
+  OPAQUE_ACCESS_TOKEN_PREFIX,
   createCoreVerifier,
   createStaticRevocationList,
   createVerifier,
@@ -247,13 +249,22 @@ describe('createVerifier', () => {
 
   it('routes opaque tokens to introspection and JWTs to local verification', async () => {
     const a = makeKey();
+    const good = createOpaqueToken(OPAQUE_ACCESS_TOKEN_PREFIX);
+    const bad = createOpaqueToken(OPAQUE_ACCESS_TOKEN_PREFIX);
     const srv = await startServer((_req, res, body) => {
       const token = new URLSearchParams(body).get('token');
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify(
-          token === 'opaque-good'
-            ? { active: true, sub: 'svc', scope: 'a b', iss: 'https://issuer.test' }
+          token === good
+            ? {
+                active: true,
+                token_type: 'Bearer',
+                sub: 'svc',
+                scope: 'a b',
+                iss: 'https://issuer.test',
+                aud: 'api',
+              }
             : { active: false },
         ),
       );
@@ -264,10 +275,10 @@ describe('createVerifier', () => {
       keys: [a.pair.publicKey],
       introspection: { endpoint: `${srv.url}/introspect`, clientId: 'rs', clientSecret: 's3cret' },
     });
-    const r = await v.verify('opaque-good');
+    const r = await v.verify(good);
     assert.equal(r.payload.sub, 'svc');
     assert.equal(r.key, undefined);
-    assert.equal(await codeOf(v.verify('opaque-bad')), 'ERR_TOKEN_INACTIVE');
+    assert.equal(await codeOf(v.verify(bad)), 'ERR_TOKEN_INACTIVE');
     const jwt = await v.verify(a.signer.sign(claims()));
     assert.ok(jwt.key);
     assert.equal(srv.requests.length, 2);
