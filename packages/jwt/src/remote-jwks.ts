@@ -36,7 +36,7 @@ export interface JWKSCacheStore {
 export interface JWKSCooldownBox {
   /** Whether a refetch for an unknown kid may go out at `now` (ms). */
   allows(now: number): boolean;
-  /** A fetch attempt ended at `now` (ms). */
+  /** An unknown-kid refetch ended at `now` (ms) without finding the kid. */
   record(now: number): void;
 }
 
@@ -69,7 +69,10 @@ export interface RemoteJWKSetOptions {
   maxCacheAge?: number | string;
   /** Freshness when the issuer sends no max-age. Default 10 min (then clamped). */
   defaultCacheAge?: number | string;
-  /** Cooldown after a fetch during which unknown kids are refused without a request. Default 30 s. */
+  /**
+   * Cooldown after an unknown-kid refetch that did not find the kid, during which unknown kids are refused
+   * without a request. Default 30 s. Routine refreshes and refetches that found their kid start none.
+   */
   cooldown?: number | string | JWKSCooldownBox;
   /** How long past its freshness the last good set stays in use while the issuer fails. Default 24 h. */
   staleIfError?: number | string;
@@ -270,7 +273,6 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
       fail(reason, started, status, err);
       throw lastError;
     } finally {
-      box.record(clock());
       schedule();
     }
   }
@@ -363,10 +365,18 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
       counters.cooldown_rejections++;
       throw new JWKSCooldown();
     }
-    return load('unknown_kid').then(
-      () => lookupAfterFetch(lookup),
-      () => lookupAfterFetch(lookup),
-    );
+    const afterRefetch = (): TesseraKey => {
+      try {
+        return lookupAfterFetch(lookup);
+      } catch (err) {
+        // Only a refetch that still did not find the kid starts the cooldown (as aws-jwt-verify's penalty
+        // box does): a routine refresh never does, so a key published just after it is found at once,
+        // while a flood of random kids still costs at most one request per cooldown.
+        box.record(clock());
+        throw err;
+      }
+    };
+    return load('unknown_kid').then(afterRefetch, afterRefetch);
   }
 
   if (store !== undefined) loadStored();
