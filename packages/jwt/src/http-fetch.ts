@@ -44,6 +44,38 @@ export class FetchError extends Error {
   }
 }
 
+/**
+ * A URL as errors may show it: scheme, host, port and path; never userinfo, query or fragment, which can
+ * carry credentials.
+ *
+ * @example displayURL(new URL('https://u:p@auth.test/jwks?key=1')) // 'https://auth.test/jwks'
+ */
+export function displayURL(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+const TLS_CODE = /^(?:ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
+
+/**
+ * Why a request failed, in words an operator can act on: the timeout or size limit that cut it, a TLS
+ * failure with node's code, or the network error's code. Never the request or response content.
+ *
+ * @example describeFetchFailure(err, 5000, 65536) // 'timed out after 5 s'
+ */
+export function describeFetchFailure(err: unknown, timeoutMs: number, maxBytes: number): string {
+  if (err instanceof FetchError && err.reason === 'timeout') return `timed out after ${timeoutMs / 1000} s`;
+  if (err instanceof FetchError && err.reason === 'too_large')
+    return `response larger than ${maxBytes >= 1024 ? `${Math.round(maxBytes / 1024)} KiB` : `${maxBytes} bytes`}`;
+  let cause: unknown = err;
+  for (let i = 0; i < 3 && cause instanceof Error; i++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z0-9_]{2,64}$/.test(code))
+      return TLS_CODE.test(code) ? `TLS: ${code}` : `network: ${code}`;
+    cause = cause.cause;
+  }
+  return err instanceof FetchError ? err.message : 'network error';
+}
+
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
 /** Whether a URL's host is the local machine (plain HTTP is allowed only there, for development). */

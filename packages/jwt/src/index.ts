@@ -108,7 +108,13 @@ export type {
   VerifierStats,
   VerifyEvent,
 } from './events.js';
-export { basicAuthorization, createHTTPFetcher, FetchError } from './http-fetch.js';
+export {
+  basicAuthorization,
+  createHTTPFetcher,
+  describeFetchFailure,
+  displayURL,
+  FetchError,
+} from './http-fetch.js';
 export type { Fetcher, FetchRequest, FetchResponse, HTTPFetcherOptions } from './http-fetch.js';
 export { createIntrospectionClient } from './introspection.js';
 export type {

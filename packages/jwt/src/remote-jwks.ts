@@ -9,7 +9,15 @@ import {
   TesseraError,
 } from './errors.js';
 import { emit, type EventListener, type JWKSFetchEvent, type JWKSStats } from './events.js';
-import { checkEndpoint, createHTTPFetcher, FetchError, parseMaxAge, type Fetcher } from './http-fetch.js';
+import {
+  checkEndpoint,
+  createHTTPFetcher,
+  describeFetchFailure,
+  displayURL,
+  FetchError,
+  parseMaxAge,
+  type Fetcher,
+} from './http-fetch.js';
 import { MAX_JSON_DEPTH } from './header.js';
 import { decodeUTF8, parseStrictJSONObject } from './json.js';
 import { importJWKS, keySetFrom, type LocalKeySet } from './key-set.js';
@@ -114,6 +122,9 @@ function seconds(value: number | string | undefined, fallback: number, name: str
 export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptions = {}): RemoteJWKSet {
   const url = checkEndpoint(uri, 'jwksUri');
   const href = url.href;
+  // Errors name the URL and the cause (issue 13), never userinfo or query, never token data.
+  const shownURL = displayURL(url);
+  const failedFrom = `JWKS fetch from ${shownURL} failed`;
   const timeoutMs = seconds(options.timeout, 5, 'timeout') * 1000;
   const maxBytes = options.maxBytes ?? 512 * 1024;
   if (!Number.isInteger(maxBytes) || maxBytes <= 0)
@@ -224,15 +235,9 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
       try {
         res = await fetcher.fetch(url, { headers, timeoutMs, maxBytes });
       } catch (err) {
-        const what = err instanceof FetchError ? err.reason : 'network';
-        throw new JWKSFetchFailed(
-          what === 'timeout'
-            ? 'JWKS request timed out'
-            : what === 'too_large'
-              ? 'JWKS response exceeds the size limit'
-              : 'JWKS request failed',
-          { cause: err },
-        );
+        throw new JWKSFetchFailed(`${failedFrom}: ${describeFetchFailure(err, timeoutMs, maxBytes)}`, {
+          cause: err,
+        });
       }
       status = res.status;
       const now = clock();
@@ -253,8 +258,11 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
         return;
       }
       // 3xx included: redirects are never followed (a JWKS URI that moves is a configuration change).
-      if (res.status !== 200) throw new JWKSFetchFailed(`JWKS endpoint answered ${res.status}`);
-      if (res.body.length > maxBytes) throw new JWKSFetchFailed('JWKS response exceeds the size limit');
+      if (res.status !== 200) throw new JWKSFetchFailed(`${failedFrom}: HTTP ${res.status}`);
+      if (res.body.length > maxBytes)
+        throw new JWKSFetchFailed(
+          `${failedFrom}: ${describeFetchFailure(new FetchError('too_large', ''), timeoutMs, maxBytes)}`,
+        );
       let jwks: JWKS;
       try {
         jwks = parseStrictJSONObject(
@@ -263,7 +271,7 @@ export function createRemoteJWKSet(uri: string | URL, options: RemoteJWKSetOptio
           'JWKS',
         ) as unknown as JWKS;
       } catch (err) {
-        throw new JWKSInvalid('JWKS response is not a JSON object', { cause: err });
+        throw new JWKSInvalid(`JWKS from ${shownURL} is not a JSON object`, { cause: err });
       }
       const tag = res.headers['etag'];
       const skipped = install(jwks, now, age, tag);

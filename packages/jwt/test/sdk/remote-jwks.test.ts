@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import {
   createRemoteJWKSet,
+  describeFetchFailure,
+  displayURL,
+  FetchError,
   createSigner,
   createVerifier,
   InvalidOptions,
@@ -23,6 +26,69 @@ async function setup(keys = [makeKey()]) {
 }
 
 describe('createRemoteJWKSet', () => {
+  it('issue 13: JWKS errors name the URL and the cause (status, timeout, size, network, JSON), never a token', async () => {
+    const a = makeKey();
+    const srv = await setup([a]);
+    const url = `${srv.url}/jwks`;
+    const token = a.signer.sign(claims({ sub: 'secret-subject' }));
+    const failure = async (
+      mode: typeof srv.state.mode,
+      options: Parameters<typeof createRemoteJWKSet>[1] = {},
+      target = `${url}?tenant=42`,
+    ) => {
+      srv.state.mode = mode;
+      const jwks = createRemoteJWKSet(target, { timeout: 0.2, ...options });
+      const v = createVerifier({
+        algorithms: ['ES256'],
+        issuer: 'https://issuer.test',
+        audience: 'api',
+        keys: jwks,
+      });
+      try {
+        await v.verify(token);
+        assert.fail('verified');
+      } catch (err) {
+        const message = String((err as Error).message);
+        assert.ok(!message.includes(token.split('.')[1]!), 'no token data');
+        assert.ok(!message.includes('tenant=42'), 'no query string');
+        return message;
+      } finally {
+        jwks.close();
+        srv.state.mode = 'ok';
+      }
+    };
+    assert.equal(await failure('500'), `JWKS fetch from ${url} failed: HTTP 500`);
+    assert.equal(await failure('hang'), `JWKS fetch from ${url} failed: timed out after 0.2 s`);
+    assert.equal(
+      await failure('huge', { maxBytes: 64 * 1024 }),
+      `JWKS fetch from ${url} failed: response larger than 64 KiB`,
+    );
+    assert.equal(await failure('redirect'), `JWKS fetch from ${url} failed: HTTP 302`);
+    assert.equal(await failure('garbage'), `JWKS from ${url} is not a JSON object`);
+    const closed = await startJWKSServer({ keys: [] });
+    const closedURL = `${closed.url}/jwks`;
+    await closed.close();
+    assert.equal(
+      await failure('ok', {}, closedURL),
+      `JWKS fetch from ${closedURL} failed: network: ECONNREFUSED`,
+    );
+  });
+
+  it('describeFetchFailure names TLS failures by node code, and displayURL drops userinfo and query', () => {
+    const tls = Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    const wrapped = new FetchError('network', 'request failed', { cause: tls });
+    assert.equal(describeFetchFailure(wrapped, 5000, 1024), 'TLS: DEPTH_ZERO_SELF_SIGNED_CERT');
+    const altname = Object.assign(new Error('x'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    assert.equal(
+      describeFetchFailure(new FetchError('network', 'request failed', { cause: altname }), 5000, 1024),
+      'TLS: ERR_TLS_CERT_ALTNAME_INVALID',
+    );
+    assert.equal(
+      displayURL(new URL('https://u:p@auth.test:8443/jwks?key=1#f')),
+      'https://auth.test:8443/jwks',
+    );
+  });
+
   it('refuses plain http to a non-loopback host, credentials in the URL, and relative URLs', () => {
     assert.throws(() => createRemoteJWKSet('http://auth.example.com/jwks'), InvalidOptions);
     assert.throws(() => createRemoteJWKSet('https://user:pw@auth.example.com/jwks'), InvalidOptions);
@@ -123,11 +189,11 @@ describe('createRemoteJWKSet', () => {
   });
 
   for (const [mode, expected] of [
-    ['500', /answered 500/],
+    ['500', /failed: HTTP 500$/],
     ['garbage', /not a JSON object/],
-    ['huge', /size limit/],
-    ['huge-declared', /size limit/],
-    ['redirect', /answered 302/],
+    ['huge', /failed: response larger than 512 KiB$/],
+    ['huge-declared', /failed: response larger than 512 KiB$/],
+    ['redirect', /failed: HTTP 302$/],
   ] as const) {
     it(`fails cleanly on ${mode}`, async () => {
       const a = makeKey();
