@@ -34,8 +34,11 @@ const HELP = `Usage: tessera keys list [--json]
   list     every key with kid, alg, state and dates; --json prints an array of
            { kid, alg, state, createdAt, publishedAt, activatedAt, retiredAt, removeAfter, revokedAt }
   rotate   promote the pre-published next key to current at once, retire the current key,
-           publish a new next key; warns when the next key was published for less than one
-           JWKS cache lifetime. --force signs with a brand-new key if there is no next key.
+           publish a new next key. Refused when the next key has been published for less than
+           one JWKS cache lifetime (--jwks-max-age) plus the reload interval, e.g. a second
+           rotate right after the first: verifiers with a cached JWKS have never seen it.
+           --force rotates anyway (verifiers refetch on the unknown kid), and signs with a
+           brand-new key if there is no next key.
   revoke   remove KID from the JWKS at once, promote a successor, and put a kid entry on the
            revocation feed so verifiers reject tokens it signed
 
@@ -44,7 +47,7 @@ Pass the same key-policy options the server runs with (or the same --config / TE
 
 Options:
   --json                        (list) machine-readable output
-  --force                       (rotate) rotate even without a pre-published next key
+  --force                       (rotate) rotate even if the next key is too young or missing
 ${configHelp(FLAGS)}
   TESSERA_KEK=<base64url>       the KEK itself (32 bytes); overrides the KEK file
   -h, --help                    show this help
