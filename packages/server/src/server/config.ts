@@ -323,9 +323,16 @@ export const STORAGE_FLAGS = ['data-dir', 'store', 'redis', 'kek-file', 'config'
 
 export const envName = (flag: string) => `TESSERA_${flag.toUpperCase().replaceAll('-', '_')}`;
 
-/** node:util parseArgs spec for the given flags (all by default), plus `--config`. */
+/**
+ * Commands that work on existing state (a subset of flags with `data-dir`: keys, clients …) also take
+ * `--init`; `serve` (all flags) creates its state on the first run anyway.
+ */
+const takesInit = (flags?: readonly string[]) => flags !== undefined && flags.includes('data-dir');
+
+/** node:util parseArgs spec for the given flags (all by default), plus `--config` (and `--init`, see above). */
 export function configArgSpec(flags?: readonly string[]): OptionSpec {
   const spec: OptionSpec = { config: { type: 'string' } };
+  if (takesInit(flags)) spec['init'] = { type: 'boolean' };
   for (const o of OPTIONS) if (!flags || flags.includes(o.flag)) spec[o.flag] = { type: 'string' };
   return spec;
 }
@@ -333,6 +340,11 @@ export function configArgSpec(flags?: readonly string[]): OptionSpec {
 /** `--help` lines for the given flags: flag, env var, default, meaning. */
 export function configHelp(flags?: readonly string[]): string {
   const lines = ['  --config FILE                 JSON config file; keys are option names (TESSERA_CONFIG)'];
+  if (takesInit(flags))
+    lines.push(
+      '  --init                        create the state (KEK, database, first keys) if there is none;',
+      '                                without it a command refuses a data dir or store with no Tessera state',
+    );
   for (const o of OPTIONS) {
     if (flags && !flags.includes(o.flag)) continue;
     const left = `  --${o.flag} VALUE`.padEnd(32);

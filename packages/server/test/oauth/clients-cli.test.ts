@@ -28,7 +28,7 @@ describe('tessera clients', () => {
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-clients-'));
-    dd = ['--data-dir', dir];
+    dd = ['--data-dir', dir, '--init']; // --init: the first create makes the state (the CLI refuses an empty dir)
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

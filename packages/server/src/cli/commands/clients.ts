@@ -8,7 +8,7 @@ import {
   loadConfig,
   type ServerConfig,
 } from '../../server/config.js';
-import { openStore } from '../../store/open-store.js';
+import { openCommandState } from '../state.js';
 import type { Store } from '../../store/types.js';
 import { derivePepper, loadKEK } from '../../keys/kek.js';
 import {
@@ -132,11 +132,6 @@ function printClient(io: CommandIO, view: ClientView, secret?: string): void {
   io.stdout.write(lines.join('\n') + '\n');
 }
 
-function storeSpec(config: ServerConfig): string | undefined {
-  // `sqlite` (the default) means the database in the data dir.
-  return config.store === 'sqlite' ? undefined : config.store;
-}
-
 async function runCreate(io: CommandIO, store: Store, config: ServerConfig, values: Record<string, unknown>) {
   const options = createOptions(values);
   // The pepper is derived from the KEK exactly as the server does, so the server accepts the secret.
@@ -239,7 +234,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       throw new UsageError(sub === undefined ? 'expected a subcommand' : `unknown subcommand "${sub}"`);
     }
     if (sub === 'create') createOptions(values); // usage errors before the store is opened
-    store = await openStore(storeSpec(config), { dataDir: config.dataDir });
+    store = await openCommandState(config, {
+      write: sub !== 'list' && sub !== 'show',
+      init: values.init === true,
+      io,
+    });
     switch (sub) {
       case 'create':
         return await runCreate(io, store, config, values);
