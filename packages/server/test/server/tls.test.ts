@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { createHTTPFetcher, createRemoteJWKSet, createVerifier } from '@tessera/jwt';
@@ -109,4 +109,5 @@ test('serve refuses a non-loopback --host without --issuer, and unreadable TLS f
     2,
   );
   assert.match(files.err(), new RegExp(`cannot read --tls-cert ${missing}: ENOENT`));
+  assert.deepEqual(readdirSync(dir), [], 'nothing created before the refusal');
 });

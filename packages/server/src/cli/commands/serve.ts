@@ -48,6 +48,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const { startServer } = await import('../../server/start.js');
   let server;
   try {
+    // Unreadable TLS files are refused before the data dir, the KEK or a key is created.
+    (await import('../../server/app.js')).serverOptions(config);
     server = await startServer(config, { handleSignals: true });
   } catch (err) {
     // Unreadable or mismatched --tls-cert/--tls-key.
