@@ -66,6 +66,7 @@ export async function createBenchClient(storageArgs, { id, tokenFormat = 'jwt', 
       '--scope',
       scope,
       '--json',
+      '--init', // the bench creates clients before the first server start: create the state
       ...storageArgs,
     ],
     env,

@@ -29,14 +29,26 @@ export function parseCommandArgs<O extends OptionSpec>(
   }
 }
 
-/** Parse a duration such as `15m`, `30s`, `2h`, `7d`, `500ms` or a bare number of seconds into seconds. */
+/**
+ * Parse a duration such as `15m`, `30s`, `2h`, `7d` or `500ms` into seconds. The unit is required: a bare
+ * `15` would be read as seconds by some and as minutes by others (a 15-minute token TTL typed as `--ttl 15`
+ * would silently live 15 s), so only `0`, the same in every unit, may go without one.
+ *
+ * @example
+ * parseDuration('15m'); // 900
+ * parseDuration('15'); // throws UsageError: a duration needs a unit
+ */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  const trimmed = text.trim();
+  if (/^0+(?:\.0+)?$/.test(trimmed)) return 0;
+  if (/^\d+(?:\.\d+)?$/.test(trimmed))
+    throw new UsageError(
+      `duration "${text}" has no unit: write ${trimmed}s, ${trimmed}m, ${trimmed}h or ${trimmed}d (or ${trimmed}ms)`,
+    );
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(trimmed);
   if (!m) throw new UsageError(`invalid duration "${text}" (use e.g. 30s, 15m, 2h, 7d)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[unit]!;
-  return n * factor;
+  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * factor;
 }
 
 /** Read all of standard input as text (for `TOKEN|-` arguments). */

@@ -68,7 +68,17 @@ export async function main(argv: string[], io: CommandIO = defaultIO()): Promise
     io.stderr.write(`tessera: unknown command "${name}". Run \`tessera --help\`.\n`);
     return 2;
   }
-  return mod.run(rest, io);
+  try {
+    return await mod.run(rest, io);
+  } catch (err) {
+    // Missing or unopenable state and a wrong or missing KEK are refusals, not crashes or usage errors:
+    // one line naming the path and the cause, exit 1, whichever command met them.
+    if (err instanceof Error && (err.name === 'StateError' || err.name === 'KEKError')) {
+      io.stderr.write(`tessera: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
 }
 
 function defaultIO(): CommandIO {

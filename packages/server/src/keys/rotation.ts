@@ -41,7 +41,7 @@ export interface KeyOperationOptions {
 /** The key operation could not run (unknown kid, nothing to promote, lease busy). */
 export class KeyOperationError extends Error {
   override readonly name = 'KeyOperationError';
-  readonly code: 'ERR_KEY_NOT_FOUND' | 'ERR_NO_SUCCESSOR' | 'ERR_LEASE_BUSY';
+  readonly code: 'ERR_KEY_NOT_FOUND' | 'ERR_NO_SUCCESSOR' | 'ERR_LEASE_BUSY' | 'ERR_KEY_NOT_PREPUBLISHED';
   constructor(code: KeyOperationError['code'], message: string) {
     super(message);
     this.code = code;
@@ -249,13 +249,18 @@ export interface RotateResult {
   promoted: string;
   retired: string[];
   next: string;
-  /** Set when the promoted key was published for less than one JWKS max-age (verifiers may meet an unknown kid). */
+  /**
+   * Set when a forced rotation promoted a key published for less than one JWKS max-age plus the reload
+   * interval (verifiers with a cached JWKS meet an unknown kid and must refetch).
+   */
   warning: string | undefined;
 }
 
 /**
  * On-demand rotation (`tessera keys rotate`): promote the pre-published next key at once, retire the current
- * key and publish a new next key. Without a next key it fails unless `force` (then a fresh key signs at once).
+ * key and publish a new next key. Without a next key, or with one published for less than one JWKS max-age
+ * plus the reload interval (a second rotation within one cache lifetime promotes the key the first one just
+ * published), it fails with ERR_NO_SUCCESSOR / ERR_KEY_NOT_PREPUBLISHED unless `force`.
  *
  * @example
  * const { promoted, warning } = await rotateKeys(store, kek, config, { now: Date.now() });
@@ -284,10 +289,22 @@ export async function rotateKeys(
       next = await insertNew(store, kek, config, 'next', now, audit, 'manual');
     }
     if (!isPrePublished(next, now, policy)) {
-      const age = Math.round((now - next.publishedAt) / 1000);
-      warning =
+      // RFC 7517 rollover: a verifier caches the JWKS for max-age, so a key must have been published that
+      // long (plus the time every instance needs to serve it) before it signs; otherwise verifiers holding
+      // the cached set meet a kid they have never seen and reject, or refetch for, every new token.
+      const age = Math.max(0, Math.round((now - next.publishedAt) / 1000));
+      const needed = config.jwksMaxAge + config.reloadInterval;
+      const wait = Math.max(1, Math.ceil(needed - (now - next.publishedAt) / 1000));
+      const why =
         `the next key ${next.kid} has been published for ${age}s, less than the JWKS cache lifetime ` +
-        `(${config.jwksMaxAge}s) plus reload interval; verifiers with a cached JWKS will refetch on its kid`;
+        `(--jwks-max-age ${config.jwksMaxAge}s) plus the reload interval (${config.reloadInterval}s)`;
+      if (!options.force)
+        throw new KeyOperationError(
+          'ERR_KEY_NOT_PREPUBLISHED',
+          `${why}: verifiers holding a cached JWKS have never seen it and would meet an unknown kid on every ` +
+            `token it signs. Wait ${wait}s and rotate again, or pass --force to rotate now anyway`,
+        );
+      warning = `${why}; verifiers with a cached JWKS will refetch on its kid`;
     }
     if (!(await promote(store, next, retire, now, policy, audit, 'manual')))
       throw new KeyOperationError('ERR_NO_SUCCESSOR', 'the next key changed state concurrently; try again');

@@ -2,6 +2,9 @@
  * The Fastify application: logging, limits, one error mapping and the route plugins. Built from a
  * ServerContext so tests can `inject` requests without a socket.
  */
+import { readFileSync } from 'node:fs';
+import type { ServerOptions as HttpServerOptions } from 'node:http';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -20,6 +23,8 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { debuggerRoutes } from './routes/debugger.js';
 import { oauthRoutes } from '../oauth/routes.js';
+import { UsageError } from '../cli/args.js';
+import type { ServerConfig } from './config.js';
 
 /** A token request is a few hundred bytes; 64 KiB leaves room for a large client assertion and no more. */
 export const BODY_LIMIT = 64 * 1024;
@@ -134,6 +139,44 @@ export function toHttpError(err: unknown): OAuthError {
   return new OAuthError(500, 'server_error', 'internal error');
 }
 
+type Limits = Pick<
+  ServerConfig,
+  'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'tlsCert' | 'tlsKey'
+>;
+
+/**
+ * The node server options: the slow-request limits and, with `--tls-cert`/`--tls-key`, the certificate.
+ * node checks the request and headers timeouts on a timer (`connectionsCheckingInterval`, 30 s by default),
+ * so the timer runs at a quarter of the shorter timeout (at most 1 s): a 10 s limit is enforced within
+ * 10-11 s, not within 40 s.
+ *
+ * @example
+ * const options = serverOptions(loadConfig({ values: { 'request-timeout': '2s', 'headers-timeout': '1s' } }));
+ */
+export function serverOptions(config: Limits): HttpServerOptions & HttpsServerOptions {
+  const headersMs = Math.round(config.headersTimeout * 1000);
+  const requestMs = Math.round(config.requestTimeout * 1000);
+  const options: HttpServerOptions & HttpsServerOptions = {
+    headersTimeout: headersMs,
+    requestTimeout: requestMs,
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersMs / 4))),
+  };
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    const read = (flag: string, file: string) => {
+      try {
+        return readFileSync(file);
+      } catch (err) {
+        throw new UsageError(
+          `cannot read --${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
+      }
+    };
+    options.cert = read('tls-cert', config.tlsCert);
+    options.key = read('tls-key', config.tlsKey);
+  }
+  return options;
+}
+
 /**
  * Build the application for a context (does not listen).
  *
@@ -142,7 +185,38 @@ export function toHttpError(err: unknown): OAuthError {
  * const res = await app.inject({ url: '/.well-known/jwks.json' });
  */
 export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
-  const app = Fastify({
+  const nodeOptions = serverOptions(ctx.config);
+  const tls = nodeOptions.cert !== undefined;
+  let app: FastifyInstance;
+  try {
+    app = createFastify(ctx, tls ? { https: nodeOptions } : { http: nodeOptions });
+  } catch (err) {
+    // A key that does not match the certificate, or a file that is not PEM: name the flags, not the bytes.
+    if (tls) throw new UsageError(`--tls-cert/--tls-key: ${(err as Error).message}`);
+    throw err;
+  }
+  // Beyond this many open sockets node closes a new connection at once (no response is written): a flood of
+  // idle or slow connections cannot exhaust file descriptors and memory (CWE-400).
+  app.server.maxConnections = ctx.config.maxConnections;
+  let lastDropWarning = 0;
+  app.server.on('drop', () => {
+    const now = Date.now();
+    if (now - lastDropWarning < 10_000) return;
+    lastDropWarning = now;
+    ctx.log.warn(
+      { maxConnections: ctx.config.maxConnections },
+      'connection refused: --max-connections reached',
+    );
+  });
+  return registerAll(app, ctx);
+}
+
+/** The Fastify instance over a node HTTP or HTTPS server built with `server` (see serverOptions). */
+function createFastify(
+  ctx: ServerContext,
+  server: { http: HttpServerOptions } | { https: HttpsServerOptions },
+): FastifyInstance {
+  return Fastify({
     // A child with our serializers and redaction: Fastify lets a logger's own serializers win over its
     // defaults (which would log the full URL, query string included).
     loggerInstance: ctx.log.child({}, { serializers: SERIALIZERS, redact: REDACT }) as FastifyBaseLogger,
@@ -154,11 +228,18 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     logController: new LogController({
       disableRequestLogging: ctx.config.logLevel !== 'debug' && ctx.config.logLevel !== 'trace',
     }),
-    childLoggerFactory: (logger, bindings, options) => new RequestLogger(logger, bindings, options),
+    childLoggerFactory: (logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions) =>
+      new RequestLogger(logger, bindings, options),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-  });
+    // Fastify 5 defaults both to 0 (no limit): see serverOptions.
+    requestTimeout: Math.round(ctx.config.requestTimeout * 1000),
+    keepAliveTimeout: Math.round(ctx.config.keepAliveTimeout * 1000),
+    ...server,
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+}
 
+async function registerAll(app: FastifyInstance, ctx: ServerContext): Promise<FastifyInstance> {
   // Callback-style hooks: no promise per request.
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-content-type-options', 'nosniff');

@@ -55,6 +55,18 @@ export interface ServerConfig {
   /** Fastify trustProxy: false (default), true, or a comma list of proxy addresses/CIDRs. */
   trustProxy: boolean | string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Seconds a client has to send a whole request (headers and body); then the connection is dropped. */
+  requestTimeout: number;
+  /** Seconds a client has to send the request headers. */
+  headersTimeout: number;
+  /** Seconds an idle keep-alive connection stays open between requests. */
+  keepAliveTimeout: number;
+  /** Open connections per server process; further ones are closed at once (node's `server.maxConnections`). */
+  maxConnections: number;
+  /** PEM certificate chain file: with `tlsKey`, the server speaks HTTPS itself. */
+  tlsCert: string | undefined;
+  /** PEM private key file of `tlsCert`. */
+  tlsKey: string | undefined;
 }
 
 type Parser = (text: string, name: string) => unknown;
@@ -80,7 +92,13 @@ const int =
 const duration =
   (minSeconds: number): Parser =>
   (text, name) => {
-    const s = parseDuration(String(text));
+    let s: number;
+    try {
+      s = parseDuration(String(text));
+    } catch (err) {
+      // Name the option: the value may come from the environment or a config file, not the command line.
+      throw new UsageError(`--${name} (${envName(name)}): ${(err as Error).message}`);
+    }
     if (s < minSeconds) throw new UsageError(`--${name} must be at least ${minSeconds}s`);
     return s;
   };
@@ -254,6 +272,50 @@ export const OPTIONS: readonly OptionDef[] = [
     parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     help: 'log level',
   },
+  // Slow-request limits (slowloris, CWE-400): Fastify 5 and node leave a request unbounded in time
+  // otherwise, so a client sending a body one byte a minute would hold its connection forever.
+  {
+    flag: 'request-timeout',
+    key: 'requestTimeout',
+    def: '10s',
+    parse: duration(0.1),
+    help: 'a request (headers and body) not complete within this is answered 408 and its connection closed',
+  },
+  {
+    flag: 'headers-timeout',
+    key: 'headersTimeout',
+    def: '5s',
+    parse: duration(0.1),
+    help: 'request headers not complete within this: 408 and the connection closed',
+  },
+  {
+    flag: 'keep-alive-timeout',
+    key: 'keepAliveTimeout',
+    def: '5s',
+    parse: duration(0.1),
+    help: 'an idle keep-alive connection is closed after this',
+  },
+  {
+    flag: 'max-connections',
+    key: 'maxConnections',
+    def: '1024',
+    parse: int(1, 1 << 20),
+    help: 'open connections per server process; one more is closed at once, without a response',
+  },
+  {
+    flag: 'tls-cert',
+    key: 'tlsCert',
+    def: undefined,
+    parse: str,
+    help: 'PEM certificate (chain) file: serve HTTPS directly (with --tls-key)',
+  },
+  {
+    flag: 'tls-key',
+    key: 'tlsKey',
+    def: undefined,
+    parse: str,
+    help: 'PEM private key file of --tls-cert',
+  },
 ];
 
 /** The options every command that touches server state takes (keys, clients, inspect, migrate …). */
@@ -261,9 +323,16 @@ export const STORAGE_FLAGS = ['data-dir', 'store', 'redis', 'kek-file', 'config'
 
 export const envName = (flag: string) => `TESSERA_${flag.toUpperCase().replaceAll('-', '_')}`;
 
-/** node:util parseArgs spec for the given flags (all by default), plus `--config`. */
+/**
+ * Commands that work on existing state (a subset of flags with `data-dir`: keys, clients …) also take
+ * `--init`; `serve` (all flags) creates its state on the first run anyway.
+ */
+const takesInit = (flags?: readonly string[]) => flags !== undefined && flags.includes('data-dir');
+
+/** node:util parseArgs spec for the given flags (all by default), plus `--config` (and `--init`, see above). */
 export function configArgSpec(flags?: readonly string[]): OptionSpec {
   const spec: OptionSpec = { config: { type: 'string' } };
+  if (takesInit(flags)) spec['init'] = { type: 'boolean' };
   for (const o of OPTIONS) if (!flags || flags.includes(o.flag)) spec[o.flag] = { type: 'string' };
   return spec;
 }
@@ -271,6 +340,11 @@ export function configArgSpec(flags?: readonly string[]): OptionSpec {
 /** `--help` lines for the given flags: flag, env var, default, meaning. */
 export function configHelp(flags?: readonly string[]): string {
   const lines = ['  --config FILE                 JSON config file; keys are option names (TESSERA_CONFIG)'];
+  if (takesInit(flags))
+    lines.push(
+      '  --init                        create the state (KEK, database, first keys) if there is none;',
+      '                                without it a command refuses a data dir or store with no Tessera state',
+    );
   for (const o of OPTIONS) {
     if (flags && !flags.includes(o.flag)) continue;
     const left = `  --${o.flag} VALUE`.padEnd(32);
@@ -348,9 +422,14 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
   config.dataDir = resolve(cwd, config.dataDir);
   config.kekFile = config.kekFile ? resolve(cwd, config.kekFile) : join(config.dataDir, 'kek');
   config.kek = env['TESSERA_KEK'] || undefined;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined))
+    throw new UsageError('--tls-cert and --tls-key go together');
+  if (config.tlsCert !== undefined) config.tlsCert = resolve(cwd, config.tlsCert);
+  if (config.tlsKey !== undefined) config.tlsKey = resolve(cwd, config.tlsKey);
   config.issuerIsDefault = config.issuer === undefined;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  config.issuer = (config.issuer ?? `http://${hostForUrl}:${config.port}`).replace(/\/+$/, '');
+  const scheme = config.tlsCert !== undefined ? 'https' : 'http';
+  config.issuer = (config.issuer ?? `${scheme}://${hostForUrl}:${config.port}`).replace(/\/+$/, '');
   try {
     new URL(config.issuer);
   } catch {
@@ -360,5 +439,31 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     throw new UsageError('--access-ttl must not exceed --max-access-ttl');
   if (config.claimsWarnBytes > config.claimsMaxBytes)
     throw new UsageError('--claims-warn-bytes must not exceed --claims-max-bytes');
+  // node refuses a headers timeout above the request timeout: say so in our terms.
+  if (config.headersTimeout > config.requestTimeout)
+    throw new UsageError('--headers-timeout must not exceed --request-timeout');
   return config;
+}
+
+/** True for a host that only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Refuse to listen on a non-loopback interface with the default issuer. The issuer is every token's `iss`
+ * and the base of the metadata and JWKS URLs (RFC 8414 §2, RFC 9068 §2.2): derived from the bind address
+ * it would read `http://0.0.0.0:7070`, a URL no client can use and no verifier would configure.
+ *
+ * @example
+ * assertIssuerForHost(loadConfig({ values: { host: '0.0.0.0' } })); // throws UsageError
+ */
+export function assertIssuerForHost(config: Pick<ServerConfig, 'host' | 'issuerIsDefault'>): void {
+  if (config.issuerIsDefault && !isLoopbackHost(config.host))
+    throw new UsageError(
+      `--host ${config.host} needs --issuer: the issuer is the "iss" of every token and the base of the ` +
+        'JWKS and metadata URLs, so it must be the public URL clients and verifiers use ' +
+        '(e.g. --issuer https://auth.example.com), not one derived from the bind address',
+    );
 }

@@ -15,7 +15,7 @@ import { createKeyManager, type LocalKeyManager } from '../keys/key-manager.js';
 import type { KeyChangeNotifier } from '../keys/notify.js';
 import type { RevocationPublisher } from '../oauth/revocation-feed.js';
 import { buildApp, createLogger } from './app.js';
-import type { ServerConfig } from './config.js';
+import { assertIssuerForHost, type ServerConfig } from './config.js';
 import type { ServerContext } from './context.js';
 import { createMetrics } from './metrics.js';
 
@@ -91,6 +91,7 @@ export async function startServer(
   config: ServerConfig,
   options: StartServerOptions = {},
 ): Promise<ServerHandle> {
+  assertIssuerForHost(config);
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -151,7 +152,7 @@ export async function startServer(
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const url = `http://${host}:${port}`;
+    const url = `${config.tlsCert !== undefined ? 'https' : 'http'}://${host}:${port}`;
     // With port 0 the default issuer named port 0; tokens and metadata must carry the real one.
     if (config.issuerIsDefault) config.issuer = url;
 

@@ -87,7 +87,10 @@ async function handleRequest(req: IssuerRequest): Promise<unknown> {
       return out;
     }
     case 'rotate': {
+      // Forced: the rotation scenario rotates on purpose within one JWKS cache lifetime, to measure how each
+      // strategy copes with a kid its cached set has never seen.
       const result = await rotateKeys(h.ctx.store, h.kek, h.ctx.config, {
+        force: true,
         now: Date.now(),
         holder: h.ctx.instanceId,
       });

@@ -15,6 +15,11 @@ export interface Percentiles {
 /** One second of a phase. `t` is the bucket's start, in seconds since the phase started. */
 export interface SeriesPoint {
   t: number;
+  /**
+   * Seconds of load the bucket covers: 1, or less for the last bucket of a phase whose load stopped within
+   * that second. Counts of a partial bucket are not a per-second rate.
+   */
+  seconds: number;
   requests: number;
   errors: number;
   cache_hits: number;
@@ -70,10 +75,17 @@ export class StrategyRecorder {
   /** Sum of the request line + header bytes over all requests (what the client sent). */
   bytesSent = 0;
   private startedAt = performance.now();
+  private stoppedAt: number | undefined;
 
   /** Reset everything and start the clock of the time series. */
   start(now = performance.now()): void {
     this.startedAt = now;
+    this.stoppedAt = undefined;
+  }
+
+  /** The load of the phase has stopped: the time series ends here (its last second may be partial). */
+  stop(now = performance.now()): void {
+    this.stoppedAt ??= now;
   }
 
   /** Record one request. */
@@ -84,6 +96,7 @@ export class StrategyRecorder {
     authBytes: number,
     sentBytes: number,
     unavailable = false,
+    at = performance.now(),
   ): void {
     this.samples.push(ms);
     this.requests++;
@@ -92,9 +105,9 @@ export class StrategyRecorder {
     if (cacheHit) this.cacheHits++;
     this.authorizationBytes += authBytes;
     this.bytesSent += sentBytes;
-    const second = Math.max(0, Math.floor((performance.now() - this.startedAt) / 1000));
+    const second = Math.max(0, Math.floor((at - this.startedAt) / 1000));
     while (this.series.length <= second) {
-      this.series.push({ t: this.series.length, requests: 0, errors: 0, cache_hits: 0 });
+      this.series.push({ t: this.series.length, seconds: 1, requests: 0, errors: 0, cache_hits: 0 });
     }
     const point = this.series[second]!;
     point.requests++;
@@ -106,7 +119,14 @@ export class StrategyRecorder {
     return percentiles(this.samples.view());
   }
 
+  /** The 1 s buckets; after stop(), the last one says how much of its second the load covered. */
   timeseries(): SeriesPoint[] {
-    return this.series.map((p) => ({ ...p }));
+    const out = this.series.map((p) => ({ ...p }));
+    const last = out[out.length - 1];
+    if (last !== undefined && this.stoppedAt !== undefined) {
+      const covered = (this.stoppedAt - this.startedAt) / 1000 - last.t;
+      last.seconds = Math.round(Math.min(1, Math.max(0.001, covered)) * 1000) / 1000;
+    }
+    return out;
   }
 }

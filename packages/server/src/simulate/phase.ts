@@ -255,6 +255,9 @@ export async function runPhase(
   }, 50);
   try {
     const results = await done;
+    // The time series ends with the load, not when the late events below finish.
+    const stoppedAt = performance.now();
+    for (const recorder of env.api.recorders().values()) recorder.stop(stoppedAt);
     // An event the load outran (a short --requests run) still fires, late rather than never.
     for (const event of queue) chain = chain.then(() => event.run());
     await chain;

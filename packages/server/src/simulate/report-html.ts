@@ -2,6 +2,7 @@
  * `--html FILE`: one self-contained page. Charts are inline SVG, styles inline, no script, no font or
  * image from the network, so it opens the same from a CI artifact, an e-mail or a file:// URL.
  */
+import type { SeriesPoint } from './metrics.js';
 import type { SimulationReport, StrategyReport } from './report.js';
 import { revocationCell } from './report-table.js';
 import { barChart, escapeHTML, lineChart, type LineSeries } from './svg.js';
@@ -18,6 +19,21 @@ function perSecond(
     if (v !== undefined) points.push([p.t + 0.5, v]);
   }
   return { name: label(r), points };
+}
+
+/**
+ * Requests per second over time: full seconds only. The load stops inside the last second of a phase, so
+ * plotting that bucket's count as a rate made every line fall towards zero at the end. A run shorter than
+ * one second has no full second: its one bucket is scaled to a rate instead.
+ *
+ * @example
+ * requestsPerSecond([{ t: 0, seconds: 1, requests: 900, errors: 0, cache_hits: 0 },
+ *                    { t: 1, seconds: 0.1, requests: 90, errors: 0, cache_hits: 0 }]); // [[0.5, 900]]
+ */
+export function requestsPerSecond(series: readonly SeriesPoint[]): Array<[number, number]> {
+  const full = series.filter((p) => p.seconds >= 1);
+  if (full.length > 0) return full.map((p) => [p.t + 0.5, p.requests]);
+  return series.filter((p) => p.seconds > 0).map((p) => [p.t + p.seconds / 2, p.requests / p.seconds]);
 }
 
 function markers(report: SimulationReport): Array<{ x: number; label: string }> {
@@ -51,7 +67,7 @@ function charts(report: SimulationReport): string[] {
     lineChart({
       title: 'Requests per second over time',
       unit: 'requests/s',
-      series: rs.map((r) => perSecond(r, (p) => p.requests)),
+      series: rs.map((r) => ({ name: label(r), points: requestsPerSecond(r.timeseries) })),
       markers: markers(report),
     }),
     lineChart({

@@ -193,6 +193,31 @@ describe('tessera keygen | sign | verify | decode', () => {
     assert.equal((await tessera(['--help'])).code, 0);
   });
 
+  it('keygen --alg HS256 --jwks-out is refused before anything is written (no stray secret)', async () => {
+    const priv = join(dir, 'hs-stray.jwk.json');
+    const pub = join(dir, 'hs-stray.jwks.json');
+    const r = await tessera(['keygen', '--alg', 'HS256', '--out', priv, '--jwks-out', pub]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /HMAC secret has no public JWKS/);
+    await assert.rejects(stat(priv), { code: 'ENOENT' });
+    await assert.rejects(stat(pub), { code: 'ENOENT' });
+    // Without --out the secret would have gone to standard output: nothing is printed either.
+    const toStdout = await tessera(['keygen', '--alg', 'HS384', '--jwks-out', pub]);
+    assert.equal(toStdout.code, 2);
+    assert.equal(toStdout.stdout, '');
+  });
+
+  it('a duration without a unit is a usage error (--ttl 15 is neither 15 s nor 15 min)', async () => {
+    const priv = join(dir, 'ttl.jwk.json');
+    assert.equal((await tessera(['keygen', '--out', priv])).code, 0);
+    const base = ['sign', '--key', priv, '--iss', 'i', '--aud', 'a', '--sub', 's'];
+    const bare = await tessera([...base, '--ttl', '15']);
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /duration "15" has no unit: write 15s, 15m/);
+    assert.equal(bare.stdout, '');
+    assert.equal((await tessera([...base, '--ttl', '15m'])).code, 0);
+  });
+
   describe('JWKS from a URL', () => {
     let server: Server;
     let base: string;

@@ -125,6 +125,31 @@ test('human output marks the parts UNVERIFIED and shows times and size', async (
   assert.match(out, /Signature: not checked/);
 });
 
+test('human output shows the decoded header and payload as lines; control characters in strings stay escaped', async () => {
+  // A hostile token: an escape sequence, a CR and a C1 control inside claim strings (CWE-150).
+  const t = token({ sub: 'evil\u001b[2Jname', note: 'a\rb\u009bc' } as Partial<JWTPayload>);
+  const { code, out } = await inspect([t]);
+  assert.equal(code, 0);
+  const lines = out.split('\n');
+  const at = lines.indexOf('Payload (UNVERIFIED):');
+  assert.ok(at >= 0, out);
+  assert.equal(lines[at + 1], '{');
+  assert.ok(lines.includes('  "iss": "https://auth.example.com",'), out);
+  assert.ok(lines.includes('  "typ": "at+jwt"'), out);
+  assert.ok(!out.includes('?  "'), 'no line break printed as "?"');
+  // JSON escapes the C0 controls; the C1 one JSON leaves raw is still replaced.
+  assert.ok(lines.includes('  "sub": "evil\\u001b[2Jname",'), out);
+  assert.ok(
+    lines.some((l) => l.startsWith('  "note": "a\\rb?c"')),
+    out,
+  );
+  assert.ok(
+    // eslint-disable-next-line no-control-regex
+    !/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(out),
+    'no raw control character reaches the terminal',
+  );
+});
+
 test('verifies with --jwks FILE: ok, wrong audience, tampered, algorithm not allowed', async () => {
   const t = token();
   const base = ['--jwks', jwksFile, '--iss', ISS];

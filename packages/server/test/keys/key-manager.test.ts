@@ -133,16 +133,35 @@ test('several instances ticking at once rotate exactly once (lease + compare-and
   }
 });
 
-test('rotateKeys promotes at once, warns when the next key is younger than max-age', async () => {
+test('rotateKeys refuses a next key younger than one JWKS max-age (a second rotation within one cache lifetime) unless forced', async () => {
   const { store, kek, config, make, advance, clock } = setup();
   const km = await make();
   const before = km.signer().kid;
-  const r1 = await rotateKeys(store, kek, config, { now: clock() });
+  const published = JSON.stringify(await store.listKeys());
+  // The next key was published 0 s ago: verifiers with a cached JWKS have never seen it.
+  await assert.rejects(
+    rotateKeys(store, kek, config, { now: clock() }),
+    (e: unknown) =>
+      e instanceof KeyOperationError &&
+      e.code === 'ERR_KEY_NOT_PREPUBLISHED' &&
+      /published for 0s, less than the JWKS cache lifetime \(--jwks-max-age 10s\) plus the reload interval \(1s\)/.test(
+        e.message,
+      ) &&
+      /Wait 11s .* --force/.test(e.message),
+  );
+  assert.equal(JSON.stringify(await store.listKeys()), published, 'nothing changed');
+  const r1 = await rotateKeys(store, kek, config, { now: clock(), force: true });
   assert.match(r1.warning ?? '', /published for 0s, less than the JWKS cache lifetime/);
   assert.deepEqual(r1.retired, [before]);
   await km.reload();
   assert.equal(km.signer().kid, r1.promoted);
-  advance(20 * S);
+  // Run again at once: the key the first rotation just published is refused too.
+  advance(5 * S);
+  await assert.rejects(rotateKeys(store, kek, config, { now: clock() }), {
+    code: 'ERR_KEY_NOT_PREPUBLISHED',
+  });
+  // Once max-age plus the reload interval has passed since it was published, it rotates without a warning.
+  advance(6 * S);
   const r2 = await rotateKeys(store, kek, config, { now: clock() });
   assert.equal(r2.warning, undefined);
   assert.equal(r2.promoted, r1.next);

@@ -46,7 +46,7 @@ describe('tessera clients', () => {
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-clients-'));
-    dd = ['--data-dir', dir];
+    dd = ['--data-dir', dir, '--init']; // --init: the first create makes the state (the CLI refuses an empty dir)
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -276,6 +276,7 @@ describe('tessera clients after creation, against a running server', () => {
       'rs',
       '--introspect-audience',
       'api',
+      '--init', // the first command on an empty directory creates the state
     ]);
     assert.deepEqual(rs.introspect_audiences, ['api']);
     rsAuth = basic('rs', String(rs.client_secret));
@@ -647,7 +648,8 @@ describe('client option parsing (properties)', () => {
     const dd = ['--data-dir', dir];
     try {
       assert.equal(
-        (await tessera(['clients', 'create', '--id', 'p', '--grants', 'client_credentials', ...dd])).code,
+        (await tessera(['clients', 'create', '--id', 'p', '--grants', 'client_credentials', '--init', ...dd]))
+          .code,
         0,
       );
       const audience = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9:/._-]{0,19}$/);
@@ -689,7 +691,18 @@ describe('tessera clients delete --redis', async () => {
         await live;
         const dd = ['--data-dir', dir];
         assert.equal(
-          (await tessera(['clients', 'create', '--id', id, '--grants', 'client_credentials', ...dd])).code,
+          (
+            await tessera([
+              'clients',
+              'create',
+              '--id',
+              id,
+              '--grants',
+              'client_credentials',
+              '--init',
+              ...dd,
+            ])
+          ).code,
           0,
         );
         const deleted = await tessera(['clients', 'delete', id, '--redis', redis!, '--json', ...dd]);

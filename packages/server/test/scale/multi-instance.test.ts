@@ -201,7 +201,7 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
       if (iteration === 35) {
         rotated = true;
         const r = await runTessera(
-          ['keys', 'rotate', '--store', storeSpec, '--data-dir', dir, '--redis', redis!],
+          ['keys', 'rotate', '--force', '--store', storeSpec, '--data-dir', dir, '--redis', redis!],
           env,
         );
         assert.equal(r.code, 0, r.stderr);

@@ -52,8 +52,16 @@ test('tessera keys list/rotate/revoke work on the data dir of a running server, 
   const table = await run('list');
   assert.match(table.out, /^KID\s+ALG\s+STATE/);
 
-  // The next key was published moments ago: rotate warns, and still rotates at once.
-  const rotated = await run('rotate');
+  // The next key was published moments ago (less than --jwks-max-age 30s): refused, nothing changed.
+  const early = await run('rotate');
+  assert.equal(early.code, 1, early.err);
+  assert.match(early.err, /less than the JWKS cache lifetime \(--jwks-max-age 30s\).*--force/);
+  assert.deepEqual(
+    (JSON.parse((await run('list', '--json')).out) as { kid: string }[]).map((k) => k.kid),
+    keys.map((k) => k.kid),
+  );
+  // --force rotates at once, with a warning.
+  const rotated = await run('rotate', '--force');
   assert.equal(rotated.code, 0, rotated.err);
   assert.match(rotated.err, /warning: the next key .* less than the JWKS cache lifetime/);
   await waitFor(
@@ -127,7 +135,7 @@ test('with --redis, a CLI rotation reaches the running server at once, not at it
   const before = server.keys.signer().kid;
   const io = captureIO();
   const code = await main(
-    ['keys', 'rotate', '--data-dir', dir, '--redis', url, '--reload-interval', '20s'],
+    ['keys', 'rotate', '--force', '--data-dir', dir, '--redis', url, '--reload-interval', '20s'],
     io,
   );
   assert.equal(code, 0, io.err());

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/server/config.js';
-import { UsageError } from '../../src/cli/args.js';
+import fc from 'fast-check';
+import { assertIssuerForHost, isLoopbackHost, loadConfig } from '../../src/server/config.js';
+import { UsageError, parseDuration } from '../../src/cli/args.js';
 import { tempDir } from './helpers.js';
 
 test('defaults: zero configuration', () => {
@@ -91,4 +92,100 @@ test('config file: unknown keys and non-objects are usage errors', (t) => {
   assert.throws(() => loadConfig({ configFile: file }), /unknown option "prot"/);
   writeFileSync(file, '[1]');
   assert.throws(() => loadConfig({ configFile: file }), /JSON object/);
+});
+
+const UNITS = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+test('durations need a unit: a bare number is a usage error, with a unit it is exact (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 1_000_000 }),
+      fc.constantFrom(...(Object.keys(UNITS) as Array<keyof typeof UNITS>)),
+      (n, unit) => parseDuration(`${n}${unit}`) === n * UNITS[unit],
+    ),
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.nat(99), (n, frac) => {
+      for (const text of [String(n), `${n}.${frac}`, ` ${n} `])
+        assert.throws(
+          () => parseDuration(text),
+          (e: unknown) => e instanceof UsageError && /no unit/.test(String(e)),
+        );
+      return true;
+    }),
+  );
+  // Whatever else: either an exact unit form or a UsageError, never a silent guess.
+  fc.assert(
+    fc.property(fc.string({ maxLength: 12 }), (text) => {
+      try {
+        const s = parseDuration(text);
+        return Number.isFinite(s) && /^\s*(0+(\.0+)?|\d+(\.\d+)?(ms|s|m|h|d))\s*$/.test(text);
+      } catch (err) {
+        return err instanceof UsageError;
+      }
+    }),
+  );
+  assert.equal(parseDuration('0'), 0);
+  assert.equal(parseDuration('1.5m'), 90);
+});
+
+test('a duration without a unit is refused from flags, TESSERA_* env and the config file alike', (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  assert.throws(() => loadConfig({ values: { 'access-ttl': '15' } }), /--access-ttl .*"15" has no unit/);
+  assert.throws(() => loadConfig({ env: { TESSERA_JWKS_MAX_AGE: '300' } }), /TESSERA_JWKS_MAX_AGE.*no unit/);
+  const file = join(dir, 'c.json');
+  writeFileSync(file, JSON.stringify({ 'refresh-idle-ttl': 86400 }));
+  assert.throws(() => loadConfig({ configFile: file }), /--refresh-idle-ttl .*"86400" has no unit/);
+  writeFileSync(file, JSON.stringify({ 'refresh-idle-ttl': '1d' }));
+  assert.equal(loadConfig({ configFile: file }).refreshIdleTtl, 86400);
+});
+
+test('slow-request limits and connection cap: defaults, flags, env, and headers within the request bound', () => {
+  const c = loadConfig({});
+  assert.equal(c.requestTimeout, 10);
+  assert.equal(c.headersTimeout, 5);
+  assert.equal(c.keepAliveTimeout, 5);
+  assert.equal(c.maxConnections, 1024);
+  const d = loadConfig({
+    values: { 'request-timeout': '2s', 'keep-alive-timeout': '500ms' },
+    env: { TESSERA_HEADERS_TIMEOUT: '1s', TESSERA_MAX_CONNECTIONS: '8' },
+  });
+  assert.deepEqual(
+    [d.requestTimeout, d.headersTimeout, d.keepAliveTimeout, d.maxConnections],
+    [2, 1, 0.5, 8],
+  );
+  assert.throws(
+    () => loadConfig({ values: { 'headers-timeout': '20s' } }),
+    /must not exceed --request-timeout/,
+  );
+  assert.throws(() => loadConfig({ values: { 'max-connections': '0' } }), UsageError);
+});
+
+test('TLS: both files or neither, and the default issuer becomes https', () => {
+  const c = loadConfig({ values: { 'tls-cert': 'c.pem', 'tls-key': 'k.pem', port: '8443' }, cwd: '/srv' });
+  assert.equal(c.tlsCert, '/srv/c.pem');
+  assert.equal(c.issuer, 'https://127.0.0.1:8443');
+  assert.throws(
+    () => loadConfig({ values: { 'tls-cert': 'c.pem' } }),
+    /--tls-cert and --tls-key go together/,
+  );
+  assert.equal(
+    loadConfig({ env: { TESSERA_TLS_CERT: 'c', TESSERA_TLS_KEY: 'k' } }).issuer.slice(0, 8),
+    'https://',
+  );
+});
+
+test("a non-loopback --host without --issuer is refused: the issuer is every token's iss", () => {
+  for (const host of ['0.0.0.0', '::', '10.0.0.5', 'auth.internal'])
+    assert.throws(
+      () => assertIssuerForHost(loadConfig({ values: { host } })),
+      (e: unknown) => e instanceof UsageError && /needs --issuer.*"iss" of every token/.test(String(e)),
+      host,
+    );
+  for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) {
+    assert.ok(isLoopbackHost(host), host);
+    assertIssuerForHost(loadConfig({ values: { host } }));
+  }
+  assertIssuerForHost(loadConfig({ values: { host: '0.0.0.0', issuer: 'https://auth.example.com' } }));
 });

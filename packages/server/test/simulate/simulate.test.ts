@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main, type CommandIO } from '../../src/cli/main.js';
 import { runSimulation } from '../../src/simulate/run.js';
-import { percentiles } from '../../src/simulate/metrics.js';
+import { StrategyRecorder, percentiles } from '../../src/simulate/metrics.js';
+import { requestsPerSecond } from '../../src/simulate/report-html.js';
 import { paddingClaims } from '../../src/simulate/scenarios.js';
 import type { SimulationReport, StrategyReport } from '../../src/simulate/report.js';
 import { STRATEGY_NAMES, type StrategyName } from '../../src/simulate/strategies.js';
@@ -60,6 +61,36 @@ function assertPlausible(r: StrategyReport): void {
     assert.ok(r.cache_hit_ratio >= 0 && r.cache_hit_ratio <= 1, `${r.name}: 0 ≤ hit ratio ≤ 1`);
   assert.ok(r.timeseries.length >= 1 && r.timeseries.every((p) => p.requests >= 0));
 }
+
+test('the requests/s chart plots full seconds only: the partial last second does not drag every line to zero', () => {
+  const rec = new StrategyRecorder();
+  rec.start(0);
+  // 100 requests in each of two full seconds, then the load stops 0.1 s into the third: 10 more.
+  const at = (ms: number) => rec.record(1, true, false, 10, 100, false, ms);
+  for (let i = 0; i < 100; i++) at(i * 10);
+  for (let i = 0; i < 100; i++) at(1000 + i * 10);
+  for (let i = 0; i < 10; i++) at(2000 + i * 10);
+  rec.stop(2100);
+  const series = rec.timeseries();
+  assert.deepEqual(
+    series.map((p) => [p.t, p.seconds, p.requests]),
+    [
+      [0, 1, 100],
+      [1, 1, 100],
+      [2, 0.1, 10],
+    ],
+  );
+  assert.deepEqual(requestsPerSecond(series), [
+    [0.5, 100],
+    [1.5, 100],
+  ]);
+  // A run shorter than one second has no full second: its bucket is scaled to a rate.
+  const short = new StrategyRecorder();
+  short.start(0);
+  for (let i = 0; i < 50; i++) short.record(1, true, false, 10, 100, false, i * 10);
+  short.stop(500);
+  assert.deepEqual(requestsPerSecond(short.timeseries()), [[0.25, 100]]);
+});
 
 test('percentiles are nearest-rank over every sample; padding claims grow to the asked size', () => {
   const values = Float64Array.from({ length: 1000 }, (_, i) => 1000 - i); // 1000 … 1

@@ -8,7 +8,7 @@ import {
   loadConfig,
   type ServerConfig,
 } from '../../server/config.js';
-import { openStore } from '../../store/open-store.js';
+import { openCommandState } from '../state.js';
 import type { Store } from '../../store/types.js';
 import { derivePepper, loadKEK } from '../../keys/kek.js';
 import {
@@ -198,11 +198,6 @@ function printClient(io: CommandIO, view: ClientView, secret?: string): void {
     lines.push(`client_secret:  ${secret}`, '', 'Store the secret now: it is not shown again.');
   }
   io.stdout.write(lines.join('\n') + '\n');
-}
-
-function storeSpec(config: ServerConfig): string | undefined {
-  // `sqlite` (the default) means the database in the data dir.
-  return config.store === 'sqlite' ? undefined : config.store;
 }
 
 async function runCreate(io: CommandIO, store: Store, config: ServerConfig, values: Record<string, unknown>) {
@@ -445,7 +440,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       const grace = str(values, 'grace');
       if (grace !== undefined) parseDuration(grace);
     }
-    store = await openStore(storeSpec(config), { dataDir: config.dataDir });
+    store = await openCommandState(config, {
+      write: sub !== 'list' && sub !== 'show',
+      init: values.init === true,
+      io,
+    });
     switch (sub) {
       case 'create':
         return await runCreate(io, store, config, values);

@@ -139,8 +139,10 @@ function printHuman(io: CommandIO, r: InspectResult, verifying: boolean): void {
   const mark = r.verified === true ? 'verified' : 'UNVERIFIED';
   const lines: string[] = [];
   if (r.header !== null && r.payload !== null) {
-    lines.push(`Header (${mark}):`, JSON.stringify(r.header, null, 2), '');
-    lines.push(`Payload (${mark}):`, JSON.stringify(r.payload, null, 2), '');
+    // One entry per line of the pretty-printed JSON, so that `printable` (CWE-150) below keeps its line
+    // breaks; JSON.stringify already escapes control characters inside strings.
+    lines.push(`Header (${mark}):`, ...JSON.stringify(r.header, null, 2).split('\n'), '');
+    lines.push(`Payload (${mark}):`, ...JSON.stringify(r.payload, null, 2).split('\n'), '');
     const times = Object.values(r.times ?? {});
     lines.push(`Times: ${times.length > 0 ? times.join(', ') : 'no iat, nbf or exp'}`);
     lines.push(`Size: ${r.size} bytes`);

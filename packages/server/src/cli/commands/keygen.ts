@@ -39,15 +39,14 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (!isAlg(alg)) throw new UsageError(`unsupported --alg "${alg}"`);
     const bits = values.bits === undefined ? 2048 : Number(values.bits);
     if (![2048, 3072, 4096].includes(bits)) throw new UsageError('--bits must be 2048, 3072 or 4096');
+    // Refused before anything is written: a private key left behind by a failed command is a stray secret.
+    if (values['jwks-out'] && alg.startsWith('HS'))
+      throw new UsageError('an HMAC secret has no public JWKS: share it only with the one verifying service');
     const { privateJwk, publicJwks } = generate(alg, bits);
     const privateText = JSON.stringify(privateJwk, null, 2) + '\n';
     if (values.out) await writeFile(values.out as string, privateText, { mode: 0o600 });
     else io.stdout.write(privateText);
-    if (values['jwks-out']) {
-      if (publicJwks === undefined)
-        throw new UsageError(
-          'an HMAC secret has no public JWKS: share it only with the one verifying service',
-        );
+    if (values['jwks-out'] && publicJwks !== undefined) {
       await writeFile(values['jwks-out'] as string, JSON.stringify(publicJwks, null, 2) + '\n');
     }
     io.stderr.write(`generated ${alg} key ${privateJwk.kid}\n`);

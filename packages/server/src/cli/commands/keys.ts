@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CommandIO } from '../main.js';
 import { UsageError, parseCommandArgs, usageFailure } from '../args.js';
 import {
@@ -34,8 +32,11 @@ const HELP = `Usage: tessera keys list [--json]
   list     every key with kid, alg, state and dates; --json prints an array of
            { kid, alg, state, createdAt, publishedAt, activatedAt, retiredAt, removeAfter, revokedAt }
   rotate   promote the pre-published next key to current at once, retire the current key,
-           publish a new next key; warns when the next key was published for less than one
-           JWKS cache lifetime. --force signs with a brand-new key if there is no next key.
+           publish a new next key. Refused when the next key has been published for less than
+           one JWKS cache lifetime (--jwks-max-age) plus the reload interval, e.g. a second
+           rotate right after the first: verifiers with a cached JWKS have never seen it.
+           --force rotates anyway (verifiers refetch on the unknown kid), and signs with a
+           brand-new key if there is no next key.
   revoke   remove KID from the JWKS at once, promote a successor, and put a kid entry on the
            revocation feed so verifiers reject tokens it signed
 
@@ -44,7 +45,7 @@ Pass the same key-policy options the server runs with (or the same --config / TE
 
 Options:
   --json                        (list) machine-readable output
-  --force                       (rotate) rotate even without a pre-published next key
+  --force                       (rotate) rotate even if the next key is too young or missing
 ${configHelp(FLAGS)}
   TESSERA_KEK=<base64url>       the KEK itself (32 bytes); overrides the KEK file
   -h, --help                    show this help
@@ -94,9 +95,7 @@ function printTable(io: CommandIO, keys: KeyRecord[]): void {
     );
 }
 
-async function withStore<T>(config: ServerConfig, fn: (store: Store) => Promise<T>): Promise<T> {
-  const { openStore } = await import('../../store/open-store.js');
-  const store = await openStore(config.store, { dataDir: config.dataDir });
+async function withStore<T>(store: Store, fn: (store: Store) => Promise<T>): Promise<T> {
   try {
     return await fn(store);
   } finally {
@@ -171,18 +170,17 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     throw err;
   }
 
-  // With the default store, a data dir without a database means a wrong --data-dir: say so instead of
-  // creating an empty store there.
-  if (config.store === undefined && !existsSync(join(config.dataDir, 'tessera.db'))) {
-    io.stderr.write(
-      `tessera: no Tessera state in ${config.dataDir}; pass --data-dir (or --store), or run \`tessera serve\` first\n`,
-    );
-    return 1;
-  }
-  const { openKEK } = await import('../../server/start.js');
+  const { openReadableState, openWritableState } = await import('../state.js');
   const { rotateKeys, revokeKey, KeyOperationError } = await import('../../keys/rotation.js');
   try {
-    return await withStore(config, async (store) => {
+    // A data dir or store without Tessera state is refused (never created here unless --init), and a
+    // writing subcommand checks the KEK against the stored keys first, like `tessera serve`.
+    const init = values['init'] === true;
+    const state =
+      sub === 'list' && !init
+        ? { store: await openReadableState(config), kek: undefined }
+        : await openWritableState(config, { init, io });
+    return await withStore(state.store, async (store) => {
       if (sub === 'list') {
         const keys = (await store.listKeys()).sort(
           (a, b) => ORDER[a.state] - ORDER[b.state] || b.publishedAt - a.publishedAt,
@@ -193,7 +191,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
         else printTable(io, keys);
         return 0;
       }
-      const kek = await openKEK(config, store);
+      const kek = state.kek!;
       const holder = `cli-${process.pid}`;
       // Servers poll within their reload interval anyway; with --redis they hear about it at once.
       const announce = async () => {

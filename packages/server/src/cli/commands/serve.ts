@@ -1,6 +1,6 @@
 import type { CommandIO } from '../main.js';
 import { UsageError, parseCommandArgs, usageFailure } from '../args.js';
-import { configArgSpec, configHelp, loadConfig } from '../../server/config.js';
+import { assertIssuerForHost, configArgSpec, configHelp, loadConfig } from '../../server/config.js';
 import { describeStoreSpec, parseStoreSpec } from '../../store/open-store.js';
 import { KEKError } from '../../keys/kek.js';
 
@@ -12,7 +12,10 @@ Runs the authorization server. With no options it listens on 127.0.0.1:7070, kee
 state in SQLite under ./.tessera and, on the first run, generates the key-encryption key
 (KEK) file there with mode 0600. Every option can also come from the environment variable
 shown, or from a JSON config file (--config); flags win over the environment, which wins
-over the file. Durations take s, m, h or d (30s, 15m, 2h, 7d).
+over the file. Durations need a unit: ms, s, m, h or d (500ms, 30s, 15m, 2h, 7d); a bare
+number such as 15 is refused. With --tls-cert and --tls-key it serves HTTPS itself and the
+default issuer is https://HOST:PORT. A --host other than loopback needs --issuer: the issuer
+is the "iss" of every token, so it must be the public URL clients and verifiers use.
 
 Options:
 ${configHelp()}
@@ -34,6 +37,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       return 0;
     }
     config = loadConfig({ values, env: io.env });
+    assertIssuerForHost(config);
     parseStoreSpec(config.store, { dataDir: config.dataDir });
   } catch (err) {
     if (err instanceof UsageError || (err instanceof Error && /store/.test(err.message)))
@@ -44,8 +48,12 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const { startServer } = await import('../../server/start.js');
   let server;
   try {
+    // Unreadable TLS files are refused before the data dir, the KEK or a key is created.
+    (await import('../../server/app.js')).serverOptions(config);
     server = await startServer(config, { handleSignals: true });
   } catch (err) {
+    // Unreadable or mismatched --tls-cert/--tls-key.
+    if (err instanceof UsageError) return usageFailure(io, err, HELP);
     if (err instanceof KEKError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       io.stderr.write(`tessera: ${(err as Error).message}\n`);
       return 1;
@@ -66,6 +74,36 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       '',
     ].join('\n'),
   );
+  const stopWatching = launchedByNpm(io.env)
+    ? watchParent(() => {
+        io.stderr.write('tessera: the npm/npx process that started this server has gone; shutting down\n');
+        void server.close();
+      })
+    : () => undefined;
   await server.closed;
+  stopWatching();
   return 0;
+}
+
+/** npm sets `npm_command` (`exec` for npx, `run-script`, `start` …) in the environment of what it runs. */
+const launchedByNpm = (env: NodeJS.ProcessEnv) => typeof env['npm_command'] === 'string';
+
+/**
+ * Call `onGone` once this process's parent has exited. `npx tessera serve` runs the server as
+ * npm → sh → node: a SIGTERM to npm reaches the shell, which dies without passing it on, and the server
+ * kept listening as an orphan of init. An orphan is re-parented, so a changed ppid means the parent is gone.
+ * Only under npm: a server started with `nohup … &` or by a supervisor is meant to outlive its shell.
+ *
+ * @example
+ * const stop = watchParent(() => void server.close());
+ */
+export function watchParent(onGone: () => void, intervalMs = 250): () => void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
