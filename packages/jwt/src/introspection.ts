@@ -44,6 +44,7 @@ export interface IntrospectionClientOptions {
    * Most introspection calls per second (a token bucket of this size, refilled continuously). Default 50.
    * Beyond it a token that needs a call fails with IntrospectionFailed and `retryAfter` (503 in the
    * middleware), so a flood of distinct tokens cannot spend the API's own rate limit at the token service.
+   * `Infinity` turns the budget off (a 429 from the server is still honoured).
    */
   maxCallsPerSecond?: number;
   /**
@@ -151,6 +152,7 @@ export function createIntrospectionClient(options: IntrospectionClientOptions): 
 
   /** Take one call from the budget, or fail with the seconds until one is available. */
   function ration(): void {
+    if (rate === Infinity) return;
     const now = clock();
     if (now < pausedUntil) {
       counters.rationed++;

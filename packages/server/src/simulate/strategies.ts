@@ -191,6 +191,9 @@ function buildIntrospect(name: StrategyName, ctx: StrategyContext): Strategy {
     clientId: ctx.issuer.api.id,
     clientSecret: ctx.issuer.api.secret,
     fetcher,
+    // The simulation measures the introspection path itself: the SDK's per-second call budget (a guard
+    // against floods of garbage tokens in production) would be what it measured instead.
+    maxCallsPerSecond: Infinity,
     // Uncached: no answer is ever reused (only concurrent requests for one token share a call).
     ...(cached
       ? { maxCacheAge: ctx.introspectionCacheAge, negativeCacheAge: ctx.introspectionCacheAge }

@@ -185,6 +185,7 @@ describe('scope escalation through scope-like claims and blank scopes', () => {
           'client_credentials',
           '--claims',
           'tenant_id,scp',
+          '--init',
           '--data-dir',
           dir,
         ],
