@@ -69,7 +69,13 @@ export async function runHTTPSection({ quick }) {
   let server;
   let peer;
   try {
-    const jwtClient = await createBenchClient(storage, { id: 'bench-jwt', audience: AUDIENCE, scope: SCOPE });
+    // bench-jwt also introspects the opaque client's tokens: a resource server's permission (issue 12 #5).
+    const jwtClient = await createBenchClient(storage, {
+      id: 'bench-jwt',
+      audience: AUDIENCE,
+      scope: SCOPE,
+      introspectAudience: AUDIENCE,
+    });
     const opaqueClient = await createBenchClient(storage, {
       id: 'bench-opaque',
       tokenFormat: 'opaque',

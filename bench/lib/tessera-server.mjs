@@ -50,7 +50,11 @@ export function tesseraCLI(args, env = {}) {
 }
 
 /** Create a client_credentials client and return `{ clientId, clientSecret, basic }`. */
-export async function createBenchClient(storageArgs, { id, tokenFormat = 'jwt', audience, scope }, env = {}) {
+export async function createBenchClient(
+  storageArgs,
+  { id, tokenFormat = 'jwt', audience, scope, introspectAudience },
+  env = {},
+) {
   const out = await tesseraCLI(
     [
       'clients',
@@ -65,6 +69,7 @@ export async function createBenchClient(storageArgs, { id, tokenFormat = 'jwt', 
       audience,
       '--scope',
       scope,
+      ...(introspectAudience ? ['--introspect-audience', introspectAudience] : []),
       '--json',
       '--init', // the bench creates clients before the first server start: create the state
       ...storageArgs,
