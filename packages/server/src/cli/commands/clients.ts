@@ -9,6 +9,7 @@ import {
   type ServerConfig,
 } from '../../server/config.js';
 import { openCommandState } from '../state.js';
+import { pushRevocation } from '../push-revocation.js';
 import type { Store } from '../../store/types.js';
 import { derivePepper, loadKEK } from '../../keys/kek.js';
 import {
@@ -24,7 +25,6 @@ import {
   type CreateClientOptions,
   type UpdateClientOptions,
 } from '../../oauth/clients.js';
-import type { RevocationRecord } from '../../store/types.js';
 import type { ClientAuthMethod, TokenFormat } from '../../store/types.js';
 
 export const summary = 'Register, list, show, update, rotate secrets of and delete OAuth clients';
@@ -326,28 +326,6 @@ async function runRotateSecret(
     );
   }
   return 0;
-}
-
-/**
- * Push the deleted client's revocation entry to subscribed verifiers when Redis is configured. Best effort:
- * the entry is in the store, and the pull feed delivers it anyway.
- */
-async function pushRevocation(io: CommandIO, config: ServerConfig, record: RevocationRecord): Promise<void> {
-  if (!config.redis) return;
-  try {
-    const { REVOCATION_CHANNEL, toFeedEntry } = await import('../../oauth/revocation-feed.js');
-    const { openRedisClient } = await import('../../store/redis-ephemeral.js');
-    const redis = await openRedisClient(config.redis);
-    try {
-      await redis.publish(REVOCATION_CHANNEL, JSON.stringify(toFeedEntry(record)));
-    } finally {
-      redis.disconnect();
-    }
-  } catch (err) {
-    io.stderr.write(
-      `tessera: warning: could not push the revocation through Redis (verifiers still pull it): ${(err as Error).message}\n`,
-    );
-  }
 }
 
 async function runDelete(io: CommandIO, store: Store, config: ServerConfig, id: string, json: boolean) {

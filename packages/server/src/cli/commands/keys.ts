@@ -1,3 +1,4 @@
+import { pushRevocation } from '../push-revocation.js';
 import type { CommandIO } from '../main.js';
 import { UsageError, parseCommandArgs, usageFailure } from '../args.js';
 import {
@@ -103,11 +104,7 @@ async function withStore<T>(store: Store, fn: (store: Store) => Promise<T>): Pro
   }
 }
 
-/**
- * With --redis, push the new `kid` deny-list entry on `tessera:revocations` like the server does for a
- * revoked token, so subscribed verifiers drop the key's tokens at once instead of at their next pull.
- * Best effort: the entry is in the store, and the pull feed delivers it anyway.
- */
+/** The new `kid` deny-list entry, pushed to subscribed verifiers with --redis (pushRevocation). */
 async function pushKidRevocation(
   io: CommandIO,
   config: ServerConfig,
@@ -116,23 +113,9 @@ async function pushKidRevocation(
   kid: string,
 ): Promise<void> {
   if (!config.redis) return;
-  try {
-    const records = await store.listRevocations(since, 1000, Date.now());
-    const record = records.find((e) => e.kind === 'kid' && e.value === kid);
-    if (!record) return;
-    const { REVOCATION_CHANNEL, toFeedEntry } = await import('../../oauth/revocation-feed.js');
-    const { openRedisClient } = await import('../../store/redis-ephemeral.js');
-    const redis = await openRedisClient(config.redis);
-    try {
-      await redis.publish(REVOCATION_CHANNEL, JSON.stringify(toFeedEntry(record)));
-    } finally {
-      redis.disconnect();
-    }
-  } catch (err) {
-    io.stderr.write(
-      `tessera: warning: could not push the revocation through Redis (verifiers still pull it): ${(err as Error).message}\n`,
-    );
-  }
+  const records = await store.listRevocations(since, 1000, Date.now()).catch(() => []);
+  const record = records.find((e) => e.kind === 'kid' && e.value === kid);
+  if (record) await pushRevocation(io, config, record);
 }
 
 /** `tessera keys list|rotate|revoke`. */
