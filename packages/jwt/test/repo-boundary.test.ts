@@ -28,8 +28,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 // Spelled in pieces so that this file does not match itself.
 const FORBIDDEN = [
   new RegExp(['\\.\\.', 'shared\\b'].join('/')),
-  new RegExp(['', 'work', 'shared'].join('/')),
-  new RegExp(['shared', 'vectors'].join('/')),
+  new RegExp(['', 'work', `shared`].join('/')),
+  new RegExp([`shared`, 'vectors'].join('/')),
 ];
 
 function codeFiles(dir: string): string[] {
@@ -89,7 +89,7 @@ describe('the repository reads nothing outside its own tree', () => {
 
   test('the scan catches a path to the old sibling vector folder and a climb above the root', () => {
     const helper = path.join(root, 'packages/jwt/test/helpers/vectors.ts');
-    const old = `path.resolve(findRepoRoot(), '../${['shared', 'vectors'].join('/')}')`;
+    const old = `path.resolve(findRepoRoot(), '../${[`shared`, 'vectors'].join('/')}')`;
     assert.equal(escapes(helper, old).length, 2); // both names of the old folder: its parent path and its own
     // dist/test/helpers, six steps up: the directory holding the repository.
     const climb = `new URL('${'../'.repeat(6)}data.json', import.meta.url)`;
