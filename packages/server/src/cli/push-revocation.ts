@@ -3,7 +3,7 @@ import type { RevocationRecord } from '../store/types.js';
 import type { CommandIO } from './main.js';
 
 /**
- * With `--redis`, push a deny-list entry a command wrote on `tessera:revocations`, as the server does for a
+ * With `--redis`, push a deny-list entry a command wrote on `<prefix>revocations`, as the server does for a
  * revoked token, so subscribed verifiers act at once instead of at their next pull. Best effort: the entry
  * is in the store, and the pull feed delivers it anyway.
  *
@@ -16,11 +16,11 @@ export async function pushRevocation(
 ): Promise<void> {
   if (!config.redis) return;
   try {
-    const { REVOCATION_CHANNEL, toFeedEntry } = await import('../oauth/revocation-feed.js');
+    const { revocationChannel, toFeedEntry } = await import('../oauth/revocation-feed.js');
     const { openRedisClient } = await import('../store/redis-ephemeral.js');
     const redis = await openRedisClient(config.redis);
     try {
-      await redis.publish(REVOCATION_CHANNEL, JSON.stringify(toFeedEntry(record)));
+      await redis.publish(revocationChannel(config.redisPrefix), JSON.stringify(toFeedEntry(record)));
     } finally {
       redis.disconnect();
     }

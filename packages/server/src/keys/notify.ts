@@ -5,7 +5,10 @@
  */
 import type { Redis } from 'ioredis';
 
-export const KEY_CHANNEL = 'tessera:keys';
+/** The key-change channel for a Redis prefix (`--redis-prefix`). */
+export const keyChannel = (prefix: string): string => `${prefix}keys`;
+
+export const KEY_CHANNEL = keyChannel('tessera:');
 
 export interface KeyChangeNotifier {
   /** Tell other instances the key set changed. Never throws: push is best effort. */
@@ -22,13 +25,18 @@ export interface KeyChangeNotifier {
  * const notifier = await openRedisKeyNotifier('redis://127.0.0.1:6379', instanceId);
  * await notifier.subscribe(() => void keys.reload());
  */
-export async function openRedisKeyNotifier(url: string, senderId: string): Promise<KeyChangeNotifier> {
+export async function openRedisKeyNotifier(
+  url: string,
+  senderId: string,
+  prefix = 'tessera:',
+): Promise<KeyChangeNotifier> {
+  const channel = keyChannel(prefix);
   const { openRedisClient } = await import('../store/redis-ephemeral.js');
   const pub: Redis = await openRedisClient(url);
   let sub: Redis | undefined;
   return {
     async publish() {
-      await pub.publish(KEY_CHANNEL, senderId).catch(() => undefined);
+      await pub.publish(channel, senderId).catch(() => undefined);
     },
     async subscribe(onChange) {
       // A subscribed connection can run no other commands, hence a second client.
@@ -36,7 +44,7 @@ export async function openRedisKeyNotifier(url: string, senderId: string): Promi
       sub.on('message', (_channel: string, sender: string) => {
         if (sender !== senderId) onChange();
       });
-      await sub.subscribe(KEY_CHANNEL);
+      await sub.subscribe(channel);
     },
     async close() {
       sub?.disconnect();

@@ -6,7 +6,11 @@ import { authenticateBasicClient } from './client-auth.js';
 import { limitByClient, limitByIp } from './rate-limit.js';
 
 /** The Redis channel every new deny-list entry is published on (docs/revocation.md "Push"). */
-export const REVOCATION_CHANNEL = 'tessera:revocations';
+/** The pub/sub channel of new deny-list entries for a Redis prefix (`--redis-prefix`). */
+export const revocationChannel = (prefix: string): string => `${prefix}revocations`;
+
+/** The channel with the default prefix, which the SDK's Redis transport subscribes to by default. */
+export const REVOCATION_CHANNEL = revocationChannel('tessera:');
 
 /** Page size bounds of the pull feed (docs/revocation.md). */
 export const FEED_DEFAULT_LIMIT = 1000;
@@ -73,7 +77,7 @@ export async function publishRevocation(ctx: ServerContext, record: RevocationRe
   const publisher = publisherOf(ctx);
   if (!publisher) return;
   try {
-    await publisher.publish(REVOCATION_CHANNEL, JSON.stringify(toFeedEntry(record)));
+    await publisher.publish(revocationChannel(ctx.config.redisPrefix), JSON.stringify(toFeedEntry(record)));
   } catch (err) {
     ctx.log.warn(
       { err, seq: record.seq },

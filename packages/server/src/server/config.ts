@@ -25,6 +25,8 @@ export interface ServerConfig {
   store: string | undefined;
   /** Redis URL for rate limits, single-use ids and revocation push; undefined keeps them in memory. */
   redis: string | undefined;
+  /** Prefix of every Redis key and pub/sub channel Tessera uses (`tessera:` → `tessera:revocations`). */
+  redisPrefix: string;
   /** Path of the KEK file (used when `TESSERA_KEK` is not set). */
   kekFile: string;
   /** The KEK itself (base64url, 32 bytes) from `TESSERA_KEK`; takes precedence over the file. */
@@ -112,6 +114,16 @@ const oneOf =
 
 const str: Parser = (text) => text;
 
+/**
+ * A Redis key and channel prefix: pub/sub channels are shared by every Redis database, so a prefix is what
+ * keeps two deployments (or tests and a developer's own servers) from hearing each other's revocations.
+ */
+const redisPrefix: Parser = (text, name) => {
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(text))
+    throw new UsageError(`--${name} must be 1-64 characters of letters, digits and _ . : -`);
+  return text;
+};
+
 /** `6000`, `6000/min`, `100/s` or `360000/h`, normalised to requests per minute. */
 const perMinute: Parser = (text, name) => {
   const m = /^(\d+)(?:\/(s|sec|m|min|h|hour))?$/.exec(String(text).trim());
@@ -152,6 +164,13 @@ export const OPTIONS: readonly OptionDef[] = [
     def: undefined,
     parse: str,
     help: 'Redis URL: shared rate limits and single-use ids, revocation and key-change push',
+  },
+  {
+    flag: 'redis-prefix',
+    key: 'redisPrefix',
+    def: 'tessera:',
+    parse: redisPrefix,
+    help: "prefix of Tessera's Redis keys and pub/sub channels (several deployments or tests on one Redis)",
   },
   {
     flag: 'kek-file',
@@ -319,7 +338,7 @@ export const OPTIONS: readonly OptionDef[] = [
 ];
 
 /** The options every command that touches server state takes (keys, clients, inspect, migrate …). */
-export const STORAGE_FLAGS = ['data-dir', 'store', 'redis', 'kek-file', 'config'] as const;
+export const STORAGE_FLAGS = ['data-dir', 'store', 'redis', 'redis-prefix', 'kek-file', 'config'] as const;
 
 export const envName = (flag: string) => `TESSERA_${flag.toUpperCase().replaceAll('-', '_')}`;
 

@@ -105,7 +105,12 @@ export async function startServer(
     const kek = await openKEK(config, store, log);
     // ioredis loads only when Redis is configured: the zero-config server does not pay for it.
     ephemeral = config.redis
-      ? await (await import('../store/redis-ephemeral.js')).openRedisEphemeral({ url: config.redis })
+      ? await (
+          await import('../store/redis-ephemeral.js')
+        ).openRedisEphemeral({
+          url: config.redis,
+          prefix: config.redisPrefix,
+        })
       : createMemoryEphemeral({ clock });
     const metrics = createMetrics({ clock });
     const instanceId = `${process.pid}-${randomUUID()}`;
@@ -115,9 +120,11 @@ export async function startServer(
     };
     // With Redis, key changes are pushed to the other instances at once; polling remains the bound.
     notifier = config.redis
-      ? await (await import('../keys/notify.js')).openRedisKeyNotifier(config.redis, instanceId)
+      ? await (
+          await import('../keys/notify.js')
+        ).openRedisKeyNotifier(config.redis, instanceId, config.redisPrefix)
       : undefined;
-    // With Redis, every new deny-list entry is pushed on `tessera:revocations` (publishRevocation); a
+    // With Redis, every new deny-list entry is pushed on `<prefix>revocations` (publishRevocation); a
     // publish runs on its own connection and fails fast (no offline queue) when Redis is down.
     publisher = config.redis
       ? await (await import('../store/redis-ephemeral.js')).openRedisClient(config.redis)

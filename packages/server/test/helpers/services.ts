@@ -76,6 +76,15 @@ export async function dropPgSchemas(url: string, schemas: Iterable<string>): Pro
   }
 }
 
+/**
+ * The `--redis-prefix` of every server a test starts with Redis, and so of the channels its verifiers
+ * subscribe to: pub/sub channels are shared by all Redis databases, so database 15 alone would still let
+ * test servers publish revocations on a developer's own `tessera:revocations`.
+ */
+export const TEST_REDIS_PREFIX = 'tessera_test:';
+/** The revocation channel of servers started with TEST_REDIS_PREFIX. */
+export const TEST_REVOCATION_CHANNEL = `${TEST_REDIS_PREFIX}revocations`;
+
 /** A fresh Redis key prefix, for the same reason. */
 export function randomPrefix(): string {
   return `tessera_test:${randomBytes(6).toString('hex')}:`;

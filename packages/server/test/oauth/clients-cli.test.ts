@@ -21,7 +21,7 @@ import {
   TokenRevoked,
   type JWKS,
 } from '@tessera/jwt';
-import { redisUrl } from '../helpers/services.js';
+import { redisUrl, TEST_REDIS_PREFIX, TEST_REVOCATION_CHANNEL } from '../helpers/services.js';
 import { openStore } from '../../src/store/open-store.js';
 import fc from 'fast-check';
 import { buildClient, ClientValidationError, deleteClient } from '../../src/oauth/clients.js';
@@ -675,7 +675,7 @@ describe('client option parsing (properties)', () => {
 describe('tessera clients delete --redis', async () => {
   const redis = await redisUrl();
   it(
-    'pushes the client revocation entry on tessera:revocations',
+    'pushes the client revocation entry on the revocation channel of its --redis-prefix',
     { skip: redis === undefined && 'Redis not reachable' },
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tessera-clients-push-'));
@@ -683,7 +683,10 @@ describe('tessera clients delete --redis', async () => {
       const entries: { type?: string; value?: string; revoked_at?: number }[] = [];
       let subscribed!: () => void;
       const live = new Promise<void>((r) => (subscribed = r));
-      const unsubscribe = createRedisRevocationTransport({ url: redis! }).subscribe(
+      const unsubscribe = createRedisRevocationTransport({
+        url: redis!,
+        channel: TEST_REVOCATION_CHANNEL,
+      }).subscribe(
         (e) => entries.push(e as (typeof entries)[number]),
         () => subscribed(),
       );
@@ -705,7 +708,17 @@ describe('tessera clients delete --redis', async () => {
           ).code,
           0,
         );
-        const deleted = await tessera(['clients', 'delete', id, '--redis', redis!, '--json', ...dd]);
+        const deleted = await tessera([
+          'clients',
+          'delete',
+          id,
+          '--redis',
+          redis!,
+          '--redis-prefix',
+          TEST_REDIS_PREFIX,
+          '--json',
+          ...dd,
+        ]);
         assert.equal(deleted.code, 0, deleted.err);
         const deadline = Date.now() + 5000;
         while (!entries.some((e) => e.value === id) && Date.now() < deadline) await sleep(20);

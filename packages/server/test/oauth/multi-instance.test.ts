@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JWT_BEARER_GRANT } from '../../src/oauth/grants/index.js';
-import { pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
+import { pgUrl, randomSchema, redisUrl, TEST_REDIS_PREFIX } from '../helpers/services.js';
 import {
   basic,
   makeClientKey,
@@ -42,6 +42,7 @@ describe(
         issuer: ISSUER,
         store: store.toString(),
         redis: redis!,
+        'redis-prefix': TEST_REDIS_PREFIX,
         'rate-limit-client': '0',
         'rate-limit-ip': '0',
       };

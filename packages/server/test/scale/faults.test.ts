@@ -30,7 +30,14 @@ import {
   type Verifier,
 } from '@tessera/jwt';
 import { openStore } from '../../src/store/open-store.js';
-import { dropPgSchemas, pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
+import {
+  dropPgSchemas,
+  pgUrl,
+  randomSchema,
+  redisUrl,
+  TEST_REDIS_PREFIX,
+  TEST_REVOCATION_CHANNEL,
+} from '../helpers/services.js';
 import { createClientCLI, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { basic } from '../helpers/http.js';
@@ -148,6 +155,8 @@ describe(
           serverStore,
           '--redis',
           redis!,
+          '--redis-prefix',
+          TEST_REDIS_PREFIX,
           '--issuer',
           ISSUER,
           '--data-dir',
@@ -377,6 +386,8 @@ describe(
           directStore,
           '--redis',
           serverRedis,
+          '--redis-prefix',
+          TEST_REDIS_PREFIX,
           '--issuer',
           ISSUER,
           '--data-dir',
@@ -446,7 +457,11 @@ describe(
         policy: 'fail-closed',
         pollInterval: POLL_MS / 1000,
         staleAfter: '30s',
-        transport: createRedisRevocationTransport({ url: serverRedis, maxBackoffMs: 500 }),
+        transport: createRedisRevocationTransport({
+          url: serverRedis,
+          channel: TEST_REVOCATION_CHANNEL,
+          maxBackoffMs: 500,
+        }),
       });
       closers.push(() => list.close());
       await list.ready();
@@ -634,6 +649,8 @@ describe(
           directStore,
           '--redis',
           proxiedUrl(redis!, proxy.port),
+          '--redis-prefix',
+          TEST_REDIS_PREFIX,
           '--issuer',
           ISSUER,
           '--data-dir',

@@ -22,7 +22,14 @@ import {
   type Verifier,
 } from '@tessera/jwt';
 import { openStore } from '../../src/store/open-store.js';
-import { dropPgSchemas, pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
+import {
+  dropPgSchemas,
+  pgUrl,
+  randomSchema,
+  redisUrl,
+  TEST_REDIS_PREFIX,
+  TEST_REVOCATION_CHANNEL,
+} from '../helpers/services.js';
 import { createClientCLI, runTessera, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
 import { basic } from '../helpers/http.js';
 
@@ -72,6 +79,8 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
       storeSpec,
       '--redis',
       redis!,
+      '--redis-prefix',
+      TEST_REDIS_PREFIX,
       '--issuer',
       ISSUER,
       '--data-dir',
@@ -122,7 +131,7 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
         policy: 'fail-closed',
         pollInterval: '1s',
         staleAfter: '30s',
-        transport: createRedisRevocationTransport({ url: redis! }),
+        transport: createRedisRevocationTransport({ url: redis!, channel: TEST_REVOCATION_CHANNEL }),
       });
       await list.ready();
       lists.push(list);
@@ -201,7 +210,19 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
       if (iteration === 35) {
         rotated = true;
         const r = await runTessera(
-          ['keys', 'rotate', '--force', '--store', storeSpec, '--data-dir', dir, '--redis', redis!],
+          [
+            'keys',
+            'rotate',
+            '--force',
+            '--store',
+            storeSpec,
+            '--data-dir',
+            dir,
+            '--redis',
+            redis!,
+            '--redis-prefix',
+            TEST_REDIS_PREFIX,
+          ],
           env,
         );
         assert.equal(r.code, 0, r.stderr);

@@ -23,7 +23,14 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRedisRevocationTransport } from '@tessera/jwt';
-import { dropPgSchemas, pgUrl, randomSchema, redisUrl } from '../helpers/services.js';
+import {
+  dropPgSchemas,
+  pgUrl,
+  randomSchema,
+  redisUrl,
+  TEST_REDIS_PREFIX,
+  TEST_REVOCATION_CHANNEL,
+} from '../helpers/services.js';
 import {
   createClientCLI,
   runTessera,
@@ -157,7 +164,18 @@ describe(
       dir = await mkdtemp(join(tmpdir(), 'tessera-latency-'));
       storeSpec = `${pgServer}?schema=${schema}`;
       env = { TESSERA_KEK: randomBytes(32).toString('base64url'), TESSERA_LOG_LEVEL: 'warn' };
-      const common = ['--store', storeSpec, '--redis', redis!, '--issuer', ISSUER, '--data-dir', dir];
+      const common = [
+        '--store',
+        storeSpec,
+        '--redis',
+        redis!,
+        '--redis-prefix',
+        TEST_REDIS_PREFIX,
+        '--issuer',
+        ISSUER,
+        '--data-dir',
+        dir,
+      ];
       const limits = ['--rate-limit-client', '0', '--rate-limit-ip', '0', '--reload-interval', '1s'];
       instances.push(
         ...(await Promise.all([0, 1].map(() => startServe(['--port', '0', ...common, ...limits], env)))),
@@ -318,11 +336,14 @@ describe(
       for (const m of again) assert.ok(m.latency < PUSH_BOUND_MS, `${m.worker} push after reconnect`);
     });
 
-    it('`tessera keys revoke --redis` pushes the kid entry on tessera:revocations', async () => {
+    it('`tessera keys revoke --redis` pushes the kid entry on the revocation channel of its --redis-prefix', async () => {
       const entries: unknown[] = [];
       let subscribed!: () => void;
       const live = new Promise<void>((r) => (subscribed = r));
-      const unsubscribe = createRedisRevocationTransport({ url: redis! }).subscribe(
+      const unsubscribe = createRedisRevocationTransport({
+        url: redis!,
+        channel: TEST_REVOCATION_CHANNEL,
+      }).subscribe(
         (e) => entries.push(e),
         () => subscribed(),
       );
@@ -340,7 +361,19 @@ describe(
         assert.ok(next, list.stdout);
         const started = Date.now();
         const r = await runTessera(
-          ['keys', 'revoke', next.kid, '--store', storeSpec, '--data-dir', dir, '--redis', redis!],
+          [
+            'keys',
+            'revoke',
+            next.kid,
+            '--store',
+            storeSpec,
+            '--data-dir',
+            dir,
+            '--redis',
+            redis!,
+            '--redis-prefix',
+            TEST_REDIS_PREFIX,
+          ],
           env,
         );
         assert.equal(r.code, 0, r.stderr);

@@ -8,6 +8,7 @@
  * argv: a JSON object { issuer, audience, jwksUri, feedUrl, clientId, clientSecret, redisUrl }.
  */
 import { setPriority } from 'node:os';
+import { TEST_REVOCATION_CHANNEL } from '../helpers/services.js';
 import {
   createRedisRevocationTransport,
   createRevocationList,
@@ -48,7 +49,11 @@ const send = (report: WorkerReport): void => {
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as WorkerOptions;
   if (options.nice !== undefined) setPriority(options.nice);
-  const redis = createRedisRevocationTransport({ url: options.redisUrl, maxBackoffMs: 500 });
+  const redis = createRedisRevocationTransport({
+    url: options.redisUrl,
+    channel: TEST_REVOCATION_CHANNEL,
+    maxBackoffMs: 500,
+  });
   // Wrapped only to tell the parent when the subscription is live (after each (re)connection).
   const transport: RevocationTransport = {
     subscribe: (onEntry, onReconnect) =>

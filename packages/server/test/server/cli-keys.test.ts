@@ -7,7 +7,7 @@ import { main } from '../../src/cli/main.js';
 import { startServer } from '../../src/server/start.js';
 import { OPTIONS } from '../../src/server/config.js';
 import { captureIO, sleep, tempDir, testConfig } from './helpers.js';
-import { redisUrl } from '../helpers/services.js';
+import { redisUrl, TEST_REDIS_PREFIX } from '../helpers/services.js';
 
 const POLICY = ['--jwks-max-age', '30s', '--reload-interval', '200ms'];
 
@@ -112,7 +112,16 @@ test('--help of serve and keys documents every option with its environment varia
   assert.match(serve.out(), /TESSERA_KEK=/);
   const keys = captureIO();
   assert.equal(await main(['keys', '--help'], keys), 0);
-  for (const flag of ['--data-dir', '--store', '--kek-file', '--redis', '--json', '--force', 'TESSERA_KEK'])
+  for (const flag of [
+    '--data-dir',
+    '--store',
+    '--kek-file',
+    '--redis',
+    '--redis-prefix',
+    '--json',
+    '--force',
+    'TESSERA_KEK',
+  ])
     assert.ok(keys.out().includes(flag), flag);
   const bad = captureIO();
   assert.equal(await main(['serve', '--port', 'eighty'], bad), 2);
@@ -126,7 +135,12 @@ test('with --redis, a CLI rotation reaches the running server at once, not at it
   const { dir, cleanup } = tempDir();
   // A 20 s reload interval: only the push can make the change visible within the 3 s allowed below.
   const server = await startServer(
-    testConfig(dir, { redis: url, 'reload-interval': '20s', 'jwks-max-age': '1s' }),
+    testConfig(dir, {
+      redis: url,
+      'redis-prefix': TEST_REDIS_PREFIX,
+      'reload-interval': '20s',
+      'jwks-max-age': '1s',
+    }),
   );
   t.after(async () => {
     await server.close();
@@ -135,7 +149,19 @@ test('with --redis, a CLI rotation reaches the running server at once, not at it
   const before = server.keys.signer().kid;
   const io = captureIO();
   const code = await main(
-    ['keys', 'rotate', '--force', '--data-dir', dir, '--redis', url, '--reload-interval', '20s'],
+    [
+      'keys',
+      'rotate',
+      '--force',
+      '--data-dir',
+      dir,
+      '--redis',
+      url,
+      '--redis-prefix',
+      TEST_REDIS_PREFIX,
+      '--reload-interval',
+      '20s',
+    ],
     io,
   );
   assert.equal(code, 0, io.err());

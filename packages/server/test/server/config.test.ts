@@ -189,3 +189,15 @@ test("a non-loopback --host without --issuer is refused: the issuer is every tok
   }
   assertIssuerForHost(loadConfig({ values: { host: '0.0.0.0', issuer: 'https://auth.example.com' } }));
 });
+
+test('--redis-prefix names every Redis key and channel prefix; default tessera:, validated', () => {
+  assert.equal(loadConfig({ values: {}, env: {} }).redisPrefix, 'tessera:');
+  assert.equal(loadConfig({ values: { 'redis-prefix': 'acme_prod:' }, env: {} }).redisPrefix, 'acme_prod:');
+  assert.equal(loadConfig({ values: {}, env: { TESSERA_REDIS_PREFIX: 'staging:' } }).redisPrefix, 'staging:');
+  for (const bad of ['', 'with space', 'a*b', 'x'.repeat(65), 'tessera:\n'])
+    assert.throws(
+      () => loadConfig({ values: { 'redis-prefix': bad }, env: {} }),
+      UsageError,
+      JSON.stringify(bad),
+    );
+});

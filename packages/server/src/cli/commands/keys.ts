@@ -181,7 +181,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
         if (!config.redis) return;
         try {
           const { openRedisKeyNotifier } = await import('../../keys/notify.js');
-          const notifier = await openRedisKeyNotifier(config.redis, holder);
+          const notifier = await openRedisKeyNotifier(config.redis, holder, config.redisPrefix);
           await notifier.publish();
           await notifier.close();
         } catch (err) {
