@@ -25,6 +25,18 @@ async function setup(keys = [makeKey()]) {
   return srv;
 }
 
+/** An ES256 remote set on the server's `/jwks` at the test's clock (30 s cooldown), and a verifier over it. */
+function remoteVerifier(srv: TestServer, clock: () => number) {
+  const jwks = createRemoteJWKSet(`${srv.url}/jwks`, { algorithms: ['ES256'], clock, cooldown: 30 });
+  const v = createVerifier({
+    algorithms: ['ES256'],
+    issuer: 'https://issuer.test',
+    audience: 'api',
+    keys: jwks,
+  });
+  return { jwks, v };
+}
+
 describe('createRemoteJWKSet', () => {
   it('issue 13: JWKS errors name the URL and the cause (status, timeout, size, network, JSON), never a token', async () => {
     const a = makeKey();
@@ -102,17 +114,7 @@ describe('createRemoteJWKSet', () => {
     const b = makeKey();
     const srv = await setup([a]);
     let now = Date.now();
-    const jwks = createRemoteJWKSet(`${srv.url}/jwks`, {
-      algorithms: ['ES256'],
-      clock: () => now,
-      cooldown: 30,
-    });
-    const v = createVerifier({
-      algorithms: ['ES256'],
-      issuer: 'https://issuer.test',
-      audience: 'api',
-      keys: jwks,
-    });
+    const { jwks, v } = remoteVerifier(srv, () => now);
     const tokA = a.signer.sign(claims());
     const r = await v.verify(tokA);
     assert.equal(jwks.isTrusted(r.key), true);
@@ -247,17 +249,7 @@ describe('createRemoteJWKSet', () => {
     const b = makeKey();
     const srv = await setup([a]);
     let now = Date.now();
-    const jwks = createRemoteJWKSet(`${srv.url}/jwks`, {
-      algorithms: ['ES256'],
-      clock: () => now,
-      cooldown: 30,
-    });
-    const v = createVerifier({
-      algorithms: ['ES256'],
-      issuer: 'https://issuer.test',
-      audience: 'api',
-      keys: jwks,
-    });
+    const { jwks, v } = remoteVerifier(srv, () => now);
     await v.verify(a.signer.sign(claims()));
     await jwks.refresh(); // the routine refresh, as the background timer runs it
     assert.equal(srv.requests.length, 2);

@@ -82,6 +82,10 @@ export async function dropPgSchemas(url: string, schemas: Iterable<string>): Pro
  * test servers publish revocations on a developer's own `tessera:revocations`.
  */
 export const TEST_REDIS_PREFIX = 'tessera_test:';
+/** The flags that point a test's `tessera` process at Redis: always with TEST_REDIS_PREFIX. */
+export function testRedisArgs(url: string): string[] {
+  return ['--redis', url, '--redis-prefix', TEST_REDIS_PREFIX];
+}
 /** The revocation channel of servers started with TEST_REDIS_PREFIX. */
 export const TEST_REVOCATION_CHANNEL = `${TEST_REDIS_PREFIX}revocations`;
 

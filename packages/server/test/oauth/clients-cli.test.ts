@@ -21,7 +21,7 @@ import {
   TokenRevoked,
   type JWKS,
 } from '@tessera/jwt';
-import { redisUrl, TEST_REDIS_PREFIX, TEST_REVOCATION_CHANNEL } from '../helpers/services.js';
+import { redisUrl, TEST_REVOCATION_CHANNEL, testRedisArgs } from '../helpers/services.js';
 import { openStore } from '../../src/store/open-store.js';
 import fc from 'fast-check';
 import { buildClient, ClientValidationError, deleteClient } from '../../src/oauth/clients.js';
@@ -708,17 +708,7 @@ describe('tessera clients delete --redis', async () => {
           ).code,
           0,
         );
-        const deleted = await tessera([
-          'clients',
-          'delete',
-          id,
-          '--redis',
-          redis!,
-          '--redis-prefix',
-          TEST_REDIS_PREFIX,
-          '--json',
-          ...dd,
-        ]);
+        const deleted = await tessera(['clients', 'delete', id, ...testRedisArgs(redis!), '--json', ...dd]);
         assert.equal(deleted.code, 0, deleted.err);
         const deadline = Date.now() + 5000;
         while (!entries.some((e) => e.value === id) && Date.now() < deadline) await sleep(20);

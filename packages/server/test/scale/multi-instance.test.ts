@@ -27,7 +27,7 @@ import {
   pgUrl,
   randomSchema,
   redisUrl,
-  TEST_REDIS_PREFIX,
+  testRedisArgs,
   TEST_REVOCATION_CHANNEL,
 } from '../helpers/services.js';
 import { createClientCLI, runTessera, startServe, stopAll, type ServeProcess } from '../helpers/processes.js';
@@ -77,10 +77,7 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
     common = [
       '--store',
       storeSpec,
-      '--redis',
-      redis!,
-      '--redis-prefix',
-      TEST_REDIS_PREFIX,
+      ...testRedisArgs(redis!),
       '--issuer',
       ISSUER,
       '--data-dir',
@@ -210,19 +207,7 @@ describe('scale-out: 3 instances on one PostgreSQL and Redis', { skip: !pgServer
       if (iteration === 35) {
         rotated = true;
         const r = await runTessera(
-          [
-            'keys',
-            'rotate',
-            '--force',
-            '--store',
-            storeSpec,
-            '--data-dir',
-            dir,
-            '--redis',
-            redis!,
-            '--redis-prefix',
-            TEST_REDIS_PREFIX,
-          ],
+          ['keys', 'rotate', '--force', '--store', storeSpec, '--data-dir', dir, ...testRedisArgs(redis!)],
           env,
         );
         assert.equal(r.code, 0, r.stderr);

@@ -28,7 +28,7 @@ import {
   pgUrl,
   randomSchema,
   redisUrl,
-  TEST_REDIS_PREFIX,
+  testRedisArgs,
   TEST_REVOCATION_CHANNEL,
 } from '../helpers/services.js';
 import {
@@ -164,18 +164,7 @@ describe(
       dir = await mkdtemp(join(tmpdir(), 'tessera-latency-'));
       storeSpec = `${pgServer}?schema=${schema}`;
       env = { TESSERA_KEK: randomBytes(32).toString('base64url'), TESSERA_LOG_LEVEL: 'warn' };
-      const common = [
-        '--store',
-        storeSpec,
-        '--redis',
-        redis!,
-        '--redis-prefix',
-        TEST_REDIS_PREFIX,
-        '--issuer',
-        ISSUER,
-        '--data-dir',
-        dir,
-      ];
+      const common = ['--store', storeSpec, ...testRedisArgs(redis!), '--issuer', ISSUER, '--data-dir', dir];
       const limits = ['--rate-limit-client', '0', '--rate-limit-ip', '0', '--reload-interval', '1s'];
       instances.push(
         ...(await Promise.all([0, 1].map(() => startServe(['--port', '0', ...common, ...limits], env)))),
@@ -361,19 +350,7 @@ describe(
         assert.ok(next, list.stdout);
         const started = Date.now();
         const r = await runTessera(
-          [
-            'keys',
-            'revoke',
-            next.kid,
-            '--store',
-            storeSpec,
-            '--data-dir',
-            dir,
-            '--redis',
-            redis!,
-            '--redis-prefix',
-            TEST_REDIS_PREFIX,
-          ],
+          ['keys', 'revoke', next.kid, '--store', storeSpec, '--data-dir', dir, ...testRedisArgs(redis!)],
           env,
         );
         assert.equal(r.code, 0, r.stderr);

@@ -7,7 +7,7 @@ import { main } from '../../src/cli/main.js';
 import { startServer } from '../../src/server/start.js';
 import { OPTIONS } from '../../src/server/config.js';
 import { captureIO, sleep, tempDir, testConfig } from './helpers.js';
-import { redisUrl, TEST_REDIS_PREFIX } from '../helpers/services.js';
+import { redisUrl, TEST_REDIS_PREFIX, testRedisArgs } from '../helpers/services.js';
 
 const POLICY = ['--jwks-max-age', '30s', '--reload-interval', '200ms'];
 
@@ -149,19 +149,7 @@ test('with --redis, a CLI rotation reaches the running server at once, not at it
   const before = server.keys.signer().kid;
   const io = captureIO();
   const code = await main(
-    [
-      'keys',
-      'rotate',
-      '--force',
-      '--data-dir',
-      dir,
-      '--redis',
-      url,
-      '--redis-prefix',
-      TEST_REDIS_PREFIX,
-      '--reload-interval',
-      '20s',
-    ],
+    ['keys', 'rotate', '--force', '--data-dir', dir, ...testRedisArgs(url), '--reload-interval', '20s'],
     io,
   );
   assert.equal(code, 0, io.err());
