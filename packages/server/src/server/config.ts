@@ -44,6 +44,10 @@ export interface ServerConfig {
   maxAccessTtl: number;
   refreshAbsoluteTtl: number;
   refreshIdleTtl: number;
+  /** Sign-in session idle lifetime, seconds (`--session-idle-ttl`). */
+  sessionIdleTtl: number;
+  /** Sign-in session absolute lifetime, seconds (`--session-ttl`): the user signs in again after it. */
+  sessionTtl: number;
   /** Seconds of clock skew tolerated when checking `exp`/`nbf`/`iat`. */
   clockTolerance: number;
   claimsWarnBytes: number;
@@ -234,6 +238,20 @@ export const OPTIONS: readonly OptionDef[] = [
     def: '24h',
     parse: duration(1),
     help: 'refresh token idle lifetime',
+  },
+  {
+    flag: 'session-idle-ttl',
+    key: 'sessionIdleTtl',
+    def: '1h',
+    parse: duration(60),
+    help: 'sign-in session idle lifetime (the session ends after this long unused)',
+  },
+  {
+    flag: 'session-ttl',
+    key: 'sessionTtl',
+    def: '7d',
+    parse: duration(60),
+    help: 'sign-in session absolute lifetime (the user signs in again after it)',
   },
   {
     flag: 'clock-tolerance',

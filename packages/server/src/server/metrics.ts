@@ -19,6 +19,12 @@ export interface ServerMetrics {
   readonly jwksRequests: Counter<'status'>;
   /** Introspection requests by result (active, inactive) and token format. */
   readonly introspections: Counter<'result' | 'format'>;
+  /** Sign-in attempts by result: success, failure, throttled, disabled. */
+  readonly signIns: Counter<'result'>;
+  /** Authorization requests by outcome: code, login, consent, or the OAuth error code sent back. */
+  readonly authorizations: Counter<'result'>;
+  /** Sessions ended by reason: logout, user_deleted, user_disabled. */
+  readonly sessionsEnded: Counter<'reason'>;
   /** Tell the key gauges where to read the current key records (set by the key manager). */
   observeKeys(source: () => readonly KeyRecord[]): void;
   /** Prometheus text exposition. */
@@ -70,6 +76,24 @@ export function createMetrics(
     labelNames: ['status'] as const,
     registers: [registry],
   });
+  const signIns = new Counter({
+    name: 'tessera_signins_total',
+    help: 'Sign-in attempts by result (success, failure, throttled, disabled).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const authorizations = new Counter({
+    name: 'tessera_authorizations_total',
+    help: 'Authorization requests by outcome (code, login, consent, or the OAuth error code).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const sessionsEnded = new Counter({
+    name: 'tessera_sessions_ended_total',
+    help: 'Sign-in sessions ended, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   const introspections = new Counter({
     name: 'tessera_introspections_total',
     help: 'Introspection requests by result and token format.',
@@ -114,6 +138,9 @@ export function createMetrics(
     revocations,
     jwksRequests,
     introspections,
+    signIns,
+    authorizations,
+    sessionsEnded,
     observeKeys(source) {
       keySource = source;
     },

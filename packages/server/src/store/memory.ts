@@ -1,7 +1,12 @@
 import {
   StoreConflictError,
   type AuditEvent,
+  type AuthCodeRecord,
   type ClientRecord,
+  type ConsentRecord,
+  type PendingRecord,
+  type SessionRecord,
+  type UserRecord,
   type KeyRecord,
   type OpaqueTokenRecord,
   type RefreshFamilyRecord,
@@ -31,6 +36,11 @@ export function createMemoryStore(): Store {
   const usedIds = new Map<string, number>(); // `${namespace}\0${id}` -> expiresAt
   const audit: AuditEvent[] = [];
   const leases = new Map<string, { holder: string; expiresAt: number }>();
+  const users = new Map<string, UserRecord>();
+  const sessions = new Map<string, SessionRecord>();
+  const codes = new Map<string, AuthCodeRecord>();
+  const consents = new Map<string, ConsentRecord>(); // `${userId}\0${clientId}`
+  const pending = new Map<string, PendingRecord>(); // `${kind}\0${hash}`
   let revocationSeq = 0;
   let closed = false;
 
@@ -43,7 +53,25 @@ export function createMemoryStore(): Store {
     previousSecretHash: c.previousSecretHash ?? null,
     previousSecretExpiresAt: c.previousSecretExpiresAt ?? null,
     updatedAt: c.updatedAt ?? null,
+    postLogoutRedirectUris: copy(c.postLogoutRedirectUris ?? []),
+    firstParty: c.firstParty ?? false,
+    requirePar: c.requirePar ?? false,
   });
+  const familyDefaults = (f: RefreshFamilyRecord): RefreshFamilyRecord => ({
+    ...copy(f),
+    userId: f.userId ?? null,
+    sessionId: f.sessionId ?? null,
+  });
+  const emailTaken = (email: string, exceptId?: string): boolean => {
+    const wanted = email.toLowerCase();
+    for (const user of users.values())
+      if (user.id !== exceptId && user.email.toLowerCase() === wanted) return true;
+    return false;
+  };
+  const sessionLive = (s: SessionRecord, now: number): boolean =>
+    s.idleExpiresAt > now && s.absoluteExpiresAt > now;
+  /** Codes stay a day past expiry so that a late replay still finds what to revoke. */
+  const CODE_KEEP_MS = 24 * 3600 * 1000;
   const byCreated = <T extends { createdAt: number }>(a: T, b: T, ka: string, kb: string): number =>
     a.createdAt - b.createdAt || (ka < kb ? -1 : ka > kb ? 1 : 0);
   const familyIsDead = (f: RefreshFamilyRecord, now: number): boolean =>
@@ -128,7 +156,7 @@ export function createMemoryStore(): Store {
     async createFamily(family, first) {
       if (families.has(family.id)) throw new StoreConflictError(`refresh family ${family.id} already exists`);
       if (tokens.has(first.hash)) throw new StoreConflictError('refresh token hash already exists');
-      families.set(family.id, copy(family));
+      families.set(family.id, familyDefaults(family));
       tokens.set(first.hash, { ...copy(first), familyId: family.id });
     },
     async getFamily(id) {
@@ -156,6 +184,19 @@ export function createMemoryStore(): Store {
       family.revokedAt = now;
       family.revokedReason = reason;
       return family.absoluteExpiresAt > now;
+    },
+    async revokeFamilies(where, reason, now) {
+      const revoked: string[] = [];
+      for (const family of families.values()) {
+        const match =
+          'sessionId' in where ? family.sessionId === where.sessionId : family.userId === where.userId;
+        if (match && !familyIsDead(family, now)) {
+          family.revokedAt = now;
+          family.revokedReason = reason;
+          revoked.push(family.id);
+        }
+      }
+      return revoked;
     },
     async listLiveFamilies(now) {
       return [...families.values()]
@@ -290,6 +331,162 @@ export function createMemoryStore(): Store {
         .sort((a, b) => b.event.at - a.event.at || b.index - a.index)
         .slice(0, Math.max(0, limit))
         .map(({ event }) => copy(event));
+    },
+
+    // Users
+    async createUser(user) {
+      if (users.has(user.id)) throw new StoreConflictError(`user ${user.id} already exists`);
+      if (emailTaken(user.email)) throw new StoreConflictError('a user with that email already exists');
+      users.set(user.id, copy(user));
+    },
+    async getUser(id) {
+      const user = users.get(id);
+      return user && copy(user);
+    },
+    async getUserByEmail(email) {
+      const wanted = email.toLowerCase();
+      for (const user of users.values()) if (user.email.toLowerCase() === wanted) return copy(user);
+      return undefined;
+    },
+    async listUsers() {
+      return [...users.values()].sort((a, b) => byCreated(a, b, a.id, b.id)).map(copy);
+    },
+    async updateUser(user) {
+      const stored = users.get(user.id);
+      if (!stored) return false;
+      if (emailTaken(user.email, user.id))
+        throw new StoreConflictError('a user with that email already exists');
+      users.set(user.id, { ...copy(user), createdAt: stored.createdAt });
+      return true;
+    },
+    async deleteUser(id) {
+      if (!users.delete(id)) return false;
+      for (const [sid, session] of sessions) if (session.userId === id) sessions.delete(sid);
+      for (const [key, consent] of consents) if (consent.userId === id) consents.delete(key);
+      return true;
+    },
+
+    // Sessions
+    async createSession(session) {
+      if (sessions.has(session.id)) throw new StoreConflictError('session id already exists');
+      for (const s of sessions.values())
+        if (s.secretHash === session.secretHash)
+          throw new StoreConflictError('session secret already exists');
+      sessions.set(session.id, copy(session));
+    },
+    async getSessionBySecret(secretHash, now) {
+      for (const s of sessions.values())
+        if (s.secretHash === secretHash) return sessionLive(s, now) ? copy(s) : undefined;
+      return undefined;
+    },
+    async getSession(id) {
+      const session = sessions.get(id);
+      return session && copy(session);
+    },
+    async touchSession(id, idleExpiresAt) {
+      const session = sessions.get(id);
+      if (!session) return false;
+      session.idleExpiresAt = Math.min(idleExpiresAt, session.absoluteExpiresAt);
+      return true;
+    },
+    async deleteSession(id) {
+      return sessions.delete(id);
+    },
+    async deleteUserSessions(userId) {
+      const ids: string[] = [];
+      for (const [id, s] of sessions) {
+        if (s.userId === userId) {
+          sessions.delete(id);
+          ids.push(id);
+        }
+      }
+      return ids;
+    },
+    async purgeSessions(now) {
+      let removed = 0;
+      for (const [id, s] of sessions) {
+        if (!sessionLive(s, now)) {
+          sessions.delete(id);
+          removed++;
+        }
+      }
+      return removed;
+    },
+
+    // Authorization codes
+    async insertAuthCode(code) {
+      if (codes.has(code.hash)) throw new StoreConflictError('authorization code already exists');
+      codes.set(code.hash, copy(code));
+    },
+    async redeemAuthCode(hash, now) {
+      const code = codes.get(hash);
+      if (!code) return { status: 'unknown' };
+      if (code.usedAt !== null) return { status: 'reused', code: copy(code) };
+      code.usedAt = now;
+      return { status: 'redeemed', code: copy(code) };
+    },
+    async recordCodeTokens(hash, issued) {
+      const code = codes.get(hash);
+      if (code) Object.assign(code, issued);
+    },
+    async purgeAuthCodes(now) {
+      let removed = 0;
+      for (const [hash, code] of codes) {
+        if (code.expiresAt + CODE_KEEP_MS <= now) {
+          codes.delete(hash);
+          removed++;
+        }
+      }
+      return removed;
+    },
+
+    // Consents
+    async getConsent(userId, clientId) {
+      const consent = consents.get(`${userId}\0${clientId}`);
+      return consent && copy(consent);
+    },
+    async grantConsent(userId, clientId, scope, now) {
+      const key = `${userId}\0${clientId}`;
+      const existing = consents.get(key);
+      const record: ConsentRecord = existing
+        ? { ...existing, scope: [...new Set([...existing.scope, ...scope])], updatedAt: now }
+        : { userId, clientId, scope: [...new Set(scope)], createdAt: now, updatedAt: now };
+      consents.set(key, record);
+      return copy(record);
+    },
+    async revokeConsent(userId, clientId) {
+      return consents.delete(`${userId}\0${clientId}`);
+    },
+
+    // Pending requests
+    async insertPending(record) {
+      const key = `${record.kind}\0${record.hash}`;
+      if (pending.has(key)) throw new StoreConflictError('pending record already exists');
+      pending.set(key, copy(record));
+    },
+    async getPending(kind, hash, now) {
+      const record = pending.get(`${kind}\0${hash}`);
+      return record !== undefined && record.expiresAt > now ? copy(record) : undefined;
+    },
+    async takePending(kind, hash, now) {
+      const key = `${kind}\0${hash}`;
+      const record = pending.get(key);
+      if (record === undefined) return undefined;
+      pending.delete(key);
+      return record.expiresAt > now ? copy(record) : undefined;
+    },
+    async deletePending(kind, hash) {
+      return pending.delete(`${kind}\0${hash}`);
+    },
+    async purgePending(now) {
+      let removed = 0;
+      for (const [key, record] of pending) {
+        if (record.expiresAt <= now) {
+          pending.delete(key);
+          removed++;
+        }
+      }
+      return removed;
     },
 
     // Leases

@@ -1,3 +1,4 @@
+import { signInNotYet } from './not-yet.js';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
@@ -209,6 +210,7 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store {
   const limitOf = (limit: number): number => Math.max(0, Math.trunc(limit));
 
   return {
+    ...signInNotYet('postgres'),
     kind: 'postgres',
     ping: async () => void (await query('SELECT 1')),
     close: () => pool.end(),

@@ -1,3 +1,4 @@
+import { signInNotYet } from './not-yet.js';
 import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
@@ -230,6 +231,7 @@ function createSQLiteStore(db: Database.Database): Store {
   const limitOf = (limit: number): number => Math.max(0, Math.trunc(limit)); // a negative LIMIT means "all"
 
   return {
+    ...signInNotYet('sqlite'),
     kind: 'sqlite',
     ping: () => run(() => void s.ping.get()),
     close: () => run(() => void db.close()),

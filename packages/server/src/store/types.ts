@@ -41,7 +41,8 @@ export interface KeyStore {
   deleteKey(kid: string): Promise<void>;
 }
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+/** `none`: a public client (browser or native app, RFC 6749 §2.1) that sends `client_id` only and must use PKCE. */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 export type TokenFormat = 'jwt' | 'opaque';
 
 export interface ClientRecord {
@@ -76,6 +77,12 @@ export interface ClientRecord {
   previousSecretExpiresAt?: number | null;
   /** Last `clients update` or `rotate-secret`, milliseconds; absent when never changed. */
   updatedAt?: number | null;
+  /** Where RP-initiated logout may send the browser back (exact match). Absent means none. */
+  postLogoutRedirectUris?: string[];
+  /** A first-party client (`--first-party`): its users are never asked for consent. Absent means false. */
+  firstParty?: boolean;
+  /** Authorization requests must come through PAR (RFC 9126 §5, `--require-par`). Absent means false. */
+  requirePar?: boolean;
 }
 
 /** What `revokeClientTokens` did: opaque access tokens deleted and refresh families revoked. */
@@ -117,6 +124,10 @@ export interface RefreshFamilyRecord {
   absoluteExpiresAt: number;
   revokedAt: number | null;
   revokedReason: string | null;
+  /** The signed-in user (`users.id`) for families from the authorization code grant; null otherwise. */
+  userId?: string | null;
+  /** The browser session (`sessions.id`) the family was issued in: logout revokes the family. */
+  sessionId?: string | null;
 }
 
 /** One refresh token of a family, stored only as a hash of the token. */
@@ -152,6 +163,15 @@ export interface RefreshStore {
   ): Promise<RotateResult>;
   /** Revoke a family (reuse, RFC 7009 revocation, logout). Returns true if it was live. */
   revokeFamily(id: string, reason: string, now: number): Promise<boolean>;
+  /**
+   * Revoke every live family issued in one session (`{ sessionId }`: logout) or to one user (`{ userId }`:
+   * user deleted or disabled), in one step. Returns the ids of the families this call revoked.
+   */
+  revokeFamilies(
+    where: { sessionId: string } | { userId: string },
+    reason: string,
+    now: number,
+  ): Promise<string[]>;
   /** Families that are neither revoked nor past their absolute expiry (for migration and stats). */
   listLiveFamilies(now: number): Promise<RefreshFamilyRecord[]>;
   /** Tokens of a family (for migration). */
@@ -249,6 +269,165 @@ export interface LeaseStore {
   releaseLease(name: string, holder: string): Promise<void>;
 }
 
+/** A person who signs in. `id` is random and stable: it is the `sub` of their tokens, never the email. */
+export interface UserRecord {
+  id: string;
+  /** As entered (trimmed); unique case-insensitively: the store compares `email.toLowerCase()`. */
+  email: string;
+  name: string | null;
+  emailVerified: boolean;
+  disabled: boolean;
+  /** Custom claims (JSON text of an object), e.g. `{"tenant_id":"acme"}`: reach tokens only through a client's allowlist. */
+  claims: string;
+  /** argon2id PHC string, or null until a password is set. */
+  passwordHash: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface UserStore {
+  /** Rejects with StoreConflictError if the id or the email (case-insensitively) exists. */
+  createUser(user: UserRecord): Promise<void>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  /** Case-insensitive exact match on the email. */
+  getUserByEmail(email: string): Promise<UserRecord | undefined>;
+  /** Oldest first. */
+  listUsers(): Promise<UserRecord[]>;
+  /**
+   * Replace a user (every field but `id` and `createdAt`). Returns false when there is no such user.
+   * Rejects with StoreConflictError when the new email belongs to another user.
+   */
+  updateUser(user: UserRecord): Promise<boolean>;
+  /** Delete the user and their sessions and consents. Returns true if a user was deleted. */
+  deleteUser(id: string): Promise<boolean>;
+}
+
+/**
+ * A browser session at Tessera's own pages. The cookie holds a random secret; the store keeps only its
+ * SHA-256 (`secretHash`). `id` is a separate random value, public: the `sid` claim of tokens issued in it.
+ */
+export interface SessionRecord {
+  id: string;
+  secretHash: string;
+  userId: string;
+  /** When the user last authenticated (the `auth_time` claim), ms. */
+  authTime: number;
+  /** Authentication methods (RFC 8176), e.g. `["pwd"]`. */
+  amr: string[];
+  acr: string;
+  createdAt: number;
+  /** Slides forward on use (idle lifetime), never beyond `absoluteExpiresAt`. */
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+}
+
+export interface SessionStore {
+  /** Rejects with StoreConflictError if the id or secret hash exists. */
+  createSession(session: SessionRecord): Promise<void>;
+  /** By the hash of the cookie secret; expired sessions are not returned. */
+  getSessionBySecret(secretHash: string, now: number): Promise<SessionRecord | undefined>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  /** Slide the idle expiry (capped by the absolute one). Returns false if the session is gone. */
+  touchSession(id: string, idleExpiresAt: number): Promise<boolean>;
+  /** Returns true if a session was deleted. */
+  deleteSession(id: string): Promise<boolean>;
+  /** Delete every session of a user; returns their ids. */
+  deleteUserSessions(userId: string): Promise<string[]>;
+  purgeSessions(now: number): Promise<number>;
+}
+
+/**
+ * An authorization code (RFC 6749 §4.1.2), stored only as its SHA-256, bound to everything the token
+ * request must match. After redemption it records what was issued, so a replay can revoke it (§4.1.2).
+ */
+export interface AuthCodeRecord {
+  hash: string;
+  clientId: string;
+  redirectUri: string;
+  /** RFC 7636 S256 challenge. */
+  codeChallenge: string;
+  nonce: string | null;
+  userId: string;
+  sessionId: string;
+  scope: string[];
+  /** ms */
+  authTime: number;
+  amr: string[];
+  acr: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+  /** Filled at redemption: the access token's jti and expiry (ms) and the refresh family, for revocation on replay. */
+  accessTokenJti: string | null;
+  accessTokenExpiresAt: number | null;
+  refreshFamilyId: string | null;
+}
+
+export type RedeemCodeResult =
+  | { status: 'redeemed'; code: AuthCodeRecord }
+  /** Presented before: the caller must revoke what `code` records (RFC 6749 §4.1.2). */
+  | { status: 'reused'; code: AuthCodeRecord }
+  | { status: 'unknown' };
+
+export interface AuthCodeStore {
+  insertAuthCode(code: AuthCodeRecord): Promise<void>;
+  /** Atomically mark the code used (only if unused). Does not check expiry: the caller does. */
+  redeemAuthCode(hash: string, now: number): Promise<RedeemCodeResult>;
+  /** Record what the redemption issued (see AuthCodeRecord). */
+  recordCodeTokens(
+    hash: string,
+    issued: { accessTokenJti: string; accessTokenExpiresAt: number; refreshFamilyId: string | null },
+  ): Promise<void>;
+  /** Codes past expiry by more than a day go (kept a while so a late replay still finds what to revoke). */
+  purgeAuthCodes(now: number): Promise<number>;
+}
+
+/** What a user allowed a client (remembered consent): the union of the scopes granted so far. */
+export interface ConsentRecord {
+  userId: string;
+  clientId: string;
+  scope: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ConsentStore {
+  getConsent(userId: string, clientId: string): Promise<ConsentRecord | undefined>;
+  /** Add scopes to the remembered consent (creating it); returns the stored record. */
+  grantConsent(userId: string, clientId: string, scope: string[], now: number): Promise<ConsentRecord>;
+  /** Returns true if a consent was deleted. */
+  revokeConsent(userId: string, clientId: string): Promise<boolean>;
+}
+
+/**
+ * Short-lived state keyed by a random value's hash: a pushed authorization request (RFC 9126, `par`), an
+ * authorization request waiting for sign-in or consent (`interaction`), a one-time set-password link
+ * (`set_password`).
+ */
+export type PendingKind = 'par' | 'interaction' | 'set_password';
+
+export interface PendingRecord {
+  /** SHA-256 of the random handle (the request_uri's tail, the interaction id, the link token). */
+  hash: string;
+  kind: PendingKind;
+  /** The client (par, interaction) or the user (set_password) it belongs to. */
+  owner: string;
+  /** JSON text. */
+  data: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface PendingStore {
+  insertPending(record: PendingRecord): Promise<void>;
+  /** Read without consuming; expired records are not returned. */
+  getPending(kind: PendingKind, hash: string, now: number): Promise<PendingRecord | undefined>;
+  /** Read and delete in one step (single use); expired records are not returned. */
+  takePending(kind: PendingKind, hash: string, now: number): Promise<PendingRecord | undefined>;
+  deletePending(kind: PendingKind, hash: string): Promise<boolean>;
+  purgePending(now: number): Promise<number>;
+}
+
 /** Everything the server persists. */
 export interface Store
   extends
@@ -259,7 +438,12 @@ export interface Store
     OpaqueTokenStore,
     UsedIdStore,
     AuditStore,
-    LeaseStore {
+    LeaseStore,
+    UserStore,
+    SessionStore,
+    AuthCodeStore,
+    ConsentStore,
+    PendingStore {
   /** 'memory', 'sqlite' or 'postgres'. */
   readonly kind: string;
   /** A cheap round trip, for /readyz. Rejects when the store is unreachable. */
