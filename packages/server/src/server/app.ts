@@ -23,6 +23,8 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { debuggerRoutes } from './routes/debugger.js';
 import { oauthRoutes } from '../oauth/routes.js';
+import { oidcRoutes } from '../oidc/routes.js';
+import { signInRoutes } from '../signin/routes.js';
 import { UsageError } from '../cli/args.js';
 import type { ServerConfig } from './config.js';
 
@@ -284,6 +286,9 @@ async function registerAll(app: FastifyInstance, ctx: ServerContext): Promise<Fa
   // The OAuth plugin registers its own form parser (RFC 6749 §3.2 duplicate detection) and error handler
   // in its own scope; a root form parser here would collide with it.
   await app.register(oauthRoutes, { ctx });
+  // Each plugin parses its own form bodies in its own scope (like the OAuth plugin).
+  await app.register(oidcRoutes, { ctx });
+  await app.register(signInRoutes, { ctx });
   await app.register(debuggerRoutes, { ctx });
   return app;
 }

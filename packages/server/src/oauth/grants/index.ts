@@ -8,13 +8,20 @@ import { refreshTokenGrant } from './refresh-token.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 /** The grant types the token endpoint serves. */
-export const GRANT_TYPES = ['client_credentials', JWT_BEARER_GRANT, 'refresh_token'] as const;
+export const GRANT_TYPES = [
+  'client_credentials',
+  JWT_BEARER_GRANT,
+  'refresh_token',
+  'authorization_code',
+] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 const HANDLERS: Record<GrantType, GrantHandler> = {
   client_credentials: clientCredentialsGrant,
   [JWT_BEARER_GRANT]: jwtBearerGrant,
   refresh_token: refreshTokenGrant,
+  // TEMPORARY: the OIDC work replaces this with grants/authorization-code.ts.
+  authorization_code: () => Promise.reject(unsupportedGrantType('unsupported grant_type')),
 };
 
 /** The request's grant_type: missing is invalid_request, one we do not serve is unsupported_grant_type. */
