@@ -10,17 +10,10 @@ import {
   auditFromRow,
   authCodeFromRow,
   authCodeToRow,
-  consentFromRow,
-  emailKey,
-  pendingFromRow,
-  pendingToRow,
-  sessionFromRow,
-  sessionToRow,
-  unionScope,
-  userFromRow,
-  userToRow,
   clientFromRow,
   clientToRow,
+  consentFromRow,
+  emailKey,
   familyFromRow,
   familyToRow,
   insertSQL,
@@ -28,9 +21,16 @@ import {
   keyToRow,
   opaqueFromRow,
   opaqueToRow,
+  pendingFromRow,
+  pendingToRow,
   refreshTokenFromRow,
   refreshTokenToRow,
   revocationFromRow,
+  sessionFromRow,
+  sessionToRow,
+  unionScope,
+  userFromRow,
+  userToRow,
 } from './rows.js';
 import {
   StoreConflictError,
@@ -487,7 +487,7 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store & SignInListi
       ),
     getSession: async (id) =>
       optional(await one('SELECT * FROM sessions WHERE id = $1', [id]), sessionFromRow),
-    // Capped in the statement, so a slide can never outlive the absolute expiry.
+    // Capped in the statement: a stolen cookie kept in use still dies at the absolute expiry (OWASP ASVS 3.3).
     touchSession: async (id, idleExpiresAt) =>
       (await count(
         'UPDATE sessions SET idle_expires_at = LEAST($2::bigint, absolute_expires_at) WHERE id = $1',
