@@ -97,6 +97,7 @@ export async function copyStore(from: Store, to: Store, now: number): Promise<Co
         result.skipped++;
         continue;
       }
+      // Granted at its creation time: the scopes and createdAt carry over, updatedAt becomes createdAt.
       await to.grantConsent(consent.userId, consent.clientId, consent.scope, consent.createdAt);
       result.consents++;
     }
