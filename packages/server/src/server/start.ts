@@ -52,7 +52,7 @@ export async function openKEK(config: ServerConfig, store: Store, log?: Logger):
   return loadKEK({ env: config.kek, file: config.kekFile, allowCreate: !hasKeys, ...(log && { log }) });
 }
 
-/** How often expired rows (refresh tokens, revocations, opaque tokens, used ids) are purged. */
+/** How often expired rows (refresh tokens, revocations, opaque tokens, used ids, sessions, codes, pending) are purged. */
 const HOUSEKEEPING_INTERVAL_MS = 5 * 60_000;
 
 /**
@@ -68,7 +68,10 @@ function startHousekeeping(store: Store, log: Logger, clock: () => number, holde
         (await store.purgeRefresh(now)) +
         (await store.purgeRevocations(now)) +
         (await store.purgeOpaqueTokens(now)) +
-        (await store.purgeUsedIds(now));
+        (await store.purgeUsedIds(now)) +
+        (await store.purgeSessions(now)) +
+        (await store.purgeAuthCodes(now)) +
+        (await store.purgePending(now));
       if (removed > 0) log.info({ removed }, 'purged expired records');
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');

@@ -1,3 +1,4 @@
+import { hasSignInListing } from './listing.js';
 import { StoreConflictError, type RefreshTokenRecord, type Store } from './types.js';
 
 /** How many records `copyStore` wrote, per kind, and how many it skipped because the target had them. */
@@ -9,6 +10,9 @@ export interface CopyStoreResult {
   revocations: number;
   opaqueTokens: number;
   auditEvents: number;
+  users: number;
+  consents: number;
+  sessions: number;
   skipped: number;
 }
 
@@ -17,7 +21,10 @@ const PAGE = 1000;
 /**
  * Copies everything that still matters from `from` to `to`: keys (encrypted blobs untouched, so the KEK must
  * stay the same), clients, live refresh families with their tokens, unexpired revocations, unexpired opaque
- * tokens and the audit log. Single-use ids and leases are short-lived and not copied. Records the target
+ * tokens, users, remembered consents, live sessions (so nobody is signed out by the move) and the audit log.
+ * Single-use ids, leases, authorization codes and pending requests (PAR, interactions, set-password links)
+ * live seconds to minutes and are not copied: a flow in progress during the copy simply starts again.
+ * Records the target
  * already has are skipped and counted, so a forced re-run does not duplicate them.
  *
  * Revocations get fresh seqs in the target, in the source's order (the store assigns seqs); verifiers whose
@@ -35,6 +42,9 @@ export async function copyStore(from: Store, to: Store, now: number): Promise<Co
     revocations: 0,
     opaqueTokens: 0,
     auditEvents: 0,
+    users: 0,
+    consents: 0,
+    sessions: 0,
     skipped: 0,
   };
   const attempt = async (write: () => Promise<unknown>): Promise<boolean> => {
@@ -75,6 +85,24 @@ export async function copyStore(from: Store, to: Store, now: number): Promise<Co
 
   for (const token of await from.listOpaqueTokens(now)) {
     if (await attempt(() => to.insertOpaqueToken(token))) result.opaqueTokens++;
+  }
+
+  for (const user of await from.listUsers()) if (await attempt(() => to.createUser(user))) result.users++;
+  // The Store contract has no way to enumerate consents or sessions (the server never needs to); the SQL
+  // stores add listings for this copy. A source without them (memory) has nothing worth moving anyway.
+  if (hasSignInListing(from)) {
+    for (const consent of await from.listConsents()) {
+      // grantConsent unions into what the target has, so a re-run changes nothing; count only new ones.
+      if (await to.getConsent(consent.userId, consent.clientId)) {
+        result.skipped++;
+        continue;
+      }
+      // Granted at its creation time: the scopes and createdAt carry over, updatedAt becomes createdAt.
+      await to.grantConsent(consent.userId, consent.clientId, consent.scope, consent.createdAt);
+      result.consents++;
+    }
+    for (const session of await from.listLiveSessions(now))
+      if (await attempt(() => to.createSession(session))) result.sessions++;
   }
 
   // Audit events have no identity to detect duplicates by: copy them only into an empty log.

@@ -1,14 +1,19 @@
-import { signInNotYet } from './not-yet.js';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { migratePostgres } from './postgres-schema.js';
 import {
+  AUTH_CODE_KEEP_MS,
   CLIENT_UPDATE_COLUMNS,
   KEY_COLUMNS,
+  USER_UPDATE_COLUMNS,
   auditFromRow,
+  authCodeFromRow,
+  authCodeToRow,
   clientFromRow,
   clientToRow,
+  consentFromRow,
+  emailKey,
   familyFromRow,
   familyToRow,
   insertSQL,
@@ -16,9 +21,16 @@ import {
   keyToRow,
   opaqueFromRow,
   opaqueToRow,
+  pendingFromRow,
+  pendingToRow,
   refreshTokenFromRow,
   refreshTokenToRow,
   revocationFromRow,
+  sessionFromRow,
+  sessionToRow,
+  unionScope,
+  userFromRow,
+  userToRow,
 } from './rows.js';
 import {
   StoreConflictError,
@@ -27,6 +39,7 @@ import {
   type RotateResult,
   type Store,
 } from './types.js';
+import type { SignInListing } from './listing.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/db` */
@@ -106,7 +119,7 @@ function mapError(err: unknown): unknown {
  * @example
  * const store = await openPostgresStore({ url: 'postgres://tessera@db/tessera', schema: 'tessera' });
  */
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store & SignInListing> {
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
     throw new Error(`invalid schema name "${options.schema}" (lower-case letters, digits and _)`);
   }
@@ -140,7 +153,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return createPostgresStore(pool, options.schema ?? '');
 }
 
-function createPostgresStore(pool: pg.Pool, schema: string): Store {
+function createPostgresStore(pool: pg.Pool, schema: string): Store & SignInListing {
   // Named queries are parsed and planned once per connection, then reused. (A future migration that changes
   // a table's columns under running instances would need them restarted: PostgreSQL refuses a cached
   // `SELECT *` plan whose result type changed.)
@@ -210,7 +223,6 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store {
   const limitOf = (limit: number): number => Math.max(0, Math.trunc(limit));
 
   return {
-    ...signInNotYet('postgres'),
     kind: 'postgres',
     ping: async () => void (await query('SELECT 1')),
     close: () => pool.end(),
@@ -430,6 +442,141 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store {
       )) === 1,
     releaseLease: async (name, holder) =>
       void (await query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder])),
+
+    // Revoke only live families and return their ids, in one statement (logout, user deleted).
+    async revokeFamilies(where, reason, now) {
+      const [column, key] =
+        'sessionId' in where ? ['session_id', where.sessionId] : ['user_id', where.userId];
+      return (
+        await rows(
+          `UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2
+           WHERE ${column} = $3 AND revoked_at IS NULL AND absolute_expires_at > $1 RETURNING id`,
+          [now, reason, key],
+        )
+      ).map((r) => String(r.id));
+    },
+
+    createUser: async (user) => void (await insert('users', userToRow(user))),
+    getUser: async (id) => optional(await one('SELECT * FROM users WHERE id = $1', [id]), userFromRow),
+    getUserByEmail: async (email) =>
+      optional(await one('SELECT * FROM users WHERE email_key = $1', [emailKey(email)]), userFromRow),
+    listUsers: async () => (await rows('SELECT * FROM users ORDER BY created_at, id')).map(userFromRow),
+    async updateUser(user) {
+      const row = userToRow(user);
+      const set = USER_UPDATE_COLUMNS.map((c, i) => `${c} = $${i + 2}`).join(', ');
+      const values = [user.id, ...USER_UPDATE_COLUMNS.map((c) => row[c])];
+      return (await count(`UPDATE users SET ${set} WHERE id = $1`, values)) === 1;
+    },
+    deleteUser: (id) =>
+      transaction(async (c) => {
+        const deleted = await query('DELETE FROM users WHERE id = $1', [id], c);
+        if (deleted.rowCount !== 1) return false;
+        await query('DELETE FROM sessions WHERE user_id = $1', [id], c);
+        await query('DELETE FROM consents WHERE user_id = $1', [id], c);
+        return true;
+      }),
+
+    createSession: async (session) => void (await insert('sessions', sessionToRow(session))),
+    getSessionBySecret: async (secretHash, now) =>
+      optional(
+        await one(
+          'SELECT * FROM sessions WHERE secret_hash = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2',
+          [secretHash, now],
+        ),
+        sessionFromRow,
+      ),
+    getSession: async (id) =>
+      optional(await one('SELECT * FROM sessions WHERE id = $1', [id]), sessionFromRow),
+    // Capped in the statement: a stolen cookie kept in use still dies at the absolute expiry (OWASP ASVS 3.3).
+    touchSession: async (id, idleExpiresAt) =>
+      (await count(
+        'UPDATE sessions SET idle_expires_at = LEAST($2::bigint, absolute_expires_at) WHERE id = $1',
+        [id, idleExpiresAt],
+      )) === 1,
+    deleteSession: async (id) => (await count('DELETE FROM sessions WHERE id = $1', [id])) === 1,
+    deleteUserSessions: async (userId) =>
+      (await rows('DELETE FROM sessions WHERE user_id = $1 RETURNING id', [userId])).map((r) => String(r.id)),
+    purgeSessions: (now) =>
+      count('DELETE FROM sessions WHERE idle_expires_at <= $1 OR absolute_expires_at <= $1', [now]),
+    listLiveSessions: async (now) =>
+      (
+        await rows(
+          'SELECT * FROM sessions WHERE idle_expires_at > $1 AND absolute_expires_at > $1 ORDER BY created_at, id',
+          [now],
+        )
+      ).map(sessionFromRow),
+
+    insertAuthCode: async (code) => void (await insert('auth_codes', authCodeToRow(code))),
+    async redeemAuthCode(hash, now) {
+      // The use-once step of RFC 6749 §4.1.2: a racing UPDATE waits for the row lock, then finds used_at set.
+      const won = await one(
+        'UPDATE auth_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL RETURNING *',
+        [now, hash],
+      );
+      if (won) return { status: 'redeemed', code: authCodeFromRow(won) };
+      const seen = await one('SELECT * FROM auth_codes WHERE hash = $1', [hash]);
+      return seen ? { status: 'reused', code: authCodeFromRow(seen) } : { status: 'unknown' };
+    },
+    recordCodeTokens: async (hash, issued) =>
+      void (await query(
+        'UPDATE auth_codes SET access_token_jti = $2, access_token_expires_at = $3, refresh_family_id = $4 WHERE hash = $1',
+        [hash, issued.accessTokenJti, issued.accessTokenExpiresAt, issued.refreshFamilyId],
+      )),
+    purgeAuthCodes: (now) =>
+      count('DELETE FROM auth_codes WHERE expires_at <= $1', [now - AUTH_CODE_KEEP_MS]),
+
+    getConsent: async (userId, clientId) =>
+      optional(
+        await one('SELECT * FROM consents WHERE user_id = $1 AND client_id = $2', [userId, clientId]),
+        consentFromRow,
+      ),
+    grantConsent: (userId, clientId, scope, now) =>
+      transaction(async (c) => {
+        // Make sure the row exists (a racing insert makes this wait, then do nothing), then lock it: two
+        // grants at once are serialised and both land in the union.
+        await query(
+          `INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) VALUES ($1, $2, '[]', $3, $3)
+           ON CONFLICT (user_id, client_id) DO NOTHING`,
+          [userId, clientId, now],
+          c,
+        );
+        const locked = await query(
+          'SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2 FOR UPDATE',
+          [userId, clientId],
+          c,
+        );
+        const merged = unionScope(JSON.parse(String(locked.rows[0]!.scope)) as string[], scope);
+        const updated = await query(
+          'UPDATE consents SET scope = $3, updated_at = $4 WHERE user_id = $1 AND client_id = $2 RETURNING *',
+          [userId, clientId, JSON.stringify(merged), now],
+          c,
+        );
+        return consentFromRow(updated.rows[0]!);
+      }),
+    revokeConsent: async (userId, clientId) =>
+      (await count('DELETE FROM consents WHERE user_id = $1 AND client_id = $2', [userId, clientId])) === 1,
+    listConsents: async () =>
+      (await rows('SELECT * FROM consents ORDER BY created_at, user_id, client_id')).map(consentFromRow),
+
+    insertPending: async (record) => void (await insert('pending', pendingToRow(record))),
+    getPending: async (kind, hash, now) =>
+      optional(
+        await one('SELECT * FROM pending WHERE kind = $1 AND hash = $2 AND expires_at > $3', [
+          kind,
+          hash,
+          now,
+        ]),
+        pendingFromRow,
+      ),
+    async takePending(kind, hash, now) {
+      // Read and delete in one statement: of two racing takes only one gets the row (single use). Deleted
+      // even when expired (it is dead anyway), but only a live record is handed out.
+      const row = await one('DELETE FROM pending WHERE kind = $1 AND hash = $2 RETURNING *', [kind, hash]);
+      return row && Number(row.expires_at) > now ? pendingFromRow(row) : undefined;
+    },
+    deletePending: async (kind, hash) =>
+      (await count('DELETE FROM pending WHERE kind = $1 AND hash = $2', [kind, hash])) === 1,
+    purgePending: (now) => count('DELETE FROM pending WHERE expires_at <= $1', [now]),
   };
 }
 

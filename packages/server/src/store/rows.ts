@@ -4,14 +4,20 @@
  */
 import type {
   AuditEvent,
+  AuthCodeRecord,
   ClientRecord,
+  ConsentRecord,
   KeyRecord,
   KeyState,
   OpaqueTokenRecord,
+  PendingKind,
+  PendingRecord,
   RefreshFamilyRecord,
   RefreshTokenRecord,
   RevocationKind,
   RevocationRecord,
+  SessionRecord,
+  UserRecord,
 } from './types.js';
 
 type Row = Record<string, unknown>;
@@ -21,6 +27,20 @@ const numOrNull = (v: unknown): number | null => (v === null || v === undefined 
 const str = (v: unknown): string => String(v);
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const list = (v: unknown): string[] => JSON.parse(String(v)) as string[];
+/** SQLite stores 0/1 (it cannot bind booleans); PostgreSQL BOOLEAN arrives as true/false. */
+const bool = (v: unknown): boolean => v === true || Number(v) === 1;
+const flag = (v: boolean | undefined): number => (v ? 1 : 0);
+
+/**
+ * The key that makes emails unique case-insensitively, computed here rather than by SQL `lower()`: SQLite's
+ * folds ASCII only and PostgreSQL's depends on the database locale, so `Émile@x` and `émile@x` could be one
+ * account in one store and two in another (account confusion after `tessera migrate`). JavaScript's
+ * `toLowerCase()` is the same everywhere, and it is what the memory store compares.
+ */
+export const emailKey = (email: string): string => email.toLowerCase();
+
+/** Authorization codes stay a day past expiry so that a late replay still finds what to revoke (RFC 6749 §4.1.2). */
+export const AUTH_CODE_KEEP_MS = 24 * 3600 * 1000;
 
 /** Key record field → column, used to build the SET clause of a compare-and-set transition. */
 export const KEY_COLUMNS: Readonly<Record<Exclude<keyof KeyRecord, 'kid'>, string>> = {
@@ -88,6 +108,9 @@ export function clientToRow(c: ClientRecord): Row {
     previous_secret_hash: c.previousSecretHash ?? null,
     previous_secret_expires_at: c.previousSecretExpiresAt ?? null,
     updated_at: c.updatedAt ?? null,
+    post_logout_redirect_uris: JSON.stringify(c.postLogoutRedirectUris ?? []),
+    first_party: flag(c.firstParty),
+    require_par: flag(c.requirePar),
   };
 }
 
@@ -130,6 +153,9 @@ export function clientFromRow(r: Row): ClientRecord {
     previousSecretHash: strOrNull(r.previous_secret_hash),
     previousSecretExpiresAt: numOrNull(r.previous_secret_expires_at),
     updatedAt: numOrNull(r.updated_at),
+    postLogoutRedirectUris: r.post_logout_redirect_uris == null ? [] : list(r.post_logout_redirect_uris),
+    firstParty: bool(r.first_party),
+    requirePar: bool(r.require_par),
   };
 }
 
@@ -144,6 +170,8 @@ export function familyToRow(f: RefreshFamilyRecord): Row {
     absolute_expires_at: f.absoluteExpiresAt,
     revoked_at: f.revokedAt,
     revoked_reason: f.revokedReason,
+    user_id: f.userId ?? null,
+    session_id: f.sessionId ?? null,
   };
 }
 
@@ -158,6 +186,8 @@ export function familyFromRow(r: Row): RefreshFamilyRecord {
     absoluteExpiresAt: num(r.absolute_expires_at),
     revokedAt: numOrNull(r.revoked_at),
     revokedReason: strOrNull(r.revoked_reason),
+    userId: strOrNull(r.user_id),
+    sessionId: strOrNull(r.session_id),
   };
 }
 
@@ -221,6 +251,156 @@ export function opaqueFromRow(r: Row): OpaqueTokenRecord {
 
 export function auditFromRow(r: Row): AuditEvent {
   return { at: num(r.at), type: str(r.type), data: JSON.parse(str(r.data)) as Record<string, unknown> };
+}
+
+export function userToRow(u: UserRecord): Row {
+  return {
+    id: u.id,
+    email: u.email,
+    email_key: emailKey(u.email),
+    name: u.name,
+    email_verified: flag(u.emailVerified),
+    disabled: flag(u.disabled),
+    claims: u.claims,
+    password_hash: u.passwordHash,
+    created_at: u.createdAt,
+    updated_at: u.updatedAt,
+  };
+}
+
+/** The columns `updateUser` rewrites: all but the id and the creation time. */
+export const USER_UPDATE_COLUMNS: readonly string[] = [
+  'email',
+  'email_key',
+  'name',
+  'email_verified',
+  'disabled',
+  'claims',
+  'password_hash',
+  'updated_at',
+];
+
+export function userFromRow(r: Row): UserRecord {
+  return {
+    id: str(r.id),
+    email: str(r.email),
+    name: strOrNull(r.name),
+    emailVerified: bool(r.email_verified),
+    disabled: bool(r.disabled),
+    claims: str(r.claims),
+    passwordHash: strOrNull(r.password_hash),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export function sessionToRow(s: SessionRecord): Row {
+  return {
+    id: s.id,
+    secret_hash: s.secretHash,
+    user_id: s.userId,
+    auth_time: s.authTime,
+    amr: JSON.stringify(s.amr),
+    acr: s.acr,
+    created_at: s.createdAt,
+    idle_expires_at: s.idleExpiresAt,
+    absolute_expires_at: s.absoluteExpiresAt,
+  };
+}
+
+export function sessionFromRow(r: Row): SessionRecord {
+  return {
+    id: str(r.id),
+    secretHash: str(r.secret_hash),
+    userId: str(r.user_id),
+    authTime: num(r.auth_time),
+    amr: list(r.amr),
+    acr: str(r.acr),
+    createdAt: num(r.created_at),
+    idleExpiresAt: num(r.idle_expires_at),
+    absoluteExpiresAt: num(r.absolute_expires_at),
+  };
+}
+
+export function authCodeToRow(c: AuthCodeRecord): Row {
+  return {
+    hash: c.hash,
+    client_id: c.clientId,
+    redirect_uri: c.redirectUri,
+    code_challenge: c.codeChallenge,
+    nonce: c.nonce,
+    user_id: c.userId,
+    session_id: c.sessionId,
+    scope: JSON.stringify(c.scope),
+    auth_time: c.authTime,
+    amr: JSON.stringify(c.amr),
+    acr: c.acr,
+    created_at: c.createdAt,
+    expires_at: c.expiresAt,
+    used_at: c.usedAt,
+    access_token_jti: c.accessTokenJti,
+    access_token_expires_at: c.accessTokenExpiresAt,
+    refresh_family_id: c.refreshFamilyId,
+  };
+}
+
+export function authCodeFromRow(r: Row): AuthCodeRecord {
+  return {
+    hash: str(r.hash),
+    clientId: str(r.client_id),
+    redirectUri: str(r.redirect_uri),
+    codeChallenge: str(r.code_challenge),
+    nonce: strOrNull(r.nonce),
+    userId: str(r.user_id),
+    sessionId: str(r.session_id),
+    scope: list(r.scope),
+    authTime: num(r.auth_time),
+    amr: list(r.amr),
+    acr: str(r.acr),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    usedAt: numOrNull(r.used_at),
+    accessTokenJti: strOrNull(r.access_token_jti),
+    accessTokenExpiresAt: numOrNull(r.access_token_expires_at),
+    refreshFamilyId: strOrNull(r.refresh_family_id),
+  };
+}
+
+export function consentFromRow(r: Row): ConsentRecord {
+  return {
+    userId: str(r.user_id),
+    clientId: str(r.client_id),
+    scope: list(r.scope),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+/** Remembered consent is the union of what was granted, in first-granted order (like the memory store). */
+export function unionScope(existing: string[], added: string[]): string[] {
+  return [...new Set([...existing, ...added])];
+}
+
+export function pendingToRow(p: PendingRecord): Row {
+  return {
+    kind: p.kind,
+    hash: p.hash,
+    owner: p.owner,
+    data: p.data,
+    created_at: p.createdAt,
+    expires_at: p.expiresAt,
+  };
+}
+
+export function pendingFromRow(r: Row): PendingRecord {
+  return {
+    hash: str(r.hash),
+    kind: str(r.kind) as PendingKind,
+    owner: str(r.owner),
+    data: str(r.data),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+  };
 }
 
 /** Builds `INSERT INTO table (a, b) VALUES (…)` for a row, with `placeholder(i, column)` per value. */

@@ -120,6 +120,85 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX refresh_families_client ON refresh_families (client_id);
     `,
   },
+  {
+    version: 3,
+    name: 'sign-in',
+    // Existing clients are not first-party (their users are asked for consent) and need no PAR: the safe
+    // defaults. `email_key` is the email lower-cased by the application (see rows.ts `emailKey`).
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        name TEXT,
+        email_verified INTEGER NOT NULL,
+        disabled INTEGER NOT NULL,
+        claims TEXT NOT NULL,
+        password_hash TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX users_email ON users (email_key);
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL UNIQUE,
+        user_id TEXT NOT NULL,
+        auth_time INTEGER NOT NULL,
+        amr TEXT NOT NULL,
+        acr TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        idle_expires_at INTEGER NOT NULL,
+        absolute_expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_user ON sessions (user_id);
+      CREATE INDEX sessions_idle_expires ON sessions (idle_expires_at);
+      CREATE TABLE auth_codes (
+        hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        nonce TEXT,
+        user_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        auth_time INTEGER NOT NULL,
+        amr TEXT NOT NULL,
+        acr TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        access_token_jti TEXT,
+        access_token_expires_at INTEGER,
+        refresh_family_id TEXT
+      );
+      CREATE INDEX auth_codes_expires ON auth_codes (expires_at);
+      CREATE TABLE consents (
+        user_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, client_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE pending (
+        kind TEXT NOT NULL CHECK (kind IN ('par', 'interaction', 'set_password')),
+        hash TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, hash)
+      ) WITHOUT ROWID;
+      CREATE INDEX pending_expires ON pending (expires_at);
+      ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE clients ADD COLUMN first_party INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE clients ADD COLUMN require_par INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE refresh_families ADD COLUMN user_id TEXT;
+      ALTER TABLE refresh_families ADD COLUMN session_id TEXT;
+      CREATE INDEX refresh_families_user ON refresh_families (user_id) WHERE user_id IS NOT NULL;
+      CREATE INDEX refresh_families_session ON refresh_families (session_id) WHERE session_id IS NOT NULL;
+    `,
+  },
 ];
 
 /**

@@ -1,14 +1,19 @@
-import { signInNotYet } from './not-yet.js';
 import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { migrateSQLite } from './sqlite-schema.js';
 import {
+  AUTH_CODE_KEEP_MS,
   CLIENT_UPDATE_COLUMNS,
   KEY_COLUMNS,
+  USER_UPDATE_COLUMNS,
   auditFromRow,
+  authCodeFromRow,
+  authCodeToRow,
   clientFromRow,
   clientToRow,
+  consentFromRow,
+  emailKey,
   familyFromRow,
   familyToRow,
   insertSQL,
@@ -16,18 +21,27 @@ import {
   keyToRow,
   opaqueFromRow,
   opaqueToRow,
+  pendingFromRow,
+  pendingToRow,
   refreshTokenFromRow,
   refreshTokenToRow,
   revocationFromRow,
+  sessionFromRow,
+  sessionToRow,
+  unionScope,
+  userFromRow,
+  userToRow,
 } from './rows.js';
 import {
   StoreConflictError,
   StoreUnavailableError,
   type KeyRecord,
+  type RedeemCodeResult,
   type RevocationRecord,
   type RotateResult,
   type Store,
 } from './types.js';
+import type { SignInListing } from './listing.js';
 
 export interface SQLiteStoreOptions {
   /** Database file; created (mode 0600) when missing. */
@@ -48,7 +62,7 @@ type Row = Record<string, unknown>;
  * @example
  * const store = await openSQLiteStore({ path: '.tessera/tessera.db' });
  */
-export async function openSQLiteStore(options: SQLiteStoreOptions): Promise<Store> {
+export async function openSQLiteStore(options: SQLiteStoreOptions): Promise<Store & SignInListing> {
   const created = !existsSync(options.path);
   const db = new Database(options.path);
   try {
@@ -78,7 +92,7 @@ function mapError(err: unknown): unknown {
   return err;
 }
 
-function createSQLiteStore(db: Database.Database): Store {
+function createSQLiteStore(db: Database.Database): Store & SignInListing {
   const q = (sql: string): Statement => db.prepare(sql);
   // Prepared once; the dynamic ones (inserts by table, key transitions by changed columns) are cached below.
   const s = {
@@ -144,6 +158,56 @@ function createSQLiteStore(db: Database.Database): Store {
        WHERE leases.holder = excluded.holder OR leases.expires_at <= @now`,
     ),
     releaseLease: q('DELETE FROM leases WHERE name = ? AND holder = ?'),
+    // Revoke only live families and return their ids, in one statement (logout, user deleted).
+    revokeSessionFamilies: q(
+      `UPDATE refresh_families SET revoked_at = @now, revoked_reason = @reason
+       WHERE session_id = @key AND revoked_at IS NULL AND absolute_expires_at > @now RETURNING id`,
+    ),
+    revokeUserFamilies: q(
+      `UPDATE refresh_families SET revoked_at = @now, revoked_reason = @reason
+       WHERE user_id = @key AND revoked_at IS NULL AND absolute_expires_at > @now RETURNING id`,
+    ),
+    getUser: q('SELECT * FROM users WHERE id = ?'),
+    getUserByEmail: q('SELECT * FROM users WHERE email_key = ?'),
+    listUsers: q('SELECT * FROM users ORDER BY created_at, id'),
+    updateUser: q(
+      `UPDATE users SET ${USER_UPDATE_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`,
+    ),
+    deleteUser: q('DELETE FROM users WHERE id = ?'),
+    deleteUserConsents: q('DELETE FROM consents WHERE user_id = ?'),
+    deleteUserSessions: q('DELETE FROM sessions WHERE user_id = ? RETURNING id'),
+    getSessionBySecret: q(
+      'SELECT * FROM sessions WHERE secret_hash = @secretHash AND idle_expires_at > @now AND absolute_expires_at > @now',
+    ),
+    getSession: q('SELECT * FROM sessions WHERE id = ?'),
+    // Capped in the statement: a stolen cookie kept in use still dies at the absolute expiry (OWASP ASVS 3.3).
+    touchSession: q('UPDATE sessions SET idle_expires_at = MIN(?, absolute_expires_at) WHERE id = ?'),
+    deleteSession: q('DELETE FROM sessions WHERE id = ?'),
+    purgeSessions: q('DELETE FROM sessions WHERE idle_expires_at <= @now OR absolute_expires_at <= @now'),
+    listLiveSessions: q(
+      'SELECT * FROM sessions WHERE idle_expires_at > @now AND absolute_expires_at > @now ORDER BY created_at, id',
+    ),
+    // The use-once step of RFC 6749 §4.1.2: only one caller sees used_at IS NULL.
+    redeemCode: q('UPDATE auth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL RETURNING *'),
+    getCode: q('SELECT * FROM auth_codes WHERE hash = ?'),
+    recordCodeTokens: q(
+      `UPDATE auth_codes SET access_token_jti = @accessTokenJti, access_token_expires_at = @accessTokenExpiresAt,
+       refresh_family_id = @refreshFamilyId WHERE hash = @hash`,
+    ),
+    purgeCodes: q('DELETE FROM auth_codes WHERE expires_at <= ?'),
+    getConsent: q('SELECT * FROM consents WHERE user_id = ? AND client_id = ?'),
+    upsertConsent: q(
+      `INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) VALUES (@userId, @clientId, @scope, @now, @now)
+       ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at
+       RETURNING *`,
+    ),
+    revokeConsent: q('DELETE FROM consents WHERE user_id = ? AND client_id = ?'),
+    listConsents: q('SELECT * FROM consents ORDER BY created_at, user_id, client_id'),
+    getPending: q('SELECT * FROM pending WHERE kind = ? AND hash = ? AND expires_at > ?'),
+    // Read and delete in one statement: of two racing takes only one gets the row (single use).
+    takePending: q('DELETE FROM pending WHERE kind = ? AND hash = ? RETURNING *'),
+    deletePending: q('DELETE FROM pending WHERE kind = ? AND hash = ?'),
+    purgePending: q('DELETE FROM pending WHERE expires_at <= ?'),
   };
 
   const inserts = new Map<string, Statement>();
@@ -219,6 +283,29 @@ function createSQLiteStore(db: Database.Database): Store {
     return tokens + s.purgeFamilies.run(now).changes;
   });
 
+  const deleteUser = db.transaction((id: string): boolean => {
+    if (s.deleteUser.run(id).changes !== 1) return false;
+    s.deleteUserSessions.run(id);
+    s.deleteUserConsents.run(id);
+    return true;
+  });
+
+  const redeemCode = (hash: string, now: number): RedeemCodeResult => {
+    const won = s.redeemCode.get(now, hash) as Row | undefined;
+    if (won) return { status: 'redeemed', code: authCodeFromRow(won) };
+    const seen = s.getCode.get(hash) as Row | undefined;
+    return seen ? { status: 'reused', code: authCodeFromRow(seen) } : { status: 'unknown' };
+  };
+
+  // Read-modify-write under the write lock (IMMEDIATE): two grants at once both end up in the union.
+  const grantConsent = db.transaction((userId: string, clientId: string, scope: string[], now: number) => {
+    const existing = s.getConsent.get(userId, clientId) as Row | undefined;
+    const merged = unionScope(existing ? consentFromRow(existing).scope : [], scope);
+    return consentFromRow(
+      s.upsertConsent.get({ userId, clientId, scope: JSON.stringify(merged), now }) as Row,
+    );
+  });
+
   // Every method is async for the networked stores; here the work is synchronous, so each call completes
   // before another starts in this process, and across processes the SQLite locks serialise writers.
   const run = async <T>(fn: () => T): Promise<T> => {
@@ -231,7 +318,6 @@ function createSQLiteStore(db: Database.Database): Store {
   const limitOf = (limit: number): number => Math.max(0, Math.trunc(limit)); // a negative LIMIT means "all"
 
   return {
-    ...signInNotYet('sqlite'),
     kind: 'sqlite',
     ping: () => run(() => void s.ping.get()),
     close: () => run(() => void db.close()),
@@ -298,6 +384,55 @@ function createSQLiteStore(db: Database.Database): Store {
     tryAcquireLease: (name, holder, ttlMs, now) =>
       run(() => s.acquireLease.run({ name, holder, expiresAt: now + ttlMs, now }).changes === 1),
     releaseLease: (name, holder) => run(() => void s.releaseLease.run(name, holder)),
+
+    revokeFamilies: (where, reason, now) =>
+      run(() => {
+        const [stmt, key] =
+          'sessionId' in where
+            ? [s.revokeSessionFamilies, where.sessionId]
+            : [s.revokeUserFamilies, where.userId];
+        return (stmt.all({ key, reason, now }) as Row[]).map((r) => String(r.id));
+      }),
+
+    createUser: (user) => run(() => insert('users', userToRow(user))),
+    getUser: (id) => run(() => optional(s.getUser.get(id), userFromRow)),
+    getUserByEmail: (email) => run(() => optional(s.getUserByEmail.get(emailKey(email)), userFromRow)),
+    listUsers: () => run(() => (s.listUsers.all() as Row[]).map(userFromRow)),
+    updateUser: (user) => run(() => s.updateUser.run(userToRow(user)).changes === 1),
+    deleteUser: (id) => run(() => deleteUser.immediate(id)),
+
+    createSession: (session) => run(() => insert('sessions', sessionToRow(session))),
+    getSessionBySecret: (secretHash, now) =>
+      run(() => optional(s.getSessionBySecret.get({ secretHash, now }), sessionFromRow)),
+    getSession: (id) => run(() => optional(s.getSession.get(id), sessionFromRow)),
+    touchSession: (id, idleExpiresAt) => run(() => s.touchSession.run(idleExpiresAt, id).changes === 1),
+    deleteSession: (id) => run(() => s.deleteSession.run(id).changes === 1),
+    deleteUserSessions: (userId) =>
+      run(() => (s.deleteUserSessions.all(userId) as Row[]).map((r) => String(r.id))),
+    purgeSessions: (now) => run(() => s.purgeSessions.run({ now }).changes),
+    listLiveSessions: (now) => run(() => (s.listLiveSessions.all({ now }) as Row[]).map(sessionFromRow)),
+
+    insertAuthCode: (code) => run(() => insert('auth_codes', authCodeToRow(code))),
+    redeemAuthCode: (hash, now) => run(() => redeemCode(hash, now)),
+    recordCodeTokens: (hash, issued) => run(() => void s.recordCodeTokens.run({ hash, ...issued })),
+    purgeAuthCodes: (now) => run(() => s.purgeCodes.run(now - AUTH_CODE_KEEP_MS).changes),
+
+    getConsent: (userId, clientId) => run(() => optional(s.getConsent.get(userId, clientId), consentFromRow)),
+    grantConsent: (userId, clientId, scope, now) =>
+      run(() => grantConsent.immediate(userId, clientId, scope, now)),
+    revokeConsent: (userId, clientId) => run(() => s.revokeConsent.run(userId, clientId).changes === 1),
+    listConsents: () => run(() => (s.listConsents.all() as Row[]).map(consentFromRow)),
+
+    insertPending: (record) => run(() => insert('pending', pendingToRow(record))),
+    getPending: (kind, hash, now) => run(() => optional(s.getPending.get(kind, hash, now), pendingFromRow)),
+    takePending: (kind, hash, now) =>
+      run(() => {
+        // Deleted even when expired (it is dead anyway), but only a live record is handed out.
+        const row = s.takePending.get(kind, hash) as Row | undefined;
+        return row && Number(row.expires_at) > now ? pendingFromRow(row) : undefined;
+      }),
+    deletePending: (kind, hash) => run(() => s.deletePending.run(kind, hash).changes === 1),
+    purgePending: (now) => run(() => s.purgePending.run(now).changes),
   };
 }
 

@@ -6,13 +6,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   StoreConflictError,
+  type AuthCodeRecord,
   type ClientRecord,
   type KeyRecord,
   type OpaqueTokenRecord,
+  type PendingRecord,
   type RefreshFamilyRecord,
   type RefreshTokenRecord,
   type RevocationKind,
+  type SessionRecord,
   type Store,
+  type UserRecord,
 } from '../../src/store/types.js';
 
 const T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z: a fixed clock, never Date.now()
@@ -55,6 +59,9 @@ export function clientFixture(id: string, overrides: Partial<ClientRecord> = {})
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     updatedAt: null,
+    postLogoutRedirectUris: [],
+    firstParty: false,
+    requirePar: false,
     ...overrides,
   };
 }
@@ -70,6 +77,8 @@ export function familyFixture(id: string, overrides: Partial<RefreshFamilyRecord
     absoluteExpiresAt: T0 + 7 * 24 * HOUR,
     revokedAt: null,
     revokedReason: null,
+    userId: null,
+    sessionId: null,
     ...overrides,
   };
 }
@@ -89,6 +98,71 @@ export function opaqueFixture(hash: string, overrides: Partial<OpaqueTokenRecord
     jti: `jti-${hash}`,
     issuedAt: T0,
     expiresAt: T0 + HOUR,
+    ...overrides,
+  };
+}
+
+export function userFixture(id: string, overrides: Partial<UserRecord> = {}): UserRecord {
+  return {
+    id,
+    email: `${id}@example.com`,
+    name: `User ${id}`,
+    emailVerified: false,
+    disabled: false,
+    claims: '{}',
+    passwordHash: null,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+export function sessionFixture(id: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id,
+    secretHash: `secret-of-${id}`,
+    userId: 'u1',
+    authTime: T0,
+    amr: ['pwd'],
+    acr: '0',
+    createdAt: T0,
+    idleExpiresAt: T0 + HOUR,
+    absoluteExpiresAt: T0 + 7 * 24 * HOUR,
+    ...overrides,
+  };
+}
+
+export function codeFixture(hash: string, overrides: Partial<AuthCodeRecord> = {}): AuthCodeRecord {
+  return {
+    hash,
+    clientId: 'web',
+    redirectUri: 'https://app.example/cb',
+    codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    nonce: null,
+    userId: 'u1',
+    sessionId: 's1',
+    scope: ['openid', 'profile'],
+    authTime: T0,
+    amr: ['pwd'],
+    acr: '0',
+    createdAt: T0,
+    expiresAt: T0 + 60_000,
+    usedAt: null,
+    accessTokenJti: null,
+    accessTokenExpiresAt: null,
+    refreshFamilyId: null,
+    ...overrides,
+  };
+}
+
+export function pendingFixture(hash: string, overrides: Partial<PendingRecord> = {}): PendingRecord {
+  return {
+    hash,
+    kind: 'par',
+    owner: 'web',
+    data: JSON.stringify({ redirect_uri: 'https://app.example/cb' }),
+    createdAt: T0,
+    expiresAt: T0 + 60_000,
     ...overrides,
   };
 }
@@ -228,6 +302,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             previousSecretHash: _p,
             previousSecretExpiresAt: _e,
             updatedAt: _u,
+            postLogoutRedirectUris: _l,
+            firstParty: _f,
+            requirePar: _q,
             ...bare
           } = clientFixture('old');
           await store.createClient(bare);
@@ -252,6 +329,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             previousSecretHash: 'hash-of-web',
             previousSecretExpiresAt: T0 + HOUR,
             updatedAt: T0 + 5,
+            postLogoutRedirectUris: ['https://app.example/bye'],
+            firstParty: true,
+            requirePar: true,
             createdAt: T0 + 99,
           });
           assert.equal(await store.updateClient(changed), true);
@@ -717,6 +797,399 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             (await store.listAudit(2)).map((e) => e.type),
             ['client.created', 'key.rotated'],
           );
+        }),
+      );
+    });
+
+    describe('users', () => {
+      it(
+        'creates, reads back every field by id and by email (any case), lists oldest first',
+        withStore(async (store) => {
+          const ann = userFixture('u1', {
+            email: 'Ann.Smith@Example.com',
+            emailVerified: true,
+            claims: '{"tenant_id":"acme"}',
+            passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
+            createdAt: T0 + 1,
+          });
+          const bob = userFixture('u2', { name: null, disabled: true });
+          await store.createUser(ann);
+          await store.createUser(bob);
+          assert.deepEqual(await store.getUser('u1'), ann);
+          assert.deepEqual(await store.getUser('u2'), bob);
+          assert.deepEqual(await store.getUserByEmail('ann.smith@example.COM'), ann);
+          assert.equal(await store.getUserByEmail('ann.smith@example.org'), undefined);
+          assert.equal(await store.getUser('nope'), undefined);
+          assert.deepEqual(await store.listUsers(), [bob, ann]);
+        }),
+      );
+
+      it(
+        'rejects a duplicate id, and an email that differs only in case, with StoreConflictError',
+        withStore(async (store) => {
+          await store.createUser(userFixture('u1', { email: 'ann@example.com' }));
+          await assert.rejects(
+            store.createUser(userFixture('u1', { email: 'other@example.com' })),
+            isConflict,
+          );
+          await assert.rejects(store.createUser(userFixture('u2', { email: 'ANN@Example.com' })), isConflict);
+          // Unicode case too (SQL lower() alone would fold ASCII only): one account, whatever the store.
+          await store.createUser(userFixture('u3', { email: 'Émile@example.com' }));
+          await assert.rejects(
+            store.createUser(userFixture('u4', { email: 'émile@example.com' })),
+            isConflict,
+          );
+          assert.equal((await store.getUserByEmail('ÉMILE@EXAMPLE.COM'))?.id, 'u3');
+          assert.deepEqual(
+            (await store.listUsers()).map((u) => u.id),
+            ['u1', 'u3'],
+          );
+        }),
+      );
+
+      it(
+        'updateUser replaces every field but id and createdAt; false for an unknown id; conflict on a taken email',
+        withStore(async (store) => {
+          await store.createUser(userFixture('u1', { email: 'ann@example.com' }));
+          await store.createUser(userFixture('u2', { email: 'bob@example.com' }));
+          const changed = userFixture('u1', {
+            email: 'Ann@Example.org',
+            name: 'Ann',
+            emailVerified: true,
+            disabled: true,
+            claims: '{"tenant_id":"t2"}',
+            passwordHash: 'phc',
+            createdAt: T0 + 99,
+            updatedAt: T0 + 5,
+          });
+          assert.equal(await store.updateUser(changed), true);
+          assert.deepEqual(await store.getUser('u1'), { ...changed, createdAt: T0 });
+          assert.equal((await store.getUserByEmail('ann@example.org'))?.id, 'u1');
+          assert.equal(await store.getUserByEmail('ann@example.com'), undefined, 'the old email is free');
+          // Keeping one's own email (in another case) is no conflict.
+          assert.equal(await store.updateUser({ ...changed, email: 'ANN@example.org' }), true);
+          await assert.rejects(
+            store.updateUser(userFixture('u1', { email: 'BOB@example.com', name: 'taken' })),
+            isConflict,
+          );
+          assert.equal((await store.getUser('u1'))?.email, 'ANN@example.org', 'nothing changed');
+          assert.equal(await store.updateUser(userFixture('ghost')), false);
+          assert.equal(await store.getUser('ghost'), undefined);
+        }),
+      );
+
+      it(
+        'deleteUser deletes the user with their sessions and consents, nobody else’s',
+        withStore(async (store) => {
+          await store.createUser(userFixture('u1'));
+          await store.createUser(userFixture('u2'));
+          await store.createSession(sessionFixture('s1', { userId: 'u1' }));
+          await store.createSession(sessionFixture('s2', { userId: 'u2' }));
+          await store.grantConsent('u1', 'web', ['openid'], T0);
+          await store.grantConsent('u2', 'web', ['openid'], T0);
+          assert.equal(await store.deleteUser('u1'), true);
+          assert.equal(await store.getUser('u1'), undefined);
+          assert.equal(await store.getSession('s1'), undefined);
+          assert.equal(await store.getConsent('u1', 'web'), undefined);
+          assert.ok(await store.getSession('s2'));
+          assert.ok(await store.getConsent('u2', 'web'));
+          assert.equal(await store.deleteUser('u1'), false);
+          // The email is free again.
+          await store.createUser(userFixture('u3', { email: 'u1@example.com' }));
+        }),
+      );
+    });
+
+    describe('sessions', () => {
+      it(
+        'creates and reads back by id and by secret hash; duplicate id or secret is a conflict',
+        withStore(async (store) => {
+          const s1 = sessionFixture('s1', { amr: ['pwd', 'mfa'], acr: 'urn:x:2' });
+          await store.createSession(s1);
+          assert.deepEqual(await store.getSession('s1'), s1);
+          assert.deepEqual(await store.getSessionBySecret('secret-of-s1', T0), s1);
+          assert.equal(await store.getSessionBySecret('secret-of-nope', T0), undefined);
+          assert.equal(await store.getSession('nope'), undefined);
+          await assert.rejects(
+            store.createSession(sessionFixture('s1', { secretHash: 'other' })),
+            isConflict,
+          );
+          await assert.rejects(
+            store.createSession(sessionFixture('s2', { secretHash: 'secret-of-s1' })),
+            isConflict,
+          );
+          assert.equal(await store.getSession('s2'), undefined);
+        }),
+      );
+
+      it(
+        'getSessionBySecret does not return a session past its idle or its absolute expiry',
+        withStore(async (store) => {
+          await store.createSession(sessionFixture('idle', { idleExpiresAt: T0 + HOUR }));
+          await store.createSession(
+            sessionFixture('abs', { idleExpiresAt: T0 + 3 * HOUR, absoluteExpiresAt: T0 + 2 * HOUR }),
+          );
+          assert.ok(await store.getSessionBySecret('secret-of-idle', T0 + HOUR - 1));
+          assert.equal(await store.getSessionBySecret('secret-of-idle', T0 + HOUR), undefined);
+          assert.ok(await store.getSessionBySecret('secret-of-abs', T0 + 2 * HOUR - 1));
+          assert.equal(await store.getSessionBySecret('secret-of-abs', T0 + 2 * HOUR), undefined);
+        }),
+      );
+
+      it(
+        'touchSession slides the idle expiry, capped by the absolute one; false when gone',
+        withStore(async (store) => {
+          await store.createSession(
+            sessionFixture('s1', { idleExpiresAt: T0 + HOUR, absoluteExpiresAt: T0 + 3 * HOUR }),
+          );
+          assert.equal(await store.touchSession('s1', T0 + 2 * HOUR), true);
+          assert.equal((await store.getSession('s1'))?.idleExpiresAt, T0 + 2 * HOUR);
+          assert.equal(await store.touchSession('s1', T0 + 10 * HOUR), true);
+          assert.equal((await store.getSession('s1'))?.idleExpiresAt, T0 + 3 * HOUR, 'capped');
+          assert.equal(await store.getSessionBySecret('secret-of-s1', T0 + 3 * HOUR), undefined);
+          assert.equal(await store.touchSession('nope', T0 + HOUR), false);
+        }),
+      );
+
+      it(
+        'deleteSession and deleteUserSessions (returns the ids it deleted, only that user’s)',
+        withStore(async (store) => {
+          await store.createSession(sessionFixture('a1', { userId: 'u1' }));
+          await store.createSession(sessionFixture('a2', { userId: 'u1' }));
+          await store.createSession(sessionFixture('b1', { userId: 'u2' }));
+          assert.equal(await store.deleteSession('a1'), true);
+          assert.equal(await store.deleteSession('a1'), false);
+          await store.createSession(sessionFixture('a3', { userId: 'u1' }));
+          assert.deepEqual((await store.deleteUserSessions('u1')).sort(), ['a2', 'a3']);
+          assert.deepEqual(await store.deleteUserSessions('u1'), []);
+          assert.equal(await store.getSession('a2'), undefined);
+          assert.ok(await store.getSession('b1'));
+        }),
+      );
+
+      it(
+        'purgeSessions deletes idle- and absolutely-expired sessions and counts them',
+        withStore(async (store) => {
+          const now = T0 + 2 * HOUR;
+          await store.createSession(sessionFixture('idle', { idleExpiresAt: now }));
+          await store.createSession(
+            sessionFixture('abs', { idleExpiresAt: now + HOUR, absoluteExpiresAt: now }),
+          );
+          await store.createSession(sessionFixture('live', { idleExpiresAt: now + 1 }));
+          assert.equal(await store.purgeSessions(now), 2);
+          assert.equal(await store.getSession('idle'), undefined);
+          assert.equal(await store.getSession('abs'), undefined);
+          assert.ok(await store.getSession('live'));
+          assert.equal(await store.purgeSessions(now), 0);
+        }),
+      );
+    });
+
+    describe('authorization codes', () => {
+      it(
+        'redeems once: redeemed (with every field), then reused, unknown for an unknown code',
+        withStore(async (store) => {
+          const code = codeFixture('c1', { nonce: 'n-1', amr: ['pwd', 'otp'] });
+          await store.insertAuthCode(code);
+          assert.deepEqual(await store.redeemAuthCode('c1', T0 + 5), {
+            status: 'redeemed',
+            code: { ...code, usedAt: T0 + 5 },
+          });
+          assert.deepEqual(await store.redeemAuthCode('c1', T0 + 9), {
+            status: 'reused',
+            code: { ...code, usedAt: T0 + 5 },
+          });
+          assert.deepEqual(await store.redeemAuthCode('nope', T0), { status: 'unknown' });
+          await assert.rejects(store.insertAuthCode(codeFixture('c1')), isConflict);
+        }),
+      );
+
+      it(
+        'of 20 concurrent redemptions of one code exactly one is redeemed, the rest reused',
+        withStore(async (store) => {
+          await store.insertAuthCode(codeFixture('c1'));
+          const results = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => store.redeemAuthCode('c1', T0 + 1 + i)),
+          );
+          const statuses = results.map((r) => r.status);
+          assert.equal(statuses.filter((s) => s === 'redeemed').length, 1);
+          assert.equal(statuses.filter((s) => s === 'reused').length, 19);
+          const winner = results.find((r) => r.status === 'redeemed');
+          for (const r of results) {
+            assert.ok(r.status !== 'unknown');
+            assert.equal(r.code.usedAt, winner?.status === 'redeemed' ? winner.code.usedAt : -1);
+          }
+        }),
+      );
+
+      it(
+        'recordCodeTokens is visible on a later reused result (so a replay can revoke them)',
+        withStore(async (store) => {
+          await store.insertAuthCode(codeFixture('c1'));
+          await store.redeemAuthCode('c1', T0 + 1);
+          const issued = { accessTokenJti: 'jti-1', accessTokenExpiresAt: T0 + HOUR, refreshFamilyId: 'f1' };
+          await store.recordCodeTokens('c1', issued);
+          const replay = await store.redeemAuthCode('c1', T0 + 2);
+          assert.equal(replay.status, 'reused');
+          assert.deepEqual(replay.status === 'reused' && replay.code, {
+            ...codeFixture('c1'),
+            usedAt: T0 + 1,
+            ...issued,
+          });
+          await store.insertAuthCode(codeFixture('c2'));
+          await store.redeemAuthCode('c2', T0 + 1);
+          await store.recordCodeTokens('c2', { ...issued, refreshFamilyId: null });
+          const noRefresh = await store.redeemAuthCode('c2', T0 + 2);
+          assert.equal(noRefresh.status === 'reused' && noRefresh.code.refreshFamilyId, null);
+          await store.recordCodeTokens('nope', issued); // no effect, no error
+          assert.deepEqual(await store.redeemAuthCode('nope', T0), { status: 'unknown' });
+        }),
+      );
+
+      it(
+        'purgeAuthCodes keeps a code until a day past its expiry',
+        withStore(async (store) => {
+          const DAY = 24 * HOUR;
+          await store.insertAuthCode(codeFixture('old', { expiresAt: T0 }));
+          await store.insertAuthCode(codeFixture('newer', { expiresAt: T0 + 1 }));
+          assert.equal(await store.purgeAuthCodes(T0 + DAY - 1), 0);
+          assert.equal((await store.redeemAuthCode('old', T0 + DAY - 1)).status, 'redeemed');
+          assert.equal(await store.purgeAuthCodes(T0 + DAY), 1);
+          assert.deepEqual(await store.redeemAuthCode('old', T0 + DAY), { status: 'unknown' });
+          assert.equal((await store.redeemAuthCode('newer', T0 + DAY)).status, 'redeemed');
+        }),
+      );
+    });
+
+    describe('consents', () => {
+      it(
+        'grantConsent creates, then unions scopes (first-granted order); revokeConsent deletes',
+        withStore(async (store) => {
+          assert.equal(await store.getConsent('u1', 'web'), undefined);
+          const first = await store.grantConsent('u1', 'web', ['openid', 'profile', 'openid'], T0);
+          assert.deepEqual(first, {
+            userId: 'u1',
+            clientId: 'web',
+            scope: ['openid', 'profile'],
+            createdAt: T0,
+            updatedAt: T0,
+          });
+          const second = await store.grantConsent('u1', 'web', ['email', 'profile'], T0 + 10);
+          assert.deepEqual(second, { ...first, scope: ['openid', 'profile', 'email'], updatedAt: T0 + 10 });
+          assert.deepEqual(await store.getConsent('u1', 'web'), second);
+          assert.equal(await store.getConsent('u1', 'other'), undefined);
+          assert.equal(await store.getConsent('u2', 'web'), undefined);
+          assert.equal(await store.revokeConsent('u1', 'web'), true);
+          assert.equal(await store.revokeConsent('u1', 'web'), false);
+          assert.equal(await store.getConsent('u1', 'web'), undefined);
+        }),
+      );
+
+      it(
+        'concurrent grants for one user and client all end up in the union',
+        withStore(async (store) => {
+          const scopes = Array.from({ length: 8 }, (_, i) => `s${i}`);
+          await Promise.all(scopes.map((scope, i) => store.grantConsent('u1', 'web', [scope], T0 + i)));
+          assert.deepEqual((await store.getConsent('u1', 'web'))?.scope.sort(), scopes);
+        }),
+      );
+    });
+
+    describe('pending requests', () => {
+      it(
+        'get reads without consuming, take reads once, delete deletes; kinds are separate',
+        withStore(async (store) => {
+          const par = pendingFixture('h1');
+          await store.insertPending(par);
+          await store.insertPending(pendingFixture('h1', { kind: 'interaction', owner: 'other' }));
+          await assert.rejects(store.insertPending(pendingFixture('h1')), isConflict);
+          assert.deepEqual(await store.getPending('par', 'h1', T0), par);
+          assert.deepEqual(await store.getPending('par', 'h1', T0), par, 'get does not consume');
+          assert.deepEqual(await store.takePending('par', 'h1', T0), par);
+          assert.equal(await store.takePending('par', 'h1', T0), undefined, 'single use');
+          assert.equal(await store.getPending('par', 'h1', T0), undefined);
+          assert.equal((await store.getPending('interaction', 'h1', T0))?.owner, 'other');
+          assert.equal(await store.deletePending('interaction', 'h1'), true);
+          assert.equal(await store.deletePending('interaction', 'h1'), false);
+          assert.equal(await store.getPending('set_password', 'h1', T0), undefined);
+        }),
+      );
+
+      it(
+        'an expired record is neither read nor taken; purgePending deletes expired records and counts them',
+        withStore(async (store) => {
+          await store.insertPending(pendingFixture('old', { expiresAt: T0 + 10 }));
+          await store.insertPending(pendingFixture('live', { kind: 'set_password', expiresAt: T0 + 11 }));
+          await store.insertPending(pendingFixture('gone', { expiresAt: T0 + 10 }));
+          assert.ok(await store.getPending('par', 'old', T0 + 9));
+          assert.equal(await store.getPending('par', 'old', T0 + 10), undefined);
+          assert.equal(await store.takePending('par', 'gone', T0 + 10), undefined);
+          assert.equal(await store.purgePending(T0 + 10), 1, 'only "old" was left to purge');
+          assert.ok(await store.getPending('set_password', 'live', T0 + 10));
+          assert.equal(await store.purgePending(T0 + 10), 0);
+        }),
+      );
+
+      it(
+        'of 20 concurrent takes of one record exactly one gets it',
+        withStore(async (store) => {
+          await store.insertPending(pendingFixture('h1', { kind: 'set_password', owner: 'u1' }));
+          const results = await Promise.all(
+            Array.from({ length: 20 }, () => store.takePending('set_password', 'h1', T0)),
+          );
+          assert.equal(results.filter((r) => r !== undefined).length, 1);
+          assert.deepEqual(
+            results.find((r) => r !== undefined),
+            pendingFixture('h1', { kind: 'set_password', owner: 'u1' }),
+          );
+        }),
+      );
+    });
+
+    describe('refresh families of signed-in users', () => {
+      it(
+        'userId and sessionId round-trip; a family written without them reads back null',
+        withStore(async (store) => {
+          const signedIn = familyFixture('f1', { userId: 'u1', sessionId: 's1' });
+          await store.createFamily(signedIn, tokenFixture('h1', 'f1'));
+          const { userId: _u, sessionId: _s, ...bare } = familyFixture('f2');
+          await store.createFamily(bare, tokenFixture('h2', 'f2'));
+          assert.deepEqual(await store.getFamily('f1'), signedIn);
+          assert.deepEqual(await store.getFamily('f2'), familyFixture('f2'));
+          assert.deepEqual(await store.listLiveFamilies(T0), [signedIn, familyFixture('f2')]);
+        }),
+      );
+
+      it(
+        'revokeFamilies by session and by user revokes only live matching families and returns their ids',
+        withStore(async (store) => {
+          const make = (id: string, overrides: Partial<RefreshFamilyRecord>) =>
+            store.createFamily(familyFixture(id, overrides), tokenFixture(`h-${id}`, id));
+          await make('s1a', { userId: 'u1', sessionId: 's1' });
+          await make('s1b', { userId: 'u1', sessionId: 's1' });
+          await make('s2', { userId: 'u1', sessionId: 's2' });
+          await make('other', { userId: 'u2', sessionId: 's3' });
+          await make('s1-dead', { userId: 'u1', sessionId: 's1' });
+          await store.revokeFamily('s1-dead', 'reuse', T0 + 1);
+          await make('s1-expired', { userId: 'u1', sessionId: 's1', absoluteExpiresAt: T0 + 5 });
+          await make('client-credentials', {});
+
+          assert.deepEqual((await store.revokeFamilies({ sessionId: 's1' }, 'logout', T0 + 10)).sort(), [
+            's1a',
+            's1b',
+          ]);
+          assert.equal((await store.getFamily('s1a'))?.revokedReason, 'logout');
+          assert.equal((await store.getFamily('s1a'))?.revokedAt, T0 + 10);
+          assert.equal((await store.getFamily('s1-dead'))?.revokedReason, 'reuse', 'keeps its own reason');
+          assert.equal((await store.getFamily('s1-expired'))?.revokedAt, null);
+          assert.equal((await store.getFamily('s2'))?.revokedAt, null);
+          assert.deepEqual(await store.revokeFamilies({ sessionId: 's1' }, 'logout', T0 + 11), []);
+
+          assert.deepEqual(await store.revokeFamilies({ userId: 'u1' }, 'user_deleted', T0 + 20), ['s2']);
+          assert.equal((await store.getFamily('s2'))?.revokedReason, 'user_deleted');
+          assert.equal((await store.getFamily('other'))?.revokedAt, null);
+          assert.equal((await store.getFamily('client-credentials'))?.revokedAt, null);
+          assert.deepEqual(await store.revokeFamilies({ userId: 'nobody' }, 'x', T0 + 20), []);
         }),
       );
     });

@@ -10,7 +10,17 @@ import { openStore } from '../../src/store/open-store.js';
 import { openSQLiteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
 import { dropPgSchemas, pgUrl, randomSchema } from '../helpers/services.js';
-import { clientFixture, familyFixture, keyFixture, opaqueFixture, tokenFixture } from './contract.js';
+import {
+  clientFixture,
+  codeFixture,
+  familyFixture,
+  keyFixture,
+  opaqueFixture,
+  pendingFixture,
+  sessionFixture,
+  tokenFixture,
+  userFixture,
+} from './contract.js';
 
 // The command uses the real clock, so the fixtures are relative to it.
 const NOW = Date.now();
@@ -80,6 +90,18 @@ async function seedSource(path: string): Promise<void> {
   await store.addRevocation({ kind: 'sub', value: 'user-9', expiresAt: NOW + HOUR, revokedAt: NOW - 20 });
   await store.insertOpaqueToken(opaqueFixture('o-live', { issuedAt: NOW, expiresAt: NOW + HOUR }));
   await store.insertOpaqueToken(opaqueFixture('o-dead', { issuedAt: NOW - HOUR, expiresAt: NOW - 1 }));
+  // Sign-in records: users, consents and live sessions move; dead sessions, codes and pending do not.
+  await store.createUser(
+    userFixture('u1', { email: 'Ann@Example.com', passwordHash: 'phc', createdAt: NOW - 9 }),
+  );
+  await store.createUser(userFixture('u2', { disabled: true, createdAt: NOW - 8 }));
+  await store.grantConsent('u1', 'web', ['openid', 'profile'], NOW - 7);
+  await store.grantConsent('u2', 'web', ['openid'], NOW - 6);
+  const session = { createdAt: NOW - 5, idleExpiresAt: NOW + HOUR, absoluteExpiresAt: NOW + 24 * HOUR };
+  await store.createSession(sessionFixture('s-live', { ...session, userId: 'u1' }));
+  await store.createSession(sessionFixture('s-idle', { ...session, idleExpiresAt: NOW - 1 }));
+  await store.insertAuthCode(codeFixture('code-1', { expiresAt: NOW + 60_000 }));
+  await store.insertPending(pendingFixture('par-1', { expiresAt: NOW + 60_000 }));
   await store.appendAudit({ at: NOW - 3, type: 'key.created', data: { kid: 'k-current' } });
   await store.appendAudit({ at: NOW - 2, type: 'client.created', data: { id: 'web' } });
   await store.close();
@@ -103,6 +125,9 @@ describe(`tessera migrate: SQLite -> ${url ? 'PostgreSQL' : 'SQLite (PostgreSQL 
       revocations: 2,
       opaqueTokens: 1,
       auditEvents: 2,
+      users: 2,
+      consents: 2,
+      sessions: 1,
       skipped: 0,
     });
 
@@ -123,6 +148,14 @@ describe(`tessera migrate: SQLite -> ${url ? 'PostgreSQL' : 'SQLite (PostgreSQL 
       );
       assert.deepEqual(await dst.getOpaqueToken('o-live'), await src.getOpaqueToken('o-live'));
       assert.equal(await dst.getOpaqueToken('o-dead'), undefined);
+      assert.deepEqual(await dst.listUsers(), await src.listUsers());
+      assert.equal((await dst.getUserByEmail('ann@example.com'))?.id, 'u1', 'email still unique by case');
+      assert.deepEqual(await dst.getConsent('u1', 'web'), await src.getConsent('u1', 'web'));
+      assert.deepEqual(await dst.getConsent('u2', 'web'), await src.getConsent('u2', 'web'));
+      assert.deepEqual(await dst.getSession('s-live'), await src.getSession('s-live'));
+      assert.equal(await dst.getSession('s-idle'), undefined);
+      assert.deepEqual(await dst.redeemAuthCode('code-1', NOW), { status: 'unknown' });
+      assert.equal(await dst.getPending('par', 'par-1', NOW), undefined);
       const audit = await dst.listAudit(10);
       assert.equal(audit[0]?.type, 'store.migrated');
       assert.deepEqual(audit.slice(1), await src.listAudit(10));
@@ -145,7 +178,10 @@ describe(`tessera migrate: SQLite -> ${url ? 'PostgreSQL' : 'SQLite (PostgreSQL 
     assert.equal(counts.keys, 0);
     assert.equal(counts.revocations, 0);
     assert.equal(counts.auditEvents, 0);
-    assert.ok(counts.skipped >= 7, `skipped ${counts.skipped}`);
+    assert.equal(counts.users, 0);
+    assert.equal(counts.consents, 0);
+    assert.equal(counts.sessions, 0);
+    assert.ok(counts.skipped >= 12, `skipped ${counts.skipped}`);
     const check = await openStore(to, { dataDir: dir });
     try {
       assert.equal((await check.listKeys()).length, 2);
@@ -160,6 +196,7 @@ describe(`tessera migrate: SQLite -> ${url ? 'PostgreSQL' : 'SQLite (PostgreSQL 
     assert.equal(await run(['--from', source, '--to', targetSpec()], io), 0, io.err());
     assert.match(io.out(), /keys\s+2\n/);
     assert.match(io.out(), /refresh families\s+1 \(3 tokens\)/);
+    assert.match(io.out(), /users\s+2\n\s+consents\s+2\n\s+sessions\s+1\n/);
   });
 
   it('documents itself and rejects bad usage', async () => {

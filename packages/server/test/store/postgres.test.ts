@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { openPostgresStore } from '../../src/store/postgres.js';
-import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-schema.js';
+import { POSTGRES_MIGRATIONS, migratePostgres } from '../../src/store/postgres-schema.js';
+import { clientToRow, familyToRow, insertSQL } from '../../src/store/rows.js';
 import { StoreUnavailableError, type Store } from '../../src/store/types.js';
 import { dropPgSchemas, pgUrl, randomSchema } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-import { clientFixture, runStoreContract } from './contract.js';
+import { clientFixture, familyFixture, runStoreContract, sessionFixture, userFixture } from './contract.js';
 
 // Throws under CI=true when PostgreSQL is missing (the file fails); outside CI undefined means skip.
 const url = await pgUrl();
@@ -49,6 +50,60 @@ if (url === undefined) {
         assert.ok(await stores[2]!.getClient('web'));
       } finally {
         await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    it('upgrading a version-2 schema (before sign-in) keeps its clients and families and adds the sign-in tables', async () => {
+      const schema = randomSchema();
+      schemas.add(schema);
+      const v2 = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+      try {
+        const client = await v2.connect();
+        try {
+          await migratePostgres(client, schema, POSTGRES_MIGRATIONS.slice(0, 2));
+          // Rows as the version-2 schema stored them: only its columns.
+          const insertLegacy = async (table: string, full: Record<string, unknown>) => {
+            const { rows } = await client.query<{ column_name: string }>(
+              'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+              [schema, table],
+            );
+            const row = Object.fromEntries(rows.map((r) => [r.column_name, full[r.column_name]]));
+            await client.query(
+              insertSQL(table, row, (i) => `$${i + 1}`),
+              Object.values(row),
+            );
+          };
+          await insertLegacy(
+            'clients',
+            clientToRow(clientFixture('web', { redirectUris: ['https://a.example/cb'] })),
+          );
+          await insertLegacy('refresh_families', familyToRow(familyFixture('f1')));
+        } finally {
+          client.release();
+        }
+      } finally {
+        await v2.end();
+      }
+      const applied: string[][] = [];
+      const store = await openPostgresStore({
+        url,
+        schema,
+        onMigrationsApplied: (names) => applied.push(names),
+      });
+      try {
+        assert.deepEqual(applied, [['sign-in']]);
+        // Not first-party (consent is asked), no PAR requirement, no logout redirects: the safe defaults.
+        assert.deepEqual(
+          await store.getClient('web'),
+          clientFixture('web', { redirectUris: ['https://a.example/cb'] }),
+        );
+        assert.deepEqual(await store.getFamily('f1'), familyFixture('f1'));
+        await store.createUser(userFixture('u1'));
+        await store.createSession(sessionFixture('s1'));
+        assert.equal((await store.getUserByEmail('U1@example.com'))?.id, 'u1');
+        assert.ok(await store.getSession('s1'));
+      } finally {
+        await store.close();
       }
     });
 

@@ -7,8 +7,15 @@ import { Worker } from 'node:worker_threads';
 import { openSQLiteStore } from '../../src/store/sqlite.js';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS, migrateSQLite } from '../../src/store/sqlite-schema.js';
-import { clientToRow } from '../../src/store/rows.js';
-import { clientFixture, familyFixture, runStoreContract, tokenFixture } from './contract.js';
+import { clientToRow, familyToRow } from '../../src/store/rows.js';
+import {
+  clientFixture,
+  familyFixture,
+  runStoreContract,
+  sessionFixture,
+  tokenFixture,
+  userFixture,
+} from './contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,6 +56,42 @@ describe('sqlite: CLI and server on one file', () => {
         await store.getClient('orders-api'),
         clientFixture('orders-api', { audience: ['orders-api'] }),
       );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('upgrading a version-2 database (before sign-in) keeps its clients and families and adds the sign-in tables', async () => {
+    const path = freshPath();
+    const v2 = new Database(path);
+    migrateSQLite(v2, SQLITE_MIGRATIONS.slice(0, 2));
+    // Rows as the version-2 schema stored them: only its columns.
+    const insertLegacy = (table: string, full: Record<string, unknown>) => {
+      const columns = (v2.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map(
+        (c) => c.name,
+      );
+      v2.prepare(
+        `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
+      ).run(Object.fromEntries(columns.map((c) => [c, full[c]])));
+    };
+    insertLegacy('clients', clientToRow(clientFixture('web', { redirectUris: ['https://app.example/cb'] })));
+    insertLegacy('refresh_families', familyToRow(familyFixture('f1')));
+    v2.close();
+    const applied: string[][] = [];
+    const store = await openSQLiteStore({ path, onMigrationsApplied: (names) => applied.push(names) });
+    try {
+      assert.deepEqual(applied, [['sign-in']]);
+      // Not first-party (consent is asked), no PAR requirement, no logout redirects: the safe defaults.
+      assert.deepEqual(
+        await store.getClient('web'),
+        clientFixture('web', { redirectUris: ['https://app.example/cb'] }),
+      );
+      assert.deepEqual(await store.getFamily('f1'), familyFixture('f1'));
+      assert.deepEqual(await store.revokeFamilies({ userId: 'u1' }, 'user_deleted', 1), []);
+      await store.createUser(userFixture('u1'));
+      await store.createSession(sessionFixture('s1'));
+      assert.equal((await store.getUserByEmail('U1@example.com'))?.id, 'u1');
+      assert.ok(await store.getSession('s1'));
     } finally {
       await store.close();
     }
