@@ -7,7 +7,7 @@
 import { hashToken, randomToken } from '../oauth/crypto.js';
 import type { Store, UserRecord } from '../store/types.js';
 import { checkPasswordPolicy } from './password.js';
-import { setUserPassword, UserNotFoundError } from './users.js';
+import { setUserPassword, UserNotFoundError, UserValidationError } from './users.js';
 
 /** How long a link works unless the caller says otherwise: 24 hours. */
 export const SET_PASSWORD_LINK_TTL = 24 * 3600;
@@ -56,6 +56,8 @@ export async function createSetPasswordLink(
   if (!(ttlSeconds > 0)) throw new RangeError('a set-password link needs a positive lifetime');
   const user = await store.getUser(userId);
   if (!user) throw new UserNotFoundError(`no user "${userId}"`);
+  // The link would not work (see linkUser): say so now rather than hand out a dead link.
+  if (user.disabled) throw new UserValidationError(`user "${userId}" is disabled; enable them first`);
   const token = randomToken(32);
   const data: LinkData = { passwordState: passwordState(user) };
   await store.insertPending({

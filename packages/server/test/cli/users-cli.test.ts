@@ -17,6 +17,9 @@ import { hashToken } from '../../src/oauth/crypto.js';
 import { verifyPassword } from '../../src/users/password.js';
 import { findSetPasswordLink } from '../../src/users/links.js';
 import { TESSERA_BIN } from '../helpers/processes.js';
+import { redisUrl, TEST_REVOCATION_CHANNEL, testRedisArgs } from '../helpers/services.js';
+import { createRedisRevocationTransport } from '@tessera/jwt';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const PASSWORD = 'correct horse battery staple';
 const ISSUER = 'https://auth.example.org';
@@ -384,6 +387,9 @@ describe('tessera users', async () => {
       });
       const shown = await tessera(['users', 'show', id, ...dd]);
       assert.match(shown.out, /status: {9}disabled/);
+      const link = await tessera(['users', 'link', id, ...dd]);
+      assert.equal(link.code, 1);
+      assert.equal(link.err, `tessera: user "${id}" is disabled; enable them first\n`);
 
       const enabled = await tessera(['users', 'enable', id, ...dd]);
       assert.equal(enabled.code, 0, enabled.err);
@@ -449,6 +455,60 @@ describe('tessera users', async () => {
     assert.equal(JSON.parse(res.stdout).has_password, true);
     assert.ok(!res.stdout.includes(PASSWORD));
   });
+});
+
+describe('tessera users disable --redis', async () => {
+  const redis = await redisUrl();
+  const ready = await sqliteHasUsers();
+  it(
+    'pushes the sub revocation entry on the revocation channel of its --redis-prefix',
+    {
+      skip:
+        (redis === undefined && 'Redis not reachable') ||
+        (!ready && 'the SQLite store does not implement user records yet'),
+    },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-users-push-'));
+      const entries: { type?: string; value?: string; revoked_at?: number }[] = [];
+      let subscribed!: () => void;
+      const live = new Promise<void>((r) => (subscribed = r));
+      const unsubscribe = createRedisRevocationTransport({
+        url: redis!,
+        channel: TEST_REVOCATION_CHANNEL,
+      }).subscribe(
+        (e) => entries.push(e as (typeof entries)[number]),
+        () => subscribed(),
+      );
+      try {
+        await live;
+        const dd = ['--data-dir', dir];
+        const created = await tessera([
+          'users',
+          'create',
+          '--email',
+          'push@example.org',
+          '--json',
+          '--init',
+          ...dd,
+        ]);
+        assert.equal(created.code, 0, created.err);
+        const id = String(JSON.parse(created.out).id);
+        const disabled = await tessera(['users', 'disable', id, ...testRedisArgs(redis!), '--json', ...dd]);
+        assert.equal(disabled.code, 0, disabled.err);
+        const deadline = Date.now() + 5000;
+        while (!entries.some((e) => e.value === id) && Date.now() < deadline) await sleep(20);
+        const entry = entries.find((e) => e.value === id);
+        assert.equal(entry?.type, 'sub');
+        assert.equal(
+          entry?.revoked_at,
+          Math.floor(Date.parse(JSON.parse(disabled.out).revoked.jwts_issued_until) / 1000),
+        );
+      } finally {
+        unsubscribe();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 /** A live session and refresh family of `userId`, as a sign-in would leave them. */

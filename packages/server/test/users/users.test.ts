@@ -489,6 +489,10 @@ describe('set-password links', () => {
     const { store, user, token } = await setup();
     await disableUser(store, user.id, LIMITS, NOW);
     assert.equal(await findSetPasswordLink(store, token, NOW), undefined);
+    await assert.rejects(
+      createSetPasswordLink(store, ISSUER, user.id, 60, NOW),
+      invalid(new RegExp(`^user "${user.id}" is disabled; enable them first$`)),
+    );
     await enableUser(store, user.id, NOW);
     assert.equal((await findSetPasswordLink(store, token, NOW))?.id, user.id);
     await deleteUser(store, user.id, LIMITS, NOW);

@@ -51,8 +51,8 @@ create options:
                            sensitive-looking names). They reach access tokens only through a client's
                            --claims allowlist.
   --email-verified         the email is known to be the user's (the "email_verified" claim)
-  --password-stdin         read the password from standard input (one line); without it, create
-                           prints a one-time set-password link instead
+  --password-stdin         read the password from standard input (one line; on a terminal, end it
+                           with Ctrl-D); without it, create prints a one-time set-password link
   --link-ttl DURATION      how long a set-password link works (create, link; default 24h)
   --json                   print JSON
 
