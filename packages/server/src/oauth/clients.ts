@@ -12,11 +12,11 @@ import { StoreConflictError } from '../store/types.js';
 import { hashClientSecret, randomToken } from './crypto.js';
 import { REGISTERED_CLAIMS } from './claims-policy.js';
 import { GRANT_TYPES, JWT_BEARER_GRANT } from './grants/index.js';
+import { parseScope } from './scope.js';
 
 const AUTHORIZATION_CODE_GRANT = 'authorization_code';
 /** The only grants a public client may have: both need a signed-in user and PKCE behind them. */
 const PUBLIC_CLIENT_GRANTS: readonly string[] = [AUTHORIZATION_CODE_GRANT, 'refresh_token'];
-import { parseScope } from './scope.js';
 
 /** A client definition refused before anything is stored; the message says what to change. */
 export class ClientValidationError extends Error {
