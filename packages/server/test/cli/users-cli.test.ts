@@ -314,6 +314,7 @@ describe('tessera users', async () => {
     const cases: [string[], RegExp][] = [
       [['users'], /expected a subcommand/],
       [['users', 'frobnicate'], /unknown subcommand "frobnicate"/],
+      [['users', 'toString'], /unknown subcommand "toString"/],
       [['users', 'create'], /--email is required/],
       [['users', 'show'], /expected a user id or email/],
       [['users', 'list', '--email', 'a@b.example'], /list does not take --email/],

@@ -312,7 +312,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const json = values.json === true;
   let store: Store | undefined;
   try {
-    if (sub === undefined || !(sub in TAKES))
+    if (sub === undefined || !Object.hasOwn(TAKES, sub))
       throw new UsageError(sub === undefined ? 'expected a subcommand' : `unknown subcommand "${sub}"`);
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     if ((sub === 'create' || sub === 'list') && key !== undefined)
