@@ -25,6 +25,7 @@ const COMMANDS = [
   'serve',
   'keys',
   'clients',
+  'users',
   'inspect',
   'audit',
   'simulate',

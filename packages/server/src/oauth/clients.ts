@@ -14,6 +14,10 @@ import { REGISTERED_CLAIMS } from './claims-policy.js';
 import { GRANT_TYPES, JWT_BEARER_GRANT } from './grants/index.js';
 import { parseScope } from './scope.js';
 
+const AUTHORIZATION_CODE_GRANT = 'authorization_code';
+/** The only grants a public client may have: both need a signed-in user and PKCE behind them. */
+const PUBLIC_CLIENT_GRANTS: readonly string[] = [AUTHORIZATION_CODE_GRANT, 'refresh_token'];
+
 /** A client definition refused before anything is stored; the message says what to change. */
 export class ClientValidationError extends Error {
   override readonly name = 'ClientValidationError';
@@ -23,6 +27,7 @@ export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
   'private_key_jwt',
+  'none',
 ];
 export const TOKEN_FORMATS: readonly TokenFormat[] = ['jwt', 'opaque'];
 
@@ -42,8 +47,14 @@ export interface CreateClientOptions {
   refreshIdleTtl?: number;
   /** Audiences whose tokens (issued to other clients) this client may introspect. Default none. */
   introspectAudiences?: string[];
-  /** Absolute redirect URIs (RFC 6749 §3.1.2), stored for the sign-in flows. */
+  /** Absolute redirect URIs (RFC 6749 §3.1.2): https, loopback http or a private-use scheme (RFC 8252 §7). */
   redirectUris?: string[];
+  /** Where RP-initiated logout may return the browser; the same rules as redirect URIs. */
+  postLogoutRedirectUris?: string[];
+  /** Users are never asked for consent (the operator's own apps). Default false. */
+  firstParty?: boolean;
+  /** Authorization requests must come through PAR (RFC 9126 §5). Default false. */
+  requirePar?: boolean;
 }
 
 /** What `tessera clients update` may change; anything absent stays as it is. */
@@ -53,6 +64,9 @@ export type UpdateClientOptions = Partial<
     | 'scope'
     | 'audience'
     | 'redirectUris'
+    | 'postLogoutRedirectUris'
+    | 'firstParty'
+    | 'requirePar'
     | 'allowedClaims'
     | 'accessTtl'
     | 'jwks'
@@ -71,7 +85,7 @@ export interface ClientDefaults {
 
 export interface CreateClientResult {
   client: ClientRecord;
-  /** The generated secret, shown once; undefined for private_key_jwt clients. */
+  /** The generated secret, shown once; undefined for private_key_jwt and public (`none`) clients. */
   secret: string | undefined;
 }
 
@@ -89,6 +103,9 @@ export interface ClientView {
   refresh_idle_ttl: number;
   introspect_audiences: string[];
   redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  first_party: boolean;
+  require_par: boolean;
   jwks: unknown;
   created_at: string;
   /** When `rotate-secret --grace` left the old secret working: until when (ISO time). */
@@ -132,27 +149,57 @@ function checkAudiences(values: string[] | undefined, what: string): string[] {
   return unique;
 }
 
+/** The longest redirect URI we store (browsers and proxies truncate or refuse longer URLs). */
+const MAX_REDIRECT_URI = 2048;
+const LOOPBACK_HOSTS = ['127.0.0.1', '[::1]', 'localhost'];
 /**
- * RFC 6749 §3.1.2: absolute, no fragment. https only, except http on a loopback host (RFC 8252 §7.3,
- * native apps): a plain-http redirect elsewhere hands the authorization code to the network.
+ * Schemes that run or read content in the browser itself: a redirect there executes attacker-chosen script
+ * with the code in hand (XSS through the redirect, RFC 9700 §4.1) or reads local files.
  */
-function checkRedirectUris(values: string[] | undefined): string[] {
-  const unique = [...new Set(values ?? [])];
-  for (const value of unique) {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new ClientValidationError(`redirect URI "${value.slice(0, 200)}" is not an absolute URI`);
-    }
-    if (value.length > 2048 || value.includes('#'))
-      throw new ClientValidationError('a redirect URI must be at most 2048 characters, without a fragment');
-    const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
-      throw new ClientValidationError(
-        `redirect URI "${value.slice(0, 200)}" must be https (http only on a loopback host)`,
-      );
+const DANGEROUS_SCHEMES = ['javascript:', 'data:', 'file:', 'vbscript:', 'blob:'];
+/** RFC 8252 §7.1: a private-use scheme is reverse-domain style, so it has at least one dot. */
+const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+-]*(?:\.[a-z0-9+-]+)+:$/;
+
+/**
+ * Check one redirect URI (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §4.1), for `what` ("redirect URI" or
+ * "post-logout redirect URI"). Refused: over-long values; anything but printable ASCII (a URL parser drops
+ * tabs and newlines, so a stored value could differ from what exact matching later compares); fragments
+ * (§3.1.2); userinfo (`https://trusted@evil.example` misleads whoever reads it); script, data and file
+ * schemes; plain http except on a loopback host (RFC 8252 §7.3; elsewhere it hands the code to the network);
+ * any other scheme without a dot (RFC 8252 §7.1: private-use schemes are reverse-domain names, so one app
+ * cannot casually claim another's).
+ */
+function checkRedirectUri(value: string, what: string): void {
+  const shown = value.slice(0, 200);
+  if (value.length > MAX_REDIRECT_URI)
+    throw new ClientValidationError(`a ${what} must be at most ${MAX_REDIRECT_URI} characters`);
+  if (!/^[\x21-\x7e]+$/.test(value))
+    throw new ClientValidationError(`${what} "${shown}" must be printable ASCII without spaces`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ClientValidationError(`${what} "${shown}" is not an absolute URI`);
   }
+  if (value.includes('#'))
+    throw new ClientValidationError(`${what} "${shown}" must not have a fragment (RFC 6749 §3.1.2)`);
+  const scheme = url.protocol.toLowerCase();
+  if (DANGEROUS_SCHEMES.includes(scheme))
+    throw new ClientValidationError(`${what} "${shown}": the ${scheme} scheme is refused`);
+  if (url.username !== '' || url.password !== '' || /^[^:]+:\/\/[^/?]*@/.test(value))
+    throw new ClientValidationError(`${what} "${shown}" must not carry userinfo (user@)`);
+  if (scheme === 'https:') return;
+  if (scheme === 'http:' && LOOPBACK_HOSTS.includes(url.hostname)) return;
+  if (scheme !== 'http:' && PRIVATE_USE_SCHEME.test(scheme)) return;
+  throw new ClientValidationError(
+    `${what} "${shown}" must be https, http on a loopback host (127.0.0.1, [::1], localhost), ` +
+      'or a private-use scheme with a dot (RFC 8252 §7.1, e.g. com.example.app:/callback)',
+  );
+}
+
+function checkRedirectUris(values: string[] | undefined, what = 'redirect URI'): string[] {
+  const unique = [...new Set(values ?? [])];
+  for (const value of unique) checkRedirectUri(value, what);
   return unique;
 }
 
@@ -170,9 +217,10 @@ function checkClaimNames(names: string[]): string[] {
 
 /**
  * Validate a client definition and build its record (without storing it). Refuses: unknown grants or auth
- * methods, an access TTL above the server maximum, a refresh_token grant without jwt-bearer (nothing would
- * issue refresh tokens), private_key_jwt or jwt-bearer without a public JWKS, allowed claims that are
- * registered or sensitive-looking.
+ * methods, an access TTL above the server maximum, a refresh_token grant without jwt-bearer or
+ * authorization_code (nothing would issue refresh tokens), authorization_code without a redirect URI,
+ * private_key_jwt or jwt-bearer without a public JWKS, a public client (`none`) with any grant but
+ * authorization_code and refresh_token, allowed claims that are registered or sensitive-looking.
  *
  * @example
  * const { client, secret } = buildClient({ id: 'svc', grants: ['client_credentials'] }, defaults, pepper, Date.now());
@@ -184,7 +232,9 @@ export function buildClient(
   now: number,
 ): CreateClientResult {
   const client = validateClient(options, defaults, now);
-  const secret = client.authMethod === 'private_key_jwt' ? undefined : randomToken(32);
+  // Public clients (RFC 6749 §2.1) cannot keep a secret, and private_key_jwt clients prove keys instead.
+  const hasSecret = client.authMethod !== 'private_key_jwt' && client.authMethod !== 'none';
+  const secret = hasSecret ? randomToken(32) : undefined;
   if (secret !== undefined) client.secretHash = hashClientSecret(pepper, secret);
   return { client, secret };
 }
@@ -203,14 +253,38 @@ function validateClient(options: CreateClientOptions, defaults: ClientDefaults, 
       throw new ClientValidationError(`unknown grant "${grant}" (use ${GRANT_TYPES.join(', ')})`);
     }
   }
-  if (grants.includes('refresh_token') && !grants.includes(JWT_BEARER_GRANT)) {
+  if (
+    grants.includes('refresh_token') &&
+    !grants.includes(JWT_BEARER_GRANT) &&
+    !grants.includes(AUTHORIZATION_CODE_GRANT)
+  ) {
     throw new ClientValidationError(
-      `the refresh_token grant needs ${JWT_BEARER_GRANT} (the only grant that issues refresh tokens)`,
+      `the refresh_token grant needs ${JWT_BEARER_GRANT} or ${AUTHORIZATION_CODE_GRANT} ` +
+        '(the grants that issue refresh tokens)',
     );
   }
   const authMethod = options.authMethod ?? 'client_secret_basic';
   if (!CLIENT_AUTH_METHODS.includes(authMethod))
     throw new ClientValidationError(`unknown auth method "${authMethod}"`);
+  if (authMethod === 'none') {
+    // A public client proves nothing about itself (RFC 6749 §2.1, §10.1): only the user-bound code grant
+    // (with PKCE) and its refresh tokens; client_credentials or jwt-bearer would hand tokens to anyone
+    // who knows the client id.
+    const refused = grants.filter((g) => !PUBLIC_CLIENT_GRANTS.includes(g));
+    if (refused.length > 0)
+      throw new ClientValidationError(
+        `a public client (--auth none) may use only ${PUBLIC_CLIENT_GRANTS.join(' and ')} (not ${refused.join(', ')})`,
+      );
+    if (options.jwks !== undefined)
+      throw new ClientValidationError(
+        'a public client (--auth none) has no keys: --jwks is for private_key_jwt',
+      );
+    // RFC 9126 §2: PAR authenticates the client; a public client would be locked out.
+    if (options.requirePar === true)
+      throw new ClientValidationError(
+        '--require-par needs a confidential client (PAR requests are authenticated)',
+      );
+  }
   const tokenFormat = options.tokenFormat ?? 'jwt';
   if (!TOKEN_FORMATS.includes(tokenFormat))
     throw new ClientValidationError(`unknown token format "${tokenFormat}"`);
@@ -239,6 +313,13 @@ function validateClient(options: CreateClientOptions, defaults: ClientDefaults, 
   const audience = checkAudiences(options.audience, 'audience');
   const introspectAudiences = checkAudiences(options.introspectAudiences, 'introspect audience');
   const redirectUris = checkRedirectUris(options.redirectUris);
+  const postLogoutRedirectUris = checkRedirectUris(
+    options.postLogoutRedirectUris,
+    'post-logout redirect URI',
+  );
+  if (grants.includes(AUTHORIZATION_CODE_GRANT) && redirectUris.length === 0)
+    // RFC 9700 §4.1.1: redirect URIs are registered and matched exactly; none registered, none can match.
+    throw new ClientValidationError('the authorization_code grant needs at least one --redirect-uri');
   const allowedClaims = checkClaimNames(options.allowedClaims ?? []);
 
   return {
@@ -257,6 +338,9 @@ function validateClient(options: CreateClientOptions, defaults: ClientDefaults, 
     createdAt: now,
     introspectAudiences,
     redirectUris,
+    postLogoutRedirectUris,
+    firstParty: options.firstParty === true,
+    requirePar: options.requirePar === true,
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     updatedAt: null,
@@ -308,6 +392,9 @@ export function describeClient(client: ClientRecord): ClientView {
     refresh_idle_ttl: client.refreshIdleTtl,
     introspect_audiences: client.introspectAudiences ?? [],
     redirect_uris: client.redirectUris ?? [],
+    post_logout_redirect_uris: client.postLogoutRedirectUris ?? [],
+    first_party: client.firstParty === true,
+    require_par: client.requirePar === true,
     jwks,
     created_at: new Date(client.createdAt).toISOString(),
     ...(client.previousSecretExpiresAt != null &&
@@ -332,6 +419,9 @@ const UPDATE_FIELDS: Record<keyof UpdateClientOptions, keyof ClientRecord> = {
   scope: 'scope',
   audience: 'audience',
   redirectUris: 'redirectUris',
+  postLogoutRedirectUris: 'postLogoutRedirectUris',
+  firstParty: 'firstParty',
+  requirePar: 'requirePar',
   allowedClaims: 'allowedClaims',
   accessTtl: 'accessTtl',
   jwks: 'jwks',
@@ -370,6 +460,9 @@ export async function updateClient(
     refreshIdleTtl: current.refreshIdleTtl,
     introspectAudiences: current.introspectAudiences ?? [],
     redirectUris: current.redirectUris ?? [],
+    postLogoutRedirectUris: current.postLogoutRedirectUris ?? [],
+    firstParty: current.firstParty === true,
+    requirePar: current.requirePar === true,
     ...(current.jwks !== null && { jwks: current.jwks }),
   };
   for (const [name, value] of Object.entries(changes)) {
@@ -383,10 +476,13 @@ export async function updateClient(
     previousSecretExpiresAt: current.previousSecretExpiresAt ?? null,
     updatedAt: now,
   };
+  // Absent optional fields read as their defaults, so setting a default explicitly is no change.
+  const stored = (record: ClientRecord, field: keyof ClientRecord) =>
+    JSON.stringify(record[field] ?? (field === 'firstParty' || field === 'requirePar' ? false : []));
   const changed = (Object.keys(UPDATE_FIELDS) as (keyof UpdateClientOptions)[])
     .filter((name) => changes[name] !== undefined)
     .map((name) => UPDATE_FIELDS[name])
-    .filter((field) => JSON.stringify(client[field] ?? []) !== JSON.stringify(current[field] ?? []));
+    .filter((field) => stored(client, field) !== stored(current, field));
   if (!(await store.updateClient(client))) throw new ClientNotFoundError(`no client "${id}"`);
   return { client, changed };
 }
@@ -411,7 +507,9 @@ export async function rotateClientSecret(
   const current = await store.getClient(id);
   if (!current) throw new ClientNotFoundError(`no client "${id}"`);
   if (current.secretHash === null)
-    throw new ClientValidationError(`client "${id}" authenticates with private_key_jwt and has no secret`);
+    throw new ClientValidationError(
+      `client "${id}" authenticates with ${current.authMethod} and has no secret`,
+    );
   const secret = randomToken(32);
   const grace = Math.floor(graceSeconds * 1000);
   const client: ClientRecord = {

@@ -1,38 +1,112 @@
 /**
- * TEMPORARY contract (the users work implements it): one-time set-password links
- * (`{issuer}/account/set-password?token=…`), stored as `set_password` pending records (hash only).
+ * One-time set-password links (`{issuer}/account/set-password?token=…`): a 256-bit random token, stored
+ * only as its SHA-256 in a `set_password` pending record owned by the user, so a database leak yields no
+ * usable link. A link is used once (`takePending` reads and deletes in one step) and also dies when the
+ * user's password changes by any other way, so an older link cannot overwrite a newer password.
  */
+import { hashToken, randomToken } from '../oauth/crypto.js';
 import type { Store, UserRecord } from '../store/types.js';
+import { checkPasswordPolicy } from './password.js';
+import { setUserPassword, UserNotFoundError, UserValidationError } from './users.js';
 
-/** Create a link for `userId`, valid `ttlSeconds`; returns the full URL (shown once). */
-export async function createSetPasswordLink(
-  _store: Store,
-  _issuer: string,
-  _userId: string,
-  _ttlSeconds: number,
-  _now: number,
-): Promise<string> {
-  throw new Error('not implemented yet');
+/** How long a link works unless the caller says otherwise: 24 hours. */
+export const SET_PASSWORD_LINK_TTL = 24 * 3600;
+
+/** The link token: 32 random bytes, base64url (43 characters). Anything else is not a token of ours. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+interface LinkData {
+  /** SHA-256 of the password hash when the link was made ('' when there was none). */
+  passwordState: string;
 }
 
-/** The user a link token belongs to, without using it up; undefined when unknown, used or expired. */
-export async function findSetPasswordLink(
-  _store: Store,
-  _token: string,
-  _now: number,
+const passwordState = (user: UserRecord): string =>
+  user.passwordHash === null ? '' : hashToken(user.passwordHash);
+
+/** The user a link record belongs to, if the link still applies to them (exists, enabled, password unchanged). */
+async function linkUser(
+  store: Store,
+  record: { owner: string; data: string },
 ): Promise<UserRecord | undefined> {
-  throw new Error('not implemented yet');
+  const user = await store.getUser(record.owner);
+  if (!user || user.disabled) return undefined;
+  let data: Partial<LinkData>;
+  try {
+    data = JSON.parse(record.data) as Partial<LinkData>;
+  } catch {
+    return undefined;
+  }
+  return data.passwordState === passwordState(user) ? user : undefined;
 }
 
 /**
- * Use a link: check the password policy (PasswordPolicyError, link kept), then consume the link and set the
- * password. Returns the updated user, or undefined when the link is unknown, used or expired.
+ * Create a link for `userId`, valid `ttlSeconds` (SET_PASSWORD_LINK_TTL is the usual 24 h); returns the
+ * full URL, to be shown once. Earlier links of the user stay valid until one of them is used.
+ *
+ * @example
+ * const url = await createSetPasswordLink(store, config.issuer, user.id, SET_PASSWORD_LINK_TTL, Date.now());
+ */
+export async function createSetPasswordLink(
+  store: Store,
+  issuer: string,
+  userId: string,
+  ttlSeconds: number,
+  now: number,
+): Promise<string> {
+  if (!(ttlSeconds > 0)) throw new RangeError('a set-password link needs a positive lifetime');
+  const user = await store.getUser(userId);
+  if (!user) throw new UserNotFoundError(`no user "${userId}"`);
+  // The link would not work (see linkUser): say so now rather than hand out a dead link.
+  if (user.disabled) throw new UserValidationError(`user "${userId}" is disabled; enable them first`);
+  const token = randomToken(32);
+  const data: LinkData = { passwordState: passwordState(user) };
+  await store.insertPending({
+    hash: hashToken(token),
+    kind: 'set_password',
+    owner: user.id,
+    data: JSON.stringify(data),
+    createdAt: now,
+    expiresAt: now + Math.floor(ttlSeconds * 1000),
+  });
+  return `${issuer.replace(/\/+$/, '')}/account/set-password?token=${token}`;
+}
+
+/**
+ * The user a link token belongs to, without using it up; undefined when unknown, used, expired, or no longer
+ * applicable (user gone or disabled, or their password changed since the link was made).
+ *
+ * @example
+ * const user = await findSetPasswordLink(store, request.query.token, Date.now());
+ */
+export async function findSetPasswordLink(
+  store: Store,
+  token: string,
+  now: number,
+): Promise<UserRecord | undefined> {
+  if (!TOKEN_SHAPE.test(token)) return undefined;
+  const record = await store.getPending('set_password', hashToken(token), now);
+  return record === undefined ? undefined : linkUser(store, record);
+}
+
+/**
+ * Use a link: check the password policy (PasswordPolicyError, link kept, so the user can try a longer
+ * password), then consume the link (single use, one atomic step in the store) and set the password. Returns
+ * the updated user, or undefined when the link is unknown, used, expired or no longer applicable.
+ *
+ * @example
+ * const user = await useSetPasswordLink(store, form.token, form.password, Date.now());
  */
 export async function useSetPasswordLink(
-  _store: Store,
-  _token: string,
-  _password: string,
-  _now: number,
+  store: Store,
+  token: string,
+  password: string,
+  now: number,
 ): Promise<UserRecord | undefined> {
-  throw new Error('not implemented yet');
+  checkPasswordPolicy(password);
+  if (!TOKEN_SHAPE.test(token)) return undefined;
+  const record = await store.takePending('set_password', hashToken(token), now);
+  if (record === undefined) return undefined;
+  const user = await linkUser(store, record);
+  if (user === undefined) return undefined;
+  return setUserPassword(store, user.id, password, now, 'link');
 }

@@ -24,7 +24,14 @@ import {
 import { redisUrl, TEST_REVOCATION_CHANNEL, testRedisArgs } from '../helpers/services.js';
 import { openStore } from '../../src/store/open-store.js';
 import fc from 'fast-check';
-import { buildClient, ClientValidationError, deleteClient } from '../../src/oauth/clients.js';
+import {
+  buildClient,
+  ClientValidationError,
+  createClient,
+  deleteClient,
+  updateClient,
+} from '../../src/oauth/clients.js';
+import { createMemoryStore } from '../../src/store/memory.js';
 import { JWT_BEARER_GRANT } from '../../src/oauth/grants/index.js';
 import type { ServerHandle } from '../../src/server/start.js';
 import { basic, makeClientKey, signAssertion, type ClientKey } from './harness.js';
@@ -607,12 +614,25 @@ describe('client option parsing (properties)', () => {
   const defaults = { accessTtl: 900, maxAccessTtl: 3600, refreshAbsoluteTtl: 604800, refreshIdleTtl: 86400 };
   const pepper = Buffer.alloc(32, 1);
 
-  it('a redirect URI is stored only when absolute, fragment-free, and https or loopback http; anything else is refused', () => {
+  it('a redirect URI is stored only when absolute, fragment-free, without userinfo, and https, loopback http or a private-use scheme with a dot; anything else is refused', () => {
     const candidates = fc.oneof(
       fc.webUrl({ withFragments: true, withQueryParameters: true }),
+      fc.webUrl().map((u) => u.replace('://', '://user:pw@')),
       fc.webUrl().map((u) => u.replace(/^https?:\/\/[^/]+/, 'http://127.0.0.1:8080')),
+      fc.webUrl().map((u) => u.replace(/^https?:\/\//, 'com.example.app:/')),
       fc.string(),
-      fc.constantFrom('javascript:alert(1)', 'https://a.example/cb#x', '/relative', 'http://[::1]/cb'),
+      fc
+        .tuple(fc.stringMatching(/^[a-z][a-z0-9.+-]{0,12}$/), fc.string({ maxLength: 20 }))
+        .map(([scheme, rest]) => `${scheme}:${rest}`),
+      fc.constantFrom(
+        'javascript:alert(1)',
+        'https://a.example/cb#x',
+        '/relative',
+        'http://[::1]/cb',
+        'com.example.app:/cb',
+        'javascript.x:alert(1)',
+        'https://u@a.example/cb',
+      ),
     );
     fc.assert(
       fc.property(fc.array(candidates, { maxLength: 3 }), (uris) => {
@@ -631,15 +651,49 @@ describe('client option parsing (properties)', () => {
         assert.deepEqual(stored, [...new Set(uris)]);
         for (const uri of stored) {
           const url = new URL(uri);
-          assert.ok(!uri.includes('#'));
+          assert.ok(!uri.includes('#') && url.username === '' && url.password === '', uri);
+          assert.ok(uri.length <= 2048 && /^[\x21-\x7e]+$/.test(uri), uri);
           assert.ok(
             url.protocol === 'https:' ||
-              (url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)),
+              (url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)) ||
+              (url.protocol !== 'http:' && /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/.test(url.protocol)),
             uri,
           );
+          assert.ok(!['javascript:', 'data:', 'file:', 'vbscript:', 'blob:'].includes(url.protocol), uri);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
+    );
+  });
+
+  it('updateClient keeps the sign-in fields not given and validates the merged client like create', async () => {
+    const store = createMemoryStore();
+    await createClient(
+      store,
+      {
+        id: 'web',
+        grants: ['authorization_code', 'refresh_token'],
+        redirectUris: ['https://app.example/cb'],
+        postLogoutRedirectUris: ['https://app.example/bye'],
+        firstParty: true,
+        requirePar: true,
+      },
+      defaults,
+      pepper,
+      0,
+    );
+    const { client, changed } = await updateClient(store, 'web', { scope: ['openid'] }, defaults, 1);
+    assert.deepEqual(changed, ['scope']);
+    assert.deepEqual(
+      [client.postLogoutRedirectUris, client.firstParty, client.requirePar, client.redirectUris],
+      [['https://app.example/bye'], true, true, ['https://app.example/cb']],
+    );
+    assert.deepEqual((await store.getClient('web'))?.postLogoutRedirectUris, ['https://app.example/bye']);
+    const same = await updateClient(store, 'web', { firstParty: true }, defaults, 2);
+    assert.deepEqual(same.changed, [], 'setting a flag to its value is no change');
+    await assert.rejects(
+      updateClient(store, 'web', { postLogoutRedirectUris: ['http://example.com/bye'] }, defaults, 3),
+      /post-logout redirect URI "http:\/\/example\.com\/bye" must be https/,
     );
   });
 
@@ -724,4 +778,369 @@ describe('tessera clients delete --redis', async () => {
       }
     },
   );
+});
+
+/**
+ * Whether this build's SQLite store keeps the sign-in fields of a client (post-logout URIs, first party,
+ * require PAR). The store work of issue 14 adds them; until it lands, tests that read them back are skipped.
+ */
+async function sqliteKeepsSignInClientFields(): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-clients-probe-'));
+  const store = await openStore(undefined, { dataDir: dir });
+  try {
+    const { client } = buildClient(
+      {
+        id: 'probe',
+        grants: ['authorization_code'],
+        redirectUris: ['https://app.example/cb'],
+        postLogoutRedirectUris: ['https://app.example/bye'],
+        firstParty: true,
+        requirePar: true,
+      },
+      { accessTtl: 900, maxAccessTtl: 3600, refreshAbsoluteTtl: 604800, refreshIdleTtl: 86400 },
+      Buffer.alloc(32, 1),
+      0,
+    );
+    await store.createClient(client);
+    const back = await store.getClient('probe');
+    return back?.firstParty === true && back.requirePar === true && back.postLogoutRedirectUris?.length === 1;
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('tessera clients: sign-in registrations (issue 14)', async () => {
+  const persisted = await sqliteKeepsSignInClientFields();
+  const needsStore = !persisted && 'the SQLite store does not keep the sign-in client fields yet';
+  let dir: string;
+  let dd: string[];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-clients-signin-'));
+    dd = ['--data-dir', dir];
+    assert.equal((await tessera(['keys', 'list', '--init', ...dd])).code, 0);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const create = (args: string[]) => tessera(['clients', 'create', ...args, ...dd]);
+
+  it('a web client: authorization_code + refresh_token, redirect and post-logout URIs, first party, PAR', async () => {
+    const res = await create([
+      '--id',
+      'web',
+      '--grants',
+      'authorization_code,refresh_token',
+      '--redirect-uri',
+      'https://app.example/cb',
+      '--redirect-uri',
+      'http://127.0.0.1:8080/cb http://[::1]/cb',
+      '--post-logout-redirect-uri',
+      'https://app.example/bye',
+      '--first-party',
+      '--require-par',
+      '--scope',
+      'openid profile email',
+      '--json',
+    ]);
+    assert.equal(res.code, 0, res.err);
+    const view = JSON.parse(res.out);
+    assert.equal(view.token_endpoint_auth_method, 'client_secret_basic');
+    assert.deepEqual(view.grant_types, ['authorization_code', 'refresh_token']);
+    assert.deepEqual(view.redirect_uris, [
+      'https://app.example/cb',
+      'http://127.0.0.1:8080/cb',
+      'http://[::1]/cb',
+    ]);
+    assert.deepEqual(view.post_logout_redirect_uris, ['https://app.example/bye']);
+    assert.equal(view.first_party, true);
+    assert.equal(view.require_par, true);
+    assert.ok(
+      Buffer.from(view.client_secret, 'base64url').length >= 32,
+      'a confidential client gets a secret',
+    );
+  });
+
+  it('show and list print the sign-in fields', { skip: needsStore }, async () => {
+    const shown = JSON.parse((await tessera(['clients', 'show', 'web', '--json', ...dd])).out);
+    assert.deepEqual(shown.post_logout_redirect_uris, ['https://app.example/bye']);
+    assert.equal(shown.first_party, true);
+    assert.equal(shown.require_par, true);
+    const listed = JSON.parse((await tessera(['clients', 'list', '--json', ...dd])).out);
+    assert.equal(listed.find((c: { client_id: string }) => c.client_id === 'web').first_party, true);
+    const human = await tessera(['clients', 'show', 'web', ...dd]);
+    assert.match(human.out, /logout uris: {4}https:\/\/app\.example\/bye/);
+    assert.match(human.out, /first party: {4}yes/);
+    assert.match(human.out, /require par: {4}yes/);
+  });
+
+  it('a client registered before issue 14 reads as not first party, no PAR, no logout URIs', async () => {
+    const res = await create(['--id', 'old', '--grants', 'client_credentials', '--json']);
+    const view = JSON.parse(res.out);
+    assert.deepEqual(
+      [view.post_logout_redirect_uris, view.first_party, view.require_par],
+      [[], false, false],
+    );
+  });
+
+  it('--auth none: a public native app client, no secret created or printed', async () => {
+    const res = await create([
+      '--id',
+      'mobile',
+      '--auth',
+      'none',
+      '--grants',
+      'authorization_code,refresh_token',
+      '--redirect-uri',
+      'com.example.app:/oauth2redirect',
+      '--json',
+    ]);
+    assert.equal(res.code, 0, res.err);
+    const view = JSON.parse(res.out);
+    assert.equal(view.token_endpoint_auth_method, 'none');
+    assert.equal(view.client_secret, undefined);
+    assert.deepEqual(view.redirect_uris, ['com.example.app:/oauth2redirect']);
+    const human = await create([
+      '--id',
+      'spa',
+      '--auth',
+      'none',
+      '--grants',
+      'authorization_code',
+      '--redirect-uri',
+      'https://spa.example/cb',
+    ]);
+    assert.equal(human.code, 0, human.err);
+    assert.doesNotMatch(human.out, /client_secret|Store the secret/);
+    assert.match(human.out, /auth method: {4}none/);
+    const rotate = await tessera(['clients', 'rotate-secret', 'spa', ...dd]);
+    assert.equal(rotate.code, 1);
+    assert.equal(rotate.err, 'tessera: client "spa" authenticates with none and has no secret\n');
+  });
+
+  it('--auth none is refused with any grant but authorization_code and refresh_token', async () => {
+    const uri = ['--redirect-uri', 'https://spa.example/cb'];
+    for (const grants of ['client_credentials', `authorization_code,${JWT_BEARER_GRANT}`]) {
+      const res = await create(['--id', 'pub', '--auth', 'none', '--grants', grants, ...uri]);
+      assert.equal(res.code, 1, grants);
+      assert.match(
+        res.err,
+        /^tessera: a public client \(--auth none\) may use only authorization_code and refresh_token \(not /,
+      );
+    }
+  });
+
+  it('--auth none is refused with private_key_jwt settings (--jwks) and with --require-par', async () => {
+    const key = await makeClientKey();
+    const file = join(dir, 'pub-jwks.json');
+    writeFileSync(file, key.jwks);
+    const base = [
+      '--id',
+      'pub',
+      '--auth',
+      'none',
+      '--grants',
+      'authorization_code',
+      '--redirect-uri',
+      'https://spa.example/cb',
+    ];
+    const jwks = await create([...base, '--jwks', file]);
+    assert.equal(jwks.code, 1);
+    assert.equal(
+      jwks.err,
+      'tessera: a public client (--auth none) has no keys: --jwks is for private_key_jwt\n',
+    );
+    const par = await create([...base, '--require-par']);
+    assert.equal(par.code, 1);
+    assert.equal(
+      par.err,
+      'tessera: --require-par needs a confidential client (PAR requests are authenticated)\n',
+    );
+  });
+
+  it('authorization_code needs a redirect URI; refresh_token needs jwt-bearer or authorization_code', async () => {
+    const noUri = await create(['--id', 'nouri', '--grants', 'authorization_code']);
+    assert.equal(noUri.code, 1);
+    assert.equal(noUri.err, 'tessera: the authorization_code grant needs at least one --redirect-uri\n');
+    const refresh = await create(['--id', 'rt', '--grants', 'client_credentials,refresh_token']);
+    assert.equal(refresh.code, 1);
+    assert.equal(
+      refresh.err,
+      `tessera: the refresh_token grant needs ${JWT_BEARER_GRANT} or authorization_code (the grants that issue refresh tokens)\n`,
+    );
+  });
+
+  // One test per refused redirect URI, each with its exact error (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §4.1).
+  const refused: [string, string, string][] = [
+    [
+      'attack: javascript: redirect URI (script runs with the code in hand)',
+      'javascript:alert(1)',
+      'redirect URI "javascript:alert(1)": the javascript: scheme is refused',
+    ],
+    [
+      'attack: data: redirect URI (attacker-written page)',
+      'data:text/html,<script>alert(1)</script>',
+      'redirect URI "data:text/html,<script>alert(1)</script>": the data: scheme is refused',
+    ],
+    [
+      'attack: vbscript: redirect URI',
+      'vbscript:msgbox(1)',
+      'redirect URI "vbscript:msgbox(1)": the vbscript: scheme is refused',
+    ],
+    [
+      'attack: file: redirect URI',
+      'file:///etc/passwd',
+      'redirect URI "file:///etc/passwd": the file: scheme is refused',
+    ],
+    [
+      'attack: blob: redirect URI',
+      'blob:https://app.example/0b3e',
+      'redirect URI "blob:https://app.example/0b3e": the blob: scheme is refused',
+    ],
+    [
+      'attack: redirect URI with a fragment',
+      'https://app.example/cb#steal',
+      'redirect URI "https://app.example/cb#steal" must not have a fragment (RFC 6749 §3.1.2)',
+    ],
+    [
+      'attack: plain http redirect URI on a network host (code sent in clear)',
+      'http://example.com/cb',
+      'redirect URI "http://example.com/cb" must be https, http on a loopback host (127.0.0.1, [::1], localhost), or a private-use scheme with a dot (RFC 8252 §7.1, e.g. com.example.app:/callback)',
+    ],
+    [
+      'attack: http on a lookalike of a loopback host',
+      'http://127.0.0.1.evil.example/cb',
+      'redirect URI "http://127.0.0.1.evil.example/cb" must be https, http on a loopback host (127.0.0.1, [::1], localhost), or a private-use scheme with a dot (RFC 8252 §7.1, e.g. com.example.app:/callback)',
+    ],
+    [
+      'attack: private-use scheme without a dot (any app can claim it)',
+      'myapp:/cb',
+      'redirect URI "myapp:/cb" must be https, http on a loopback host (127.0.0.1, [::1], localhost), or a private-use scheme with a dot (RFC 8252 §7.1, e.g. com.example.app:/callback)',
+    ],
+    [
+      'attack: userinfo in the redirect URI (trusted@evil)',
+      'https://app.example@evil.example/cb',
+      'redirect URI "https://app.example@evil.example/cb" must not carry userinfo (user@)',
+    ],
+    ['attack: relative redirect URI', '/cb', 'redirect URI "/cb" is not an absolute URI'],
+    [
+      'attack: over-long redirect URI',
+      `https://app.example/${'a'.repeat(2030)}`,
+      'a redirect URI must be at most 2048 characters',
+    ],
+  ];
+  for (const [title, uri, message] of refused) {
+    it(title, async () => {
+      const res = await create(['--id', 'bad', '--grants', 'authorization_code', '--redirect-uri', uri]);
+      assert.equal(res.code, 1);
+      assert.equal(res.err, `tessera: ${message}\n`);
+      assert.equal((await tessera(['clients', 'show', 'bad', ...dd])).code, 1, 'nothing stored');
+    });
+  }
+
+  it('attack: a redirect URI with a tab or newline (parsers drop them, exact matching would not)', () => {
+    for (const uri of ['https://app.example/c\tb', 'https://app.example/cb\n', 'https://app.example/c b'])
+      assert.throws(
+        () =>
+          buildClient(
+            { id: 'ws', grants: ['authorization_code'], redirectUris: [uri] },
+            { accessTtl: 900, maxAccessTtl: 3600, refreshAbsoluteTtl: 604800, refreshIdleTtl: 86400 },
+            Buffer.alloc(32, 1),
+            0,
+          ),
+        (err: unknown) =>
+          err instanceof ClientValidationError &&
+          / must be printable ASCII without spaces$/.test(err.message),
+      );
+  });
+
+  it('post-logout redirect URIs follow the same rules', async () => {
+    const res = await create([
+      '--id',
+      'bad',
+      '--grants',
+      'authorization_code',
+      '--redirect-uri',
+      'https://app.example/cb',
+      '--post-logout-redirect-uri',
+      'javascript:alert(document.cookie)',
+    ]);
+    assert.equal(res.code, 1);
+    assert.equal(
+      res.err,
+      'tessera: post-logout redirect URI "javascript:alert(document.cookie)": the javascript: scheme is refused\n',
+    );
+  });
+
+  it('update: post-logout URIs, --[no-]first-party, --[no-]require-par; contradictions are usage errors', async () => {
+    const created = await create([
+      '--id',
+      'app2',
+      '--grants',
+      'authorization_code',
+      '--redirect-uri',
+      'https://app2.example/cb',
+      '--json',
+    ]);
+    assert.equal(created.code, 0, created.err);
+    const updated = await tessera([
+      'clients',
+      'update',
+      'app2',
+      '--post-logout-redirect-uri',
+      'https://app2.example/bye',
+      '--first-party',
+      '--require-par',
+      '--json',
+      ...dd,
+    ]);
+    assert.equal(updated.code, 0, updated.err);
+    const view = JSON.parse(updated.out);
+    assert.deepEqual(
+      [view.post_logout_redirect_uris, view.first_party, view.require_par],
+      [['https://app2.example/bye'], true, true],
+    );
+    const off = await tessera([
+      'clients',
+      'update',
+      'app2',
+      '--no-first-party',
+      '--no-require-par',
+      '--json',
+      ...dd,
+    ]);
+    assert.equal(off.code, 0, off.err);
+    assert.deepEqual([JSON.parse(off.out).first_party, JSON.parse(off.out).require_par], [false, false]);
+    // The code grant keeps needing a redirect URI: clearing them is refused.
+    const cleared = await tessera(['clients', 'update', 'app2', '--redirect-uri', '', ...dd]);
+    assert.equal(cleared.code, 1);
+    assert.equal(cleared.err, 'tessera: the authorization_code grant needs at least one --redirect-uri\n');
+    const both = await tessera(['clients', 'update', 'app2', '--first-party', '--no-first-party', ...dd]);
+    assert.equal(both.code, 2);
+    assert.match(both.err, /^tessera: --first-party and --no-first-party contradict each other\n/);
+    const onCreate = await create(['--id', 'x', '--grants', 'client_credentials', '--no-require-par']);
+    assert.equal(onCreate.code, 2);
+    assert.match(onCreate.err, /^tessera: create does not take --no-require-par\n/);
+
+    const store = await openStore(undefined, { dataDir: dir });
+    try {
+      // Newest first: the first update is the last of them.
+      const event = (await store.listAudit(50)).filter((e) => e.type === 'client.updated').at(-1);
+      assert.deepEqual(event?.data, {
+        clientId: 'app2',
+        fields: ['postLogoutRedirectUris', 'firstParty', 'requirePar'],
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('update keeps the sign-in fields not given', { skip: needsStore }, async () => {
+    assert.equal((await tessera(['clients', 'update', 'web', '--scope', 'openid', '--json', ...dd])).code, 0);
+    const view = JSON.parse((await tessera(['clients', 'show', 'web', '--json', ...dd])).out);
+    assert.deepEqual(
+      [view.post_logout_redirect_uris, view.first_party, view.require_par, view.scope],
+      [['https://app.example/bye'], true, true, 'openid'],
+    );
+  });
 });

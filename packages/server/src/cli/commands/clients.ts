@@ -35,16 +35,21 @@ const HELP = `Usage:
   tessera clients show ID [--json]
   tessera clients update ID [--scope …] [--audience …] [--redirect-uri …] [--claims …]
                          [--access-ttl …] [--jwks FILE] [--token-format …] [--introspect-audience …]
+                         [--post-logout-redirect-uri …] [--[no-]first-party] [--[no-]require-par]
   tessera clients rotate-secret ID [--grace 24h] [--json]
   tessera clients delete ID [--json]
 
 create options:
   --id ID                  client id (A-Z a-z 0-9 . _ ~ -)
-  --grants LIST            comma-separated: client_credentials,
+  --grants LIST            comma-separated: client_credentials, authorization_code,
                            urn:ietf:params:oauth:grant-type:jwt-bearer, refresh_token
+                           (refresh_token needs jwt-bearer or authorization_code;
+                           authorization_code needs a --redirect-uri)
   --audience AUD           token audience (repeat or comma-separate for several; default: the issuer)
   --scope "a b"            scope the client may request (default scope of its tokens)
-  --auth METHOD            client_secret_basic (default), client_secret_post or private_key_jwt
+  --auth METHOD            client_secret_basic (default), client_secret_post, private_key_jwt,
+                           or none: a public client (browser or native app) that has no secret,
+                           only with the authorization_code and refresh_token grants
   --jwks FILE              the client's public JWK Set (private_key_jwt, jwt-bearer assertions)
   --token-format FORMAT    jwt (default) or opaque
   --access-ttl DURATION    access-token lifetime, e.g. 15m (default: the server's); at most the
@@ -54,12 +59,19 @@ create options:
   --refresh-idle-ttl D     refresh token idle lifetime (default: the server's, 24h)
   --introspect-audience A  may introspect other clients' tokens for audience A (repeat or
                            comma/space-separate; default none: only its own tokens)
-  --redirect-uri URI       a registered redirect URI (repeat or space-separate; https, or http on
-                           a loopback host)
+  --redirect-uri URI       a registered redirect URI, matched exactly (repeat or space-separate):
+                           https, http on a loopback host (127.0.0.1, [::1], localhost), or a
+                           native app's private-use scheme with a dot (com.example.app:/callback);
+                           no fragment, no user@, no javascript:/data:/file: schemes
+  --post-logout-redirect-uri URI
+                           where logout may send the browser back (same rules; repeatable)
+  --first-party            your own app: its users are never asked for consent
+  --require-par            authorization requests must be pushed first (RFC 9126 PAR)
   --json                   print JSON
 
 update changes only the options given (the create options above except --id, --grants, --auth and
 the refresh lifetimes), validated like create; an empty value clears a list, e.g. --claims "".
+--no-first-party and --no-require-par switch those off.
 
 rotate-secret prints a new secret once. --grace DURATION keeps the old secret working that long
 (default 0: it stops at once).
@@ -89,6 +101,11 @@ const OPTIONS = {
   'refresh-idle-ttl': { type: 'string' },
   'introspect-audience': { type: 'string', multiple: true },
   'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  'first-party': { type: 'boolean' },
+  'no-first-party': { type: 'boolean' },
+  'require-par': { type: 'boolean' },
+  'no-require-par': { type: 'boolean' },
   grace: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -106,7 +123,12 @@ const CLIENT_FIELDS = [
   'claims',
   'introspect-audience',
   'redirect-uri',
+  'post-logout-redirect-uri',
+  'first-party',
+  'require-par',
 ];
+/** Options only `update` takes: switching a flag off (create's default already is off). */
+const UPDATE_ONLY = ['no-first-party', 'no-require-par'];
 
 const SUBCOMMANDS = ['create', 'list', 'show', 'update', 'rotate-secret', 'delete'];
 
@@ -130,6 +152,14 @@ const repeated = (values: Record<string, unknown>, name: string, separator: RegE
       .filter((s) => s !== ''),
   );
 
+/** `--NAME` true, `--no-NAME` false, neither undefined; both at once is a usage error. */
+function onOff(values: Record<string, unknown>, name: string): boolean | undefined {
+  const on = values[name] === true;
+  const off = values[`no-${name}`] === true;
+  if (on && off) throw new UsageError(`--${name} and --no-${name} contradict each other`);
+  return on ? true : off ? false : undefined;
+}
+
 /** The options `create` and `update` share; a flag given (even empty) sets its field. */
 function fieldOptions(values: Record<string, unknown>): UpdateClientOptions {
   const options: UpdateClientOptions = {};
@@ -140,6 +170,12 @@ function fieldOptions(values: Record<string, unknown>): UpdateClientOptions {
   // URIs may hold commas: repeat the flag or separate by spaces.
   const redirects = repeated(values, 'redirect-uri', /\s+/);
   if (redirects !== undefined) options.redirectUris = redirects;
+  const postLogout = repeated(values, 'post-logout-redirect-uri', /\s+/);
+  if (postLogout !== undefined) options.postLogoutRedirectUris = postLogout;
+  const firstParty = onOff(values, 'first-party');
+  if (firstParty !== undefined) options.firstParty = firstParty;
+  const requirePar = onOff(values, 'require-par');
+  if (requirePar !== undefined) options.requirePar = requirePar;
   const scope = str(values, 'scope');
   if (scope !== undefined) options.scope = scope.split(' ').filter((s) => s !== '');
   const format = str(values, 'token-format');
@@ -188,6 +224,9 @@ function printClient(io: CommandIO, view: ClientView, secret?: string): void {
     `refresh ttl:    ${view.refresh_absolute_ttl}s absolute, ${view.refresh_idle_ttl}s idle`,
     `introspects:    ${view.introspect_audiences.join(', ') || '(own tokens only)'}`,
     `redirect uris:  ${view.redirect_uris.join(' ') || '(none)'}`,
+    `logout uris:    ${view.post_logout_redirect_uris.join(' ') || '(none)'}`,
+    `first party:    ${view.first_party ? 'yes (no consent screen)' : 'no'}`,
+    `require par:    ${view.require_par ? 'yes' : 'no'}`,
     `jwks:           ${view.jwks === null ? '(none)' : `${(view.jwks as { keys: unknown[] }).keys.length} key(s)`}`,
     `created:        ${view.created_at}`,
   ];
@@ -403,12 +442,14 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       sub === 'create'
         ? CLIENT_FIELDS
         : sub === 'update'
-          ? CLIENT_FIELDS.filter((f) => !CREATE_ONLY.includes(f))
+          ? [...CLIENT_FIELDS.filter((f) => !CREATE_ONLY.includes(f)), ...UPDATE_ONLY]
           : sub === 'rotate-secret'
             ? ['grace']
             : [];
     const stray = Object.keys(values).find(
-      (name) => (CLIENT_FIELDS.includes(name) || name === 'grace') && !allowed.includes(name),
+      (name) =>
+        (CLIENT_FIELDS.includes(name) || UPDATE_ONLY.includes(name) || name === 'grace') &&
+        !allowed.includes(name),
     );
     if (stray !== undefined) throw new UsageError(`${sub} does not take --${stray}`);
     if (sub !== 'create' && sub !== 'list' && id === undefined) throw new UsageError('expected a client id');
