@@ -57,13 +57,20 @@ const unredirectable = (description: string) => new UnredirectableError(400, 'in
  * The client named by `client_id`; it must exist and be registered for the authorization_code grant.
  * Errors are UnredirectableError.
  */
-export async function resolveAuthorizeClient(ctx: ServerContext, clientId: string | undefined): Promise<ClientRecord> {
+export async function resolveAuthorizeClient(
+  ctx: ServerContext,
+  clientId: string | undefined,
+): Promise<ClientRecord> {
   if (clientId === undefined) throw unredirectable('missing required parameter "client_id"');
   if (clientId.length > 256) throw unredirectable('unknown client');
   const client = await ctx.store.getClient(clientId);
   if (client === undefined) throw unredirectable('unknown client');
   if (!client.grants.includes('authorization_code'))
-    throw new UnredirectableError(400, 'unauthorized_client', 'the client is not registered for the authorization code flow');
+    throw new UnredirectableError(
+      400,
+      'unauthorized_client',
+      'the client is not registered for the authorization code flow',
+    );
   return client;
 }
 

@@ -81,16 +81,11 @@ function sendInteractionGone(reply: FastifyReply, message?: string): FastifyRepl
   return sendErrorPage(reply, 400, {
     title: 'This sign-in request has expired',
     message:
-      message ??
-      'The request expired or was already completed. Go back to the application and start again.',
+      message ?? 'The request expired or was already completed. Go back to the application and start again.',
   });
 }
 
-async function saveInteraction(
-  ctx: ServerContext,
-  id: string,
-  data: InteractionData,
-): Promise<void> {
+async function saveInteraction(ctx: ServerContext, id: string, data: InteractionData): Promise<void> {
   const now = ctx.clock();
   await ctx.store.insertPending({
     hash: hashToken(id),
@@ -134,8 +129,7 @@ export async function decideAuthorization(
 ): Promise<FastifyReply> {
   const now = ctx.clock();
   const signedInHere =
-    options.signedIn === true ||
-    (active !== undefined && options.signedInSession === active.session.id);
+    options.signedIn === true || (active !== undefined && options.signedInSession === active.session.id);
   const tooOld =
     active !== undefined &&
     request.maxAge !== undefined &&
@@ -143,7 +137,8 @@ export async function decideAuthorization(
     now - active.session.authTime >= request.maxAge * 1000;
   const needLogin = active === undefined || (!signedInHere && (request.prompt.includes('login') || tooOld));
   if (needLogin) {
-    if (request.prompt.includes('none')) return redirectError(ctx, reply, request, loginRequired('the user is not signed in'));
+    if (request.prompt.includes('none'))
+      return redirectError(ctx, reply, request, loginRequired('the user is not signed in'));
     const id = options.interactionId ?? randomToken(32);
     await saveInteraction(ctx, id, { request, stage: 'login' });
     ctx.metrics.authorizations.inc({ result: 'login' });
@@ -159,7 +154,12 @@ export async function decideAuthorization(
     const remembered = await ctx.store.getConsent(active.user.id, client.id);
     if (request.prompt.includes('consent') || !consentCovers(remembered?.scope, request.scope)) {
       if (request.prompt.includes('none'))
-        return redirectError(ctx, reply, request, consentRequired('the user has not consented to this client'));
+        return redirectError(
+          ctx,
+          reply,
+          request,
+          consentRequired('the user has not consented to this client'),
+        );
       const id = options.interactionId ?? randomToken(32);
       const data: InteractionData = { request, stage: 'consent', userId: active.user.id };
       if (signedInHere) data.signedInSession = active.session.id;
@@ -180,15 +180,17 @@ export async function decideAuthorization(
 }
 
 /** The waiting request `id`, or undefined when it is unknown or expired. */
-export async function loadInteraction(
-  ctx: ServerContext,
-  id: string,
-): Promise<InteractionView | undefined> {
+export async function loadInteraction(ctx: ServerContext, id: string): Promise<InteractionView | undefined> {
   if (id.length === 0 || id.length > 128) return undefined;
   const record = await ctx.store.getPending('interaction', hashToken(id), ctx.clock());
   const data = record && readData(record.data);
   if (data === undefined) return undefined;
-  return { id, clientId: data.request.clientId, scope: data.request.scope, loginHint: data.request.loginHint };
+  return {
+    id,
+    clientId: data.request.clientId,
+    scope: data.request.scope,
+    loginHint: data.request.loginHint,
+  };
 }
 
 /** Take (single use) a waiting request; undefined when unknown, expired or already taken. */
@@ -217,7 +219,10 @@ export async function continueAuthorization(
   const signedIn = progress.signedIn === true;
   // A consent given on a page showing user A must not authorize user B, who signed in since in another tab.
   if (data.userId !== undefined && data.userId !== active.user.id && !signedIn)
-    return sendInteractionGone(reply, 'You signed in as someone else meanwhile. Go back to the application and start again.');
+    return sendInteractionGone(
+      reply,
+      'You signed in as someone else meanwhile. Go back to the application and start again.',
+    );
   const client = await ctx.store.getClient(data.request.clientId);
   if (client === undefined || !client.grants.includes('authorization_code'))
     return sendInteractionGone(reply, 'The application is no longer registered.');

@@ -86,8 +86,12 @@ export const oidcRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
     return reply.send(error.toJSON());
   });
 
-  app.get('/oauth/authorize', async (request, reply) => handleAuthorize(ctx, request, reply, queryParams(request)));
-  app.post('/oauth/authorize', async (request, reply) => handleAuthorize(ctx, request, reply, readForm(request)));
+  app.get('/oauth/authorize', async (request, reply) =>
+    handleAuthorize(ctx, request, reply, queryParams(request)),
+  );
+  app.post('/oauth/authorize', async (request, reply) =>
+    handleAuthorize(ctx, request, reply, readForm(request)),
+  );
 
   app.post('/oauth/par', async (request, reply) => {
     const body = await pushAuthorizationRequest(ctx, request, readForm(request));

@@ -23,18 +23,24 @@ export class BearerError extends OAuthError {
   }
 }
 
-const invalidToken = () => new BearerError(401, 'invalid_token', 'the access token is invalid, expired or revoked');
+const invalidToken = () =>
+  new BearerError(401, 'invalid_token', 'the access token is invalid, expired or revoked');
 
 /**
  * The access token of a userinfo request: the Authorization header (RFC 6750 §2.1) or, on POST, the form
  * body's `access_token` (§2.2); exactly one. Never the URL query (§2.3 is optional, and URLs leak into logs
  * and Referer headers, §5.3).
  */
-function presentedToken(request: FastifyRequest, form: FormParams | undefined, queryHasToken: boolean): string {
+function presentedToken(
+  request: FastifyRequest,
+  form: FormParams | undefined,
+  queryHasToken: boolean,
+): string {
   if (queryHasToken)
     throw new BearerError(400, 'invalid_request', 'access tokens are not accepted in the URL query');
   const header = extractBearerToken(request.headers.authorization);
-  if (header.status === 'malformed') throw new BearerError(400, 'invalid_request', 'malformed Authorization header');
+  if (header.status === 'malformed')
+    throw new BearerError(400, 'invalid_request', 'malformed Authorization header');
   const body = form?.get('access_token');
   if (header.status === 'ok' && body !== undefined)
     throw new BearerError(400, 'invalid_request', 'more than one access token presented');
@@ -74,7 +80,12 @@ export async function answerUserinfo(
   const token = presentedToken(request, form, queryHasToken);
   const { sub, scope } = await tokenGrant(ctx, token);
   if (!scope.includes('openid'))
-    throw new BearerError(403, 'insufficient_scope', 'the access token lacks the openid scope', ', scope="openid"');
+    throw new BearerError(
+      403,
+      'insufficient_scope',
+      'the access token lacks the openid scope',
+      ', scope="openid"',
+    );
   const user = await ctx.store.getUser(sub);
   if (user === undefined || user.disabled) throw invalidToken();
   return { ...scopedUserClaims(user, scope), sub: user.id };
