@@ -248,7 +248,12 @@ describe('authorization endpoint and code grant attacks', () => {
     });
     await assert.rejects(
       verifier2.verify(tokens.id_token),
-      (err: Error & { code?: string }) => err.code === 'ERR_JWS_INVALID' || /typ/.test(err.message),
+      (err: Error & { code?: string; claim?: string }) => {
+        assert.equal(err.code, 'ERR_JWT_CLAIM_INVALID');
+        assert.equal(err.claim, 'typ');
+        assert.equal(err.message, '"typ" claim header does not match the expected type');
+        return true;
+      },
     );
     verifier2.close();
   });
