@@ -4,7 +4,8 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../server/context.js';
-import { OAuthError, accessDenied, consentRequired, loginRequired } from '../server/errors.js';
+import type { OAuthError } from '../server/errors.js';
+import { accessDenied, consentRequired, loginRequired } from '../server/errors.js';
 import type { ClientRecord } from '../store/types.js';
 import { readSession, type ActiveSession } from '../sessions/session.js';
 import { sendErrorPage } from '../pages/index.js';
