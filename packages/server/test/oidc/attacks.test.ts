@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
 import { createVerifier, type JWK } from '@tessera/jwt';
 import type { Harness } from '../oauth/harness.js';
+import { hashToken } from '../../src/oauth/crypto.js';
 import {
   INSECURE,
   addCodeClient,
@@ -126,6 +127,37 @@ describe('authorization endpoint and code grant attacks', () => {
     assert.ok(entries.some((e) => e.type === 'jti' && e.value === jti));
     const audit = await h.server.ctx.store.listAudit(20);
     assert.ok(audit.some((e) => e.type === 'code.reuse_detected'));
+  });
+
+  it('code replay of an opaque access token: introspection says inactive', async () => {
+    const opaque = await addCodeClient(h, 'opaque-a', { tokenFormat: 'opaque' });
+    const { code, verifier, params } = await getCode(h, opaque, browser);
+    const form = { code, redirect_uri: params.redirect_uri!, code_verifier: verifier };
+    const tokens = (await redeem(h, opaque, form)).json() as { access_token: string };
+    assert.match(tokens.access_token, /^tsa_/);
+    const introspect = () =>
+      h.post('/oauth/introspect', { token: tokens.access_token }, { authorization: basicAuth(opaque) });
+    assert.equal((await introspect()).json().active, true);
+    assert.equal((await redeem(h, opaque, form)).json().error, 'invalid_grant');
+    assert.deepEqual((await introspect()).json(), { active: false });
+  });
+
+  it('a replay racing the first redemption: the first redemption revokes what it issued', async () => {
+    const user = await createUser(h);
+    const racing = await signIn(h, user);
+    const { code, verifier, params } = await getCode(h, a, racing);
+    // The replay got in first while nothing was recorded yet: it leaves the marker (see revokeOnCodeReuse).
+    const ctx = h.server.ctx;
+    assert.equal(await ctx.store.consumeOnce('code_replay', hashToken(code), now + 60_000, now), true);
+    const revocationsBefore = await ctx.store.latestRevocationSeq();
+    const res = await redeem(h, a, { code, redirect_uri: params.redirect_uri!, code_verifier: verifier });
+    assert.deepEqual(res.json(), {
+      error: 'invalid_grant',
+      error_description: 'authorization code already used; the tokens issued from it have been revoked',
+    });
+    assert.ok((await ctx.store.latestRevocationSeq()) > revocationsBefore);
+    const live = await ctx.store.listLiveFamilies(now);
+    assert.equal(live.filter((f) => f.userId === user.id).length, 0);
   });
 
   it('a code for client A redeemed by client B: invalid_grant', async () => {

@@ -16,27 +16,56 @@ import { tokenResponse, type GrantHandler } from './types.js';
 /** RFC 7636 §4.1: code_verifier = 43*128unreserved. */
 const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 
-/**
- * RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny
- * the request and SHOULD revoke (when possible) all tokens previously issued based on that authorization
- * code." The access token's jti goes on the deny-list (JWT and opaque alike) and out to subscribed
- * verifiers, and the refresh family is revoked. Audited.
- */
-async function revokeOnCodeReuse(ctx: ServerContext, code: AuthCodeRecord): Promise<never> {
+/** UsedIdStore namespace that settles the race between a code's first redemption and its replay. */
+const REPLAY_MARK = 'code_replay';
+/** The marker outlives the code (a late replay still finds it). */
+const REPLAY_MARK_TTL_MS = 24 * 3600_000;
+
+/** Deny-list a code's access token (JWT and opaque alike, by jti) and revoke its refresh family. */
+async function revokeIssued(
+  ctx: ServerContext,
+  issued: { jti: string | null; expiresAt: number | null; familyId: string | null },
+): Promise<boolean> {
   const now = ctx.clock();
-  if (code.accessTokenJti !== null) {
+  if (issued.jti !== null) {
     const entry = await ctx.store.addRevocation({
       kind: 'jti',
-      value: code.accessTokenJti,
-      expiresAt: code.accessTokenExpiresAt ?? now + 24 * 3600_000,
+      value: issued.jti,
+      expiresAt: issued.expiresAt ?? now + REPLAY_MARK_TTL_MS,
       revokedAt: now,
     });
     recordRevocation(ctx, 'jti');
     await publishRevocation(ctx, entry);
   }
-  let familyRevoked = false;
-  if (code.refreshFamilyId !== null)
-    familyRevoked = await ctx.store.revokeFamily(code.refreshFamilyId, 'code_reuse', now);
+  return issued.familyId !== null && (await ctx.store.revokeFamily(issued.familyId, 'code_reuse', now));
+}
+
+/**
+ * RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny
+ * the request and SHOULD revoke (when possible) all tokens previously issued based on that authorization
+ * code." The access token's jti goes on the deny-list (JWT and opaque alike) and out to subscribed
+ * verifiers, and the refresh family is revoked. Audited.
+ *
+ * A replay can arrive while the first redemption is still issuing (nothing recorded yet). Both sides then
+ * race for one `consumeOnce` marker: if the replay wins, the first redemption sees the marker after
+ * recording its tokens and revokes them itself; if the first redemption wins, its tokens are recorded by
+ * then and the replay reads them back (a second `redeemAuthCode` returns the current record).
+ */
+async function revokeOnCodeReuse(ctx: ServerContext, hash: string, seen: AuthCodeRecord): Promise<never> {
+  let code = seen;
+  if (code.accessTokenJti === null) {
+    const now = ctx.clock();
+    const first = await ctx.store.consumeOnce(REPLAY_MARK, hash, now + REPLAY_MARK_TTL_MS, now);
+    if (!first) {
+      const again = await ctx.store.redeemAuthCode(hash, now);
+      if (again.status === 'reused') code = again.code;
+    }
+  }
+  const familyRevoked = await revokeIssued(ctx, {
+    jti: code.accessTokenJti,
+    expiresAt: code.accessTokenExpiresAt,
+    familyId: code.refreshFamilyId,
+  });
   await ctx.audit('code.reuse_detected', {
     clientId: code.clientId,
     userId: code.userId,
@@ -96,7 +125,7 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form) =>
   const now = ctx.clock();
   const result = await ctx.store.redeemAuthCode(hash, now);
   if (result.status === 'unknown') throw invalidGrant('invalid authorization code');
-  if (result.status === 'reused') return revokeOnCodeReuse(ctx, result.code);
+  if (result.status === 'reused') return revokeOnCodeReuse(ctx, hash, result.code);
   const code = result.code;
   // RFC 6749 §4.1.3: the code was issued to the authenticated client. Another client's attempt burns it.
   if (code.clientId !== client.id) throw invalidGrant('invalid authorization code');
@@ -143,6 +172,24 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form) =>
     accessTokenExpiresAt: issued.exp * 1000,
     refreshFamilyId: refresh?.familyId ?? null,
   });
+  // A replay that came in while we were issuing found nothing to revoke: it left the marker, we revoke.
+  const doneAt = ctx.clock();
+  if (!(await ctx.store.consumeOnce(REPLAY_MARK, hash, doneAt + REPLAY_MARK_TTL_MS, doneAt))) {
+    await revokeIssued(ctx, {
+      jti: issued.jti,
+      expiresAt: issued.exp * 1000,
+      familyId: refresh?.familyId ?? null,
+    });
+    await ctx.audit('code.reuse_detected', {
+      clientId: code.clientId,
+      userId: code.userId,
+      sid: code.sessionId,
+      jti: issued.jti,
+      familyId: refresh?.familyId ?? null,
+      familyRevoked: refresh !== undefined,
+    });
+    throw invalidGrant('authorization code already used; the tokens issued from it have been revoked');
+  }
 
   const body = tokenResponse(issued, scope, refresh?.token);
   if (scope.includes('openid')) {
