@@ -4,7 +4,7 @@ import type { ClientRecord } from '../store/types.js';
 import { randomBytes } from 'node:crypto';
 import { createOpaqueToken, OPAQUE_ACCESS_TOKEN_PREFIX } from '@tessera/jwt';
 import { hashToken } from './crypto.js';
-import { enforceClaimsPolicy } from './claims-policy.js';
+import { enforceClaimsPolicy, type AuthenticationClaims } from './claims-policy.js';
 import { EMPTY_FORM } from './form.js';
 import { resolveAudience } from './resource.js';
 import { oauthSettings } from './settings.js';
@@ -21,6 +21,11 @@ export interface IssueAccessTokenOptions {
    * (the client's only audience, or the issuer when it has none).
    */
   audience?: string;
+  /**
+   * For a token issued to a signed-in user (authorization code, its refresh): auth_time, acr, amr, sid, set
+   * by the server from the session. Never checked as custom claims, and never overridable by them.
+   */
+  authentication?: AuthenticationClaims;
 }
 
 export interface IssuedAccessToken {
@@ -29,6 +34,8 @@ export interface IssuedAccessToken {
   jti: string;
   /** Lifetime in seconds (`expires_in`). */
   expiresIn: number;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
 }
 
 /** RFC 9068 §2.1: access tokens are typed `at+jwt`. One object, so signers can cache its encoding. */
@@ -93,17 +100,18 @@ export async function issueAccessToken(
       sub,
       scope,
       audience: [audience],
-      claims: JSON.stringify(custom),
+      claims: JSON.stringify({ ...custom, ...options.authentication }),
       jti,
       issuedAt: now,
       expiresAt: (iat + expiresIn) * 1000,
     });
-    return { token, format: 'opaque', jti, expiresIn };
+    return { token, format: 'opaque', jti, expiresIn, exp: iat + expiresIn };
   }
 
   // Custom claims first, registered ones last: even a policy gap could not let a custom claim win.
   const payload: JWTPayload = {
     ...custom,
+    ...options.authentication,
     iss: oauthSettings(ctx).issuer,
     sub,
     aud: audience,
@@ -118,5 +126,5 @@ export async function issueAccessToken(
     signer.signAsync !== undefined
       ? await signer.signAsync(payload, AT_JWT_HEADER)
       : signer.sign(payload, AT_JWT_HEADER);
-  return { token, format: 'jwt', jti, expiresIn };
+  return { token, format: 'jwt', jti, expiresIn, exp: iat + expiresIn };
 }

@@ -41,6 +41,46 @@ export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
   ...SCOPE_LIKE_CLAIMS,
 ]);
 
+/**
+ * Claims about the user's sign-in that only the server sets, from the session (OIDC Core §2, RFC 9068
+ * §2.2.1): when, how and in which session the user authenticated. They are registered claims above, so a
+ * client's `--claims` allowlist or a user's custom claims can never supply them.
+ */
+export const AUTHENTICATION_CLAIMS: readonly string[] = ['auth_time', 'acr', 'amr', 'sid'];
+
+/** The authentication claims of a token issued for a signed-in user (set by the server, never custom). */
+export interface AuthenticationClaims {
+  /** Seconds since the epoch. */
+  auth_time: number;
+  acr: string;
+  amr: string[];
+  sid: string;
+}
+
+/**
+ * Split stored claims (a refresh family's) into the server-set authentication claims and the custom ones.
+ * Authentication claims are only taken when all four have the right types.
+ *
+ * @example
+ * const { authentication, custom } = splitAuthenticationClaims(JSON.parse(family.claims));
+ */
+export function splitAuthenticationClaims(claims: Record<string, unknown>): {
+  authentication: AuthenticationClaims | undefined;
+  custom: Record<string, unknown>;
+} {
+  const custom: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(claims))
+    if (!AUTHENTICATION_CLAIMS.includes(name)) custom[name] = value;
+  const { auth_time, acr, amr, sid } = claims;
+  const ok =
+    typeof auth_time === 'number' &&
+    typeof acr === 'string' &&
+    Array.isArray(amr) &&
+    amr.every((m) => typeof m === 'string') &&
+    typeof sid === 'string';
+  return { authentication: ok ? { auth_time, acr, amr: amr as string[], sid } : undefined, custom };
+}
+
 /** The outcome of checking a token's custom claims; `ok: false` carries a reason safe to show the client. */
 export type ClaimsPolicyResult = { ok: true; bytes: number } | { ok: false; reason: string };
 

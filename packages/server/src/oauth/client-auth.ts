@@ -12,7 +12,9 @@ export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion
 /** What the request presented, before anything is checked against the store. */
 type PresentedCredentials =
   | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; secret: string }
-  | { method: 'private_key_jwt'; clientId: string | undefined; assertion: string };
+  | { method: 'private_key_jwt'; clientId: string | undefined; assertion: string }
+  /** RFC 6749 §2.1 public client: `client_id` alone (it must be registered with `authMethod: 'none'`). */
+  | { method: 'none'; clientId: string };
 
 /** A dummy hash so an unknown client id costs the same HMAC and compare as a known one. */
 const NO_SUCH_CLIENT_HASH = '0'.repeat(64);
@@ -118,6 +120,7 @@ function presentedCredentials(request: FastifyRequest, form: FormParams): Presen
     if (assertion === undefined) throw invalidRequest('missing required parameter "client_assertion"');
     return { method: 'private_key_jwt', clientId: bodyClientId, assertion };
   }
+  if (bodyClientId !== undefined) return { method: 'none', clientId: bodyClientId };
   throw invalidClient('client authentication required');
 }
 
@@ -195,7 +198,8 @@ async function checkAssertion(
 
 /**
  * Authenticate the client of an OAuth request with exactly one of client_secret_basic, client_secret_post
- * (secrets compared as HMAC digests in constant time) or private_key_jwt (RFC 7523 §3: signed by a key in
+ * (secrets compared as HMAC digests in constant time), `none` (a public client sending only `client_id`;
+ * the grants and endpoints decide what such a client may do) or private_key_jwt (RFC 7523 §3: signed by a key in
  * the client's registered JWKS, iss = sub = client_id, aud the token endpoint or issuer, exp at most five
  * minutes ahead, jti used once). Any failure is 401 invalid_client with WWW-Authenticate.
  *
@@ -210,6 +214,13 @@ export async function authenticateClient(
   const presented = presentedCredentials(request, form);
   if (presented.method === 'private_key_jwt') return checkAssertion(ctx, presented);
   const client = await lookupClient(ctx, presented.clientId);
+  if (presented.method === 'none') {
+    // A client_id alone identifies only a public client; a confidential one that forgot its secret (or an
+    // attacker naming it) fails like a wrong secret, with no hint which ids exist.
+    if (client === undefined || client.authMethod !== 'none')
+      throw invalidClient('client authentication failed');
+    return client;
+  }
   return checkSecret(ctx, client, presented.method, presented.secret);
 }
 

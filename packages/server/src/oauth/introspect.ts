@@ -1,7 +1,15 @@
 import type { ServerContext } from '../server/context.js';
 import type { ClientRecord } from '../store/types.js';
 import type { FormParams } from './form.js';
-import { findOpaqueToken, findRefreshToken, looksLikeJWT, verifyOwnAccessToken } from './own-tokens.js';
+import type { OpaqueTokenRecord } from '../store/types.js';
+import { unauthorizedClient } from '../server/errors.js';
+import {
+  findOpaqueToken,
+  findRefreshToken,
+  looksLikeJWT,
+  verifyOwnAccessToken,
+  type AccessTokenClaims,
+} from './own-tokens.js';
 import { recordIntrospection } from './observe.js';
 import { oauthSettings } from './settings.js';
 import { deniedByClientRevocation } from './clients.js';
@@ -50,16 +58,46 @@ function mayIntrospect(
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
+/**
+ * One of our JWT access tokens that is still good: verified (signature, `typ: at+jwt`, `iss`, expiry), its
+ * jti not revoked, and its client not deleted since it was issued. Shared by introspection and userinfo.
+ *
+ * @example
+ * const claims = await verifyLiveAccessToken(ctx, token);
+ */
+export async function verifyLiveAccessToken(
+  ctx: ServerContext,
+  token: string,
+): Promise<AccessTokenClaims | undefined> {
+  const claims = await verifyOwnAccessToken(ctx, token);
+  if (!claims) return undefined;
+  // A deleted client's JWTs are not recorded one by one: one `client` entry denies all issued until then.
+  const deleted = await ctx.store.getRevocation('client', claims.client_id, ctx.clock());
+  if (deleted && deniedByClientRevocation(deleted, claims.iat)) return undefined;
+  return claims;
+}
+
+/**
+ * A live opaque access token: stored, unexpired, and its jti not revoked (a replayed authorization code
+ * revokes what it issued by jti, RFC 6749 §4.1.2). Shared by introspection and userinfo.
+ */
+export async function findLiveOpaqueToken(
+  ctx: ServerContext,
+  token: string,
+): Promise<OpaqueTokenRecord | undefined> {
+  const record = await findOpaqueToken(ctx, token);
+  if (!record) return undefined;
+  if (await ctx.store.isRevoked('jti', record.jti, ctx.clock())) return undefined;
+  return record;
+}
+
 async function introspectJWT(
   ctx: ServerContext,
   requester: ClientRecord,
   token: string,
 ): Promise<IntrospectionResponse> {
-  const claims = await verifyOwnAccessToken(ctx, token);
+  const claims = await verifyLiveAccessToken(ctx, token);
   if (!claims || !mayIntrospect(requester, claims.client_id, claims.aud)) return INACTIVE;
-  // A deleted client's JWTs are not recorded one by one: one `client` entry denies all issued until then.
-  const deleted = await ctx.store.getRevocation('client', claims.client_id, ctx.clock());
-  if (deleted && deniedByClientRevocation(deleted, claims.iat)) return INACTIVE;
   // `active` first for readers; set again after the claims so no claim named `active` can change it.
   return Object.assign({ active: true }, claims, ACTIVE_BEARER) as IntrospectionResponse;
 }
@@ -71,6 +109,7 @@ async function introspectOpaque(
 ): Promise<IntrospectionResponse | undefined> {
   const record = await findOpaqueToken(ctx, token);
   if (!record) return undefined;
+  if (await ctx.store.isRevoked('jti', record.jti, ctx.clock())) return INACTIVE;
   if (!mayIntrospect(requester, record.clientId, record.audience)) return INACTIVE;
   const registered = {
     active: true,
@@ -134,6 +173,8 @@ export async function introspectToken(
   requester: ClientRecord,
   form: FormParams,
 ): Promise<IntrospectionResponse> {
+  // RFC 7662 §2.1 protects the endpoint with client authentication; a public client has none to offer.
+  if (requester.authMethod === 'none') throw unauthorizedClient('public clients cannot introspect tokens');
   const token = form.require('token');
   let body: IntrospectionResponse;
   let format = 'jwt';

@@ -25,6 +25,14 @@ export interface StartRefreshFamilyOptions {
   sub: string;
   scope: string[];
   claims: Record<string, unknown>;
+  /** The signed-in user and browser session (authorization code grant): logout and user changes revoke it. */
+  userId?: string;
+  sessionId?: string;
+}
+
+export interface StartedRefreshFamily {
+  token: string;
+  familyId: string;
 }
 
 /**
@@ -38,6 +46,14 @@ export async function startRefreshFamily(
   ctx: ServerContext,
   options: StartRefreshFamilyOptions,
 ): Promise<string> {
+  return (await startRefreshFamilyWithId(ctx, options)).token;
+}
+
+/** startRefreshFamily, also returning the family id (the code grant records it for replay revocation). */
+export async function startRefreshFamilyWithId(
+  ctx: ServerContext,
+  options: StartRefreshFamilyOptions,
+): Promise<StartedRefreshFamily> {
   const { client } = options;
   const now = ctx.clock();
   const token = newRefreshToken();
@@ -54,6 +70,8 @@ export async function startRefreshFamily(
       absoluteExpiresAt,
       revokedAt: null,
       revokedReason: null,
+      userId: options.userId ?? null,
+      sessionId: options.sessionId ?? null,
     },
     {
       hash: hashToken(token),
@@ -63,5 +81,5 @@ export async function startRefreshFamily(
       usedAt: null,
     },
   );
-  return token;
+  return { token, familyId };
 }

@@ -14,6 +14,14 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'unsupported_token_type'
   | 'slow_down'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'login_required'
+  | 'consent_required'
+  | 'invalid_request_uri'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  | 'insufficient_scope'
   | 'temporarily_unavailable'
   | 'server_error';
 
@@ -58,3 +66,17 @@ export const rateLimited = (retryAfterSeconds: number) =>
   });
 export const unavailable = (d = 'the token service is temporarily unavailable') =>
   new OAuthError(503, 'temporarily_unavailable', d, { 'retry-after': '1' });
+/** RFC 6749 §4.1.2.1: the resource owner or the server denied the request. */
+export const accessDenied = (d: string) => new OAuthError(400, 'access_denied', d);
+/** RFC 6749 §4.1.2.1: only `response_type=code` is served. */
+export const unsupportedResponseType = (d: string) => new OAuthError(400, 'unsupported_response_type', d);
+/** OIDC Core §3.1.2.6: `prompt=none` and no usable session. */
+export const loginRequired = (d: string) => new OAuthError(400, 'login_required', d);
+/** OIDC Core §3.1.2.6: `prompt=none` and the user has not consented. */
+export const consentRequired = (d: string) => new OAuthError(400, 'consent_required', d);
+/** RFC 9126 §4: the `request_uri` is unknown, expired, used or belongs to another client. */
+export const invalidRequestUri = (d: string) => new OAuthError(400, 'invalid_request_uri', d);
+/** OIDC Core §6: request objects (`request`) are not supported. */
+export const requestNotSupported = (d: string) => new OAuthError(400, 'request_not_supported', d);
+/** OIDC Core §6: `request_uri` other than a pushed request's is not supported. */
+export const requestUriNotSupported = (d: string) => new OAuthError(400, 'request_uri_not_supported', d);

@@ -71,6 +71,7 @@ test('metadata: RFC 8414 document on both well-known paths, issuer equals the re
   assert.equal(md.revocation_endpoint, `${server.url}/oauth/revoke`);
   assert.equal(md.revocation_feed_endpoint, `${server.url}/oauth/revocations`);
   assert.deepEqual(md.grant_types_supported, [
+    'authorization_code',
     'client_credentials',
     'urn:ietf:params:oauth:grant-type:jwt-bearer',
     'refresh_token',
@@ -79,10 +80,11 @@ test('metadata: RFC 8414 document on both well-known paths, issuer equals the re
     'client_secret_basic',
     'client_secret_post',
     'private_key_jwt',
+    'none',
   ]);
   assert.ok(md.token_endpoint_auth_signing_alg_values_supported.includes('ES256'));
   assert.ok(!md.token_endpoint_auth_signing_alg_values_supported.includes('none'));
-  assert.deepEqual(md.response_types_supported, []);
+  assert.deepEqual(md.response_types_supported, ['code']);
 });
 
 test('healthz, readyz (store ping and a current key), 503 when the store is down', async (t) => {

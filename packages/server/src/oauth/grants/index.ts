@@ -5,6 +5,7 @@ import type { FormParams } from '../form.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import { JWT_BEARER_GRANT, jwtBearerGrant } from './jwt-bearer.js';
 import { refreshTokenGrant } from './refresh-token.js';
+import { authorizationCodeGrant } from './authorization-code.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 /** The grant types the token endpoint serves. */
@@ -20,8 +21,7 @@ const HANDLERS: Record<GrantType, GrantHandler> = {
   client_credentials: clientCredentialsGrant,
   [JWT_BEARER_GRANT]: jwtBearerGrant,
   refresh_token: refreshTokenGrant,
-  // TEMPORARY: the OIDC work replaces this with grants/authorization-code.ts.
-  authorization_code: () => Promise.reject(unsupportedGrantType('unsupported grant_type')),
+  authorization_code: authorizationCodeGrant,
 };
 
 /** The request's grant_type: missing is invalid_request, one we do not serve is unsupported_grant_type. */
@@ -33,10 +33,19 @@ export function supportedGrantType(form: FormParams): GrantType {
   return grantType as GrantType;
 }
 
+/**
+ * Grants a public client (`authMethod: 'none'`) may use: it cannot keep a secret, so it cannot act for
+ * itself (client_credentials, RFC 6749 §4.4) or vouch for assertions; the code grant is safe for it because
+ * PKCE binds the code to the app instance (RFC 7636, RFC 9700 §2.1.1).
+ */
+const PUBLIC_CLIENT_GRANTS: ReadonlySet<string> = new Set(['authorization_code', 'refresh_token']);
+
 /** A client may use only the grants it was registered with (RFC 6749 §5.2 unauthorized_client). */
 export function checkGrantAllowed(client: ClientRecord, grantType: GrantType): void {
   if (!client.grants.includes(grantType))
     throw unauthorizedClient('the client is not allowed to use this grant type');
+  if (client.authMethod === 'none' && !PUBLIC_CLIENT_GRANTS.has(grantType))
+    throw unauthorizedClient('a public client cannot use this grant type');
 }
 
 /**

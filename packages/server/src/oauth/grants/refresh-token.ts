@@ -7,6 +7,8 @@ import { newRefreshToken, refreshTokenExpiry } from '../refresh-token.js';
 import { resolveAudience } from '../resource.js';
 import { resolveScope } from '../scope.js';
 import { recordRefreshReuse } from '../observe.js';
+import { splitAuthenticationClaims } from '../claims-policy.js';
+import { OIDC_SCOPES } from '../../oidc/authorize-request.js';
 import { tokenResponse, type GrantHandler } from './types.js';
 
 function familyClaims(family: RefreshFamilyRecord): Record<string, unknown> {
@@ -58,8 +60,18 @@ export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
   if (family.revokedAt !== null) throw invalidGrant('refresh token revoked');
   if (family.absoluteExpiresAt <= now) throw invalidGrant('refresh token expired');
   if (current.usedAt === null && current.expiresAt <= now) throw invalidGrant('refresh token expired');
+  // A family from a user's sign-in lives only while the user does: deleted or disabled users' refresh
+  // tokens stop working at once (issue 14). The browser session's idle expiry does not matter (offline
+  // access is what refresh tokens are for); logout revokes the family itself (endSession).
+  if (family.userId != null) {
+    const user = await ctx.store.getUser(family.userId);
+    if (user === undefined || user.disabled)
+      throw invalidGrant('the user of this refresh token is no longer active');
+  }
   // A client whose scope shrank since the login does not keep the old scope through refresh.
-  const granted = family.scope.filter((s) => client.scope.includes(s));
+  // The OpenID scopes are not registered per client: a sign-in family keeps them (OIDC_SCOPES).
+  const allowed = family.userId != null ? [...client.scope, ...OIDC_SCOPES] : client.scope;
+  const granted = family.scope.filter((s) => allowed.includes(s));
   const scope = resolveScope(form.get('scope'), granted);
   // RFC 8707 §2 on refresh: the new token may name any one of the audiences the client still has (the
   // family keeps no audience of its own), checked before the rotation so a wrong one burns nothing.
@@ -81,12 +93,15 @@ export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
   // Revoked between our read and the rotation (RFC 7009 revoke or a concurrent reuse detection).
   if (result.family.revokedAt !== null) throw invalidGrant('refresh token revoked');
 
+  // auth_time, acr, amr and sid are the sign-in's and stay with the family; they are not custom claims.
+  const { authentication, custom } = splitAuthenticationClaims(familyClaims(family));
   const issued = await issueAccessToken(ctx, {
     client,
     sub: family.sub,
     scope,
-    claims: familyClaims(family),
+    claims: custom,
     audience,
+    ...(family.userId != null && authentication !== undefined && { authentication }),
   });
   return tokenResponse(issued, scope, next);
 };

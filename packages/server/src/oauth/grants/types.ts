@@ -10,6 +10,8 @@ export interface TokenResponse {
   expires_in: number;
   scope?: string;
   refresh_token?: string;
+  /** OIDC Core §3.1.3.3: when `openid` was granted in the authorization code flow. */
+  id_token?: string;
 }
 
 /** One grant type: given an authenticated client allowed to use it, answer the token request. */

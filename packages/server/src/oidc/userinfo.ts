@@ -1,0 +1,92 @@
+import type { FastifyRequest } from 'fastify';
+import { extractBearerToken } from '@tessera/jwt';
+import type { ServerContext } from '../server/context.js';
+import { OAuthError } from '../server/errors.js';
+import type { FormParams } from '../oauth/form.js';
+import { looksLikeJWT } from '../oauth/own-tokens.js';
+import { findLiveOpaqueToken, verifyLiveAccessToken } from '../oauth/introspect.js';
+import { scopedUserClaims } from './id-token.js';
+
+/**
+ * An RFC 6750 §3 failure at the userinfo endpoint. `bare` (no token at all) answers 401 with a challenge
+ * that carries no error attribute (§3.1) and no body.
+ */
+export class BearerError extends OAuthError {
+  override readonly name = 'BearerError';
+  readonly bare: boolean;
+  constructor(status: number, error: OAuthError['error'], description: string, extra = '', bare = false) {
+    const challenge = bare
+      ? 'Bearer realm="tessera"'
+      : `Bearer realm="tessera", error="${error}", error_description="${description}"${extra}`;
+    super(status, error, description, { 'www-authenticate': challenge });
+    this.bare = bare;
+  }
+}
+
+const invalidToken = () =>
+  new BearerError(401, 'invalid_token', 'the access token is invalid, expired or revoked');
+
+/**
+ * The access token of a userinfo request: the Authorization header (RFC 6750 §2.1) or, on POST, the form
+ * body's `access_token` (§2.2); exactly one. Never the URL query (§2.3 is optional, and URLs leak into logs
+ * and Referer headers, §5.3).
+ */
+function presentedToken(
+  request: FastifyRequest,
+  form: FormParams | undefined,
+  queryHasToken: boolean,
+): string {
+  if (queryHasToken)
+    throw new BearerError(400, 'invalid_request', 'access tokens are not accepted in the URL query');
+  const header = extractBearerToken(request.headers.authorization);
+  if (header.status === 'malformed')
+    throw new BearerError(400, 'invalid_request', 'malformed Authorization header');
+  const body = form?.get('access_token');
+  if (header.status === 'ok' && body !== undefined)
+    throw new BearerError(400, 'invalid_request', 'more than one access token presented');
+  if (header.status === 'ok') return header.token;
+  if (body !== undefined) return body;
+  throw new BearerError(401, 'invalid_request', 'no access token', '', true);
+}
+
+/** The subject and scope of a live access token of ours (JWT `typ: at+jwt` or opaque), else invalid_token. */
+async function tokenGrant(ctx: ServerContext, token: string): Promise<{ sub: string; scope: string[] }> {
+  if (token.length > 16384) throw invalidToken();
+  if (looksLikeJWT(token)) {
+    // `typ: at+jwt` is required (RFC 9068 §4): an ID token (`typ: JWT`) is not an access token.
+    const claims = await verifyLiveAccessToken(ctx, token);
+    if (claims === undefined || typeof claims.sub !== 'string') throw invalidToken();
+    const scope = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+    return { sub: claims.sub, scope };
+  }
+  const record = await findLiveOpaqueToken(ctx, token);
+  if (record === undefined) throw invalidToken();
+  return { sub: record.sub, scope: record.scope };
+}
+
+/**
+ * OIDC Core §5.3 userinfo: `sub` and only what the granted scopes allow. The token must carry `openid`
+ * (else 403 insufficient_scope) and its user must still exist and be enabled.
+ *
+ * @example
+ * const claims = await answerUserinfo(ctx, request, form, false); // { sub, name?, email?, email_verified? }
+ */
+export async function answerUserinfo(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  form: FormParams | undefined,
+  queryHasToken: boolean,
+): Promise<Record<string, unknown>> {
+  const token = presentedToken(request, form, queryHasToken);
+  const { sub, scope } = await tokenGrant(ctx, token);
+  if (!scope.includes('openid'))
+    throw new BearerError(
+      403,
+      'insufficient_scope',
+      'the access token lacks the openid scope',
+      ', scope="openid"',
+    );
+  const user = await ctx.store.getUser(sub);
+  if (user === undefined || user.disabled) throw invalidToken();
+  return { ...scopedUserClaims(user, scope), sub: user.id };
+}
