@@ -126,8 +126,8 @@ test('html escapes every interpolation but its own fragments', () => {
   );
   const inner = html`<b>${'<i>'}</b>`;
   assert.equal(
-    html`<p>${inner}${['<', html`<br />`]}${undefined}${false}</p>`.toString(),
-    '<p><b>&lt;i&gt;</b>&lt;<br></p>',
+    html`<p>${inner}${['<', html`<em>!</em>`]}${undefined}${false}</p>`.toString(),
+    '<p><b>&lt;i&gt;</b>&lt;<em>!</em></p>',
   );
 });
 
