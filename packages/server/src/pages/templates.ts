@@ -102,7 +102,7 @@ export function consentBody(view: ConsentView): SafeHtml {
       ${scopes.map((s) => html`<li><span class="check" aria-hidden="true"></span><span>${describeScope(s)}</span></li>`)}
     </ul>
     <p class="note">
-      Signed in as <strong>${view.email}</strong>. You can change your mind later by signing out of the
+      Signed in as <strong>${view.email}</strong>. If you allow, Tessera remembers your choice for this
       application.
     </p>
     <form method="post" action="/consent" class="form">
@@ -116,8 +116,8 @@ export function consentBody(view: ConsentView): SafeHtml {
 
 export function errorBody(page: { title: string; message: string }): SafeHtml {
   return html`<h1>${page.title}</h1>
-    <p class="alert" role="alert">${page.message}</p>
-    <p class="note">You can close this page and go back to the application.</p>`;
+    <p class="lead" role="alert">${page.message}</p>
+    <p class="note">You can close this page.</p>`;
 }
 
 export interface LogoutView {

@@ -32,6 +32,10 @@ export interface Pages {
   calls: FlowCall[];
   /** Set-password link stand-ins: token → user id and expiry (ms). */
   linkTokens: Map<string, { userId: string; expiresAt: number }>;
+  /** Where the stand-in continueAuthorization sends the browser (default: the fake client's callback). */
+  continueTo: (id: string, progress: { signedIn?: boolean; consented?: boolean }) => string;
+  /** Listen on 127.0.0.1 port 0 and make that the issuer (for a real browser: its Origin must match). */
+  listen(): Promise<string>;
   /** Moves the clock of the server (sessions, throttling, links). */
   advance(ms: number): void;
   addUser(email: string, password: string | null, extra?: Partial<UserRecord>): Promise<UserRecord>;
@@ -46,7 +50,8 @@ export async function startPages(values: Record<string, string> = {}): Promise<P
   let offset = 0;
   const clock = () => Date.now() + offset;
   const harness = await startHarness({ store: 'memory:', ...values }, { clock });
-  const ctx = harness.server.ctx;
+  // A copy with its own config, so `listen` can make the page app's URL the issuer.
+  const ctx: ServerContext = { ...harness.server.ctx, config: { ...harness.server.ctx.config } };
   const interactions = new Map<string, InteractionView>();
   const calls: FlowCall[] = [];
   const linkTokens = new Map<string, { userId: string; expiresAt: number }>();
@@ -55,7 +60,7 @@ export async function startPages(values: Record<string, string> = {}): Promise<P
     load: async (_ctx, id) => interactions.get(id),
     continue: async (_ctx, _request, reply, id, active, progress) => {
       calls.push({ kind: 'continue', id, active, progress });
-      return reply.redirect(`${CLIENT_CALLBACK}?code=fake&state=${id}`, 303);
+      return reply.redirect(pages.continueTo(id, progress), 303);
     },
     deny: async (_ctx, _request, reply, id) => {
       calls.push({ kind: 'deny', id });
@@ -87,10 +92,19 @@ export async function startPages(values: Record<string, string> = {}): Promise<P
   app.get('/test/logout-page', async (_request, reply: FastifyReply) =>
     sendLogoutPage(reply, { csrf: 'x', clientId: 'web', fields: { state: 's', id_token_hint: 'h' } }),
   );
+  app.get('/test/callback', async (_request, reply: FastifyReply) =>
+    reply.type('text/plain; charset=utf-8').send('back at the application'),
+  );
   app.get('/test/signed-out-page', async (_request, reply: FastifyReply) => sendSignedOutPage(reply));
   await app.ready();
 
-  return {
+  const pages: Pages = {
+    continueTo: (id) => `${CLIENT_CALLBACK}?code=fake&state=${id}`,
+    async listen() {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      ctx.config.issuer = url;
+      return url;
+    },
     harness,
     ctx,
     app,
@@ -127,6 +141,7 @@ export async function startPages(values: Record<string, string> = {}): Promise<P
       await harness.close();
     },
   };
+  return pages;
 }
 
 export interface PageResponse {
