@@ -1,27 +1,27 @@
 /**
- * TEMPORARY minimal pages (the sign-in UI work replaces this module with the real layout, stylesheet and
- * templates, keeping these exports). Every page is server-rendered HTML with a strict CSP.
+ * Tessera's own pages, rendered on the server: no script, one static stylesheet, a strict CSP and the
+ * anti-framing headers on every page (issue 14, "Login, sessions, consent").
  */
 import type { FastifyReply } from 'fastify';
+import { sendPage } from './layout.js';
+import {
+  consentBody,
+  errorBody,
+  logoutBody,
+  setPasswordBody,
+  setPasswordDoneBody,
+  signedInBody,
+  signedOutBody,
+  signInBody,
+  type ConsentView,
+  type SetPasswordView,
+  type SignInView,
+} from './templates.js';
 
-/** No inline script or style, no framing (clickjacking), forms post only to ourselves. */
-export const PAGE_CSP =
-  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function send(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
-  return reply
-    .code(status)
-    .header('content-security-policy', PAGE_CSP)
-    .header('x-frame-options', 'DENY')
-    .header('referrer-policy', 'no-referrer')
-    .header('cache-control', 'no-store')
-    .type('text/html; charset=utf-8')
-    .send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Tessera</title></head><body>${body}</body></html>`,
-    );
-}
+export { PAGE_CSP, PAGE_HEADERS, pageStylesheet, sendPage } from './layout.js';
+export { escapeHtml, html, SafeHtml } from './html.js';
+export { describeScope } from './templates.js';
+export type { ConsentView, SetPasswordView, SignInView } from './templates.js';
 
 /** Tessera's own error page: used whenever an error must not be redirected (unknown client, bad redirect_uri). */
 export function sendErrorPage(
@@ -29,12 +29,7 @@ export function sendErrorPage(
   status: number,
   page: { title: string; message: string },
 ): FastifyReply {
-  return send(
-    reply,
-    status,
-    page.title,
-    `<h1>${escapeHtml(page.title)}</h1><p>${escapeHtml(page.message)}</p>`,
-  );
+  return sendPage(reply, status, page.title, errorBody(page));
 }
 
 /**
@@ -45,18 +40,40 @@ export function sendLogoutPage(
   reply: FastifyReply,
   page: { csrf: string; clientId?: string; fields: Record<string, string> },
 ): FastifyReply {
-  const hidden = Object.entries({ ...page.fields, csrf: page.csrf })
-    .map(([n, v]) => `<input type="hidden" name="${escapeHtml(n)}" value="${escapeHtml(v)}">`)
-    .join('');
-  return send(
-    reply,
-    200,
-    'Sign out',
-    `<h1>Sign out?</h1><form method="post" action="/oauth/logout">${hidden}<button type="submit" name="decision" value="logout">Sign out</button></form>`,
-  );
+  return sendPage(reply, 200, 'Sign out', logoutBody(page));
 }
 
 /** Shown after a logout with no (valid) post_logout_redirect_uri. */
 export function sendSignedOutPage(reply: FastifyReply): FastifyReply {
-  return send(reply, 200, 'Signed out', '<h1>You are signed out</h1>');
+  return sendPage(reply, 200, 'Signed out', signedOutBody());
+}
+
+/** The sign-in form (status 401 when it comes back with an error). */
+export function sendSignInPage(reply: FastifyReply, status: number, view: SignInView): FastifyReply {
+  return sendPage(reply, status, 'Sign in', signInBody(view));
+}
+
+/** The consent page: the client, a line per scope, Allow and Deny. */
+export function sendConsentPage(reply: FastifyReply, view: ConsentView): FastifyReply {
+  return sendPage(reply, 200, 'Allow access', consentBody(view));
+}
+
+/** A direct visit to /signin with a live session: who is signed in, and a sign-out form. */
+export function sendSignedInPage(
+  reply: FastifyReply,
+  view: { csrf: string; email: string; name: string | null },
+): FastifyReply {
+  return sendPage(reply, 200, 'Signed in', signedInBody(view));
+}
+
+export function sendSetPasswordPage(
+  reply: FastifyReply,
+  status: number,
+  view: SetPasswordView,
+): FastifyReply {
+  return sendPage(reply, status, 'Choose a password', setPasswordBody(view));
+}
+
+export function sendSetPasswordDonePage(reply: FastifyReply): FastifyReply {
+  return sendPage(reply, 200, 'Password set', setPasswordDoneBody());
 }

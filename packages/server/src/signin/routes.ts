@@ -1,5 +1,74 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../server/context.js';
+import { parseForm } from '../oauth/form.js';
+import { answerWrongMethods } from '../server/routes/method-not-allowed.js';
+import { pageStylesheet } from '../pages/index.js';
+import { sendPageError } from './errors.js';
+import { DEFAULT_FLOW, DEFAULT_LINKS, type InteractionFlow, type SetPasswordLinks } from './flow.js';
+import { showSignIn, submitSignIn, submitSignOut } from './signin.js';
+import { showConsent, submitConsent } from './consent.js';
+import { showSetPassword, submitSetPassword } from './set-password.js';
 
-/** TEMPORARY: the sign-in, consent and set-password pages (the sign-in UI work fills this plugin). */
-export const signInRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async () => {};
+/** A sign-in form is well under 2 KiB; 16 KiB leaves room and no more. */
+const FORM_BODY_LIMIT = 16 * 1024;
+
+type QueryRequest = FastifyRequest<{ Querystring: Record<string, unknown> }>;
+
+export interface SignInRoutesOptions {
+  ctx: ServerContext;
+  /** The waiting-authorization contract (default: oidc/interaction.ts). */
+  flow?: InteractionFlow;
+  /** The set-password link contract (default: users/links.ts). */
+  links?: SetPasswordLinks;
+}
+
+/**
+ * Tessera's pages: `/signin`, `/signout`, `/consent`, `/account/set-password` and the stylesheet. Form
+ * bodies are parsed in this plugin's scope (repeated fields refused, like the OAuth endpoints), and every
+ * failure renders a page.
+ *
+ * @example await app.register(signInRoutes, { ctx });
+ */
+export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app, options) => {
+  const { ctx } = options;
+  const flow = options.flow ?? DEFAULT_FLOW;
+  const links = options.links ?? DEFAULT_LINKS;
+
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
+    (_request, body, done) => {
+      try {
+        done(null, parseForm(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
+  app.setErrorHandler((err, request, reply) => sendPageError(ctx, err, request, reply));
+
+  // Long-cached: the URL changes with the content (pageStylesheet hashes it).
+  const stylesheet = pageStylesheet();
+  app.get(stylesheet.path, async (_request, reply) =>
+    reply
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('x-content-type-options', 'nosniff')
+      .type('text/css; charset=utf-8')
+      .send(stylesheet.body),
+  );
+
+  app.get('/signin', async (request: QueryRequest, reply) => showSignIn(ctx, flow, request, reply));
+  app.post('/signin', async (request, reply) => submitSignIn(ctx, flow, request, reply));
+  app.post('/signout', async (request, reply) => submitSignOut(ctx, request, reply));
+  app.get('/consent', async (request: QueryRequest, reply) => showConsent(ctx, flow, request, reply));
+  app.post('/consent', async (request, reply) => submitConsent(ctx, flow, request, reply));
+  app.get('/account/set-password', async (request: QueryRequest, reply) =>
+    showSetPassword(ctx, links, request, reply),
+  );
+  app.post('/account/set-password', async (request, reply) => submitSetPassword(ctx, links, request, reply));
+
+  for (const path of ['/signin', '/consent', '/account/set-password'])
+    answerWrongMethods(app, path, ['GET', 'POST']);
+  answerWrongMethods(app, '/signout', ['POST']);
+  answerWrongMethods(app, stylesheet.path, ['GET']);
+};

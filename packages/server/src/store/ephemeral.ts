@@ -14,6 +14,10 @@ export interface EphemeralState {
   readonly kind: 'memory' | 'redis';
   /** Count one hit against `key` in a fixed window of `windowMs`; allowed while the count ≤ limit. */
   hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+  /** A `hit` window's count and time left, without counting (count 0 when there is none). */
+  peek(key: string): Promise<{ count: number; resetMs: number }>;
+  /** Forget a `hit` window, so the next hit starts a new one (a sign-in success clears its failures). */
+  reset(key: string): Promise<void>;
   /** Atomically record `id` for ttlMs; true the first time, false while it is remembered. */
   consumeOnce(id: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;

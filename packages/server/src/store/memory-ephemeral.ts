@@ -40,6 +40,14 @@ export function createMemoryEphemeral(options: MemoryEphemeralOptions = {}): Eph
       w.count++;
       return { allowed: w.count <= limit, remaining: Math.max(0, limit - w.count), resetMs: w.resetAt - now };
     },
+    async peek(key) {
+      const now = clock();
+      const w = windows.get(key);
+      return !w || w.resetAt <= now ? { count: 0, resetMs: 0 } : { count: w.count, resetMs: w.resetAt - now };
+    },
+    async reset(key) {
+      windows.delete(key);
+    },
     async consumeOnce(id, ttlMs) {
       const now = clock();
       const until = seen.get(id);

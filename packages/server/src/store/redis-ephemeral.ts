@@ -85,6 +85,26 @@ export async function openRedisEphemeral(options: RedisEphemeralOptions): Promis
       const [count, pttl] = reply.map(Number) as [number, number];
       return { allowed: count <= limit, remaining: Math.max(0, limit - count), resetMs: Math.max(0, pttl) };
     },
+    async peek(key) {
+      let reply: [Error | null, unknown][] | null;
+      try {
+        reply = await redis.multi().get(`${prefix}rl:${key}`).pttl(`${prefix}rl:${key}`).exec();
+      } catch (err) {
+        throw unavailable(err);
+      }
+      const [get, pttl] = reply ?? [];
+      if (get?.[0] || pttl?.[0]) throw unavailable(get?.[0] ?? pttl?.[0]);
+      const count = Number(get?.[1] ?? 0);
+      const resetMs = Number(pttl?.[1] ?? -2);
+      return count > 0 && resetMs > 0 ? { count, resetMs } : { count: 0, resetMs: 0 };
+    },
+    async reset(key) {
+      try {
+        await redis.del(`${prefix}rl:${key}`);
+      } catch (err) {
+        throw unavailable(err);
+      }
+    },
     async consumeOnce(id, ttlMs) {
       try {
         // SET NX is the check and the write in one command: two instances cannot both get OK.

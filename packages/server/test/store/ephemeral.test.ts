@@ -64,6 +64,30 @@ function runEphemeralContract(name: string, open: () => Promise<Opened>): void {
     );
 
     it(
+      'peek reads a window without counting; reset forgets it (sign-in throttling)',
+      withState(async ({ state, advance }) => {
+        assert.deepEqual(await state.peek('fail:a'), { count: 0, resetMs: 0 });
+        await state.hit('fail:a', 100, 300);
+        await state.hit('fail:a', 100, 300);
+        const seen = await state.peek('fail:a');
+        assert.equal(seen.count, 2);
+        assert.ok(seen.resetMs > 0 && seen.resetMs <= 300);
+        assert.equal((await state.peek('fail:a')).count, 2, 'peeking does not count');
+        assert.equal((await state.hit('fail:a', 100, 300)).remaining, 97);
+        await state.reset('fail:a');
+        assert.deepEqual(await state.peek('fail:a'), { count: 0, resetMs: 0 });
+        assert.equal((await state.hit('fail:a', 100, 300)).remaining, 99, 'a new window after reset');
+        await state.reset('never-hit');
+        await advance(350);
+        assert.deepEqual(
+          await state.peek('fail:a'),
+          { count: 0, resetMs: 0 },
+          'an ended window reads as none',
+        );
+      }),
+    );
+
+    it(
       'of 20 concurrent consumeOnce calls exactly one is true',
       withState(async ({ state }) => {
         const results = await Promise.all(

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyReply } from 'fastify';
+import { html, type SafeHtml } from './html.js';
+
+/**
+ * No script at all, styles only from our own stylesheet (no inline style), no framing (clickjacking, RFC
+ * 7034 / CSP `frame-ancestors`), forms post only to ourselves, no `<base>` rewriting of relative URLs.
+ */
+export const PAGE_CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * Headers on every page. `X-Frame-Options` for browsers older than CSP level 2 (clickjacking);
+ * `no-referrer` because the set-password page carries its token in the URL and no page should leak its
+ * query to another site; `no-store` because pages show who is signed in and carry CSRF tokens.
+ */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': PAGE_CSP,
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+// dist/src/pages → package root → static/pages (the folder ships in the npm package).
+const STATIC_DIR = fileURLToPath(new URL('../../../static/pages/', import.meta.url));
+
+/** The stylesheet, read once; its URL carries a hash of its content so it can be cached for a year. */
+export interface Stylesheet {
+  path: string;
+  body: Buffer;
+}
+
+let stylesheet: Stylesheet | undefined;
+export function pageStylesheet(): Stylesheet {
+  if (stylesheet === undefined) {
+    const body = readFileSync(`${STATIC_DIR}tessera.css`);
+    const hash = createHash('sha256').update(body).digest('base64url').slice(0, 12);
+    stylesheet = { path: `/pages/tessera.${hash}.css`, body };
+  }
+  return stylesheet;
+}
+
+// Four tiles of a mosaic (a tessera is one of them): drawn inline so the page needs no image request.
+const MARK = html`<svg
+  class="mark"
+  viewBox="0 0 24 24"
+  width="28"
+  height="28"
+  aria-hidden="true"
+  focusable="false"
+>
+  <rect x="2" y="2" width="9" height="9" rx="2.5" />
+  <rect x="13" y="2" width="9" height="9" rx="2.5" class="t2" />
+  <rect x="2" y="13" width="9" height="9" rx="2.5" class="t3" />
+  <rect x="13" y="13" width="9" height="9" rx="2.5" />
+</svg>`;
+
+/** The one layout: brand header, a card holding the page's content, a footer. */
+export function layout(title: string, body: SafeHtml): SafeHtml {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <meta name="robots" content="noindex, nofollow" />
+        <meta name="color-scheme" content="light dark" />
+        <title>${title} · Tessera</title>
+        <link rel="stylesheet" href="${pageStylesheet().path}" />
+        <link rel="icon" href="data:," />
+      </head>
+      <body>
+        <div class="page">
+          <header class="brand">${MARK}<span class="brand-name">Tessera</span></header>
+          <main class="card">${body}</main>
+          <footer class="footer">
+            Secured by Tessera. Never share your password with anyone, including the applications you use.
+          </footer>
+        </div>
+      </body>
+    </html> `;
+}
+
+/**
+ * Send a page with the security headers.
+ *
+ * @example
+ * sendPage(reply, 200, 'Sign in', html`<h1>Sign in</h1>`);
+ */
+export function sendPage(reply: FastifyReply, status: number, title: string, body: SafeHtml): FastifyReply {
+  return reply
+    .code(status)
+    .headers(PAGE_HEADERS)
+    .type('text/html; charset=utf-8')
+    .send(layout(title, body).toString());
+}
