@@ -24,6 +24,8 @@ export interface InteractionView {
   scope: string[];
   /** `login_hint`, to pre-fill the email field. */
   loginHint: string | undefined;
+  /** The validated redirect URI the request will answer to (the pages' CSP `form-action` names it). */
+  redirectUri: string;
 }
 
 /** A waiting request lives this long (time to type a password, not to leave a tab open for a day). */
@@ -191,6 +193,7 @@ export async function loadInteraction(ctx: ServerContext, id: string): Promise<I
     clientId: data.request.clientId,
     scope: data.request.scope,
     loginHint: data.request.loginHint,
+    redirectUri: data.request.redirectUri,
   };
 }
 

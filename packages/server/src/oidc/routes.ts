@@ -112,6 +112,7 @@ export const oidcRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
       fields: logout.fields,
     };
     if (logout.client !== undefined) page.clientId = logout.client.id;
+    if (logout.postLogoutRedirectUri !== undefined) page.returnTo = logout.postLogoutRedirectUri;
     return sendLogoutPage(reply, page);
   });
   app.post('/oauth/logout', async (request, reply) => {
@@ -125,6 +126,7 @@ export const oidcRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
         fields: logout.fields,
       };
       if (logout.client !== undefined) page.clientId = logout.client.id;
+      if (logout.postLogoutRedirectUri !== undefined) page.returnTo = logout.postLogoutRedirectUri;
       return sendLogoutPage(reply, page);
     }
     verifyCsrf(ctx, request, form.get('csrf'), 'logout');

@@ -18,7 +18,7 @@ import {
   type SignInView,
 } from './templates.js';
 
-export { PAGE_CSP, PAGE_HEADERS, pageStylesheet, sendPage } from './layout.js';
+export { PAGE_CSP, PAGE_HEADERS, pageCsp, pageStylesheet, sendPage } from './layout.js';
 export { escapeHtml, html, SafeHtml } from './html.js';
 export { describeScope } from './templates.js';
 export type { ConsentView, SetPasswordView, SignInView } from './templates.js';
@@ -38,9 +38,15 @@ export function sendErrorPage(
  */
 export function sendLogoutPage(
   reply: FastifyReply,
-  page: { csrf: string; clientId?: string; fields: Record<string, string> },
+  page: { csrf: string; clientId?: string; fields: Record<string, string>; returnTo?: string },
 ): FastifyReply {
-  return sendPage(reply, 200, 'Sign out', logoutBody(page));
+  return sendPage(
+    reply,
+    200,
+    'Sign out',
+    logoutBody(page),
+    page.returnTo === undefined ? [] : [page.returnTo],
+  );
 }
 
 /** Shown after a logout with no (valid) post_logout_redirect_uri. */
@@ -50,12 +56,18 @@ export function sendSignedOutPage(reply: FastifyReply): FastifyReply {
 
 /** The sign-in form (status 401 when it comes back with an error). */
 export function sendSignInPage(reply: FastifyReply, status: number, view: SignInView): FastifyReply {
-  return sendPage(reply, status, 'Sign in', signInBody(view));
+  return sendPage(
+    reply,
+    status,
+    'Sign in',
+    signInBody(view),
+    view.returnTo === undefined ? [] : [view.returnTo],
+  );
 }
 
 /** The consent page: the client, a line per scope, Allow and Deny. */
 export function sendConsentPage(reply: FastifyReply, view: ConsentView): FastifyReply {
-  return sendPage(reply, 200, 'Allow access', consentBody(view));
+  return sendPage(reply, 200, 'Allow access', consentBody(view), [view.returnTo]);
 }
 
 /** A direct visit to /signin with a live session: who is signed in, and a sign-out form. */

@@ -86,15 +86,49 @@ export function layout(title: string, body: SafeHtml): SafeHtml {
 }
 
 /**
- * Send a page with the security headers.
+ * The CSP source for where a form's answer may redirect: the origin of an http(s) URI, the scheme of a
+ * native app's private-use URI (RFC 8252 §7.1). Undefined for anything else.
+ */
+export function formTargetSource(uri: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol === 'https:' || url.protocol === 'http:') return url.origin;
+  return /^[a-z][a-z0-9+.-]*:$/.test(url.protocol) ? url.protocol : undefined;
+}
+
+/**
+ * The page CSP. Browsers apply `form-action` to every redirect that follows a form post (CSP Level 3
+ * §6.4.1), so a sign-in, consent or logout form whose answer sends the browser back to the application
+ * names that one registered destination, and nothing else: `form-action 'self' https://app.example`.
+ */
+export function pageCsp(formTargets: readonly string[] = []): string {
+  const sources = formTargets.map(formTargetSource).filter((s): s is string => s !== undefined);
+  if (sources.length === 0) return PAGE_CSP;
+  return PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${[...new Set(sources)].join(' ')}`);
+}
+
+/**
+ * Send a page with the security headers. `formTargets`: registered URIs the page's forms may end up
+ * redirecting to (see pageCsp).
  *
  * @example
  * sendPage(reply, 200, 'Sign in', html`<h1>Sign in</h1>`);
  */
-export function sendPage(reply: FastifyReply, status: number, title: string, body: SafeHtml): FastifyReply {
+export function sendPage(
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  body: SafeHtml,
+  formTargets: readonly string[] = [],
+): FastifyReply {
   return reply
     .code(status)
     .headers(PAGE_HEADERS)
+    .header('content-security-policy', pageCsp(formTargets))
     .type('text/html; charset=utf-8')
     .send(layout(title, body).toString());
 }

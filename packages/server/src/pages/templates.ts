@@ -21,6 +21,8 @@ export interface SignInView {
   clientId?: string;
   email?: string;
   error?: string;
+  /** The client's redirect URI: where the form's answer may send the browser (the page CSP names it). */
+  returnTo?: string;
 }
 
 /** The sign-in form; the attributes are the ones password managers rely on. */
@@ -92,6 +94,8 @@ export interface ConsentView {
   clientId: string;
   scope: string[];
   email: string;
+  /** The client's redirect URI: where Allow and Deny send the browser (the page CSP names it). */
+  returnTo: string;
 }
 
 export function consentBody(view: ConsentView): SafeHtml {

@@ -29,6 +29,7 @@ export async function showConsent(
     clientId: view.clientId,
     scope: view.scope,
     email: active.user.email,
+    returnTo: view.redirectUri,
   });
 }
 

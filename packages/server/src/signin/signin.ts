@@ -41,6 +41,7 @@ export async function showSignIn(
       csrf: csrfToken(ctx, request, reply, 'signin'),
       interaction: view.id,
       clientId: view.clientId,
+      returnTo: view.redirectUri,
       ...(view.loginHint !== undefined && { email: view.loginHint.slice(0, MAX_EMAIL) }),
     });
   }
@@ -67,11 +68,13 @@ export async function submitSignIn(
   verifyCsrf(ctx, request, form.get('csrf'), 'signin');
   const id = form.get('interaction');
   let clientId: string | undefined;
+  let returnTo: string | undefined;
   if (id !== undefined) {
     const view = interactionId(id) === undefined ? undefined : await flow.load(ctx, id);
     if (view === undefined) return sendErrorPage(reply, 400, EXPIRED_SIGNIN);
     if (form.get('decision') === 'cancel') return flow.deny(ctx, request, reply, id);
     clientId = view.clientId;
+    returnTo = view.redirectUri;
   }
   const email = (form.get('username') ?? '').trim();
   const password = form.get('password') ?? '';
@@ -80,6 +83,7 @@ export async function submitSignIn(
       csrf: csrfToken(ctx, request, reply, 'signin'),
       ...(id !== undefined && { interaction: id }),
       ...(clientId !== undefined && { clientId }),
+      ...(returnTo !== undefined && { returnTo }),
       email: email.slice(0, MAX_EMAIL),
       error,
     });

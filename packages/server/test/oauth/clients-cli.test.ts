@@ -780,39 +780,7 @@ describe('tessera clients delete --redis', async () => {
   );
 });
 
-/**
- * Whether this build's SQLite store keeps the sign-in fields of a client (post-logout URIs, first party,
- * require PAR). The store work of issue 14 adds them; until it lands, tests that read them back are skipped.
- */
-async function sqliteKeepsSignInClientFields(): Promise<boolean> {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-clients-probe-'));
-  const store = await openStore(undefined, { dataDir: dir });
-  try {
-    const { client } = buildClient(
-      {
-        id: 'probe',
-        grants: ['authorization_code'],
-        redirectUris: ['https://app.example/cb'],
-        postLogoutRedirectUris: ['https://app.example/bye'],
-        firstParty: true,
-        requirePar: true,
-      },
-      { accessTtl: 900, maxAccessTtl: 3600, refreshAbsoluteTtl: 604800, refreshIdleTtl: 86400 },
-      Buffer.alloc(32, 1),
-      0,
-    );
-    await store.createClient(client);
-    const back = await store.getClient('probe');
-    return back?.firstParty === true && back.requirePar === true && back.postLogoutRedirectUris?.length === 1;
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 describe('tessera clients: sign-in registrations (issue 14)', async () => {
-  const persisted = await sqliteKeepsSignInClientFields();
-  const needsStore = !persisted && 'the SQLite store does not keep the sign-in client fields yet';
   let dir: string;
   let dd: string[];
 
@@ -861,7 +829,7 @@ describe('tessera clients: sign-in registrations (issue 14)', async () => {
     );
   });
 
-  it('show and list print the sign-in fields', { skip: needsStore }, async () => {
+  it('show and list print the sign-in fields', async () => {
     const shown = JSON.parse((await tessera(['clients', 'show', 'web', '--json', ...dd])).out);
     assert.deepEqual(shown.post_logout_redirect_uris, ['https://app.example/bye']);
     assert.equal(shown.first_party, true);
@@ -1135,7 +1103,7 @@ describe('tessera clients: sign-in registrations (issue 14)', async () => {
     }
   });
 
-  it('update keeps the sign-in fields not given', { skip: needsStore }, async () => {
+  it('update keeps the sign-in fields not given', async () => {
     assert.equal((await tessera(['clients', 'update', 'web', '--scope', 'openid', '--json', ...dd])).code, 0);
     const view = JSON.parse((await tessera(['clients', 'show', 'web', '--json', ...dd])).out);
     assert.deepEqual(

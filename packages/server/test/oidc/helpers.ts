@@ -12,15 +12,12 @@ import { startHarness, type Harness } from '../oauth/harness.js';
 
 export const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
 
-/** A server on `memory:` with rate limits off. */
+/** A server on the default SQLite store (temp data dir) with rate limits off. */
 export function startOidcHarness(
   values: Record<string, string> = {},
   options: { clock?: () => number } = {},
 ): Promise<Harness> {
-  return startHarness(
-    { store: 'memory:', 'rate-limit-client': '0', 'rate-limit-ip': '0', ...values },
-    options,
-  );
+  return startHarness({ 'rate-limit-client': '0', 'rate-limit-ip': '0', ...values }, options);
 }
 
 export interface CodeClient {

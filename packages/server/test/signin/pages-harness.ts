@@ -49,7 +49,7 @@ export const CLIENT_CALLBACK = 'https://app.example/callback';
 export async function startPages(values: Record<string, string> = {}): Promise<Pages> {
   let offset = 0;
   const clock = () => Date.now() + offset;
-  const harness = await startHarness({ store: 'memory:', ...values }, { clock });
+  const harness = await startHarness({ ...values }, { clock });
   // A copy with its own config, so `listen` can make the page app's URL the issuer.
   const ctx: ServerContext = { ...harness.server.ctx, config: { ...harness.server.ctx.config } };
   const interactions = new Map<string, InteractionView>();
@@ -133,7 +133,14 @@ export async function startPages(values: Record<string, string> = {}): Promise<P
     },
     addInteraction(view = {}) {
       const id = randomBytes(16).toString('base64url');
-      interactions.set(id, { id, clientId: 'web-app', scope: ['openid'], loginHint: undefined, ...view });
+      interactions.set(id, {
+        id,
+        clientId: 'web-app',
+        scope: ['openid'],
+        loginHint: undefined,
+        redirectUri: CLIENT_CALLBACK,
+        ...view,
+      });
       return id;
     },
     async close() {
