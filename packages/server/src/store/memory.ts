@@ -236,7 +236,11 @@ export function createMemoryStore(): Store {
       // whether a purge happened to run in between.
       const live = existing !== undefined && existing.expiresAt > entry.revokedAt;
       // A later client-wide revocation covers more tokens: it replaces the live one under a new seq.
-      if (live && !(entry.kind === 'client' && entry.revokedAt > existing.revokedAt)) return copy(existing);
+      if (
+        live &&
+        !((entry.kind === 'client' || entry.kind === 'sub') && entry.revokedAt > existing.revokedAt)
+      )
+        return copy(existing);
       if (existing) revocations.delete(key);
       const expiresAt = live ? Math.max(existing.expiresAt, entry.expiresAt) : entry.expiresAt;
       const record: RevocationRecord = { ...copy(entry), expiresAt, seq: ++revocationSeq };

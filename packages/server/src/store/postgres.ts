@@ -355,7 +355,8 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store & SignInListi
         let expiresAt = entry.expiresAt;
         if (found) {
           // A later client-wide revocation covers more tokens: it replaces the live one under a new seq.
-          const covers = entry.kind === 'client' && entry.revokedAt > Number(found.revoked_at);
+          const covers =
+            (entry.kind === 'client' || entry.kind === 'sub') && entry.revokedAt > Number(found.revoked_at);
           if (!covers) return revocationFromRow(found);
           expiresAt = Math.max(expiresAt, Number(found.expires_at));
           await query('DELETE FROM revocations WHERE seq = $1', [found.seq], c);

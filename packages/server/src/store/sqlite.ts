@@ -256,7 +256,8 @@ function createSQLiteStore(db: Database.Database): Store & SignInListing {
     let expiresAt = entry.expiresAt;
     if (existing) {
       // A later client-wide revocation covers more tokens: it replaces the live one under a new seq.
-      const covers = entry.kind === 'client' && entry.revokedAt > Number(existing.revoked_at);
+      const covers =
+        (entry.kind === 'client' || entry.kind === 'sub') && entry.revokedAt > Number(existing.revoked_at);
       if (!covers) return revocationFromRow(existing);
       expiresAt = Math.max(expiresAt, Number(existing.expires_at));
       s.deleteRevocation.run(existing.seq);

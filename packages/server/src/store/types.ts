@@ -199,9 +199,9 @@ export interface RevocationRecord {
 export interface RevocationStore {
   /**
    * Append an entry; returns it with its seq. Revoking the same (kind, value) twice returns the first entry,
-   * except for kind `client`, where a later `revokedAt` covers more tokens (a client deleted, recreated and
-   * deleted again): that entry replaces the live one under a new seq (expiresAt the later of both), so feed
-   * readers learn the new instant.
+   * except for kinds `client` and `sub`, where a later `revokedAt` covers more tokens (a client deleted,
+   * recreated and deleted again; a user disabled, enabled and disabled again): that entry replaces the live
+   * one under a new seq (expiresAt the later of both), so feed readers learn the new instant.
    */
   addRevocation(entry: Omit<RevocationRecord, 'seq'>): Promise<RevocationRecord>;
   /** The live entry for (kind, value), if any. */

@@ -87,6 +87,7 @@ describe('interactions: sign-in, consent, deny', () => {
       clientId: 'third',
       scope: ['openid', 'profile'],
       loginHint: 'ada@example.com',
+      redirectUri: 'https://third.example/callback',
     });
     const done = await proceed(id, browser.cookie, { consented: true });
     assert.equal(done.status, 302);

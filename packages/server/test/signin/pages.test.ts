@@ -3,9 +3,16 @@
 // long-cached stylesheet, 405s, and pages (never JSON) for failures.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { PAGE_CSP, html, escapeHtml } from '../../src/pages/index.js';
+import { PAGE_CSP, html, escapeHtml, pageCsp } from '../../src/pages/index.js';
 import { StoreUnavailableError } from '../../src/store/types.js';
-import { Browser, element, startPages, type Pages, type PageResponse } from './pages-harness.js';
+import {
+  Browser,
+  CLIENT_CALLBACK,
+  element,
+  startPages,
+  type Pages,
+  type PageResponse,
+} from './pages-harness.js';
 
 let p: Pages;
 before(async () => {
@@ -15,9 +22,11 @@ after(async () => {
   await p?.close();
 });
 
-function assertPage(res: PageResponse, status: number, what: string): void {
+/** `returnTo`: the page's form answer redirects to the client, so its CSP form-action names that origin. */
+function assertPage(res: PageResponse, status: number, what: string, returnTo?: string): void {
   assert.equal(res.status, status, `${what}: status`);
-  assert.equal(res.headers['content-security-policy'], PAGE_CSP, `${what}: CSP`);
+  const csp = returnTo === undefined ? PAGE_CSP : pageCsp([returnTo]);
+  assert.equal(res.headers['content-security-policy'], csp, `${what}: CSP`);
   assert.equal(res.headers['x-frame-options'], 'DENY', `${what}: X-Frame-Options`);
   assert.equal(res.headers['referrer-policy'], 'no-referrer', `${what}: Referrer-Policy`);
   assert.equal(res.headers['cache-control'], 'no-store', `${what}: Cache-Control`);
@@ -26,6 +35,16 @@ function assertPage(res: PageResponse, status: number, what: string): void {
   assert.doesNotMatch(res.body, /<style|style=/i, `${what}: no inline style`);
   assert.match(res.body, /<link rel="stylesheet" href="\/pages\/tessera\.[A-Za-z0-9_-]{12}\.css" \/>/);
 }
+
+test('a page whose form answer redirects to the client names exactly that origin in form-action', () => {
+  assert.equal(
+    pageCsp(['https://app.example/callback?x=1']),
+    PAGE_CSP.replace("form-action 'self'", "form-action 'self' https://app.example"),
+  );
+  assert.match(pageCsp(['com.example.app:/cb']), /form-action 'self' com\.example\.app:;/);
+  assert.equal(pageCsp(['not a uri']), PAGE_CSP);
+  assert.equal(pageCsp([]), PAGE_CSP);
+});
 
 test('the CSP forbids script, inline style, framing and foreign form targets', () => {
   assert.match(PAGE_CSP, /default-src 'none'/);
@@ -43,7 +62,7 @@ test('every page sends the security headers and has no inline script or style', 
   const interaction = p.addInteraction({
     scope: ['openid', 'profile', 'email', 'offline_access', 'api:read'],
   });
-  assertPage(await b.get(`/signin?interaction=${interaction}`), 200, 'sign-in for a client');
+  assertPage(await b.get(`/signin?interaction=${interaction}`), 200, 'sign-in for a client', CLIENT_CALLBACK);
   assertPage(await b.get('/signin?interaction=nope'), 400, 'expired sign-in');
   const first = await b.get('/signin');
   assertPage(
@@ -60,7 +79,7 @@ test('every page sends the security headers and has no inline script or style', 
   assert.equal(ok.status, 303);
   const signedIn = await b.get('/signin');
   assertPage(signedIn, 200, 'signed in');
-  assertPage(await b.get(`/consent?interaction=${interaction}`), 200, 'consent');
+  assertPage(await b.get(`/consent?interaction=${interaction}`), 200, 'consent', CLIENT_CALLBACK);
   assertPage(await b.post('/signout', { csrf: signedIn.csrf! }), 200, 'signed out');
   p.linkTokens.set('tok-headers', { userId: user.id, expiresAt: p.ctx.clock() + 60_000 });
   const setPassword = await b.get('/account/set-password?token=tok-headers');

@@ -603,34 +603,39 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         }),
       );
 
-      it(
-        'a later `client` entry (client deleted, recreated, deleted again) replaces the live one under a new seq',
-        withStore(async (store) => {
-          const first = await store.addRevocation(entry('svc', T0 + 2 * HOUR, 'client'));
-          const retried = await store.addRevocation(entry('svc', T0 + 2 * HOUR, 'client'));
-          assert.deepEqual(retried, first, 'the same instant again is a retry, not a new entry');
-          const later = await store.addRevocation({
-            ...entry('svc', T0 + HOUR, 'client'),
-            revokedAt: T0 + 50,
-          });
-          assert.ok(later.seq > first.seq);
-          // The later instant covers more tokens; the entry lasts as long as either needed.
-          assert.deepEqual(later, {
-            seq: later.seq,
-            kind: 'client',
-            value: 'svc',
-            revokedAt: T0 + 50,
-            expiresAt: T0 + 2 * HOUR,
-          });
-          assert.deepEqual(await store.listRevocations(0, 10, T0), [later]);
-          assert.deepEqual(await store.getRevocation('client', 'svc', T0), later);
-          const earlier = await store.addRevocation({
-            ...entry('svc', T0 + 3 * HOUR, 'client'),
-            revokedAt: T0 + 1,
-          });
-          assert.deepEqual(earlier, later, 'an earlier instant covers nothing more');
-        }),
-      );
+      for (const [kind, why] of [
+        ['client', 'client deleted, recreated, deleted again'],
+        ['sub', 'user disabled, enabled, disabled again'],
+      ] as const) {
+        it(
+          `a later \`${kind}\` entry (${why}) replaces the live one under a new seq`,
+          withStore(async (store) => {
+            const first = await store.addRevocation(entry('svc', T0 + 2 * HOUR, kind));
+            const retried = await store.addRevocation(entry('svc', T0 + 2 * HOUR, kind));
+            assert.deepEqual(retried, first, 'the same instant again is a retry, not a new entry');
+            const later = await store.addRevocation({
+              ...entry('svc', T0 + HOUR, kind),
+              revokedAt: T0 + 50,
+            });
+            assert.ok(later.seq > first.seq);
+            // The later instant covers more tokens; the entry lasts as long as either needed.
+            assert.deepEqual(later, {
+              seq: later.seq,
+              kind,
+              value: 'svc',
+              revokedAt: T0 + 50,
+              expiresAt: T0 + 2 * HOUR,
+            });
+            assert.deepEqual(await store.listRevocations(0, 10, T0), [later]);
+            assert.deepEqual(await store.getRevocation(kind, 'svc', T0), later);
+            const earlier = await store.addRevocation({
+              ...entry('svc', T0 + 3 * HOUR, kind),
+              revokedAt: T0 + 1,
+            });
+            assert.deepEqual(earlier, later, 'an earlier instant covers nothing more');
+          }),
+        );
+      }
 
       it(
         'getRevocation returns the live entry of (kind, value), not an expired one or another kind',
