@@ -1,4 +1,5 @@
-import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { availableParallelism } from 'node:os';
+import { hash as argonHash, verify as argonVerify, type Algorithm } from '@node-rs/argon2';
 
 /**
  * Password hashing: argon2id (RFC 9106) at OWASP's minimum parameters or stronger. `@node-rs/argon2`
@@ -14,6 +15,43 @@ export const PASSWORD_HASH_PARAMS = {
   timeCost: 2,
   parallelism: 1,
 } as const;
+
+/**
+ * At most this many argon2id operations run at once; the rest wait here. `@node-rs/argon2` runs on libuv's
+ * thread pool (4 threads), which also signs tokens (`signAsync`) and reads files: a burst of sign-ins that
+ * took every pool thread would queue every token request behind ~50 ms hashes (measured: client_credentials
+ * p99 339 ms during a sign-in flood). One hash per core, and never more than the pool minus one thread.
+ */
+export const PASSWORD_HASH_CONCURRENCY = Math.max(
+  1,
+  Math.min(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE ?? 4) - 1),
+);
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/** argon2id operations running now (at most PASSWORD_HASH_CONCURRENCY) and waiting for a slot. */
+export function passwordHashingLoad(): { running: number; waiting: number } {
+  return { running, waiting: waiting.length };
+}
+
+/** Run `task` when fewer than PASSWORD_HASH_CONCURRENCY hashing operations are in flight. */
+async function limited<T>(task: () => Promise<T>): Promise<T> {
+  // A finishing task hands its slot straight to the next waiter, so no newcomer can slip in between.
+  if (running >= PASSWORD_HASH_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await task();
+  } finally {
+    const next = waiting.shift();
+    if (next !== undefined) next();
+    else running--;
+  }
+}
+
+const hash = (password: string, options: typeof PASSWORD_HASH_PARAMS) =>
+  limited(() => argonHash(password, options));
+const verify = (phc: string, password: string) => limited(() => argonVerify(phc, password));
 
 /** NIST SP 800-63B §3.1.1.2: at least 8 characters; long passphrases allowed; no composition rules. */
 export const PASSWORD_MIN_LENGTH = 8;
