@@ -26,6 +26,20 @@ export interface IssueAccessTokenOptions {
    * by the server from the session. Never checked as custom claims, and never overridable by them.
    */
   authentication?: AuthenticationClaims;
+  /** RFC 9449 §6.1: bind the token to a DPoP key; `cnf.jkt` in a JWT, stored with an opaque token. */
+  cnf?: { jkt: string };
+  /** RFC 8693 §4.1: the delegation chain of an exchanged token, the current actor outermost. */
+  act?: ActorClaim;
+  /** Seconds since the epoch the token may not outlive (an exchanged token never outlives its subject token). */
+  notAfter?: number;
+}
+
+/** RFC 8693 §4.1 `act`: who acts, and (nested) for whom that actor acted. */
+export interface ActorClaim {
+  sub: string;
+  client_id?: string;
+  iss?: string;
+  act?: ActorClaim;
 }
 
 export interface IssuedAccessToken {
@@ -36,6 +50,8 @@ export interface IssuedAccessToken {
   expiresIn: number;
   /** Expiry, seconds since the epoch. */
   exp: number;
+  /** Present when the token is DPoP-bound (RFC 9449 §6). */
+  cnf?: { jkt: string };
 }
 
 /** RFC 9068 §2.1: access tokens are typed `at+jwt`. One object, so signers can cache its encoding. */
@@ -86,7 +102,10 @@ export async function issueAccessToken(
 
   const now = ctx.clock();
   const iat = Math.floor(now / 1000);
-  const expiresIn = accessTokenLifetime(ctx, client);
+  let expiresIn = accessTokenLifetime(ctx, client);
+  if (options.notAfter !== undefined) expiresIn = Math.max(1, Math.min(expiresIn, options.notAfter - iat));
+  const bound = options.cnf !== undefined ? { cnf: { jkt: options.cnf.jkt } } : {};
+  const delegated = options.act !== undefined ? { act: options.act } : {};
   const jti = nextJti();
   const audience = options.audience ?? resolveAudience(ctx, client, EMPTY_FORM);
 
@@ -100,18 +119,20 @@ export async function issueAccessToken(
       sub,
       scope,
       audience: [audience],
-      claims: JSON.stringify({ ...custom, ...options.authentication }),
+      claims: JSON.stringify({ ...custom, ...options.authentication, ...delegated, ...bound }),
       jti,
       issuedAt: now,
       expiresAt: (iat + expiresIn) * 1000,
     });
-    return { token, format: 'opaque', jti, expiresIn, exp: iat + expiresIn };
+    return { token, format: 'opaque', jti, expiresIn, exp: iat + expiresIn, ...bound };
   }
 
   // Custom claims first, registered ones last: even a policy gap could not let a custom claim win.
   const payload: JWTPayload = {
     ...custom,
     ...options.authentication,
+    ...delegated,
+    ...bound,
     iss: oauthSettings(ctx).issuer,
     sub,
     aud: audience,
@@ -126,5 +147,5 @@ export async function issueAccessToken(
     signer.signAsync !== undefined
       ? await signer.signAsync(payload, AT_JWT_HEADER)
       : signer.sign(payload, AT_JWT_HEADER);
-  return { token, format: 'jwt', jti, expiresIn, exp: iat + expiresIn };
+  return { token, format: 'jwt', jti, expiresIn, exp: iat + expiresIn, ...bound };
 }

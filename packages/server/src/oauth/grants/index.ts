@@ -6,7 +6,7 @@ import { clientCredentialsGrant } from './client-credentials.js';
 import { JWT_BEARER_GRANT, jwtBearerGrant } from './jwt-bearer.js';
 import { refreshTokenGrant } from './refresh-token.js';
 import { authorizationCodeGrant } from './authorization-code.js';
-import type { GrantHandler, TokenResponse } from './types.js';
+import type { GrantHandler, GrantRequest, TokenResponse } from './types.js';
 
 /** The grant types the token endpoint serves. */
 export const GRANT_TYPES = [
@@ -59,9 +59,10 @@ export function runGrant(
   grantType: GrantType,
   client: ClientRecord,
   form: FormParams,
+  request: GrantRequest = {},
 ): Promise<TokenResponse> {
-  return HANDLERS[grantType](ctx, client, form);
+  return HANDLERS[grantType](ctx, client, form, request);
 }
 
 export { JWT_BEARER_GRANT };
-export type { TokenResponse };
+export type { GrantRequest, TokenResponse };
