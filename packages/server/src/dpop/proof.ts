@@ -1,13 +1,17 @@
 import type { FastifyRequest } from 'fastify';
-import { DPOP_ALGORITHMS, TesseraError, verifyDpopProof } from '@tessera/jwt';
+import {
+  DPOP_ALGORITHMS,
+  DpopProofInvalid,
+  MAX_DPOP_PROOF_LENGTH,
+  verifyDpopProof,
+  type VerifiedDpopProof,
+} from '@tessera/jwt';
 import type { ServerContext } from '../server/context.js';
 import { invalidDpopProof, useDpopNonce } from '../server/errors.js';
 import { oauthSettings } from '../oauth/settings.js';
 import { consumeProofId } from './replay.js';
 import { dpopSettings } from './settings.js';
 
-/** A proof is a few hundred bytes; anything this long is refused before parsing. */
-const MAX_PROOF_LENGTH = 8192;
 
 /** The request a proof must match (RFC 9449 §4.3): method, URL and, at a resource, the access token. */
 export interface ProofTarget {
@@ -29,7 +33,7 @@ export function readDpopHeader(request: FastifyRequest): string | undefined {
   if (Array.isArray(value) || value.includes(','))
     throw invalidDpopProof('exactly one DPoP header is allowed');
   if (value === '') throw invalidDpopProof('the DPoP header is empty');
-  if (value.length > MAX_PROOF_LENGTH) throw invalidDpopProof('the DPoP proof is too large');
+  if (value.length > MAX_DPOP_PROOF_LENGTH) throw invalidDpopProof('the DPoP proof is too large');
   return value;
 }
 
@@ -50,28 +54,35 @@ export async function checkProof(
   target: ProofTarget,
 ): Promise<{ jkt: string }> {
   const { windowSeconds, nonces } = dpopSettings(ctx);
-  let verified: Awaited<ReturnType<typeof verifyDpopProof>>;
+  let verified: VerifiedDpopProof;
+  let hadNonce = false;
+  const acceptNonce = (nonce: string | undefined): boolean => {
+    hadNonce = nonce !== undefined;
+    return nonce !== undefined && nonces !== undefined && nonces.accepts(nonce);
+  };
   try {
-    verified = await verifyDpopProof(proof, {
+    verified = verifyDpopProof(proof, {
       method: target.method,
       url: target.url,
       algorithms: DPOP_ALGORITHMS,
       maxAgeSeconds: windowSeconds,
-      now: Math.floor(ctx.clock() / 1000),
+      now: ctx.clock(),
       ...(target.accessToken !== undefined && { accessToken: target.accessToken }),
+      // Checked last by the SDK: a proof wrong in any other way is invalid_dpop_proof, not use_dpop_nonce.
+      ...(nonces !== undefined && { nonce: acceptNonce }),
     });
   } catch (err) {
     // The SDK's messages never echo the proof or a key; anything else is ours and stays a 500.
-    if (err instanceof TesseraError) throw invalidDpopProof(err.message);
-    throw err;
+    if (!(err instanceof DpopProofInvalid)) throw err;
+    if (err.wireError === 'use_dpop_nonce' && nonces !== undefined)
+      throw useDpopNonce(
+        nonces.current(),
+        hadNonce ? 'the DPoP nonce is stale' : 'the DPoP proof must carry a server nonce',
+      );
+    throw invalidDpopProof(err.message);
   }
-  // Nonce before jti: a proof refused for its nonce burns nothing (the client retries with a new proof).
-  if (nonces !== undefined && (verified.nonce === undefined || !nonces.accepts(verified.nonce)))
-    throw useDpopNonce(
-      nonces.current(),
-      verified.nonce === undefined ? 'the DPoP proof must carry a server nonce' : 'the DPoP nonce is stale',
-    );
   // Remembered for the whole span in which its iat is acceptable (window either way, plus clock tolerance).
+  // After the nonce: a proof refused for its nonce burns nothing (the client retries with a new proof).
   const ttlMs = (2 * windowSeconds + oauthSettings(ctx).clockTolerance) * 1000;
   if (!(await consumeProofId(ctx, verified.jkt, verified.jti, ttlMs)))
     throw invalidDpopProof('the DPoP proof was already used');
