@@ -56,6 +56,8 @@ export function createMemoryStore(): Store {
     postLogoutRedirectUris: copy(c.postLogoutRedirectUris ?? []),
     firstParty: c.firstParty ?? false,
     requirePar: c.requirePar ?? false,
+    exchangeAudiences: copy(c.exchangeAudiences ?? []),
+    exchangeTrustIssuers: copy(c.exchangeTrustIssuers ?? []),
   });
   const familyDefaults = (f: RefreshFamilyRecord): RefreshFamilyRecord => ({
     ...copy(f),

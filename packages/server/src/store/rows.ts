@@ -111,6 +111,8 @@ export function clientToRow(c: ClientRecord): Row {
     post_logout_redirect_uris: JSON.stringify(c.postLogoutRedirectUris ?? []),
     first_party: flag(c.firstParty),
     require_par: flag(c.requirePar),
+    exchange_audiences: JSON.stringify(c.exchangeAudiences ?? []),
+    exchange_trust_issuers: JSON.stringify(c.exchangeTrustIssuers ?? []),
   };
 }
 
@@ -156,6 +158,11 @@ export function clientFromRow(r: Row): ClientRecord {
     postLogoutRedirectUris: r.post_logout_redirect_uris == null ? [] : list(r.post_logout_redirect_uris),
     firstParty: bool(r.first_party),
     requirePar: bool(r.require_par),
+    exchangeAudiences: r.exchange_audiences == null ? [] : list(r.exchange_audiences),
+    exchangeTrustIssuers:
+      r.exchange_trust_issuers == null
+        ? []
+        : (JSON.parse(String(r.exchange_trust_issuers)) as ClientRecord['exchangeTrustIssuers']),
   };
 }
 

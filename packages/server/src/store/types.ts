@@ -83,6 +83,16 @@ export interface ClientRecord {
   firstParty?: boolean;
   /** Authorization requests must come through PAR (RFC 9126 §5, `--require-par`). Absent means false. */
   requirePar?: boolean;
+  /** Audiences token exchange (RFC 8693) may issue this client tokens for (`--exchange-audience`). Absent: none. */
+  exchangeAudiences?: string[];
+  /** Other issuers whose JWTs this client may exchange (`--exchange-trust-issuer`). Absent: none. */
+  exchangeTrustIssuers?: ExchangeTrustIssuer[];
+}
+
+/** A foreign issuer a client trusts for token exchange subject tokens, and where its keys are published. */
+export interface ExchangeTrustIssuer {
+  issuer: string;
+  jwksUri: string;
 }
 
 /** What `revokeClientTokens` did: opaque access tokens deleted and refresh families revoked. */

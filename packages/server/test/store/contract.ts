@@ -62,6 +62,8 @@ export function clientFixture(id: string, overrides: Partial<ClientRecord> = {})
     postLogoutRedirectUris: [],
     firstParty: false,
     requirePar: false,
+    exchangeAudiences: [],
+    exchangeTrustIssuers: [],
     ...overrides,
   };
 }
@@ -305,10 +307,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             postLogoutRedirectUris: _l,
             firstParty: _f,
             requirePar: _q,
+            exchangeAudiences: _x,
+            exchangeTrustIssuers: _t,
             ...bare
           } = clientFixture('old');
           await store.createClient(bare);
           assert.deepEqual(await store.getClient('old'), clientFixture('old'));
+        }),
+      );
+
+      it(
+        'keeps the token exchange fields (schema step 5 "exchange"): audiences and trusted issuers, in order',
+        withStore(async (store) => {
+          const exchanging = clientFixture('orders-svc', {
+            exchangeAudiences: ['payments-api', 'https://inventory.example'],
+            exchangeTrustIssuers: [
+              { issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks.json' },
+              { issuer: 'https://b.example', jwksUri: 'https://b.example/keys?v=1' },
+            ],
+          });
+          await store.createClient(exchanging);
+          assert.deepEqual(await store.getClient('orders-svc'), exchanging);
+          const cleared = { ...exchanging, exchangeAudiences: [], exchangeTrustIssuers: [] };
+          assert.equal(await store.updateClient(cleared), true);
+          assert.deepEqual(await store.getClient('orders-svc'), cleared);
         }),
       );
 
@@ -332,6 +354,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             postLogoutRedirectUris: ['https://app.example/bye'],
             firstParty: true,
             requirePar: true,
+            exchangeAudiences: ['payments-api'],
+            exchangeTrustIssuers: [{ issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks' }],
             createdAt: T0 + 99,
           });
           assert.equal(await store.updateClient(changed), true);
