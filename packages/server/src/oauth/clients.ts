@@ -3,6 +3,7 @@ import { isSensitiveClaimName } from '@tessera/jwt/lint';
 import type {
   ClientAuthMethod,
   ClientRecord,
+  ExchangeTrustIssuer,
   ClientStore,
   RevocationRecord,
   RevocationStore,
@@ -11,7 +12,8 @@ import type {
 import { StoreConflictError } from '../store/types.js';
 import { hashClientSecret, randomToken } from './crypto.js';
 import { REGISTERED_CLAIMS } from './claims-policy.js';
-import { GRANT_TYPES, JWT_BEARER_GRANT } from './grants/index.js';
+import { GRANT_TYPES, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT } from './grants/index.js';
+import { checkExchangeSettings } from '../exchange/client-settings.js';
 import { parseScope } from './scope.js';
 
 const AUTHORIZATION_CODE_GRANT = 'authorization_code';
@@ -55,6 +57,10 @@ export interface CreateClientOptions {
   firstParty?: boolean;
   /** Authorization requests must come through PAR (RFC 9126 §5). Default false. */
   requirePar?: boolean;
+  /** Audiences token exchange (RFC 8693) may issue this client tokens for. Default none. */
+  exchangeAudiences?: string[];
+  /** Foreign issuers whose JWTs it may exchange, each with its JWKS URL. Default none. */
+  exchangeTrustIssuers?: ExchangeTrustIssuer[];
 }
 
 /** What `tessera clients update` may change; anything absent stays as it is. */
@@ -72,6 +78,8 @@ export type UpdateClientOptions = Partial<
     | 'jwks'
     | 'tokenFormat'
     | 'introspectAudiences'
+    | 'exchangeAudiences'
+    | 'exchangeTrustIssuers'
   >
 >;
 
@@ -106,6 +114,8 @@ export interface ClientView {
   post_logout_redirect_uris: string[];
   first_party: boolean;
   require_par: boolean;
+  exchange_audiences: string[];
+  exchange_trust_issuers: { issuer: string; jwks_uri: string }[];
   jwks: unknown;
   created_at: string;
   /** When `rotate-secret --grace` left the old secret working: until when (ISO time). */
@@ -321,6 +331,12 @@ function validateClient(options: CreateClientOptions, defaults: ClientDefaults, 
     // RFC 9700 §4.1.1: redirect URIs are registered and matched exactly; none registered, none can match.
     throw new ClientValidationError('the authorization_code grant needs at least one --redirect-uri');
   const allowedClaims = checkClaimNames(options.allowedClaims ?? []);
+  const exchange = checkExchangeSettings(
+    grants.includes(TOKEN_EXCHANGE_GRANT),
+    checkAudiences(options.exchangeAudiences, 'exchange audience'),
+    options.exchangeTrustIssuers ?? [],
+  );
+  if (!exchange.ok) throw new ClientValidationError(exchange.reason);
 
   return {
     id: options.id,
@@ -341,6 +357,8 @@ function validateClient(options: CreateClientOptions, defaults: ClientDefaults, 
     postLogoutRedirectUris,
     firstParty: options.firstParty === true,
     requirePar: options.requirePar === true,
+    exchangeAudiences: exchange.audiences,
+    exchangeTrustIssuers: exchange.trustIssuers,
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     updatedAt: null,
@@ -395,6 +413,11 @@ export function describeClient(client: ClientRecord): ClientView {
     post_logout_redirect_uris: client.postLogoutRedirectUris ?? [],
     first_party: client.firstParty === true,
     require_par: client.requirePar === true,
+    exchange_audiences: client.exchangeAudiences ?? [],
+    exchange_trust_issuers: (client.exchangeTrustIssuers ?? []).map((t) => ({
+      issuer: t.issuer,
+      jwks_uri: t.jwksUri,
+    })),
     jwks,
     created_at: new Date(client.createdAt).toISOString(),
     ...(client.previousSecretExpiresAt != null &&
@@ -427,6 +450,8 @@ const UPDATE_FIELDS: Record<keyof UpdateClientOptions, keyof ClientRecord> = {
   jwks: 'jwks',
   tokenFormat: 'tokenFormat',
   introspectAudiences: 'introspectAudiences',
+  exchangeAudiences: 'exchangeAudiences',
+  exchangeTrustIssuers: 'exchangeTrustIssuers',
 };
 
 /**
@@ -463,6 +488,8 @@ export async function updateClient(
     postLogoutRedirectUris: current.postLogoutRedirectUris ?? [],
     firstParty: current.firstParty === true,
     requirePar: current.requirePar === true,
+    exchangeAudiences: current.exchangeAudiences ?? [],
+    exchangeTrustIssuers: current.exchangeTrustIssuers ?? [],
     ...(current.jwks !== null && { jwks: current.jwks }),
   };
   for (const [name, value] of Object.entries(changes)) {

@@ -26,6 +26,7 @@ import {
   type UpdateClientOptions,
 } from '../../oauth/clients.js';
 import type { ClientAuthMethod, TokenFormat } from '../../store/types.js';
+import { parseTrustIssuer } from '../../exchange/client-settings.js';
 
 export const summary = 'Register, list, show, update, rotate secrets of and delete OAuth clients';
 
@@ -36,15 +37,18 @@ const HELP = `Usage:
   tessera clients update ID [--scope …] [--audience …] [--redirect-uri …] [--claims …]
                          [--access-ttl …] [--jwks FILE] [--token-format …] [--introspect-audience …]
                          [--post-logout-redirect-uri …] [--[no-]first-party] [--[no-]require-par]
+                         [--exchange-audience …] [--exchange-trust-issuer …]
   tessera clients rotate-secret ID [--grace 24h] [--json]
   tessera clients delete ID [--json]
 
 create options:
   --id ID                  client id (A-Z a-z 0-9 . _ ~ -)
   --grants LIST            comma-separated: client_credentials, authorization_code,
-                           urn:ietf:params:oauth:grant-type:jwt-bearer, refresh_token
+                           urn:ietf:params:oauth:grant-type:jwt-bearer, refresh_token,
+                           urn:ietf:params:oauth:grant-type:token-exchange
                            (refresh_token needs jwt-bearer or authorization_code;
-                           authorization_code needs a --redirect-uri)
+                           authorization_code needs a --redirect-uri; token-exchange needs
+                           an --exchange-audience)
   --audience AUD           token audience (repeat or comma-separate for several; default: the issuer)
   --scope "a b"            scope the client may request (default scope of its tokens)
   --auth METHOD            client_secret_basic (default), client_secret_post, private_key_jwt,
@@ -67,6 +71,11 @@ create options:
                            where logout may send the browser back (same rules; repeatable)
   --first-party            your own app: its users are never asked for consent
   --require-par            authorization requests must be pushed first (RFC 9126 PAR)
+  --exchange-audience A    token exchange (RFC 8693) may issue tokens for audience A (repeat or
+                           comma-separate, e.g. orders-api,payments-api); see docs/token-exchange.md
+  --exchange-trust-issuer ISSUER=JWKS_URL
+                           also exchange JWTs of ISSUER (aud = this client's id), verified with
+                           the keys at JWKS_URL (https; http only on loopback); repeatable
   --json                   print JSON
 
 update changes only the options given (the create options above except --id, --grants, --auth and
@@ -106,6 +115,8 @@ const OPTIONS = {
   'no-first-party': { type: 'boolean' },
   'require-par': { type: 'boolean' },
   'no-require-par': { type: 'boolean' },
+  'exchange-audience': { type: 'string', multiple: true },
+  'exchange-trust-issuer': { type: 'string', multiple: true },
   grace: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -126,6 +137,8 @@ const CLIENT_FIELDS = [
   'post-logout-redirect-uri',
   'first-party',
   'require-par',
+  'exchange-audience',
+  'exchange-trust-issuer',
 ];
 /** Options only `update` takes: switching a flag off (create's default already is off). */
 const UPDATE_ONLY = ['no-first-party', 'no-require-par'];
@@ -192,6 +205,16 @@ function fieldOptions(values: Record<string, unknown>): UpdateClientOptions {
   if (ttl !== undefined) options.accessTtl = parseDuration(ttl);
   const claims = str(values, 'claims');
   if (claims !== undefined) options.allowedClaims = list(claims);
+  const exchangeAudiences = repeated(values, 'exchange-audience', /[\s,]+/);
+  if (exchangeAudiences !== undefined) options.exchangeAudiences = exchangeAudiences;
+  const trusted = repeated(values, 'exchange-trust-issuer', /\s+/);
+  if (trusted !== undefined)
+    options.exchangeTrustIssuers = trusted.map((text) => {
+      const entry = parseTrustIssuer(text);
+      if (entry === undefined)
+        throw new UsageError(`--exchange-trust-issuer needs ISSUER=JWKS_URL (got "${text.slice(0, 100)}")`);
+      return entry;
+    });
   return options;
 }
 
@@ -227,6 +250,8 @@ function printClient(io: CommandIO, view: ClientView, secret?: string): void {
     `logout uris:    ${view.post_logout_redirect_uris.join(' ') || '(none)'}`,
     `first party:    ${view.first_party ? 'yes (no consent screen)' : 'no'}`,
     `require par:    ${view.require_par ? 'yes' : 'no'}`,
+    `exchanges for:  ${view.exchange_audiences.join(', ') || '(none)'}`,
+    `trusts issuers: ${view.exchange_trust_issuers.map((t) => `${t.issuer} (${t.jwks_uri})`).join(', ') || '(none)'}`,
     `jwks:           ${view.jwks === null ? '(none)' : `${(view.jwks as { keys: unknown[] }).keys.length} key(s)`}`,
     `created:        ${view.created_at}`,
   ];
