@@ -74,7 +74,7 @@ export async function exchangeToken(
     claims: carriedClaims(subject, client),
     ...(authentication && { authentication }),
     act,
-    // The exchanged token may never outlive the token it was exchanged for (RFC 8693 §2.2.1 expires_in).
+    // Never outlives the token it was exchanged for: revoking access by letting the subject expire still works.
     notAfter: subject.exp,
     ...(request.dpop && { cnf: request.dpop }),
   });
