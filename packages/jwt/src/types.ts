@@ -52,6 +52,22 @@ export interface JWSHeader {
   [parameter: string]: unknown;
 }
 
+/** One party of a delegation (RFC 8693 §4.1, §4.4): who it is, in the namespace of `iss` when given. */
+export interface Actor {
+  sub: string;
+  iss?: string;
+  client_id?: string;
+  [claim: string]: unknown;
+}
+
+/**
+ * RFC 8693 §4.1 `act`: the party acting now, and (nested) for whom it acted, the current actor outermost.
+ * Read it with `actorChain(payload)`, which validates the shape.
+ */
+export interface ActorClaim extends Actor {
+  act?: ActorClaim;
+}
+
 /** JWT claims (RFC 7519 §4.1) plus whatever else the token carries. */
 export interface JWTPayload {
   iss?: string;
@@ -61,6 +77,10 @@ export interface JWTPayload {
   nbf?: number;
   iat?: number;
   jti?: string;
+  /** RFC 8693 §4.1: the delegation chain of an exchanged token (unvalidated until `actorChain`). */
+  act?: ActorClaim;
+  /** RFC 8693 §4.4: who may act for the subject in a token exchange. */
+  may_act?: Actor;
   [claim: string]: unknown;
 }
 
