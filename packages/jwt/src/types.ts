@@ -61,6 +61,8 @@ export interface JWTPayload {
   nbf?: number;
   iat?: number;
   jti?: string;
+  /** Confirmation (RFC 7800): `jkt` is the RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6.1). */
+  cnf?: { jkt?: string; [member: string]: unknown };
   [claim: string]: unknown;
 }
 
