@@ -432,7 +432,7 @@ export function createAuthSteps<Req = unknown>(
       let proof = reader.header(req, 'dpop');
       // RFC 9449 §4.3 (1): exactly one DPoP header.
       if (proof !== undefined && typeof proof !== 'string') {
-        if (proof.length !== 1) throw new DpopProofInvalid('several DPoP headers');
+        if (proof.length !== 1) throw new DpopProofMissing('several DPoP headers');
         proof = proof[0];
       }
       const url = dpop!.requestUrl(
