@@ -207,7 +207,7 @@ export function createDpopPath<R extends { payload: JWTPayload }>(
         accessToken: token,
         maxAgeSeconds: maxAge,
         now: clock(),
-        ...(nonceCheck !== undefined && { nonce: nonceCheck }),
+        nonce: nonceCheck,
       });
     } catch (err) {
       // RFC 9449 §9: the answer names the nonce to use.
