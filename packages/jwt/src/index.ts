@@ -52,12 +52,20 @@ export {
   DpopIatOutOfWindow,
   DpopAthMismatch,
   DpopUseNonce,
+  DpopProofMissing,
+  DpopBindingMismatch,
+  DpopBoundTokenAsBearer,
+  DpopRequired,
+  DpopReplayCheckFailed,
+  AuthorizationMissing,
+  AuthorizationInvalid,
   errorClasses,
 } from './errors.js';
 export type { DpopWireError, TesseraErrorCode } from './errors.js';
+export { createDpopProof } from './dpop-proof-create.js';
+export type { CreateDpopProofOptions } from './dpop-proof-create.js';
 export {
   accessTokenHash,
-  createDpopProof,
   DEFAULT_DPOP_MAX_AGE_SECONDS,
   DPOP_ALGORITHMS,
   MAX_DPOP_JTI_LENGTH,
@@ -65,7 +73,24 @@ export {
   normalizeHtu,
   verifyDpopProof,
 } from './dpop-proof.js';
-export type { CreateDpopProofOptions, DpopProofCheck, VerifiedDpopProof } from './dpop-proof.js';
+export type { DpopProofCheck, VerifiedDpopProof } from './dpop-proof.js';
+export { createDpopNonces } from './dpop-nonce.js';
+export type { DpopNonceSource, DpopNoncesOptions } from './dpop-nonce.js';
+export { createMemoryDpopReplayStore, createRedisDpopReplayStore } from './dpop-replay.js';
+export type {
+  DpopRedisClient,
+  DpopReplayStore,
+  MemoryDpopReplayStore,
+  MemoryDpopReplayStoreOptions,
+  RedisDpopReplayStoreOptions,
+} from './dpop-replay.js';
+export type {
+  DpopMode,
+  DpopOptions,
+  RequestHeaders,
+  VerifyRequestInput,
+  VerifyRequestResult,
+} from './dpop-request.js';
 export { normalizeTyp } from './header.js';
 export { parseStrictJSONObject } from './json.js';
 export { createLocalKeySet, importJWKS, keySetFrom, MAX_JWKS_KEYS } from './key-set.js';

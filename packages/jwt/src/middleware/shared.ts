@@ -6,7 +6,25 @@ import {
   startsWithLowerASCII,
 } from '../bearer.js';
 import { actorChain, checkMaxActorDepth } from '../actor.js';
-import { InvalidOptions, TesseraError, type TesseraErrorCode } from '../errors.js';
+import { dpopPathOf, hasDpopPrefix, isBound, type DpopPath } from '../dpop-request.js';
+import {
+  DPOP_DESCRIPTIONS,
+  DPOP_TOKEN_FAILURES,
+  dpopError,
+  dpopMissing,
+  type DpopChallenge,
+  type RequestReader,
+} from './dpop-answers.js';
+import {
+  DpopBoundTokenAsBearer,
+  DpopProofInvalid,
+  DpopProofMissing,
+  DpopRequired,
+  DpopUseNonce,
+  InvalidOptions,
+  TesseraError,
+  type TesseraErrorCode,
+} from '../errors.js';
 import type { JWSHeader, JWTPayload, VerifyResult } from '../types.js';
 import {
   scopeClaimOf,
@@ -92,6 +110,9 @@ export type StepOutcome = AuthOutcome | AnonymousOutcome;
 
 const ANONYMOUS: AnonymousOutcome = Object.freeze({ ok: true as const, auth: null });
 
+export { nodeRequestReader } from './dpop-answers.js';
+export type { DpopChallenge, RequestReader } from './dpop-answers.js';
+
 // Descriptions come from the error code alone, never from the token or the error message (which could
 // name a claim an attacker chose): a client learns what kind of failure, nothing more.
 const DESCRIPTIONS: Partial<Record<TesseraErrorCode, string>> = {
@@ -118,6 +139,7 @@ const UNAVAILABLE = new Set<TesseraErrorCode>([
   'ERR_JWKS_INVALID',
   'ERR_INTROSPECTION_FAILED',
   'ERR_REVOCATION_STALE',
+  'ERR_DPOP_REPLAY_CHECK_FAILED',
 ]);
 
 // RFC 6749 §A.4 scope-token = 1*NQCHAR; realm likewise must not break out of its quoted-string.
@@ -241,7 +263,7 @@ function unavailable(retryAfter: number): AuthFailure {
  *
  * @example const { status, headers, body } = failureFor(err, 'api');
  */
-export function failureFor(err: unknown, realm?: string): AuthFailure {
+export function failureFor(err: unknown, realm?: string, dpop?: DpopChallenge): AuthFailure {
   const retryAfter = retryAfterOf(err);
   if (retryAfter !== undefined) return unavailable(retryAfter);
   if (!(err instanceof TesseraError)) {
@@ -252,7 +274,17 @@ export function failureFor(err: unknown, realm?: string): AuthFailure {
     };
   }
   if (UNAVAILABLE.has(err.code)) return unavailable(5);
-  return bearerError(401, realm, 'invalid_token', DESCRIPTIONS[err.code] ?? 'the access token is invalid');
+  const description = DESCRIPTIONS[err.code] ?? DPOP_DESCRIPTIONS[err.code] ?? 'the access token is invalid';
+  if (dpop !== undefined) {
+    // RFC 9449 §7.1: proof failures are invalid_dpop_proof (use_dpop_nonce with a fresh DPoP-Nonce, §9).
+    if (err instanceof DpopProofInvalid) {
+      const nonce = err instanceof DpopUseNonce ? err.nonce : undefined;
+      return dpopError(realm, dpop.algs, err.wireError, description, nonce);
+    }
+    if (dpop.scheme === 'DPoP' || DPOP_TOKEN_FAILURES.has(err.code))
+      return dpopError(realm, dpop.algs, 'invalid_token', description);
+  }
+  return bearerError(401, realm, 'invalid_token', description);
 }
 
 /**
@@ -263,9 +295,15 @@ export type AuthStep<O extends StepOutcome = AuthOutcome> = (
   authorization: string | readonly string[] | undefined,
 ) => O | Promise<O>;
 
-/** The two entries of the shared step: the Authorization header, or a token from a `getToken` hook. */
-export interface AuthSteps {
-  header: AuthStep<StepOutcome>;
+/**
+ * The two entries of the shared step: the Authorization header (with the request, for DPoP), or a token from a
+ * `getToken` hook.
+ */
+export interface AuthSteps<Req = unknown> {
+  header: (
+    authorization: string | readonly string[] | undefined,
+    req?: Req,
+  ) => StepOutcome | Promise<StepOutcome>;
   token: (token: unknown) => StepOutcome | Promise<StepOutcome>;
 }
 
@@ -301,6 +339,13 @@ export function authorizationOf(
   return value;
 }
 
+// RFC 6750 §2.1 / RFC 9449 §7.1: one b64token after the scheme.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function firstHeader(value: string | readonly string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
@@ -326,7 +371,10 @@ export function createAuthStep(options: AuthOptions): AuthStep<StepOutcome> {
  *
  * @example const { header, token } = createAuthSteps({ verifier }); const r = token(cookies.access_token);
  */
-export function createAuthSteps(options: AuthOptions): AuthSteps {
+export function createAuthSteps<Req = unknown>(
+  options: AuthOptions,
+  reader?: RequestReader<Req>,
+): AuthSteps<Req> {
   if (typeof options !== 'object' || options === null || typeof options.verifier?.verify !== 'function') {
     throw new InvalidOptions('"verifier" is required (createVerifier)');
   }
@@ -352,11 +400,60 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
   // A cache hit returns the same result object, so its answer is built once and shared (frozen).
   const built = new WeakMap<object, { ok: true; auth: AuthInfo }>();
   const sync = syncPathOf(verifier);
+  const dpop: DpopPath | undefined = dpopPathOf(verifier);
+  const dpopMode = dpop?.mode;
+  const bearerContext: DpopChallenge | undefined =
+    dpopMode === undefined ? undefined : { algs: dpop!.algs, scheme: 'Bearer' };
+  const dpopContext: DpopChallenge | undefined =
+    dpopMode === undefined ? undefined : { algs: dpop!.algs, scheme: 'DPoP' };
   function refused(err: unknown): AuthOutcome {
-    return { ok: false, failure: failureFor(err, realm) };
+    return { ok: false, failure: failureFor(err, realm, bearerContext) };
   }
+  function refusedDPoP(err: unknown): AuthOutcome {
+    return { ok: false, failure: failureFor(err, realm, dpopContext) };
+  }
+  // RFC 9449 §7.1 / RFC 6750 §3: a request without credentials learns every scheme it may use.
+  const missing: AuthFailure =
+    dpopMode === undefined
+      ? unauthorized(realm)
+      : dpopMissing(realm, dpopMode, dpop!.algs, challenge(realm, '').trimEnd());
   function absent(): StepOutcome {
-    return credentialsRequired ? { ok: false, failure: unauthorized(realm) } : ANONYMOUS;
+    return credentialsRequired ? { ok: false, failure: missing } : ANONYMOUS;
+  }
+  /** A token that came as Bearer (header or getToken): never a bound one, never under `dpop: 'required'`. */
+  function acceptedBearer(result: VerifyResult | IntrospectedResult): AuthOutcome {
+    // RFC 9449 §7.2: without its proof a bound token is a copied token.
+    if (isBound(result.payload)) return refused(new DpopBoundTokenAsBearer());
+    return accepted(result);
+  }
+  function settleDPoP(r: unknown): AuthOutcome | Promise<AuthOutcome> {
+    if (isThenable(r)) return Promise.resolve(r as PromiseLike<VerifyResult>).then(accepted, refusedDPoP);
+    return accepted(r as VerifyResult);
+  }
+  /** `Authorization: DPoP <token>` with its proof (dpop-request.ts); sync on a cache hit with a sync replay store. */
+  function dpopStep(authorization: string, req: Req | undefined): StepOutcome | Promise<StepOutcome> {
+    const token = authorization.slice(5);
+    if (authorization.length > MAX_AUTHORIZATION_LENGTH || !B64TOKEN.test(token))
+      return { ok: false, failure: malformed(realm) };
+    let r: unknown;
+    try {
+      if (reader === undefined || req === undefined) throw new DpopProofMissing();
+      let proof = reader.header(req, 'dpop');
+      // RFC 9449 §4.3 (1): exactly one DPoP header.
+      if (proof !== undefined && typeof proof !== 'string') {
+        if (proof.length !== 1) throw new DpopProofMissing('several DPoP headers');
+        proof = proof[0];
+      }
+      const url = dpop!.requestUrl(
+        reader.url(req),
+        (name) => firstHeader(reader.header(req, name)),
+        reader.encrypted(req),
+      );
+      r = dpop!.verifyDPoP(token, proof as string | undefined, reader.method(req), url);
+    } catch (err) {
+      return refusedDPoP(err);
+    }
+    return settleDPoP(r);
   }
 
   function accepted(result: VerifyResult | IntrospectedResult): AuthOutcome {
@@ -390,11 +487,18 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
   }
 
   function settle(r: unknown): AuthOutcome | Promise<AuthOutcome> {
-    if (isThenable(r)) return Promise.resolve(r as PromiseLike<VerifyResult>).then(accepted, refused);
-    return accepted(r as VerifyResult);
+    if (isThenable(r)) return Promise.resolve(r as PromiseLike<VerifyResult>).then(acceptedBearer, refused);
+    return acceptedBearer(r as VerifyResult);
   }
 
-  function header(authorization: string | readonly string[] | undefined): StepOutcome | Promise<StepOutcome> {
+  function header(
+    authorization: string | readonly string[] | undefined,
+    req?: Req,
+  ): StepOutcome | Promise<StepOutcome> {
+    if (dpopMode !== undefined && typeof authorization === 'string') {
+      if (hasDpopPrefix(authorization)) return dpopStep(authorization, req);
+      if (dpopMode === 'required' && hasBearerPrefix(authorization)) return refused(new DpopRequired());
+    }
     // Fast path: "Bearer <token>" whose token the verified-token cache holds. One slice and one cache
     // lookup; the held token is a strict compact JWS, so it is a b64token and RFC 6750 §2.1 holds without
     // the character scan. Every other case takes the full extraction below.
@@ -411,7 +515,7 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
       } catch (err) {
         return refused(err);
       }
-      if (hit !== undefined) return accepted(hit);
+      if (hit !== undefined) return acceptedBearer(hit);
       looked = true;
     }
     const bearer = extractBearerToken(authorization);
@@ -434,12 +538,13 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
         ok: false,
         failure: bearerError(400, realm, 'invalid_request', 'the access token is malformed'),
       };
+    if (dpopMode === 'required') return refused(new DpopRequired());
     let r: unknown;
     try {
       if (sync === undefined) r = verifier.verify(bearer.token);
       else {
         const hit = sync.cached(bearer.token);
-        if (hit !== undefined) return accepted(hit);
+        if (hit !== undefined) return acceptedBearer(hit);
         r = sync.uncached(bearer.token);
       }
     } catch (err) {
