@@ -97,7 +97,7 @@ describe('sqlite: CLI and server on one file', () => {
     }
   });
 
-  it('upgrading a version-3 database adds the exchange step (5) with no exchange rights; a step 4 added later still applies', async () => {
+  it('upgrading a version-3 database adds the dpop (4) and exchange (5) steps: no exchange rights, DPoP allowed; a step missing below an applied one still applies, once', async () => {
     const path = freshPath();
     const v3 = new Database(path);
     migrateSQLite(v3, SQLITE_MIGRATIONS.slice(0, 3));
@@ -106,18 +106,23 @@ describe('sqlite: CLI and server on one file', () => {
     v3.prepare(
       `INSERT INTO clients (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
     ).run(Object.fromEntries(columns.map((c) => [c, legacy[c]])));
-    assert.deepEqual(migrateSQLite(v3), ['exchange']);
-    // Numbers may have gaps: a step numbered below one already applied is still applied, once.
-    const later = { version: 4, name: 'later-step', sql: 'CREATE TABLE later_step (id TEXT)' };
-    const withGapFilled = [...SQLITE_MIGRATIONS, later].sort((a, b) => a.version - b.version);
-    assert.deepEqual(migrateSQLite(v3, withGapFilled), ['later-step']);
-    assert.deepEqual(migrateSQLite(v3, withGapFilled), []);
+    // Numbers may have gaps: a release that skipped step 4 leaves it for the next one to apply.
+    assert.deepEqual(
+      migrateSQLite(
+        v3,
+        SQLITE_MIGRATIONS.filter((m) => m.version !== 4),
+      ),
+      ['exchange'],
+    );
+    assert.deepEqual(migrateSQLite(v3), ['dpop']);
+    assert.deepEqual(migrateSQLite(v3), []);
     v3.close();
     const store = await openSQLiteStore({ path });
     try {
       const client = await store.getClient('svc');
       assert.deepEqual(client?.exchangeAudiences, []);
       assert.deepEqual(client?.exchangeTrustIssuers, []);
+      assert.equal(client?.dpopBoundAccessTokens, false);
     } finally {
       await store.close();
     }
