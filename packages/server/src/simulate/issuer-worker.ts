@@ -71,12 +71,14 @@ async function handleRequest(req: IssuerRequest): Promise<unknown> {
     case 'mint': {
       const client = clients.get(req.format === 'jwt' ? 'sim-app-jwt' : 'sim-app-opaque')!;
       const out = [];
-      for (const sub of req.subs) {
+      for (const [i, sub] of req.subs.entries()) {
+        const jkt = req.jkts?.[i];
         const issued = await issueAccessToken(h.ctx, {
           client,
           sub,
           scope: ['read'],
           ...(req.claims && { claims: req.claims }),
+          ...(jkt !== undefined && { cnf: { jkt } }),
         });
         out.push({
           token: issued.token,

@@ -11,6 +11,8 @@ import { basicAuthorization } from '@tessera/jwt';
 
 /** The audience of every simulated token: the resource API. */
 export const SIM_AUDIENCE = 'https://sim-api.tessera.test';
+/** The audience of the downstream service that jwt-exchange calls with exchanged tokens. */
+export const SIM_DOWNSTREAM_AUDIENCE = 'https://sim-downstream.tessera.test';
 
 export interface SimIssuerOptions {
   /** JWKS Cache-Control max-age, seconds (short in the rotation scenario). */
@@ -51,7 +53,14 @@ export interface IssuerStarted {
 /** An operation of the worker. */
 export type IssuerOp =
   | { op: 'start' }
-  | { op: 'mint'; format: 'jwt' | 'opaque'; subs: string[]; claims?: Record<string, unknown> }
+  | {
+      op: 'mint';
+      format: 'jwt' | 'opaque';
+      subs: string[];
+      claims?: Record<string, unknown>;
+      /** Per sub, the thumbprint of its DPoP key: the token is bound to it (`cnf.jkt`). */
+      jkts?: string[];
+    }
   | { op: 'rotate' }
   | { op: 'stop' };
 
@@ -65,6 +74,7 @@ export interface SimIssuer {
   jwksUri: string;
   introspectionEndpoint: string;
   revocationEndpoint: string;
+  tokenEndpoint: string;
   feedUrl: string;
   /** Access-token lifetime, seconds. */
   accessTtl: number;
@@ -74,8 +84,16 @@ export interface SimIssuer {
   jwtClient: SimClient;
   /** Owner of the opaque access tokens. */
   opaqueClient: SimClient;
-  /** Issue access tokens for `subs` through the issuer's own issuing code (the one behind /oauth/token). */
-  mint(format: 'jwt' | 'opaque', subs: string[], claims?: Record<string, unknown>): Promise<MintedToken[]>;
+  /**
+   * Issue access tokens for `subs` through the issuer's own issuing code (the one behind /oauth/token);
+   * with `jkts`, token i is DPoP-bound to the key whose thumbprint is jkts[i] (RFC 9449 §6.1).
+   */
+  mint(
+    format: 'jwt' | 'opaque',
+    subs: string[],
+    claims?: Record<string, unknown>,
+    jkts?: string[],
+  ): Promise<MintedToken[]>;
   /** rotateKeys on the issuer's store, then the issuer signs with the promoted key at once. */
   rotate(): Promise<string>;
   /** POST /oauth/revoke as the token's owner. */
@@ -150,6 +168,7 @@ export async function startSimIssuer(options: SimIssuerOptions): Promise<SimIssu
     jwksUri: `${url}/.well-known/jwks.json`,
     introspectionEndpoint: `${url}/oauth/introspect`,
     revocationEndpoint: `${url}/oauth/revoke`,
+    tokenEndpoint: `${url}/oauth/token`,
     feedUrl: `${url}/oauth/revocations`,
     accessTtl: started.accessTtl,
     api,
@@ -158,8 +177,8 @@ export async function startSimIssuer(options: SimIssuerOptions): Promise<SimIssu
     get running() {
       return running;
     },
-    mint: (format, subs, claims) =>
-      call<MintedToken[]>({ op: 'mint', format, subs, ...(claims && { claims }) }),
+    mint: (format, subs, claims, jkts) =>
+      call<MintedToken[]>({ op: 'mint', format, subs, ...(claims && { claims }), ...(jkts && { jkts }) }),
     rotate: () => call<string>({ op: 'rotate' }),
     async revoke(format, token) {
       const owner = format === 'jwt' ? jwtClient : opaqueClient;

@@ -45,7 +45,7 @@ export function percentiles(values: Float64Array): Percentiles {
 }
 
 /** A growable list of doubles: a million samples cost 8 MB, not a million boxed numbers. */
-class SampleList {
+export class SampleList {
   private data = new Float64Array(16_384);
   length = 0;
   push(v: number): void {

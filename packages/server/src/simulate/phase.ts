@@ -4,16 +4,19 @@
  * at fractions of its progress (stop the issuer, rotate keys, revoke tokens).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type JsonWebKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { SimIssuer } from './issuer.js';
-import type { ChildMessage, LoadJob, LoadResult, ParentMessage } from './load-generator.js';
+import { generateHolderKeys, proofSigner, type HolderKey } from './dpop-keys.js';
+import type { ChildMessage, LoadCredential, LoadJob, LoadResult, ParentMessage } from './load-generator.js';
 import type { ResourceAPI } from './resource-api.js';
 import type { StrategyRecorder } from './metrics.js';
-import type { StrategyReport } from './report.js';
+import type { ExchangeFigures, StrategyReport } from './report.js';
 import {
   KIND_OF,
   type CredentialKind,
+  type ExchangePhaseFigures,
+  type Outcome,
   type SessionRecord,
   type SessionStores,
   type Strategy,
@@ -41,6 +44,8 @@ export interface RunSettings {
 /** Credentials of every user, by kind; index i is user i. */
 export interface Credentials {
   jwt: Array<{ token: string; jti: string; exp: number }>;
+  /** DPoP-bound JWTs with their holder's key; empty when no strategy takes them. */
+  dpop: Array<{ token: string; jti: string; exp: number; privateJwk: JsonWebKey }>;
   opaque: Array<{ token: string; jti: string; exp: number }>;
   session: Array<{ token: string; exp: number }>;
 }
@@ -58,6 +63,8 @@ export interface SimEnv {
   phaseStartedAt: number;
   /** The jwt-denylist feed poll interval, seconds. */
   pollInterval: number;
+  /** The users' DPoP keys by user-name prefix (generated once, reused when tokens are minted again). */
+  holderKeys: Map<string, HolderKey[]>;
   onProgress: ((p: Progress) => void) | undefined;
 }
 
@@ -74,11 +81,13 @@ export interface PhaseOutcome {
   load: Map<string, LoadResult>;
   issuerCalls: Map<StrategyName, number>;
   details: Map<StrategyName, Record<string, unknown>>;
+  /** jwt-exchange's delegation figures of the phase. */
+  exchange: Map<StrategyName, ExchangePhaseFigures>;
 }
 
 export interface LoadGenerator {
   run(jobs: LoadJob[]): Promise<LoadResult[]>;
-  update(name: string, credentials: string[]): void;
+  update(name: string, credentials: LoadCredential[]): void;
   stop(): void;
   close(): Promise<void>;
 }
@@ -145,7 +154,7 @@ export async function mintCredentials(
   claims: Record<string, unknown>,
   who: { users?: number; prefix?: string } = {},
 ) {
-  const creds: Credentials = { jwt: [], opaque: [], session: [] };
+  const creds: Credentials = { jwt: [], dpop: [], opaque: [], session: [] };
   const sessions: Array<[string, SessionRecord]> = [];
   const extra = Object.keys(claims).length > 0 ? claims : undefined;
   const subs = Array.from(
@@ -153,6 +162,8 @@ export async function mintCredentials(
     (_, i) => `${who.prefix ?? 'user-'}${i}`,
   );
   creds.jwt = await env.issuer.mint('jwt', subs, extra);
+  if (env.strategies.some((s) => s.kind === 'dpop'))
+    creds.dpop = await mintDpop(env, subs, extra, who.prefix ?? 'user-');
   creds.opaque = await env.issuer.mint('opaque', subs, extra);
   subs.forEach((sub, i) => {
     const exp = creds.opaque[i]!.exp;
@@ -189,7 +200,61 @@ export async function warmUp(env: SimEnv, seconds = 2): Promise<void> {
   );
 }
 
-export const credentialList = (creds: Credentials, kind: CredentialKind) => creds[kind].map((c) => c.token);
+/**
+ * DPoP-bound JWTs for `subs`, each bound to its user's key (`cnf.jkt`); the keys of a prefix are generated
+ * once and reused, so a user minted again (key rotation) keeps its key as a real client would.
+ */
+export async function mintDpop(
+  env: SimEnv,
+  subs: string[],
+  claims: Record<string, unknown> | undefined,
+  prefix = 'user-',
+): Promise<Credentials['dpop']> {
+  let keys = env.holderKeys.get(prefix) ?? [];
+  if (keys.length < subs.length) {
+    keys = [...keys, ...generateHolderKeys(subs.length - keys.length)];
+    env.holderKeys.set(prefix, keys);
+  }
+  const minted = await env.issuer.mint(
+    'jwt',
+    subs,
+    claims,
+    subs.map((_, i) => keys[i]!.jkt),
+  );
+  return minted.map((m, i) => ({ ...m, privateJwk: keys[i]!.privateJwk }));
+}
+
+/** What the load generator is sent for a kind: the tokens, with the holder's key for DPoP. */
+export function credentialList(creds: Credentials, kind: CredentialKind): LoadCredential[] {
+  if (kind === 'dpop') return creds.dpop.map((c) => ({ token: c.token, privateJwk: c.privateJwk }));
+  return creds[kind].map((c) => c.token);
+}
+
+/**
+ * Validate one credential outside the load, as a client would present it (the revocation scenario's
+ * probes): through the strategy's route URL, with a fresh DPoP proof for a bound token, and with the work
+ * after validation (jwt-exchange's downstream call) included in the verdict.
+ */
+export async function probe(
+  env: SimEnv,
+  strategy: Strategy,
+  creds: Credentials,
+  index: number,
+): Promise<Outcome> {
+  const url = `${env.api.url}/${strategy.name}`;
+  let credential: string;
+  let headers: Record<string, string>;
+  if (strategy.kind === 'dpop') {
+    const c = creds.dpop[index]!;
+    credential = c.token;
+    headers = { authorization: `DPoP ${c.token}`, dpop: proofSigner(c.privateJwk)('GET', url, c.token) };
+  } else {
+    credential = creds[strategy.kind][index]!.token;
+    headers = { authorization: `Bearer ${credential}` };
+  }
+  const outcome = await strategy.validate({ credential, method: 'GET', url, headers });
+  return outcome.ok && outcome.next ? outcome.next() : outcome;
+}
 
 /**
  * Run one load phase: every strategy in `names` is loaded at once (each with its share of the
@@ -264,7 +329,13 @@ export async function runPhase(
     const recorders = env.api.recorders();
     const issuerCalls = new Map(names.map((n) => [n, byName.get(n)!.issuerCalls() - callsBefore.get(n)!]));
     const details = new Map(names.map((n) => [n, byName.get(n)!.details()]));
-    return { startedAt, recorders, load: new Map(results.map((r) => [r.name, r])), issuerCalls, details };
+    const exchange = new Map<StrategyName, ExchangePhaseFigures>();
+    for (const n of names) {
+      const figures = byName.get(n)!.exchangeFigures?.();
+      if (figures) exchange.set(n, figures);
+    }
+    const load = new Map(results.map((r) => [r.name, r]));
+    return { startedAt, recorders, load, issuerCalls, details, exchange };
   } finally {
     clearInterval(ticker);
     env.signal?.removeEventListener('abort', onAbort);
@@ -307,5 +378,23 @@ export function strategyReport(
     issuer_calls_per_request: requests === 0 ? 0 : round(calls / requests, 5),
     timeseries: rec.timeseries(),
     details: outcome.details.get(strategy.name) ?? {},
+    ...(outcome.exchange.has(strategy.name) && {
+      exchange: exchangeReport(outcome.exchange.get(strategy.name)!, requests),
+    }),
+  };
+}
+
+function exchangeReport(f: ExchangePhaseFigures, requests: number): ExchangeFigures {
+  return {
+    exchange_calls: f.exchange_calls,
+    exchange_calls_per_request: requests === 0 ? 0 : round(f.exchange_calls / requests, 5),
+    exchange_failures: f.exchange_failures,
+    exchanged_token_hit_ratio: requests === 0 ? 0 : round(f.cache_hits / requests, 4),
+    exchange_ms: f.exchange_ms,
+    downstream_call_ms: f.downstream_call_ms,
+    downstream_validation_ms: f.downstream_validation_ms,
+    downstream_calls: f.downstream_calls,
+    downstream_refused: f.downstream_refused,
+    refresh_margin_s: f.refresh_margin_s,
   };
 }
