@@ -195,6 +195,141 @@ export class InvalidOptions extends TesseraError {
   }
 }
 
+/** What the OAuth layer answers for a DPoP failure (RFC 9449 §7.1, §8, §12.2). */
+export type DpopWireError = 'invalid_dpop_proof' | 'use_dpop_nonce';
+
+/**
+ * The base of every DPoP error, and what a malformed proof throws (not a compact JWS of three segments,
+ * non-canonical base64url, invalid UTF-8 or JSON, a member of the wrong type). Every `ERR_DPOP_*` class extends
+ * it, so `err instanceof DpopProofInvalid` catches them all and `err.wireError` is the OAuth error to answer
+ * with: `use_dpop_nonce` for DpopUseNonce, `invalid_dpop_proof` for everything else.
+ *
+ * @example if (err instanceof DpopProofInvalid) reply.code(401).header('WWW-Authenticate', `DPoP error="${err.wireError}"`);
+ */
+export class DpopProofInvalid extends TesseraError {
+  static override readonly code: TesseraErrorCode = 'ERR_DPOP_PROOF_INVALID';
+  readonly wireError: DpopWireError = 'invalid_dpop_proof';
+  constructor(message = 'malformed DPoP proof', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The DPoP proof is longer than the limit (8 KiB); checked before it is parsed. */
+export class DpopProofTooLarge extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_PROOF_TOO_LARGE';
+  constructor(message = 'DPoP proof exceeds the size limit', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `typ` header is not exactly `dpop+jwt` (RFC 9449 §4.2), so it may be another kind of JWT. */
+export class DpopTypInvalid extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_TYP_INVALID';
+  constructor(message = 'DPoP proof "typ" is not "dpop+jwt"', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `alg` is not on the accepted list, or is symmetric (`HS*`) or `none` (RFC 9449 §4.3). */
+export class DpopAlgNotAllowed extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_ALG_NOT_ALLOWED';
+  constructor(message = 'DPoP proof algorithm not allowed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `jwk` header is missing, malformed, unsupported, or its key type or curve does not fit `alg`. */
+export class DpopJwkInvalid extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_JWK_INVALID';
+  constructor(message = 'DPoP proof "jwk" is not a usable public key', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `jwk` carries private key members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `k`, …): RFC 9449 §4.3. */
+export class DpopJwkPrivate extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_JWK_PRIVATE';
+  constructor(message = 'DPoP proof "jwk" contains private key members', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's signature does not verify under its own `jwk`. */
+export class DpopSignatureInvalid extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_SIGNATURE_INVALID';
+  constructor(message = 'DPoP proof signature verification failed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `jti` is missing, not a string, empty or too long. */
+export class DpopJtiInvalid extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_JTI_INVALID';
+  constructor(message = 'DPoP proof "jti" is missing or invalid', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `jti` was seen before within the window: a replayed proof (RFC 9449 §11.1). */
+export class DpopProofReplayed extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_PROOF_REPLAYED';
+  constructor(message = 'DPoP proof was already used', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `htm` is missing or is not the request's method (RFC 9449 §4.3). */
+export class DpopHtmMismatch extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_HTM_MISMATCH';
+  constructor(message = 'DPoP proof "htm" does not match the request method', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `htu` is missing, not an http(s) URL, or not the request's URL after normalisation. */
+export class DpopHtuMismatch extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_HTU_MISMATCH';
+  constructor(message = 'DPoP proof "htu" does not match the request URL', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `iat` is missing or not a number. */
+export class DpopIatInvalid extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_IAT_INVALID';
+  constructor(message = 'DPoP proof "iat" is missing or not a number', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `iat` lies outside the accepted window, in the past (stale) or the future (RFC 9449 §11.1). */
+export class DpopIatOutOfWindow extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_IAT_OUT_OF_WINDOW';
+  constructor(message = 'DPoP proof "iat" is outside the accepted window', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The proof's `ath` is missing or is not the hash of the presented access token (RFC 9449 §4.3, §7). */
+export class DpopAthMismatch extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_ATH_MISMATCH';
+  constructor(message = 'DPoP proof "ath" does not match the access token', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The proof carries no `nonce` where one is required, or one the server no longer accepts (RFC 9449 §8, §9).
+ * Answered as `use_dpop_nonce` with a fresh `DPoP-Nonce` header; the client retries with it.
+ */
+export class DpopUseNonce extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_USE_NONCE';
+  override readonly wireError: DpopWireError = 'use_dpop_nonce';
+  constructor(message = 'DPoP proof nonce missing or not accepted', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** Every error class, so docs and tests can enumerate the codes. */
 export const errorClasses = [
   TesseraError,
@@ -218,6 +353,21 @@ export const errorClasses = [
   TokenInactive,
   IntrospectionFailed,
   InvalidOptions,
+  DpopProofInvalid,
+  DpopProofTooLarge,
+  DpopTypInvalid,
+  DpopAlgNotAllowed,
+  DpopJwkInvalid,
+  DpopJwkPrivate,
+  DpopSignatureInvalid,
+  DpopJtiInvalid,
+  DpopProofReplayed,
+  DpopHtmMismatch,
+  DpopHtuMismatch,
+  DpopIatInvalid,
+  DpopIatOutOfWindow,
+  DpopAthMismatch,
+  DpopUseNonce,
 ] as const;
 
 /** The union of stable error codes; `switch (err.code)` narrows on it. */
@@ -242,4 +392,19 @@ export type TesseraErrorCode =
   | 'ERR_REVOCATION_STALE'
   | 'ERR_TOKEN_INACTIVE'
   | 'ERR_INTROSPECTION_FAILED'
-  | 'ERR_INVALID_OPTIONS';
+  | 'ERR_INVALID_OPTIONS'
+  | 'ERR_DPOP_PROOF_INVALID'
+  | 'ERR_DPOP_PROOF_TOO_LARGE'
+  | 'ERR_DPOP_TYP_INVALID'
+  | 'ERR_DPOP_ALG_NOT_ALLOWED'
+  | 'ERR_DPOP_JWK_INVALID'
+  | 'ERR_DPOP_JWK_PRIVATE'
+  | 'ERR_DPOP_SIGNATURE_INVALID'
+  | 'ERR_DPOP_JTI_INVALID'
+  | 'ERR_DPOP_PROOF_REPLAYED'
+  | 'ERR_DPOP_HTM_MISMATCH'
+  | 'ERR_DPOP_HTU_MISMATCH'
+  | 'ERR_DPOP_IAT_INVALID'
+  | 'ERR_DPOP_IAT_OUT_OF_WINDOW'
+  | 'ERR_DPOP_ATH_MISMATCH'
+  | 'ERR_DPOP_USE_NONCE';

@@ -34,9 +34,35 @@ export {
   TokenInactive,
   IntrospectionFailed,
   InvalidOptions,
+  DpopProofInvalid,
+  DpopProofTooLarge,
+  DpopTypInvalid,
+  DpopAlgNotAllowed,
+  DpopJwkInvalid,
+  DpopJwkPrivate,
+  DpopSignatureInvalid,
+  DpopJtiInvalid,
+  DpopProofReplayed,
+  DpopHtmMismatch,
+  DpopHtuMismatch,
+  DpopIatInvalid,
+  DpopIatOutOfWindow,
+  DpopAthMismatch,
+  DpopUseNonce,
   errorClasses,
 } from './errors.js';
-export type { TesseraErrorCode } from './errors.js';
+export type { DpopWireError, TesseraErrorCode } from './errors.js';
+export {
+  accessTokenHash,
+  createDpopProof,
+  DEFAULT_DPOP_MAX_AGE_SECONDS,
+  DPOP_ALGORITHMS,
+  MAX_DPOP_JTI_LENGTH,
+  MAX_DPOP_PROOF_LENGTH,
+  normalizeHtu,
+  verifyDpopProof,
+} from './dpop-proof.js';
+export type { CreateDpopProofOptions, DpopProofCheck, VerifiedDpopProof } from './dpop-proof.js';
 export { normalizeTyp } from './header.js';
 export { parseStrictJSONObject } from './json.js';
 export { createLocalKeySet, importJWKS, keySetFrom, MAX_JWKS_KEYS } from './key-set.js';
