@@ -22,6 +22,7 @@ const SECTIONS = [
   ['http', './http-server.mjs', 'runHTTPSection'],
   ['stores', './stores.mjs', 'runStoresSection'],
   ['signin', './signin.mjs', 'runSignInSection'],
+  ['dpop', './dpop.mjs', 'runDpopSection'],
 ];
 if (only) {
   for (const name of only) {

@@ -55,6 +55,8 @@ export interface CreateClientOptions {
   firstParty?: boolean;
   /** Authorization requests must come through PAR (RFC 9126 §5). Default false. */
   requirePar?: boolean;
+  /** Every token request must carry a DPoP proof (RFC 9449 §5.2, `--dpop required`). Default false. */
+  dpopBoundAccessTokens?: boolean;
 }
 
 /** What `tessera clients update` may change; anything absent stays as it is. */
@@ -67,6 +69,7 @@ export type UpdateClientOptions = Partial<
     | 'postLogoutRedirectUris'
     | 'firstParty'
     | 'requirePar'
+    | 'dpopBoundAccessTokens'
     | 'allowedClaims'
     | 'accessTtl'
     | 'jwks'
@@ -106,6 +109,8 @@ export interface ClientView {
   post_logout_redirect_uris: string[];
   first_party: boolean;
   require_par: boolean;
+  /** RFC 9449 §5.2 client metadata: true when every token request must carry a DPoP proof. */
+  dpop_bound_access_tokens: boolean;
   jwks: unknown;
   created_at: string;
   /** When `rotate-secret --grace` left the old secret working: until when (ISO time). */
@@ -341,6 +346,7 @@ function validateClient(options: CreateClientOptions, defaults: ClientDefaults, 
     postLogoutRedirectUris,
     firstParty: options.firstParty === true,
     requirePar: options.requirePar === true,
+    dpopBoundAccessTokens: options.dpopBoundAccessTokens === true,
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     updatedAt: null,
@@ -395,6 +401,7 @@ export function describeClient(client: ClientRecord): ClientView {
     post_logout_redirect_uris: client.postLogoutRedirectUris ?? [],
     first_party: client.firstParty === true,
     require_par: client.requirePar === true,
+    dpop_bound_access_tokens: client.dpopBoundAccessTokens === true,
     jwks,
     created_at: new Date(client.createdAt).toISOString(),
     ...(client.previousSecretExpiresAt != null &&
@@ -411,6 +418,13 @@ export async function listClientViews(store: ClientStore): Promise<ClientView[]>
   return clients.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(describeClient);
 }
 
+/** Client flags that read as false when absent. */
+const BOOLEAN_FIELDS: ReadonlySet<keyof ClientRecord> = new Set([
+  'firstParty',
+  'requirePar',
+  'dpopBoundAccessTokens',
+]);
+
 /** Refused because there is no client with that id (the CLI answers "no client" and exit code 1). */
 export class ClientNotFoundError extends ClientValidationError {}
 
@@ -422,6 +436,7 @@ const UPDATE_FIELDS: Record<keyof UpdateClientOptions, keyof ClientRecord> = {
   postLogoutRedirectUris: 'postLogoutRedirectUris',
   firstParty: 'firstParty',
   requirePar: 'requirePar',
+  dpopBoundAccessTokens: 'dpopBoundAccessTokens',
   allowedClaims: 'allowedClaims',
   accessTtl: 'accessTtl',
   jwks: 'jwks',
@@ -463,6 +478,7 @@ export async function updateClient(
     postLogoutRedirectUris: current.postLogoutRedirectUris ?? [],
     firstParty: current.firstParty === true,
     requirePar: current.requirePar === true,
+    dpopBoundAccessTokens: current.dpopBoundAccessTokens === true,
     ...(current.jwks !== null && { jwks: current.jwks }),
   };
   for (const [name, value] of Object.entries(changes)) {
@@ -478,7 +494,7 @@ export async function updateClient(
   };
   // Absent optional fields read as their defaults, so setting a default explicitly is no change.
   const stored = (record: ClientRecord, field: keyof ClientRecord) =>
-    JSON.stringify(record[field] ?? (field === 'firstParty' || field === 'requirePar' ? false : []));
+    JSON.stringify(record[field] ?? (BOOLEAN_FIELDS.has(field) ? false : []));
   const changed = (Object.keys(UPDATE_FIELDS) as (keyof UpdateClientOptions)[])
     .filter((name) => changes[name] !== undefined)
     .map((name) => UPDATE_FIELDS[name])

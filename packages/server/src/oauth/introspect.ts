@@ -27,7 +27,8 @@ export type IntrospectionResponse =
       exp: number;
       iat: number;
       jti?: string;
-      token_type: 'Bearer' | 'refresh_token';
+      /** `DPoP` for a token bound to a key; the answer then carries `cnf.jkt` (RFC 9449 §6.2). */
+      token_type: 'Bearer' | 'DPoP' | 'refresh_token';
       [claim: string]: unknown;
     };
 
@@ -35,6 +36,13 @@ type ActiveIntrospection = Extract<IntrospectionResponse, { active: true }>;
 
 const INACTIVE = { active: false } as const;
 const ACTIVE_BEARER = { active: true, token_type: 'Bearer' } as const;
+const ACTIVE_DPOP = { active: true, token_type: 'DPoP' } as const;
+
+/** RFC 9449 §6.2: a bound token introspects with its `cnf` (carried in its claims) and token_type DPoP. */
+const isBound = (claims: Record<string, unknown>): boolean => {
+  const cnf = claims['cnf'] as { jkt?: unknown } | null | undefined;
+  return typeof cnf === 'object' && cnf !== null && typeof cnf.jkt === 'string';
+};
 
 /**
  * Visibility rule (docs/oauth.md "Introspection"): a client may introspect an access token it was issued,
@@ -99,7 +107,8 @@ async function introspectJWT(
   const claims = await verifyLiveAccessToken(ctx, token);
   if (!claims || !mayIntrospect(requester, claims.client_id, claims.aud)) return INACTIVE;
   // `active` first for readers; set again after the claims so no claim named `active` can change it.
-  return Object.assign({ active: true }, claims, ACTIVE_BEARER) as IntrospectionResponse;
+  const active = isBound(claims) ? ACTIVE_DPOP : ACTIVE_BEARER;
+  return Object.assign({ active: true }, claims, active) as IntrospectionResponse;
 }
 
 async function introspectOpaque(
@@ -133,6 +142,7 @@ async function introspectOpaque(
     }
     // `active` first for readers; the registered members last, so no custom claim can change them.
     body = Object.assign({ active: true }, custom, registered);
+    if (isBound(custom)) body.token_type = 'DPoP';
   }
   if (record.scope.length > 0) body.scope = record.scope.join(' ');
   return body;

@@ -28,6 +28,8 @@ export interface StartRefreshFamilyOptions {
   /** The signed-in user and browser session (authorization code grant): logout and user changes revoke it. */
   userId?: string;
   sessionId?: string;
+  /** RFC 9449 §5: the DPoP key (thumbprint) every refresh of the family must prove (public clients). */
+  dpopJkt?: string;
 }
 
 export interface StartedRefreshFamily {
@@ -72,6 +74,7 @@ export async function startRefreshFamilyWithId(
       revokedReason: null,
       userId: options.userId ?? null,
       sessionId: options.sessionId ?? null,
+      dpopJkt: options.dpopJkt ?? null,
     },
     {
       hash: hashToken(token),

@@ -11,6 +11,8 @@ import { revokeToken } from './revoke.js';
 import { serveRevocationFeed } from './revocation-feed.js';
 import { recordTokenResult } from './observe.js';
 import { answerWrongMethods } from '../server/routes/method-not-allowed.js';
+import { checkTokenRequestProof } from '../dpop/token-request.js';
+import { dpopSettings } from '../dpop/settings.js';
 
 /** Form bodies larger than this are refused before parsing (a token request is a few hundred bytes). */
 const FORM_BODY_LIMIT = 64 * 1024;
@@ -85,8 +87,12 @@ export const oauthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
     const clientLimit = limitByClient(ctx, client.id, 'token');
     if (clientLimit !== undefined) await clientLimit;
     checkGrantAllowed(client, grantType);
-    const body = await runGrant(ctx, grantType, client, form);
+    const grantRequest = await checkTokenRequestProof(ctx, request, client);
+    const body = await runGrant(ctx, grantType, client, form, grantRequest);
     recordTokenResult(ctx, request, 'success', grantType);
+    // RFC 9449 §8.2: the next nonce may come with any response; clients keep the latest one.
+    const nonces = dpopSettings(ctx).nonces;
+    if (nonces !== undefined) reply.header('dpop-nonce', nonces.current());
     return noStore(reply).send(body);
   });
 

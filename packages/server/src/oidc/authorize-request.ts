@@ -27,6 +27,8 @@ export interface AuthorizationRequest {
   /** Seconds (OIDC Core §3.1.2.1). */
   maxAge?: number;
   loginHint?: string;
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
+  dpopJkt?: string;
 }
 
 /**
@@ -50,6 +52,8 @@ const MAX_REDIRECT_URI = 2048;
 const PROMPTS: ReadonlySet<string> = new Set(['none', 'login', 'consent']);
 /** RFC 7636 §4.2: BASE64URL(SHA-256(verifier)) is exactly 43 characters. */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** RFC 9449 §10: `dpop_jkt` is an RFC 7638 SHA-256 thumbprint, base64url: 43 characters. */
+const JKT = /^[A-Za-z0-9_-]{43}$/;
 
 const unredirectable = (description: string) => new UnredirectableError(400, 'invalid_request', description);
 
@@ -127,7 +131,7 @@ function resolveRequestedScope(client: ClientRecord, value: string | undefined):
 
 /**
  * Validate everything but the client and redirect URI (already checked): response_type, request objects,
- * PKCE, scope, state, nonce, prompt, max_age, login_hint, response_mode. Errors are plain OAuthErrors the
+ * PKCE, scope, state, nonce, prompt, max_age, login_hint, response_mode, dpop_jkt. Errors are plain OAuthErrors the
  * caller sends back to the client (or, at the PAR endpoint, answers as JSON).
  *
  * @example
@@ -162,6 +166,9 @@ export function validateAuthorizationParams(
   const prompt = parsePrompt(params.get('prompt'));
   const maxAge = parseMaxAge(params.get('max_age'));
   const scope = resolveRequestedScope(client, params.get('scope'));
+  const dpopJkt = params.get('dpop_jkt');
+  if (dpopJkt !== undefined && !JKT.test(dpopJkt))
+    throw invalidRequest('dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 9449 §10)');
 
   const request: AuthorizationRequest = {
     clientId: client.id,
@@ -174,6 +181,7 @@ export function validateAuthorizationParams(
   if (nonce !== undefined) request.nonce = nonce;
   if (maxAge !== undefined) request.maxAge = maxAge;
   if (loginHint !== undefined) request.loginHint = loginHint;
+  if (dpopJkt !== undefined) request.dpopJkt = dpopJkt;
   return request;
 }
 

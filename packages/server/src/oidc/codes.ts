@@ -10,7 +10,7 @@ export const CODE_TTL_MS = 60_000;
 /**
  * Issue an authorization code: 256 random bits (RFC 6749 §10.10), stored only as its SHA-256, bound to the
  * client, redirect URI, PKCE challenge, nonce, user, session, scope and the authentication (auth_time, acr,
- * amr), single use (`redeemAuthCode`).
+ * amr) and the `dpop_jkt` key if one was named (RFC 9449 §10), single use (`redeemAuthCode`).
  *
  * @example
  * const code = await issueAuthorizationCode(ctx, request, active);
@@ -40,6 +40,7 @@ export async function issueAuthorizationCode(
     accessTokenJti: null,
     accessTokenExpiresAt: null,
     refreshFamilyId: null,
+    dpopJkt: request.dpopJkt ?? null,
   });
   return code;
 }

@@ -6,6 +6,12 @@ import type { FormParams } from '../oauth/form.js';
 import { looksLikeJWT } from '../oauth/own-tokens.js';
 import { findLiveOpaqueToken, verifyLiveAccessToken } from '../oauth/introspect.js';
 import { scopedUserClaims } from './id-token.js';
+import {
+  checkResourcePresentation,
+  extractDpopToken,
+  type Presentation,
+} from '../dpop/resource-request.js';
+import { dpopEndpoints } from '../dpop/settings.js';
 
 /**
  * An RFC 6750 §3 failure at the userinfo endpoint. `bare` (no token at all) answers 401 with a challenge
@@ -27,46 +33,79 @@ const invalidToken = () =>
   new BearerError(401, 'invalid_token', 'the access token is invalid, expired or revoked');
 
 /**
- * The access token of a userinfo request: the Authorization header (RFC 6750 §2.1) or, on POST, the form
- * body's `access_token` (§2.2); exactly one. Never the URL query (§2.3 is optional, and URLs leak into logs
- * and Referer headers, §5.3).
+ * The access token of a userinfo request: the Authorization header (RFC 6750 §2.1, or the DPoP scheme of
+ * RFC 9449 §7.1) or, on POST, the form body's `access_token` (§2.2); exactly one. Never the URL query
+ * (§2.3 is optional, and URLs leak into logs and Referer headers, §5.3).
  */
 function presentedToken(
   request: FastifyRequest,
   form: FormParams | undefined,
   queryHasToken: boolean,
-): string {
+): { token: string; presentation: Presentation } {
   if (queryHasToken)
     throw new BearerError(400, 'invalid_request', 'access tokens are not accepted in the URL query');
-  const header = extractBearerToken(request.headers.authorization);
+  const authorization = request.headers.authorization;
+  const dpop = extractDpopToken(authorization);
+  if (dpop !== undefined) {
+    if (form?.get('access_token') !== undefined)
+      throw new BearerError(400, 'invalid_request', 'more than one access token presented');
+    return { token: dpop, presentation: 'DPoP' };
+  }
+  const header = extractBearerToken(authorization);
   if (header.status === 'malformed')
     throw new BearerError(400, 'invalid_request', 'malformed Authorization header');
   const body = form?.get('access_token');
   if (header.status === 'ok' && body !== undefined)
     throw new BearerError(400, 'invalid_request', 'more than one access token presented');
-  if (header.status === 'ok') return header.token;
-  if (body !== undefined) return body;
+  if (header.status === 'ok') return { token: header.token, presentation: 'Bearer' };
+  if (body !== undefined) return { token: body, presentation: 'body' };
   throw new BearerError(401, 'invalid_request', 'no access token', '', true);
 }
 
-/** The subject and scope of a live access token of ours (JWT `typ: at+jwt` or opaque), else invalid_token. */
-async function tokenGrant(ctx: ServerContext, token: string): Promise<{ sub: string; scope: string[] }> {
+interface TokenGrant {
+  sub: string;
+  scope: string[];
+  /** The DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6), if any. */
+  jkt: string | undefined;
+}
+
+function boundKey(claims: Record<string, unknown>): string | undefined {
+  const cnf = claims['cnf'] as { jkt?: unknown } | null | undefined;
+  return typeof cnf === 'object' && cnf !== null && typeof cnf.jkt === 'string' ? cnf.jkt : undefined;
+}
+
+function storedClaims(text: string): Record<string, unknown> {
+  if (text === '{}') return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The subject, scope and bound key of a live access token of ours (JWT `typ: at+jwt` or opaque), else
+ * invalid_token.
+ */
+async function tokenGrant(ctx: ServerContext, token: string): Promise<TokenGrant> {
   if (token.length > 16384) throw invalidToken();
   if (looksLikeJWT(token)) {
     // `typ: at+jwt` is required (RFC 9068 §4): an ID token (`typ: JWT`) is not an access token.
     const claims = await verifyLiveAccessToken(ctx, token);
     if (claims === undefined || typeof claims.sub !== 'string') throw invalidToken();
     const scope = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
-    return { sub: claims.sub, scope };
+    return { sub: claims.sub, scope, jkt: boundKey(claims) };
   }
   const record = await findLiveOpaqueToken(ctx, token);
   if (record === undefined) throw invalidToken();
-  return { sub: record.sub, scope: record.scope };
+  return { sub: record.sub, scope: record.scope, jkt: boundKey(storedClaims(record.claims)) };
 }
 
 /**
  * OIDC Core §5.3 userinfo: `sub` and only what the granted scopes allow. The token must carry `openid`
- * (else 403 insufficient_scope) and its user must still exist and be enabled.
+ * (else 403 insufficient_scope) and its user must still exist and be enabled. A DPoP-bound token must come
+ * with a valid proof (RFC 9449 §7; `DPoP` challenges on failure).
  *
  * @example
  * const claims = await answerUserinfo(ctx, request, form, false); // { sub, name?, email?, email_verified? }
@@ -77,8 +116,15 @@ export async function answerUserinfo(
   form: FormParams | undefined,
   queryHasToken: boolean,
 ): Promise<Record<string, unknown>> {
-  const token = presentedToken(request, form, queryHasToken);
-  const { sub, scope } = await tokenGrant(ctx, token);
+  const { token, presentation } = presentedToken(request, form, queryHasToken);
+  const { sub, scope, jkt } = await tokenGrant(ctx, token);
+  // RFC 9449 §7: a bound token needs the DPoP scheme and a proof by its key, for this very request.
+  await checkResourcePresentation(ctx, request, {
+    token,
+    presentation,
+    boundJkt: jkt,
+    url: dpopEndpoints(ctx).userinfo,
+  });
   if (!scope.includes('openid'))
     throw new BearerError(
       403,

@@ -73,6 +73,13 @@ export interface ServerConfig {
   tlsCert: string | undefined;
   /** PEM private key file of `tlsCert`. */
   tlsKey: string | undefined;
+  /**
+   * Seconds a DPoP proof's `iat` may lie from now, either way (RFC 9449 §11.1); also how long its `jti` is
+   * remembered (twice this, the span in which a proof is acceptable).
+   */
+  dpopProofWindow: number;
+  /** RFC 9449 §8: DPoP proofs must carry a server nonce (`use_dpop_nonce`, rotating every proof window). */
+  dpopNonce: boolean;
 }
 
 type Parser = (text: string, name: string) => unknown;
@@ -117,6 +124,11 @@ const oneOf =
   };
 
 const str: Parser = (text) => text;
+
+const bool: Parser = (text, name) => {
+  if (text !== 'true' && text !== 'false') throw new UsageError(`--${name} must be true or false`);
+  return text === 'true';
+};
 
 /**
  * A Redis key and channel prefix: pub/sub channels are shared by every Redis database, so a prefix is what
@@ -352,6 +364,20 @@ export const OPTIONS: readonly OptionDef[] = [
     def: undefined,
     parse: str,
     help: 'PEM private key file of --tls-cert',
+  },
+  {
+    flag: 'dpop-proof-window',
+    key: 'dpopProofWindow',
+    def: '60s',
+    parse: duration(1),
+    help: 'how far a DPoP proof iat may lie from now, either way (its jti is remembered twice as long)',
+  },
+  {
+    flag: 'dpop-nonce',
+    key: 'dpopNonce',
+    def: 'false',
+    parse: bool,
+    help: 'true: DPoP proofs must carry a server nonce (use_dpop_nonce, rotating each proof window)',
   },
 ];
 

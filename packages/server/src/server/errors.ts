@@ -23,7 +23,9 @@ export type OAuthErrorCode =
   | 'request_uri_not_supported'
   | 'insufficient_scope'
   | 'temporarily_unavailable'
-  | 'server_error';
+  | 'server_error'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 export class OAuthError extends Error {
   override readonly name: string = 'OAuthError';
@@ -80,3 +82,14 @@ export const invalidRequestUri = (d: string) => new OAuthError(400, 'invalid_req
 export const requestNotSupported = (d: string) => new OAuthError(400, 'request_not_supported', d);
 /** OIDC Core §6: `request_uri` other than a pushed request's is not supported. */
 export const requestUriNotSupported = (d: string) => new OAuthError(400, 'request_uri_not_supported', d);
+/**
+ * RFC 9449 §5 (token endpoint), §7.1 (resources): the DPoP proof is missing where one is required, malformed,
+ * replayed, or does not match the request or the key the grant is bound to.
+ */
+export const invalidDpopProof = (d: string) => new OAuthError(400, 'invalid_dpop_proof', d);
+/**
+ * RFC 9449 §8: the proof must carry the server's current nonce, sent back in `DPoP-Nonce`; the client
+ * retries with a new proof that includes it.
+ */
+export const useDpopNonce = (nonce: string, d = 'a DPoP nonce is required: retry with the nonce given') =>
+  new OAuthError(400, 'use_dpop_nonce', d, { 'dpop-nonce': nonce });

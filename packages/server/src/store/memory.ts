@@ -56,11 +56,13 @@ export function createMemoryStore(): Store {
     postLogoutRedirectUris: copy(c.postLogoutRedirectUris ?? []),
     firstParty: c.firstParty ?? false,
     requirePar: c.requirePar ?? false,
+    dpopBoundAccessTokens: c.dpopBoundAccessTokens ?? false,
   });
   const familyDefaults = (f: RefreshFamilyRecord): RefreshFamilyRecord => ({
     ...copy(f),
     userId: f.userId ?? null,
     sessionId: f.sessionId ?? null,
+    dpopJkt: f.dpopJkt ?? null,
   });
   const emailTaken = (email: string, exceptId?: string): boolean => {
     const wanted = email.toLowerCase();
@@ -420,7 +422,7 @@ export function createMemoryStore(): Store {
     // Authorization codes
     async insertAuthCode(code) {
       if (codes.has(code.hash)) throw new StoreConflictError('authorization code already exists');
-      codes.set(code.hash, copy(code));
+      codes.set(code.hash, { ...copy(code), dpopJkt: code.dpopJkt ?? null });
     },
     async redeemAuthCode(hash, now) {
       const code = codes.get(hash);

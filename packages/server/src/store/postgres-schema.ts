@@ -193,6 +193,17 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX refresh_families_session ON refresh_families (session_id) WHERE session_id IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'dpop',
+    // RFC 9449: existing clients stay `--dpop allowed` (bearer tokens still work); existing refresh families
+    // and codes are bound to no key.
+    sql: `
+      ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT false;
+      ALTER TABLE refresh_families ADD COLUMN dpop_jkt TEXT;
+      ALTER TABLE auth_codes ADD COLUMN dpop_jkt TEXT;
+    `,
+  },
 ];
 
 /**

@@ -111,6 +111,7 @@ export function clientToRow(c: ClientRecord): Row {
     post_logout_redirect_uris: JSON.stringify(c.postLogoutRedirectUris ?? []),
     first_party: flag(c.firstParty),
     require_par: flag(c.requirePar),
+    dpop_bound_access_tokens: flag(c.dpopBoundAccessTokens),
   };
 }
 
@@ -156,6 +157,7 @@ export function clientFromRow(r: Row): ClientRecord {
     postLogoutRedirectUris: r.post_logout_redirect_uris == null ? [] : list(r.post_logout_redirect_uris),
     firstParty: bool(r.first_party),
     requirePar: bool(r.require_par),
+    dpopBoundAccessTokens: bool(r.dpop_bound_access_tokens),
   };
 }
 
@@ -172,6 +174,7 @@ export function familyToRow(f: RefreshFamilyRecord): Row {
     revoked_reason: f.revokedReason,
     user_id: f.userId ?? null,
     session_id: f.sessionId ?? null,
+    dpop_jkt: f.dpopJkt ?? null,
   };
 }
 
@@ -188,6 +191,7 @@ export function familyFromRow(r: Row): RefreshFamilyRecord {
     revokedReason: strOrNull(r.revoked_reason),
     userId: strOrNull(r.user_id),
     sessionId: strOrNull(r.session_id),
+    dpopJkt: strOrNull(r.dpop_jkt),
   };
 }
 
@@ -341,6 +345,7 @@ export function authCodeToRow(c: AuthCodeRecord): Row {
     access_token_jti: c.accessTokenJti,
     access_token_expires_at: c.accessTokenExpiresAt,
     refresh_family_id: c.refreshFamilyId,
+    dpop_jkt: c.dpopJkt ?? null,
   };
 }
 
@@ -363,6 +368,7 @@ export function authCodeFromRow(r: Row): AuthCodeRecord {
     accessTokenJti: strOrNull(r.access_token_jti),
     accessTokenExpiresAt: numOrNull(r.access_token_expires_at),
     refreshFamilyId: strOrNull(r.refresh_family_id),
+    dpopJkt: strOrNull(r.dpop_jkt),
   };
 }
 

@@ -83,6 +83,11 @@ export interface ClientRecord {
   firstParty?: boolean;
   /** Authorization requests must come through PAR (RFC 9126 §5, `--require-par`). Absent means false. */
   requirePar?: boolean;
+  /**
+   * RFC 9449 §5.2 `dpop_bound_access_tokens` (`--dpop required`): every token request must carry a DPoP
+   * proof, so this client never holds a bearer token. Absent means false (`--dpop allowed`).
+   */
+  dpopBoundAccessTokens?: boolean;
 }
 
 /** What `revokeClientTokens` did: opaque access tokens deleted and refresh families revoked. */
@@ -128,6 +133,11 @@ export interface RefreshFamilyRecord {
   userId?: string | null;
   /** The browser session (`sessions.id`) the family was issued in: logout revokes the family. */
   sessionId?: string | null;
+  /**
+   * RFC 9449 §5: a public client's family is bound to the DPoP key (RFC 7638 thumbprint) of the proof sent
+   * when it started; every refresh must prove that key. Null: not bound.
+   */
+  dpopJkt?: string | null;
 }
 
 /** One refresh token of a family, stored only as a hash of the token. */
@@ -361,6 +371,8 @@ export interface AuthCodeRecord {
   accessTokenJti: string | null;
   accessTokenExpiresAt: number | null;
   refreshFamilyId: string | null;
+  /** RFC 9449 §10: the authorization request's `dpop_jkt`; redemption must prove that key. Null: none. */
+  dpopJkt?: string | null;
 }
 
 export type RedeemCodeResult =

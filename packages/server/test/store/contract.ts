@@ -62,6 +62,7 @@ export function clientFixture(id: string, overrides: Partial<ClientRecord> = {})
     postLogoutRedirectUris: [],
     firstParty: false,
     requirePar: false,
+    dpopBoundAccessTokens: false,
     ...overrides,
   };
 }
@@ -79,6 +80,7 @@ export function familyFixture(id: string, overrides: Partial<RefreshFamilyRecord
     revokedReason: null,
     userId: null,
     sessionId: null,
+    dpopJkt: null,
     ...overrides,
   };
 }
@@ -151,6 +153,7 @@ export function codeFixture(hash: string, overrides: Partial<AuthCodeRecord> = {
     accessTokenJti: null,
     accessTokenExpiresAt: null,
     refreshFamilyId: null,
+    dpopJkt: null,
     ...overrides,
   };
 }
@@ -305,6 +308,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             postLogoutRedirectUris: _l,
             firstParty: _f,
             requirePar: _q,
+            dpopBoundAccessTokens: _d,
             ...bare
           } = clientFixture('old');
           await store.createClient(bare);
@@ -332,6 +336,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             postLogoutRedirectUris: ['https://app.example/bye'],
             firstParty: true,
             requirePar: true,
+            dpopBoundAccessTokens: true,
             createdAt: T0 + 99,
           });
           assert.equal(await store.updateClient(changed), true);
@@ -1147,6 +1152,50 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             results.find((r) => r !== undefined),
             pendingFixture('h1', { kind: 'set_password', owner: 'u1' }),
           );
+        }),
+      );
+    });
+
+    describe('DPoP bindings (schema step 4)', () => {
+      const JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+      it(
+        "a client's dpop_bound_access_tokens round-trips through create and update",
+        withStore(async (store) => {
+          await store.createClient(clientFixture('bound', { dpopBoundAccessTokens: true }));
+          assert.equal((await store.getClient('bound'))?.dpopBoundAccessTokens, true);
+          await store.updateClient(clientFixture('bound', { dpopBoundAccessTokens: false }));
+          assert.equal((await store.getClient('bound'))?.dpopBoundAccessTokens, false);
+        }),
+      );
+
+      it(
+        "a family's dpopJkt round-trips; a family written without it reads back null",
+        withStore(async (store) => {
+          const bound = familyFixture('f1', { dpopJkt: JKT });
+          await store.createFamily(bound, tokenFixture('h1', 'f1'));
+          const { dpopJkt: _j, ...bare } = familyFixture('f2');
+          await store.createFamily(bare, tokenFixture('h2', 'f2'));
+          assert.deepEqual(await store.getFamily('f1'), bound);
+          assert.deepEqual(await store.getFamily('f2'), familyFixture('f2'));
+          const rotated = await store.rotateRefreshToken(
+            'h1',
+            { hash: 'h3', createdAt: T0 + 1, expiresAt: T0 + HOUR, usedAt: null },
+            T0 + 1,
+          );
+          assert.equal(rotated.status === 'rotated' && rotated.family.dpopJkt, JKT);
+        }),
+      );
+
+      it(
+        "an authorization code's dpopJkt comes back on redemption; a code written without it reads back null",
+        withStore(async (store) => {
+          await store.insertAuthCode(codeFixture('c1', { dpopJkt: JKT }));
+          const redeemed = await store.redeemAuthCode('c1', T0 + 1);
+          assert.equal(redeemed.status === 'redeemed' && redeemed.code.dpopJkt, JKT);
+          const { dpopJkt: _j, ...bare } = codeFixture('c2');
+          await store.insertAuthCode(bare);
+          const plain = await store.redeemAuthCode('c2', T0 + 1);
+          assert.equal(plain.status === 'redeemed' && plain.code.dpopJkt, null);
         }),
       );
     });

@@ -91,7 +91,7 @@ if (url === undefined) {
         onMigrationsApplied: (names) => applied.push(names),
       });
       try {
-        assert.deepEqual(applied, [['sign-in']]);
+        assert.deepEqual(applied, [['sign-in', 'dpop']]);
         // Not first-party (consent is asked), no PAR requirement, no logout redirects: the safe defaults.
         assert.deepEqual(
           await store.getClient('web'),

@@ -80,7 +80,7 @@ describe('sqlite: CLI and server on one file', () => {
     const applied: string[][] = [];
     const store = await openSQLiteStore({ path, onMigrationsApplied: (names) => applied.push(names) });
     try {
-      assert.deepEqual(applied, [['sign-in']]);
+      assert.deepEqual(applied, [['sign-in', 'dpop']]);
       // Not first-party (consent is asked), no PAR requirement, no logout redirects: the safe defaults.
       assert.deepEqual(
         await store.getClient('web'),

@@ -36,6 +36,7 @@ const HELP = `Usage:
   tessera clients update ID [--scope …] [--audience …] [--redirect-uri …] [--claims …]
                          [--access-ttl …] [--jwks FILE] [--token-format …] [--introspect-audience …]
                          [--post-logout-redirect-uri …] [--[no-]first-party] [--[no-]require-par]
+                         [--dpop required|allowed]
   tessera clients rotate-secret ID [--grace 24h] [--json]
   tessera clients delete ID [--json]
 
@@ -67,6 +68,9 @@ create options:
                            where logout may send the browser back (same rules; repeatable)
   --first-party            your own app: its users are never asked for consent
   --require-par            authorization requests must be pushed first (RFC 9126 PAR)
+  --dpop MODE              allowed (default): a DPoP proof with a token request binds the tokens
+                           to its key, requests without one get bearer tokens; required: every
+                           token request must carry a proof (dpop_bound_access_tokens, RFC 9449)
   --json                   print JSON
 
 update changes only the options given (the create options above except --id, --grants, --auth and
@@ -106,6 +110,7 @@ const OPTIONS = {
   'no-first-party': { type: 'boolean' },
   'require-par': { type: 'boolean' },
   'no-require-par': { type: 'boolean' },
+  dpop: { type: 'string' },
   grace: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -126,6 +131,7 @@ const CLIENT_FIELDS = [
   'post-logout-redirect-uri',
   'first-party',
   'require-par',
+  'dpop',
 ];
 /** Options only `update` takes: switching a flag off (create's default already is off). */
 const UPDATE_ONLY = ['no-first-party', 'no-require-par'];
@@ -176,6 +182,12 @@ function fieldOptions(values: Record<string, unknown>): UpdateClientOptions {
   if (firstParty !== undefined) options.firstParty = firstParty;
   const requirePar = onOff(values, 'require-par');
   if (requirePar !== undefined) options.requirePar = requirePar;
+  const dpop = str(values, 'dpop');
+  if (dpop !== undefined) {
+    if (dpop !== 'required' && dpop !== 'allowed')
+      throw new UsageError('--dpop must be required or allowed');
+    options.dpopBoundAccessTokens = dpop === 'required';
+  }
   const scope = str(values, 'scope');
   if (scope !== undefined) options.scope = scope.split(' ').filter((s) => s !== '');
   const format = str(values, 'token-format');
@@ -227,6 +239,7 @@ function printClient(io: CommandIO, view: ClientView, secret?: string): void {
     `logout uris:    ${view.post_logout_redirect_uris.join(' ') || '(none)'}`,
     `first party:    ${view.first_party ? 'yes (no consent screen)' : 'no'}`,
     `require par:    ${view.require_par ? 'yes' : 'no'}`,
+    `dpop:           ${view.dpop_bound_access_tokens ? 'required' : 'allowed'}`,
     `jwks:           ${view.jwks === null ? '(none)' : `${(view.jwks as { keys: unknown[] }).keys.length} key(s)`}`,
     `created:        ${view.created_at}`,
   ];

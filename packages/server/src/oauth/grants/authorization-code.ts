@@ -11,6 +11,7 @@ import { publishRevocation } from '../revocation-feed.js';
 import { recordRevocation } from '../observe.js';
 import { s256Challenge } from '../../oidc/codes.js';
 import { issueIDToken } from '../../oidc/id-token.js';
+import { refreshFamilyKey, requireBoundKey } from '../../dpop/binding.js';
 import { tokenResponse, type GrantHandler } from './types.js';
 
 /** RFC 7636 §4.1: code_verifier = 43*128unreserved. */
@@ -111,7 +112,7 @@ function challengeMatches(verifier: string, challenge: string): boolean {
  * @example
  * const body = await authorizationCodeGrant(ctx, client, form);
  */
-export const authorizationCodeGrant: GrantHandler = async (ctx, client, form) => {
+export const authorizationCodeGrant: GrantHandler = async (ctx, client, form, request) => {
   const presented = form.require('code');
   const redirectUri = form.require('redirect_uri');
   const verifier = form.get('code_verifier');
@@ -134,6 +135,9 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form) =>
     throw invalidGrant('redirect_uri does not match the authorization request');
   if (!challengeMatches(verifier, code.codeChallenge))
     throw invalidGrant('code_verifier does not match the code_challenge');
+  // RFC 9449 §10: a code requested with `dpop_jkt` is redeemed only with a proof by that key (a code stolen
+  // from the redirect is useless to a thief without the client's private key).
+  requireBoundKey(code.dpopJkt, request, 'authorization code');
   const user = await ctx.store.getUser(code.userId);
   if (user === undefined || user.disabled) throw invalidGrant('the user is no longer active');
   const session = await ctx.store.getSession(code.sessionId);
@@ -156,6 +160,7 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form) =>
     claims: custom,
     audience,
     authentication,
+    cnf: request.dpop,
   });
   const refresh = client.grants.includes('refresh_token')
     ? await startRefreshFamilyWithId(ctx, {
@@ -165,6 +170,7 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form) =>
         claims: { ...custom, ...authentication },
         userId: user.id,
         sessionId: code.sessionId,
+        dpopJkt: refreshFamilyKey(client, request),
       })
     : undefined;
   await ctx.store.recordCodeTokens(hash, {

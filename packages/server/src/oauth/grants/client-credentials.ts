@@ -10,9 +10,10 @@ import { tokenResponse, type GrantHandler } from './types.js';
  * @example
  * const body = await clientCredentialsGrant(ctx, client, form);
  */
-export const clientCredentialsGrant: GrantHandler = async (ctx, client, form) => {
+export const clientCredentialsGrant: GrantHandler = async (ctx, client, form, request) => {
   const scope = resolveScope(form.get('scope'), client.scope);
   const audience = resolveAudience(ctx, client, form);
-  const issued = await issueAccessToken(ctx, { client, sub: client.id, scope, audience });
+  // RFC 9449 §5: a proof with the request binds the token to its key.
+  const issued = await issueAccessToken(ctx, { client, sub: client.id, scope, audience, cnf: request.dpop });
   return tokenResponse(issued, scope);
 };

@@ -33,7 +33,7 @@ export function allowedAssertionClaims(client: ClientRecord, payload: Record<str
  * @example
  * const body = await jwtBearerGrant(ctx, client, form);
  */
-export const jwtBearerGrant: GrantHandler = async (ctx, client, form) => {
+export const jwtBearerGrant: GrantHandler = async (ctx, client, form, request) => {
   const assertion = form.require('assertion');
   // draft-ietf-oauth-rfc7523bis: one JWT is either the client's authentication or the grant, never both.
   if (assertion === form.get('client_assertion')) {
@@ -54,7 +54,14 @@ export const jwtBearerGrant: GrantHandler = async (ctx, client, form) => {
     throw invalidGrant('assertion rejected: "sub" must not be the id of a registered client');
   }
   const claims = allowedAssertionClaims(client, payload);
-  const issued = await issueAccessToken(ctx, { client, sub: payload.sub, scope, claims, audience });
+  const issued = await issueAccessToken(ctx, {
+    client,
+    sub: payload.sub,
+    scope,
+    claims,
+    audience,
+    cnf: request.dpop,
+  });
   const refreshToken = client.grants.includes('refresh_token')
     ? await startRefreshFamily(ctx, { client, sub: payload.sub, scope, claims })
     : undefined;

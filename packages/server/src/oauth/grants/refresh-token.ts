@@ -9,6 +9,7 @@ import { resolveScope } from '../scope.js';
 import { recordRefreshReuse } from '../observe.js';
 import { splitAuthenticationClaims } from '../claims-policy.js';
 import { OIDC_SCOPES } from '../../oidc/authorize-request.js';
+import { requireBoundKey } from '../../dpop/binding.js';
 import { tokenResponse, type GrantHandler } from './types.js';
 
 function familyClaims(family: RefreshFamilyRecord): Record<string, unknown> {
@@ -43,12 +44,14 @@ async function revokeOnReuse(ctx: ServerContext, family: RefreshFamilyRecord): P
  * RFC 6749 §6 with rotation: every use returns a new refresh token and retires the presented one, in one
  * atomic store step (`rotateRefreshToken`), so of N concurrent uses on any number of instances exactly
  * one succeeds and the rest count as reuse. No grace window: a client retrying with a retired token loses
- * the session (documented in docs/oauth.md). Absolute and idle lifetimes come from the client.
+ * the session (documented in docs/oauth.md). Absolute and idle lifetimes come from the client. A family
+ * bound to a DPoP key (public clients, RFC 9449 §5) needs a proof by that key; the new access token binds
+ * to the proof sent, if any.
  *
  * @example
  * const body = await refreshTokenGrant(ctx, client, form);
  */
-export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
+export const refreshTokenGrant: GrantHandler = async (ctx, client, form, request) => {
   const presented = form.require('refresh_token');
   const hash = hashToken(presented);
   const current = await ctx.store.getRefreshToken(hash);
@@ -76,6 +79,9 @@ export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
   // RFC 8707 §2 on refresh: the new token may name any one of the audiences the client still has (the
   // family keeps no audience of its own), checked before the rotation so a wrong one burns nothing.
   const audience = resolveAudience(ctx, client, form);
+  // RFC 9449 §5: a bound family (public client) refreshes only with its key, checked before the rotation so
+  // a thief's attempt with a stolen token and another key burns nothing and revokes nothing.
+  requireBoundKey(family.dpopJkt, request, 'refresh token');
 
   const next = newRefreshToken();
   const result = await ctx.store.rotateRefreshToken(
@@ -102,6 +108,7 @@ export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
     claims: custom,
     audience,
     ...(family.userId != null && authentication !== undefined && { authentication }),
+    cnf: request.dpop,
   });
   return tokenResponse(issued, scope, next);
 };

@@ -4,6 +4,7 @@ import type { ServerConfig } from '../config.js';
 import { JWKS_PATH } from './jwks.js';
 import { answerWrongMethods } from './method-not-allowed.js';
 import { ASSERTION_ALGORITHMS } from '../../oauth/assertion.js';
+import { DPOP_ALGORITHMS } from '../../dpop/proof.js';
 
 const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 /** Public clients (`none`) authenticate with client_id alone at the token and revocation endpoints only. */
@@ -75,6 +76,8 @@ export function buildMetadata(config: ServerConfig): Record<string, unknown> {
     revocation_endpoint_auth_methods_supported: CLIENT_AUTH_WITH_PUBLIC,
     revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
     access_token_signing_alg_values_supported: [config.alg],
+    // RFC 9449 §5.1: the proof algorithms the token endpoint (and userinfo) accept.
+    dpop_signing_alg_values_supported: DPOP_ALGORITHMS,
   };
 }
 

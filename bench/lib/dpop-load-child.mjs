@@ -1,0 +1,37 @@
+// Child process: `amount` client_credentials requests with autocannon; with `proofsFile`, each request
+// carries the next pre-generated DPoP proof (a proof works once, so a fixed header cannot measure DPoP).
+// argv[2]: JSON `{ url, basic, proofsFile?, amount, connections }`; prints the summary as JSON.
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+
+const opts = JSON.parse(process.argv[2]);
+const proofs = opts.proofsFile ? JSON.parse(readFileSync(opts.proofsFile, 'utf8')) : null;
+let next = 0;
+const headers = { authorization: opts.basic, 'content-type': 'application/x-www-form-urlencoded' };
+const result = await autocannon({
+  url: opts.url,
+  connections: opts.connections,
+  amount: opts.amount,
+  requests: [
+    {
+      method: 'POST',
+      body: 'grant_type=client_credentials',
+      headers,
+      ...(proofs && {
+        setupRequest: (request) => ({ ...request, headers: { ...headers, dpop: proofs[next++ % proofs.length] } }),
+      }),
+    },
+  ],
+});
+process.stdout.write(
+  JSON.stringify({
+    requestsPerSec: result.duration > 0 ? result.requests.total / result.duration : 0,
+    totalRequests: result.requests.total,
+    duration: result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  }) + '\n',
+);
