@@ -138,6 +138,15 @@ export class JWTClaimInvalid extends TesseraError {
   }
 }
 
+/** The token's delegation chain (`act`, RFC 8693 §4.1) has more actors than the verifier accepts. */
+export class ActorChainTooDeep extends TesseraError {
+  static override readonly code = 'ERR_JWT_ACTOR_CHAIN_TOO_DEEP';
+  readonly claim = 'act';
+  constructor(message = 'the "act" delegation chain is too deep', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** The token is longer than the configured limit; checked before anything else. */
 export class TokenTooLarge extends TesseraError {
   static override readonly code = 'ERR_TOKEN_TOO_LARGE';
@@ -347,6 +356,7 @@ export const errorClasses = [
   JWTExpired,
   JWTNotYetValid,
   JWTClaimInvalid,
+  ActorChainTooDeep,
   TokenTooLarge,
   TokenRevoked,
   RevocationStale,
@@ -387,6 +397,7 @@ export type TesseraErrorCode =
   | 'ERR_JWT_EXPIRED'
   | 'ERR_JWT_NOT_YET_VALID'
   | 'ERR_JWT_CLAIM_INVALID'
+  | 'ERR_JWT_ACTOR_CHAIN_TOO_DEEP'
   | 'ERR_TOKEN_TOO_LARGE'
   | 'ERR_TOKEN_REVOKED'
   | 'ERR_REVOCATION_STALE'

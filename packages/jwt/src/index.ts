@@ -6,6 +6,8 @@
  * const verifier = createVerifier({ algorithms: ['ES256'], issuer: 'https://auth.example.com', audience: 'api', keys: jwks });
  * const { payload } = await verifier.verify(token);
  */
+export { actorChain, DEFAULT_MAX_ACTOR_DEPTH } from './actor.js';
+export type { Actor, ActorChainOptions } from './actor.js';
 export { ALGORITHMS, SUPPORTED_ALGORITHMS, isAlg } from './alg.js';
 export type { AlgSpec } from './alg.js';
 export { decodeBase64url, encodeBase64url, isCanonicalBase64url } from './base64url.js';
@@ -28,6 +30,7 @@ export {
   JWTExpired,
   JWTNotYetValid,
   JWTClaimInvalid,
+  ActorChainTooDeep,
   TokenTooLarge,
   TokenRevoked,
   RevocationStale,
@@ -95,6 +98,7 @@ export type { SignOptions, Signer, SignerOptions } from './signer.js';
 export { macEquals, macFunction } from './hmac.js';
 export type { MacFunction } from './hmac.js';
 export type {
+  ActorClaim,
   Alg,
   Clock,
   JWK,

@@ -52,6 +52,18 @@ export interface JWSHeader {
   [parameter: string]: unknown;
 }
 
+/**
+ * RFC 8693 §4.1 `act`: the party acting now, and (nested) for whom it acted, the current actor outermost.
+ * Read it with `actorChain(payload)`, which validates the shape.
+ */
+export interface ActorClaim {
+  sub: string;
+  iss?: string;
+  client_id?: string;
+  act?: ActorClaim;
+  [claim: string]: unknown;
+}
+
 /** JWT claims (RFC 7519 §4.1) plus whatever else the token carries. */
 export interface JWTPayload {
   iss?: string;
@@ -61,6 +73,10 @@ export interface JWTPayload {
   nbf?: number;
   iat?: number;
   jti?: string;
+  /** RFC 8693 §4.1: the delegation chain of an exchanged token (unvalidated until `actorChain`). */
+  act?: ActorClaim;
+  /** RFC 8693 §4.4: who may act for the subject in a token exchange. */
+  may_act?: Omit<ActorClaim, 'act'>;
   [claim: string]: unknown;
 }
 

@@ -1,3 +1,4 @@
+import { actorChain, actorDepthCheck } from './actor.js';
 import { isCanonicalBase64url } from './base64url.js';
 import { toSeconds } from './duration.js';
 import {
@@ -68,6 +69,8 @@ export interface VerifierOptions extends Omit<CoreVerifierOptions, 'keys' | 'iss
    * fallback to a second claim would let a client allowed to carry that claim grant itself scopes.
    */
   scopeClaim?: string;
+  /** Refuse tokens whose `act` chain (RFC 8693 §4.1) is malformed or has more actors than this (actorChain). */
+  maxActorDepth?: number;
 }
 
 /** What an introspected (opaque) token verifies to. */
@@ -182,8 +185,10 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
     events,
     keys,
     scopeClaim,
+    maxActorDepth,
     ...core
   } = options;
+  if (maxActorDepth !== undefined) core.check = actorDepthCheck(maxActorDepth, core.check);
   const scopes: ScopeClaims = {
     fallback: scopeClaim === undefined ? 'scope' : checkScopeClaim(scopeClaim, 'scopeClaim'),
     byIssuer: undefined,
@@ -375,6 +380,7 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
         if (!list.some((a) => audiences.has(a)))
           throw new JWTClaimInvalid('aud', 'does not contain an accepted audience');
       }
+      if (maxActorDepth !== undefined && answer.act !== undefined) actorChain(answer, { maxDepth: maxActorDepth });
       return { header: undefined, payload: answer, key: undefined, introspected: true };
     }
 

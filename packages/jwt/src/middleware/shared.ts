@@ -5,6 +5,7 @@ import {
   MAX_AUTHORIZATION_LENGTH,
   startsWithLowerASCII,
 } from '../bearer.js';
+import { actorChain, checkMaxActorDepth } from '../actor.js';
 import { InvalidOptions, TesseraError, type TesseraErrorCode } from '../errors.js';
 import type { JWSHeader, JWTPayload, VerifyResult } from '../types.js';
 import {
@@ -43,6 +44,11 @@ export interface AuthOptions {
    * verified, and refused when invalid. Default `true`. Cannot be combined with `scopes`.
    */
   credentialsRequired?: boolean;
+  /**
+   * Refuse (401 invalid_token) tokens whose `act` delegation chain (RFC 8693 §4.1) is malformed or has more
+   * actors than this, whatever the verifier allows (actorChain). Default: no limit here.
+   */
+  maxActorDepth?: number;
 }
 
 /**
@@ -92,6 +98,7 @@ const DESCRIPTIONS: Partial<Record<TesseraErrorCode, string>> = {
   ERR_JWT_EXPIRED: 'the access token expired',
   ERR_JWT_NOT_YET_VALID: 'the access token is not valid yet',
   ERR_JWT_CLAIM_INVALID: 'the access token claims are not acceptable',
+  ERR_JWT_ACTOR_CHAIN_TOO_DEEP: 'the access token delegation chain is too long',
   ERR_JWS_INVALID: 'the access token is malformed',
   ERR_TOKEN_TOO_LARGE: 'the access token is too large',
   ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'the access token signature is invalid',
@@ -328,6 +335,8 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
     throw new InvalidOptions('"realm" must be a plain string without quotes');
   const required = options.scopes === undefined ? [] : checkScopeList(options.scopes);
   const { credentialsRequired = true } = options;
+  const maxActorDepth =
+    options.maxActorDepth === undefined ? undefined : checkMaxActorDepth(options.maxActorDepth);
   if (typeof credentialsRequired !== 'boolean')
     throw new InvalidOptions('"credentialsRequired" must be a boolean');
   // "Every request must carry these scopes" cannot hold for requests let through without a token.
@@ -353,6 +362,13 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
   function accepted(result: VerifyResult | IntrospectedResult): AuthOutcome {
     let outcome = built.get(result);
     if (outcome === undefined) {
+      if (maxActorDepth !== undefined && result.payload.act !== undefined) {
+        try {
+          actorChain(result.payload, { maxDepth: maxActorDepth });
+        } catch (err) {
+          return refused(err);
+        }
+      }
       const claims = result.payload;
       const introspected = result.key === undefined;
       // An introspection answer names its scopes in `scope` (RFC 7662 §2.2) whatever the JWTs use.

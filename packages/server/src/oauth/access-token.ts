@@ -40,6 +40,8 @@ export interface ActorClaim {
   client_id?: string;
   iss?: string;
   act?: ActorClaim;
+  /** Assignable to the SDK's `ActorClaim` (`@tessera/jwt`), which allows other identity members. */
+  [member: string]: unknown;
 }
 
 export interface IssuedAccessToken {

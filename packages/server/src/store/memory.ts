@@ -57,6 +57,8 @@ export function createMemoryStore(): Store {
     firstParty: c.firstParty ?? false,
     requirePar: c.requirePar ?? false,
     dpopBoundAccessTokens: c.dpopBoundAccessTokens ?? false,
+    exchangeAudiences: copy(c.exchangeAudiences ?? []),
+    exchangeTrustIssuers: copy(c.exchangeTrustIssuers ?? []),
   });
   const familyDefaults = (f: RefreshFamilyRecord): RefreshFamilyRecord => ({
     ...copy(f),

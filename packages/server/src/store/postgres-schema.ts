@@ -204,6 +204,17 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE auth_codes ADD COLUMN dpop_jkt TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'exchange',
+    // Token exchange (RFC 8693, issue 15). Existing clients may exchange nothing: no exchange audiences and
+    // no trusted foreign issuers, the safe defaults. Version 4 is the DPoP step of the same issue; the
+    // migration runner applies whatever steps are missing, in version order, so a gap is harmless.
+    sql: `
+      ALTER TABLE clients ADD COLUMN exchange_audiences TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE clients ADD COLUMN exchange_trust_issuers TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];
 
 /**

@@ -112,6 +112,8 @@ export function clientToRow(c: ClientRecord): Row {
     first_party: flag(c.firstParty),
     require_par: flag(c.requirePar),
     dpop_bound_access_tokens: flag(c.dpopBoundAccessTokens),
+    exchange_audiences: JSON.stringify(c.exchangeAudiences ?? []),
+    exchange_trust_issuers: JSON.stringify(c.exchangeTrustIssuers ?? []),
   };
 }
 
@@ -158,6 +160,11 @@ export function clientFromRow(r: Row): ClientRecord {
     firstParty: bool(r.first_party),
     requirePar: bool(r.require_par),
     dpopBoundAccessTokens: bool(r.dpop_bound_access_tokens),
+    exchangeAudiences: r.exchange_audiences == null ? [] : list(r.exchange_audiences),
+    exchangeTrustIssuers:
+      r.exchange_trust_issuers == null
+        ? []
+        : (JSON.parse(String(r.exchange_trust_issuers)) as ClientRecord['exchangeTrustIssuers']),
   };
 }
 

@@ -88,6 +88,16 @@ export interface ClientRecord {
    * proof, so this client never holds a bearer token. Absent means false (`--dpop allowed`).
    */
   dpopBoundAccessTokens?: boolean;
+  /** Audiences token exchange (RFC 8693) may issue this client tokens for (`--exchange-audience`). Absent: none. */
+  exchangeAudiences?: string[];
+  /** Other issuers whose JWTs this client may exchange (`--exchange-trust-issuer`). Absent: none. */
+  exchangeTrustIssuers?: ExchangeTrustIssuer[];
+}
+
+/** A foreign issuer a client trusts for token exchange subject tokens, and where its keys are published. */
+export interface ExchangeTrustIssuer {
+  issuer: string;
+  jwksUri: string;
 }
 
 /** What `revokeClientTokens` did: opaque access tokens deleted and refresh families revoked. */

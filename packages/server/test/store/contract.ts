@@ -63,6 +63,8 @@ export function clientFixture(id: string, overrides: Partial<ClientRecord> = {})
     firstParty: false,
     requirePar: false,
     dpopBoundAccessTokens: false,
+    exchangeAudiences: [],
+    exchangeTrustIssuers: [],
     ...overrides,
   };
 }
@@ -309,10 +311,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             firstParty: _f,
             requirePar: _q,
             dpopBoundAccessTokens: _d,
+            exchangeAudiences: _x,
+            exchangeTrustIssuers: _t,
             ...bare
           } = clientFixture('old');
           await store.createClient(bare);
           assert.deepEqual(await store.getClient('old'), clientFixture('old'));
+        }),
+      );
+
+      it(
+        'keeps the token exchange fields (schema step 5 "exchange"): audiences and trusted issuers, in order',
+        withStore(async (store) => {
+          const exchanging = clientFixture('orders-svc', {
+            exchangeAudiences: ['payments-api', 'https://inventory.example'],
+            exchangeTrustIssuers: [
+              { issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks.json' },
+              { issuer: 'https://b.example', jwksUri: 'https://b.example/keys?v=1' },
+            ],
+          });
+          await store.createClient(exchanging);
+          assert.deepEqual(await store.getClient('orders-svc'), exchanging);
+          const cleared = { ...exchanging, exchangeAudiences: [], exchangeTrustIssuers: [] };
+          assert.equal(await store.updateClient(cleared), true);
+          assert.deepEqual(await store.getClient('orders-svc'), cleared);
         }),
       );
 
@@ -337,6 +359,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             firstParty: true,
             requirePar: true,
             dpopBoundAccessTokens: true,
+            exchangeAudiences: ['payments-api'],
+            exchangeTrustIssuers: [{ issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks' }],
             createdAt: T0 + 99,
           });
           assert.equal(await store.updateClient(changed), true);

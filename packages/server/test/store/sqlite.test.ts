@@ -80,7 +80,7 @@ describe('sqlite: CLI and server on one file', () => {
     const applied: string[][] = [];
     const store = await openSQLiteStore({ path, onMigrationsApplied: (names) => applied.push(names) });
     try {
-      assert.deepEqual(applied, [['sign-in', 'dpop']]);
+      assert.deepEqual(applied, [SQLITE_MIGRATIONS.filter((m) => m.version > 2).map((m) => m.name)]);
       // Not first-party (consent is asked), no PAR requirement, no logout redirects: the safe defaults.
       assert.deepEqual(
         await store.getClient('web'),
@@ -92,6 +92,32 @@ describe('sqlite: CLI and server on one file', () => {
       await store.createSession(sessionFixture('s1'));
       assert.equal((await store.getUserByEmail('U1@example.com'))?.id, 'u1');
       assert.ok(await store.getSession('s1'));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('upgrading a version-3 database adds the exchange step (5) with no exchange rights; a step 4 added later still applies', async () => {
+    const path = freshPath();
+    const v3 = new Database(path);
+    migrateSQLite(v3, SQLITE_MIGRATIONS.slice(0, 3));
+    const legacy = clientToRow(clientFixture('svc'));
+    const columns = (v3.prepare('PRAGMA table_info(clients)').all() as { name: string }[]).map((c) => c.name);
+    v3.prepare(
+      `INSERT INTO clients (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
+    ).run(Object.fromEntries(columns.map((c) => [c, legacy[c]])));
+    assert.deepEqual(migrateSQLite(v3), ['exchange']);
+    // Numbers may have gaps: a step numbered below one already applied is still applied, once.
+    const later = { version: 4, name: 'later-step', sql: 'CREATE TABLE later_step (id TEXT)' };
+    const withGapFilled = [...SQLITE_MIGRATIONS, later].sort((a, b) => a.version - b.version);
+    assert.deepEqual(migrateSQLite(v3, withGapFilled), ['later-step']);
+    assert.deepEqual(migrateSQLite(v3, withGapFilled), []);
+    v3.close();
+    const store = await openSQLiteStore({ path });
+    try {
+      const client = await store.getClient('svc');
+      assert.deepEqual(client?.exchangeAudiences, []);
+      assert.deepEqual(client?.exchangeTrustIssuers, []);
     } finally {
       await store.close();
     }
