@@ -26,7 +26,9 @@ const median = (values) => {
 function child(script, opts) {
   return new Promise((resolve, reject) => {
     const proc = track(
-      spawn(process.execPath, [join(here, 'lib', script), JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(process.execPath, [join(here, 'lib', script), JSON.stringify(opts)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     );
     let out = '';
     let err = '';
@@ -153,10 +155,17 @@ export async function runDpopSection({ quick }) {
       fmtRatio(ratio),
       `${median(samples.dpop.map((s) => s.p99))}`,
     ],
-    ['plain with the floor work added (predicted)', fmtOps(plainPlusFloor), fmtRatio(plainPlusFloor / plain), ''],
+    [
+      'plain with the floor work added (predicted)',
+      fmtOps(plainPlusFloor),
+      fmtRatio(plainPlusFloor / plain),
+      '',
+    ],
     ['DPoP measured against that prediction', '', fmtRatio(dpop / plainPlusFloor), ''],
   ];
-  const goals = [{ goal: 'token endpoint with DPoP ≥ 0.6× plain client_credentials', value: ratio, pass: ratio >= 0.6 }];
+  const goals = [
+    { goal: 'token endpoint with DPoP ≥ 0.6× plain client_credentials', value: ratio, pass: ratio >= 0.6 },
+  ];
   const md = [
     `### DPoP at the token endpoint: \`tessera serve\` on SQLite (child process; autocannon in child processes; ${rounds} interleaved rounds of ${amount} requests, medians; proofs pre-generated, one per request)`,
     '',

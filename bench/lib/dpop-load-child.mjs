@@ -18,7 +18,10 @@ const result = await autocannon({
       body: 'grant_type=client_credentials',
       headers,
       ...(proofs && {
-        setupRequest: (request) => ({ ...request, headers: { ...headers, dpop: proofs[next++ % proofs.length] } }),
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...headers, dpop: proofs[next++ % proofs.length] },
+        }),
       }),
     },
   ],

@@ -30,9 +30,6 @@ export function requireBoundKey(
  * to public clients MUST be bound). A confidential client's refresh tokens are bound to its authentication
  * instead, so they stay unbound and each refresh binds its new access token to the proof sent then.
  */
-export function refreshFamilyKey(
-  client: { authMethod: string },
-  request: GrantRequest,
-): string | undefined {
+export function refreshFamilyKey(client: { authMethod: string }, request: GrantRequest): string | undefined {
   return client.authMethod === 'none' ? request.dpop?.jkt : undefined;
 }

@@ -12,7 +12,6 @@ import { oauthSettings } from '../oauth/settings.js';
 import { consumeProofId } from './replay.js';
 import { dpopSettings } from './settings.js';
 
-
 /** The request a proof must match (RFC 9449 §4.3): method, URL and, at a resource, the access token. */
 export interface ProofTarget {
   method: string;

@@ -64,8 +64,7 @@ export async function checkResourcePresentation(
   let jkt: string;
   try {
     const proof = readDpopHeader(request);
-    if (proof === undefined)
-      throw new DpopChallengeError('invalid_dpop_proof', 'a DPoP proof is required');
+    if (proof === undefined) throw new DpopChallengeError('invalid_dpop_proof', 'a DPoP proof is required');
     ({ jkt } = await checkProof(ctx, proof, {
       method: request.method,
       url: given.url,

@@ -6,11 +6,7 @@ import type { FormParams } from '../oauth/form.js';
 import { looksLikeJWT } from '../oauth/own-tokens.js';
 import { findLiveOpaqueToken, verifyLiveAccessToken } from '../oauth/introspect.js';
 import { scopedUserClaims } from './id-token.js';
-import {
-  checkResourcePresentation,
-  extractDpopToken,
-  type Presentation,
-} from '../dpop/resource-request.js';
+import { checkResourcePresentation, extractDpopToken, type Presentation } from '../dpop/resource-request.js';
 import { dpopEndpoints } from '../dpop/settings.js';
 
 /**

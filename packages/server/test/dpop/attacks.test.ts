@@ -17,14 +17,7 @@ import {
   type Browser,
   type CodeClient,
 } from '../oidc/helpers.js';
-import {
-  hmacProof,
-  makeProof,
-  makeProofKey,
-  proofClaims,
-  unsignedProof,
-  type ProofKey,
-} from './proofs.js';
+import { hmacProof, makeProof, makeProofKey, proofClaims, unsignedProof, type ProofKey } from './proofs.js';
 
 const NO_LIMITS = { 'rate-limit-client': '0', 'rate-limit-ip': '0' };
 
@@ -341,7 +334,10 @@ describe('DPoP attacks on bound refresh tokens, codes and userinfo', () => {
     const res = await userinfo({ authorization: `Bearer ${token}` });
     assert.equal(res.statusCode, 401);
     assert.equal(JSON.parse(res.body).error, 'invalid_token');
-    assert.match(String(res.headers['www-authenticate']), /^DPoP .*algs="[^"]*ES256[^"]*".*error="invalid_token"/);
+    assert.match(
+      String(res.headers['www-authenticate']),
+      /^DPoP .*algs="[^"]*ES256[^"]*".*error="invalid_token"/,
+    );
   });
 
   it('userinfo: a bound token with a proof carrying the ath of another token: 401 invalid_dpop_proof', async () => {
@@ -417,7 +413,9 @@ describe('DPoP server nonces (--dpop-nonce true)', () => {
   });
 
   it('a nonce stays good for the next step, and is stale after two: use_dpop_nonce with a fresh one', async () => {
-    const nonce = String((await cc(await makeProof(key, { htu: tokenUrl, iat: iat() }))).headers['dpop-nonce']);
+    const nonce = String(
+      (await cc(await makeProof(key, { htu: tokenUrl, iat: iat() }))).headers['dpop-nonce'],
+    );
     now += 61_000;
     assert.equal((await cc(await makeProof(key, { htu: tokenUrl, iat: iat(), nonce }))).status, 200);
     now += 61_000;

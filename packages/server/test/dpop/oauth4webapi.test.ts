@@ -118,10 +118,18 @@ for (const nonces of [false, true]) {
         oauth.processAuthorizationCodeResponse(
           as,
           client,
-          await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, spa.redirectUri, verifier, {
-            ...INSECURE,
-            DPoP,
-          }),
+          await oauth.authorizationCodeGrantRequest(
+            as,
+            client,
+            oauth.None(),
+            params,
+            spa.redirectUri,
+            verifier,
+            {
+              ...INSECURE,
+              DPoP,
+            },
+          ),
           { expectedNonce: nonce },
         ),
       );

@@ -54,7 +54,12 @@ export async function makeProof(key: ProofKey, options: ProofOptions): Promise<s
     ...options.claims,
   };
   return new jose.SignJWT(claims)
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: key.alg, jwk: key.jwk, ...options.header } as jose.JWTHeaderParameters)
+    .setProtectedHeader({
+      typ: 'dpop+jwt',
+      alg: key.alg,
+      jwk: key.jwk,
+      ...options.header,
+    } as jose.JWTHeaderParameters)
     .sign(key.privateKey);
 }
 

@@ -32,7 +32,17 @@ describe('random DPoP headers at the token endpoint', () => {
     {
       typ: fc.oneof(fc.constant('dpop+jwt'), fc.string()),
       alg: fc.oneof(alg, jsonValue),
-      jwk: fc.oneof(fc.constant<unknown>(null), jsonValue, fc.record({ kty: fc.constantFrom('EC', 'OKP', 'RSA', 'oct'), crv: fc.string(), x: fc.string(), y: fc.string(), d: fc.string() })),
+      jwk: fc.oneof(
+        fc.constant<unknown>(null),
+        jsonValue,
+        fc.record({
+          kty: fc.constantFrom('EC', 'OKP', 'RSA', 'oct'),
+          crv: fc.string(),
+          x: fc.string(),
+          y: fc.string(),
+          d: fc.string(),
+        }),
+      ),
       kid: fc.string(),
     },
     { requiredKeys: [] },
@@ -67,13 +77,20 @@ describe('random DPoP headers at the token endpoint', () => {
         else {
           try {
             proof = await new jose.SignJWT(generated.claims as jose.JWTPayload)
-              .setProtectedHeader({ ...(generated.header as object), alg: 'ES256' } as jose.JWTHeaderParameters)
+              .setProtectedHeader({
+                ...(generated.header as object),
+                alg: 'ES256',
+              } as jose.JWTHeaderParameters)
               .sign(key.privateKey);
           } catch {
             proof = await makeProof(key, { htu: `${tokenUrl}/x` });
           }
         }
-        const res = await h.post('/oauth/token', { grant_type: 'client_credentials' }, { authorization: auth, dpop: proof });
+        const res = await h.post(
+          '/oauth/token',
+          { grant_type: 'client_credentials' },
+          { authorization: auth, dpop: proof },
+        );
         assert.ok(res.status < 500, `status ${res.status}: ${res.body}`);
         assert.equal(res.status, 400, res.body);
         assert.equal(res.json().access_token, undefined);

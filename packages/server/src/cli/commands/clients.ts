@@ -184,8 +184,7 @@ function fieldOptions(values: Record<string, unknown>): UpdateClientOptions {
   if (requirePar !== undefined) options.requirePar = requirePar;
   const dpop = str(values, 'dpop');
   if (dpop !== undefined) {
-    if (dpop !== 'required' && dpop !== 'allowed')
-      throw new UsageError('--dpop must be required or allowed');
+    if (dpop !== 'required' && dpop !== 'allowed') throw new UsageError('--dpop must be required or allowed');
     options.dpopBoundAccessTokens = dpop === 'required';
   }
   const scope = str(values, 'scope');
