@@ -3,6 +3,7 @@ import { isSensitiveClaimName } from '@tessera/jwt/lint';
 import type {
   ClientAuthMethod,
   ClientRecord,
+  ExchangeTrustIssuer,
   ClientStore,
   RevocationRecord,
   RevocationStore,
@@ -11,7 +12,8 @@ import type {
 import { StoreConflictError } from '../store/types.js';
 import { hashClientSecret, randomToken } from './crypto.js';
 import { REGISTERED_CLAIMS } from './claims-policy.js';
-import { GRANT_TYPES, JWT_BEARER_GRANT } from './grants/index.js';
+import { GRANT_TYPES, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT } from './grants/index.js';
+import { checkExchangeSettings } from '../exchange/client-settings.js';
 import { parseScope } from './scope.js';
 
 const AUTHORIZATION_CODE_GRANT = 'authorization_code';
@@ -57,6 +59,10 @@ export interface CreateClientOptions {
   requirePar?: boolean;
   /** Every token request must carry a DPoP proof (RFC 9449 §5.2, `--dpop required`). Default false. */
   dpopBoundAccessTokens?: boolean;
+  /** Audiences token exchange (RFC 8693) may issue this client tokens for. Default none. */
+  exchangeAudiences?: string[];
+  /** Foreign issuers whose JWTs it may exchange, each with its JWKS URL. Default none. */
+  exchangeTrustIssuers?: ExchangeTrustIssuer[];
 }
 
 /** What `tessera clients update` may change; anything absent stays as it is. */
@@ -75,6 +81,8 @@ export type UpdateClientOptions = Partial<
     | 'jwks'
     | 'tokenFormat'
     | 'introspectAudiences'
+    | 'exchangeAudiences'
+    | 'exchangeTrustIssuers'
   >
 >;
 
@@ -111,6 +119,8 @@ export interface ClientView {
   require_par: boolean;
   /** RFC 9449 §5.2 client metadata: true when every token request must carry a DPoP proof. */
   dpop_bound_access_tokens: boolean;
+  exchange_audiences: string[];
+  exchange_trust_issuers: { issuer: string; jwks_uri: string }[];
   jwks: unknown;
   created_at: string;
   /** When `rotate-secret --grace` left the old secret working: until when (ISO time). */
@@ -326,6 +336,12 @@ function validateClient(options: CreateClientOptions, defaults: ClientDefaults, 
     // RFC 9700 §4.1.1: redirect URIs are registered and matched exactly; none registered, none can match.
     throw new ClientValidationError('the authorization_code grant needs at least one --redirect-uri');
   const allowedClaims = checkClaimNames(options.allowedClaims ?? []);
+  const exchange = checkExchangeSettings(
+    grants.includes(TOKEN_EXCHANGE_GRANT),
+    checkAudiences(options.exchangeAudiences, 'exchange audience'),
+    options.exchangeTrustIssuers ?? [],
+  );
+  if (!exchange.ok) throw new ClientValidationError(exchange.reason);
 
   return {
     id: options.id,
@@ -347,6 +363,8 @@ function validateClient(options: CreateClientOptions, defaults: ClientDefaults, 
     firstParty: options.firstParty === true,
     requirePar: options.requirePar === true,
     dpopBoundAccessTokens: options.dpopBoundAccessTokens === true,
+    exchangeAudiences: exchange.audiences,
+    exchangeTrustIssuers: exchange.trustIssuers,
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     updatedAt: null,
@@ -402,6 +420,11 @@ export function describeClient(client: ClientRecord): ClientView {
     first_party: client.firstParty === true,
     require_par: client.requirePar === true,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens === true,
+    exchange_audiences: client.exchangeAudiences ?? [],
+    exchange_trust_issuers: (client.exchangeTrustIssuers ?? []).map((t) => ({
+      issuer: t.issuer,
+      jwks_uri: t.jwksUri,
+    })),
     jwks,
     created_at: new Date(client.createdAt).toISOString(),
     ...(client.previousSecretExpiresAt != null &&
@@ -442,6 +465,8 @@ const UPDATE_FIELDS: Record<keyof UpdateClientOptions, keyof ClientRecord> = {
   jwks: 'jwks',
   tokenFormat: 'tokenFormat',
   introspectAudiences: 'introspectAudiences',
+  exchangeAudiences: 'exchangeAudiences',
+  exchangeTrustIssuers: 'exchangeTrustIssuers',
 };
 
 /**
@@ -479,6 +504,8 @@ export async function updateClient(
     firstParty: current.firstParty === true,
     requirePar: current.requirePar === true,
     dpopBoundAccessTokens: current.dpopBoundAccessTokens === true,
+    exchangeAudiences: current.exchangeAudiences ?? [],
+    exchangeTrustIssuers: current.exchangeTrustIssuers ?? [],
     ...(current.jwks !== null && { jwks: current.jwks }),
   };
   for (const [name, value] of Object.entries(changes)) {

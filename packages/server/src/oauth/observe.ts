@@ -7,6 +7,7 @@ const GRANT_LABELS = new Set([
   'client_credentials',
   'urn:ietf:params:oauth:grant-type:jwt-bearer',
   'refresh_token',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
 ]);
 
 /** The grant label of a token request: one we serve, or `other` (labels never carry client input). */

@@ -18,6 +18,8 @@ export interface OAuthSettings {
   rateLimitPerIp: number;
   /** Clock tolerance in seconds for assertion time checks. */
   clockTolerance: number;
+  /** Most actors in an exchanged token's `act` chain (RFC 8693 §4.1). */
+  maxActorDepth: number;
 }
 
 /** Client assertions and jwt-bearer grants may not be valid for longer than this (RFC 7523 §3 "short exp"). */
@@ -49,6 +51,7 @@ export function oauthSettings(ctx: Pick<ServerContext, 'config'>): OAuthSettings
     rateLimitPerClient: config.rateLimitClient ?? 0,
     rateLimitPerIp: config.rateLimitIp ?? 0,
     clockTolerance: config.clockTolerance ?? 30,
+    maxActorDepth: config.maxActorDepth ?? 4,
   };
   cache.set(ctx.config, settings);
   return settings;

@@ -52,6 +52,8 @@ export interface ServerConfig {
   clockTolerance: number;
   claimsWarnBytes: number;
   claimsMaxBytes: number;
+  /** Most actors in the `act` chain of an exchanged token (RFC 8693 §4.1, `--max-actor-depth`). */
+  maxActorDepth: number;
   /** Token/introspection requests per client per minute; 0 disables the limit. */
   rateLimitClient: number;
   /** Token/introspection requests per client IP per minute; 0 disables the limit. */
@@ -285,6 +287,13 @@ export const OPTIONS: readonly OptionDef[] = [
     def: '4096',
     parse: int(0, 1 << 20),
     help: 'refuse custom claims above this size',
+  },
+  {
+    flag: 'max-actor-depth',
+    key: 'maxActorDepth',
+    def: '4',
+    parse: int(1, 16),
+    help: 'most services in the act chain of an exchanged token (token exchange)',
   },
   {
     flag: 'rate-limit-client',

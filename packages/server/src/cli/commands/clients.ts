@@ -26,6 +26,7 @@ import {
   type UpdateClientOptions,
 } from '../../oauth/clients.js';
 import type { ClientAuthMethod, TokenFormat } from '../../store/types.js';
+import { parseTrustIssuer } from '../../exchange/client-settings.js';
 
 export const summary = 'Register, list, show, update, rotate secrets of and delete OAuth clients';
 
@@ -37,15 +38,18 @@ const HELP = `Usage:
                          [--access-ttl …] [--jwks FILE] [--token-format …] [--introspect-audience …]
                          [--post-logout-redirect-uri …] [--[no-]first-party] [--[no-]require-par]
                          [--dpop required|allowed]
+                         [--exchange-audience …] [--exchange-trust-issuer …]
   tessera clients rotate-secret ID [--grace 24h] [--json]
   tessera clients delete ID [--json]
 
 create options:
   --id ID                  client id (A-Z a-z 0-9 . _ ~ -)
   --grants LIST            comma-separated: client_credentials, authorization_code,
-                           urn:ietf:params:oauth:grant-type:jwt-bearer, refresh_token
+                           urn:ietf:params:oauth:grant-type:jwt-bearer, refresh_token,
+                           urn:ietf:params:oauth:grant-type:token-exchange
                            (refresh_token needs jwt-bearer or authorization_code;
-                           authorization_code needs a --redirect-uri)
+                           authorization_code needs a --redirect-uri; token-exchange needs
+                           an --exchange-audience)
   --audience AUD           token audience (repeat or comma-separate for several; default: the issuer)
   --scope "a b"            scope the client may request (default scope of its tokens)
   --auth METHOD            client_secret_basic (default), client_secret_post, private_key_jwt,
@@ -71,6 +75,11 @@ create options:
   --dpop MODE              allowed (default): a DPoP proof with a token request binds the tokens
                            to its key, requests without one get bearer tokens; required: every
                            token request must carry a proof (dpop_bound_access_tokens, RFC 9449)
+  --exchange-audience A    token exchange (RFC 8693) may issue tokens for audience A (repeat or
+                           comma-separate, e.g. orders-api,payments-api); see docs/token-exchange.md
+  --exchange-trust-issuer ISSUER=JWKS_URL
+                           also exchange JWTs of ISSUER (aud = this client's id), verified with
+                           the keys at JWKS_URL (https; http only on loopback); repeatable
   --json                   print JSON
 
 update changes only the options given (the create options above except --id, --grants, --auth and
@@ -111,6 +120,8 @@ const OPTIONS = {
   'require-par': { type: 'boolean' },
   'no-require-par': { type: 'boolean' },
   dpop: { type: 'string' },
+  'exchange-audience': { type: 'string', multiple: true },
+  'exchange-trust-issuer': { type: 'string', multiple: true },
   grace: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -132,6 +143,8 @@ const CLIENT_FIELDS = [
   'first-party',
   'require-par',
   'dpop',
+  'exchange-audience',
+  'exchange-trust-issuer',
 ];
 /** Options only `update` takes: switching a flag off (create's default already is off). */
 const UPDATE_ONLY = ['no-first-party', 'no-require-par'];
@@ -203,6 +216,16 @@ function fieldOptions(values: Record<string, unknown>): UpdateClientOptions {
   if (ttl !== undefined) options.accessTtl = parseDuration(ttl);
   const claims = str(values, 'claims');
   if (claims !== undefined) options.allowedClaims = list(claims);
+  const exchangeAudiences = repeated(values, 'exchange-audience', /[\s,]+/);
+  if (exchangeAudiences !== undefined) options.exchangeAudiences = exchangeAudiences;
+  const trusted = repeated(values, 'exchange-trust-issuer', /\s+/);
+  if (trusted !== undefined)
+    options.exchangeTrustIssuers = trusted.map((text) => {
+      const entry = parseTrustIssuer(text);
+      if (entry === undefined)
+        throw new UsageError(`--exchange-trust-issuer needs ISSUER=JWKS_URL (got "${text.slice(0, 100)}")`);
+      return entry;
+    });
   return options;
 }
 
@@ -239,6 +262,8 @@ function printClient(io: CommandIO, view: ClientView, secret?: string): void {
     `first party:    ${view.first_party ? 'yes (no consent screen)' : 'no'}`,
     `require par:    ${view.require_par ? 'yes' : 'no'}`,
     `dpop:           ${view.dpop_bound_access_tokens ? 'required' : 'allowed'}`,
+    `exchanges for:  ${view.exchange_audiences.join(', ') || '(none)'}`,
+    `trusts issuers: ${view.exchange_trust_issuers.map((t) => `${t.issuer} (${t.jwks_uri})`).join(', ') || '(none)'}`,
     `jwks:           ${view.jwks === null ? '(none)' : `${(view.jwks as { keys: unknown[] }).keys.length} key(s)`}`,
     `created:        ${view.created_at}`,
   ];

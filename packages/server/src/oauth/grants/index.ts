@@ -6,6 +6,7 @@ import { clientCredentialsGrant } from './client-credentials.js';
 import { JWT_BEARER_GRANT, jwtBearerGrant } from './jwt-bearer.js';
 import { refreshTokenGrant } from './refresh-token.js';
 import { authorizationCodeGrant } from './authorization-code.js';
+import { TOKEN_EXCHANGE_GRANT, tokenExchangeGrant } from './token-exchange.js';
 import type { GrantHandler, GrantRequest, TokenResponse } from './types.js';
 
 /** The grant types the token endpoint serves. */
@@ -14,6 +15,7 @@ export const GRANT_TYPES = [
   JWT_BEARER_GRANT,
   'refresh_token',
   'authorization_code',
+  TOKEN_EXCHANGE_GRANT,
 ] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
@@ -22,6 +24,7 @@ const HANDLERS: Record<GrantType, GrantHandler> = {
   [JWT_BEARER_GRANT]: jwtBearerGrant,
   refresh_token: refreshTokenGrant,
   authorization_code: authorizationCodeGrant,
+  [TOKEN_EXCHANGE_GRANT]: tokenExchangeGrant,
 };
 
 /** The request's grant_type: missing is invalid_request, one we do not serve is unsupported_grant_type. */
@@ -64,5 +67,5 @@ export function runGrant(
   return HANDLERS[grantType](ctx, client, form, request);
 }
 
-export { JWT_BEARER_GRANT };
+export { JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT };
 export type { GrantRequest, TokenResponse };

@@ -57,6 +57,7 @@ export function buildMetadata(config: ServerConfig): Record<string, unknown> {
       'client_credentials',
       'urn:ietf:params:oauth:grant-type:jwt-bearer',
       'refresh_token',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
     ],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],

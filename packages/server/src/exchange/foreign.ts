@@ -1,0 +1,119 @@
+import {
+  createRemoteJWKSet,
+  createVerifier,
+  JWTClaimInvalid,
+  normalizeTyp,
+  TesseraError,
+  type Alg,
+  type JWSHeader,
+  type JWTPayload,
+  type RemoteJWKSet,
+  type Verifier,
+} from '@tessera/jwt';
+import type { ServerContext } from '../server/context.js';
+import { invalidGrant, unavailable } from '../server/errors.js';
+import type { ClientRecord, ExchangeTrustIssuer } from '../store/types.js';
+import { oauthSettings } from '../oauth/settings.js';
+
+/**
+ * Asymmetric algorithms only (RFC 8725 §3.1): an HMAC key would be a secret shared with another issuer, and
+ * a JWKS of public keys can never verify an HS256 forgery made with one of them (RS/ES→HS confusion).
+ */
+const FOREIGN_ALGORITHMS: readonly Alg[] = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+];
+
+/**
+ * Token types a subject JWT may declare: none, plain `JWT`, or an access token (RFC 9068). Other JWTs of the
+ * same issuer (logout tokens, DPoP proofs, security events, ID tokens typed as such) are refused, so a JWT
+ * minted for another purpose is never accepted as a subject (RFC 8725 §3.11 cross-JWT confusion).
+ */
+const SUBJECT_TYPS = new Set(['jwt', 'at+jwt']);
+
+/** Remote key sets shared by every client trusting the same issuer at the same URL; verifiers per client. */
+const MAX_VERIFIERS = 256;
+const keySets = new Map<string, RemoteJWKSet>();
+const verifiers = new Map<string, Verifier>();
+
+function checkSubjectTyp(_payload: JWTPayload, header: JWSHeader): void {
+  if (header.typ !== undefined && !SUBJECT_TYPS.has(normalizeTyp(header.typ)))
+    throw new JWTClaimInvalid('typ', 'is not a JWT or an access token');
+}
+
+function foreignVerifier(ctx: ServerContext, client: ClientRecord, trust: ExchangeTrustIssuer): Verifier {
+  const { clockTolerance } = oauthSettings(ctx);
+  const id = `${client.id}\n${trust.issuer}\n${trust.jwksUri}\n${clockTolerance}`;
+  const found = verifiers.get(id);
+  if (found !== undefined) return found;
+  const setId = `${trust.issuer}\n${trust.jwksUri}`;
+  let keys = keySets.get(setId);
+  if (keys === undefined) {
+    // 5 s timeout, 512 KiB cap, no redirects, 30 s cooldown for unknown kids (createRemoteJWKSet): a
+    // subject token naming random kids cannot make the server hammer the issuer.
+    keys = createRemoteJWKSet(trust.jwksUri, { algorithms: FOREIGN_ALGORITHMS, clock: ctx.clock });
+    keySets.set(setId, keys);
+  }
+  const verifier = createVerifier({
+    algorithms: FOREIGN_ALGORITHMS,
+    issuer: trust.issuer,
+    // The token must name the exchanging client: a token for some other service of that issuer is not
+    // the client's to exchange (RFC 8693 §5 "the subject token was meant for the client").
+    audience: client.id,
+    keys,
+    requiredClaims: ['sub', 'exp'],
+    clockTolerance,
+    clock: ctx.clock,
+    check: checkSubjectTyp,
+  });
+  // Bounded: client updates leave old entries behind; dropping the oldest only costs a new verifier.
+  if (verifiers.size >= MAX_VERIFIERS) verifiers.delete(verifiers.keys().next().value!);
+  verifiers.set(id, verifier);
+  return verifier;
+}
+
+/** JWKS trouble is the issuer's outage, not the client's mistake: 503, so the client retries. */
+const ISSUER_UNREACHABLE = new Set(['ERR_JWKS_FETCH_FAILED', 'ERR_JWKS_STALE', 'ERR_JWKS_INVALID']);
+
+/**
+ * Verify a JWT of an issuer the client trusts (`--exchange-trust-issuer ISSUER=JWKS_URL`): signature by a
+ * key of that issuer's JWKS with an asymmetric algorithm, `iss` exactly the trusted issuer, `aud` naming the
+ * exchanging client's id, `exp` in the future, a non-empty `sub` that is not a registered client's id (a
+ * foreign issuer must not mint tokens that read as one of our services, as for jwt-bearer, RFC 7523 §3).
+ * Refusals are `invalid_grant` without details; an unreachable JWKS is `temporarily_unavailable`.
+ *
+ * @example
+ * const payload = await verifyForeignToken(ctx, client, trusted, token);
+ */
+export async function verifyForeignToken(
+  ctx: ServerContext,
+  client: ClientRecord,
+  trust: ExchangeTrustIssuer,
+  token: string,
+): Promise<JWTPayload & { sub: string; exp: number }> {
+  let payload: JWTPayload;
+  try {
+    payload = (await foreignVerifier(ctx, client, trust).verify(token)).payload;
+  } catch (err) {
+    if (!(err instanceof TesseraError)) throw err;
+    if (ISSUER_UNREACHABLE.has(err.code)) {
+      ctx.log.warn({ issuer: trust.issuer, code: err.code }, 'trusted issuer JWKS unavailable');
+      throw unavailable('the subject token issuer cannot be reached');
+    }
+    ctx.log.info({ clientId: client.id, issuer: trust.issuer, code: err.code }, 'foreign subject token refused');
+    throw invalidGrant('the subject token was not accepted');
+  }
+  if (typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.exp !== 'number')
+    throw invalidGrant('the subject token was not accepted');
+  if (await ctx.store.getClient(payload.sub))
+    throw invalidGrant('the subject token was not accepted: its "sub" names a registered client');
+  return payload as JWTPayload & { sub: string; exp: number };
+}
