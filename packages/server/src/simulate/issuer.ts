@@ -39,6 +39,8 @@ export interface MintedToken {
 export interface IssuerWorkerData extends SimIssuerOptions {
   dataDir: string;
   audience: string;
+  /** The audience sim-api may exchange users' tokens for (jwt-exchange's downstream service). */
+  downstreamAudience: string;
 }
 
 /** What the worker answers to `start`. */
@@ -118,7 +120,12 @@ export interface SimIssuer {
  */
 export async function startSimIssuer(options: SimIssuerOptions): Promise<SimIssuer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-sim-'));
-  const data: IssuerWorkerData = { ...options, dataDir, audience: SIM_AUDIENCE };
+  const data: IssuerWorkerData = {
+    ...options,
+    dataDir,
+    audience: SIM_AUDIENCE,
+    downstreamAudience: SIM_DOWNSTREAM_AUDIENCE,
+  };
   const worker = new Worker(new URL('./issuer-worker.js', import.meta.url), { workerData: data });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextId = 1;

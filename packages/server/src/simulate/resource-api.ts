@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { StrategyRecorder } from './metrics.js';
 import type { CredentialKind, Outcome, Strategy, StrategyName } from './strategies.js';
+import { failure } from './strategy-types.js';
 
 /** Per strategy: when each revoked credential was first rejected. */
 export interface RevocationObservation {
@@ -95,7 +96,14 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
     // service knows itself to be (RFC 9449 §4.3 (9)), never with what the client claims.
     const request = { credential, method: req.method ?? 'GET', url: origin + req.url, headers: req.headers };
     const t0 = performance.now();
-    strategy.validate(request).then(async (validated) => {
+    let pending: Promise<Outcome>;
+    try {
+      pending = strategy.validate(request);
+    } catch (err) {
+      // A strategy that throws instead of rejecting answers 503 like any undecided request, not a crash.
+      pending = Promise.resolve(failure(err));
+    }
+    pending.then(async (validated) => {
       const ms = performance.now() - t0;
       const outcome: Outcome =
         validated.ok && validated.next

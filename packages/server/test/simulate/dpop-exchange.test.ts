@@ -109,7 +109,7 @@ test('jwt-exchange: the downstream service sees an exchanged token naming the AP
   const seen = s.downstream.delegations();
   assert.equal(seen.length, 1);
   assert.equal(seen[0]!.sub, 'user-0');
-  assert.deepEqual(seen[0]!.act, { sub: issuer.api.id });
+  assert.deepEqual(seen[0]!.act, { sub: issuer.api.id, client_id: issuer.api.id });
   const figures = s.exchangeFigures();
   assert.equal(figures.exchange_calls, 1);
   assert.equal(figures.downstream_calls, 1);
