@@ -323,6 +323,9 @@ export async function runPhase(
     // The time series ends with the load, not when the late events below finish.
     const stoppedAt = performance.now();
     for (const recorder of env.api.recorders().values()) recorder.stop(stoppedAt);
+    // Requests the load left in flight are still answered and recorded: wait for them (bounded), so the
+    // counts read below (the recorders', the strategies' own) cover the same requests.
+    await env.api.idle(2000);
     // An event the load outran (a short --requests run) still fires, late rather than never.
     for (const event of queue) chain = chain.then(() => event.run());
     await chain;
@@ -379,17 +382,21 @@ export function strategyReport(
     timeseries: rec.timeseries(),
     details: outcome.details.get(strategy.name) ?? {},
     ...(outcome.exchange.has(strategy.name) && {
-      exchange: exchangeReport(outcome.exchange.get(strategy.name)!, requests),
+      exchange: exchangeReport(outcome.exchange.get(strategy.name)!, requests, rec.cacheHits),
     }),
   };
 }
 
-function exchangeReport(f: ExchangePhaseFigures, requests: number): ExchangeFigures {
+/**
+ * The report's delegation figures. The hit ratio is the row's own (the API's recorder, counted per answered
+ * request), so the two never disagree by the requests still in flight when the strategy's counters were read.
+ */
+function exchangeReport(f: ExchangePhaseFigures, requests: number, cacheHits: number): ExchangeFigures {
   return {
     exchange_calls: f.exchange_calls,
     exchange_calls_per_request: requests === 0 ? 0 : round(f.exchange_calls / requests, 5),
     exchange_failures: f.exchange_failures,
-    exchanged_token_hit_ratio: requests === 0 ? 0 : round(f.cache_hits / requests, 4),
+    exchanged_token_hit_ratio: requests === 0 ? 0 : round(cacheHits / requests, 4),
     exchange_ms: f.exchange_ms,
     downstream_call_ms: f.downstream_call_ms,
     downstream_validation_ms: f.downstream_validation_ms,

@@ -28,7 +28,7 @@ export function exchangeLine(r: StrategyReport): string | undefined {
   return (
     `${r.name}${tier}: ${num(x.exchange_calls)} exchange calls (${num(x.exchange_calls_per_request, 4)}/req, ` +
     `p50/p99 ${ms(x.exchange_ms.p50)}/${ms(x.exchange_ms.p99)} ms, ${num(x.exchange_failures)} failed), ` +
-    `exchanged-token hit ratio ${num(x.exchanged_token_hit_ratio, 3)}; downstream call p50/p99 ` +
+    `exchanged-token hit ratio ${num(x.exchanged_token_hit_ratio, 3)};\n  downstream call p50/p99 ` +
     `${ms(x.downstream_call_ms.p50)}/${ms(x.downstream_call_ms.p99)} ms (its validation p50/p99 ` +
     `${ms(x.downstream_validation_ms.p50)}/${ms(x.downstream_validation_ms.p99)} ms), ` +
     `${num(x.downstream_refused)} refused`

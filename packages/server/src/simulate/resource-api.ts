@@ -29,6 +29,11 @@ export interface ResourceAPI {
   recorders(): Map<StrategyName, StrategyRecorder>;
   /** Requests served in the current phase, all strategies together (progress). */
   served(): number;
+  /**
+   * Resolves once no request is being validated or forwarded (or after `timeoutMs`): the load generator
+   * stops with requests in flight, and the phase's figures are read after they are answered.
+   */
+  idle(timeoutMs: number): Promise<void>;
   /** Tell the API a credential is being revoked now: its rejections count as correct, not as errors. */
   markRevoked(kind: CredentialKind, credential: string, at: number): void;
   revocations(name: StrategyName): RevocationObservation | undefined;
@@ -73,6 +78,8 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
   const byRoute = new Map<string, Strategy>(strategies.map((s) => [`/${s.name}`, s]));
   let recorders = new Map<StrategyName, StrategyRecorder>();
   let served = 0;
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
   const revokedByKind = new Map<CredentialKind, Map<string, number>>();
   const observations = new Map<StrategyName, RevocationObservation>();
   let origin = '';
@@ -96,6 +103,7 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
     // service knows itself to be (RFC 9449 §4.3 (9)), never with what the client claims.
     const request = { credential, method: req.method ?? 'GET', url: origin + req.url, headers: req.headers };
     const t0 = performance.now();
+    inFlight++;
     let pending: Promise<Outcome>;
     try {
       pending = strategy.validate(request);
@@ -132,6 +140,7 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
           outcome.unavailable === true,
         );
       }
+      if (--inFlight === 0) onIdle?.();
       if (outcome.ok) {
         res
           .writeHead(200, { 'content-type': 'application/json', 'content-length': OK_BODY.length })
@@ -178,6 +187,18 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
     },
     recorders: () => recorders,
     served: () => served,
+    idle: (timeoutMs) =>
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(done, timeoutMs);
+            function done() {
+              clearTimeout(timer);
+              onIdle = undefined;
+              resolve();
+            }
+            onIdle = done;
+          }),
     markRevoked(kind, credential, at) {
       let set = revokedByKind.get(kind);
       if (set === undefined) revokedByKind.set(kind, (set = new Map()));

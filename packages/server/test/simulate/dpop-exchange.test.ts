@@ -170,6 +170,7 @@ test('a short baseline: jwt-dpop and jwt-exchange rows next to jwt and jwt-cache
     `one exchange per user at most: ${x.exchange_calls}`,
   );
   assert.equal(x.exchange_failures, 0);
+  // Every answered request went downstream (the phase waits for the ones the load left in flight).
   assert.equal(x.downstream_calls, exchange.requests);
   assert.equal(x.downstream_refused, 0);
   assert.equal(exchange.cache_hit_ratio, x.exchanged_token_hit_ratio);
