@@ -100,9 +100,11 @@ const MAX_PROOF_JSON_DEPTH = 4;
 
 const validatedAlgorithmLists = new WeakSet<readonly string[]>();
 
-// Option check once per list object (callers pass the same array every time); any symmetric or unknown alg is
-// a configuration mistake, never silently dropped (RFC 9449 §4.3: "not a symmetric algorithm, not none").
-function checkAlgorithms(algorithms: readonly string[]): void {
+/**
+ * Option check once per list object (callers pass the same array every time); any symmetric or unknown alg is
+ * a configuration mistake, never silently dropped (RFC 9449 §4.3: "not a symmetric algorithm, not none").
+ */
+export function checkDpopAlgorithms(algorithms: readonly string[]): void {
   if (validatedAlgorithmLists.has(algorithms)) return;
   if (!Array.isArray(algorithms) || algorithms.length === 0)
     throw new InvalidOptions('DPoP "algorithms" must be a non-empty list');
@@ -125,7 +127,7 @@ function checkAlgorithms(algorithms: readonly string[]): void {
  * if (proof.jkt !== payload.cnf?.jkt) throw …;
  */
 export function verifyDpopProof(proof: string, check: DpopProofCheck): VerifiedDpopProof {
-  checkAlgorithms(check.algorithms);
+  checkDpopAlgorithms(check.algorithms);
   if (typeof proof !== 'string') throw new DpopProofInvalid();
   if (proof.length > MAX_DPOP_PROOF_LENGTH) throw new DpopProofTooLarge();
   const dot1 = proof.indexOf('.');

@@ -334,7 +334,81 @@ export class DpopAthMismatch extends DpopProofInvalid {
 export class DpopUseNonce extends DpopProofInvalid {
   static override readonly code = 'ERR_DPOP_USE_NONCE';
   override readonly wireError: DpopWireError = 'use_dpop_nonce';
-  constructor(message = 'DPoP proof nonce missing or not accepted', options?: { cause?: unknown }) {
+  /** The nonce to send back in `DPoP-Nonce`, when the thrower knows it (verifyRequest with `dpopOptions.nonce`). */
+  readonly nonce?: string;
+  constructor(
+    message = 'DPoP proof nonce missing or not accepted',
+    options?: { cause?: unknown; nonce?: string },
+  ) {
+    super(message, options);
+    if (options?.nonce !== undefined) this.nonce = options.nonce;
+  }
+}
+
+/** A request used the `DPoP` scheme without exactly one `DPoP` proof header (RFC 9449 §4.3 (1), §7.1). */
+export class DpopProofMissing extends DpopProofInvalid {
+  static override readonly code = 'ERR_DPOP_PROOF_MISSING';
+  constructor(message = 'DPoP proof missing', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The access token is not bound to the proof's key: its `cnf.jkt` is another key's thumbprint, or it has no
+ * `cnf.jkt` at all and came with the `DPoP` scheme (RFC 9449 §6.1, §7.1). Answered `invalid_token`.
+ */
+export class DpopBindingMismatch extends TesseraError {
+  static override readonly code = 'ERR_DPOP_BINDING_MISMATCH';
+  constructor(
+    message = 'the access token is not bound to the DPoP proof key',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A DPoP-bound token (one with `cnf.jkt`) came with the `Bearer` scheme: without its proof it is just a copied
+ * token (RFC 9449 §7.2). Answered `invalid_token`.
+ */
+export class DpopBoundTokenAsBearer extends TesseraError {
+  static override readonly code = 'ERR_DPOP_BOUND_TOKEN_AS_BEARER';
+  constructor(
+    message = 'a DPoP-bound access token was presented as a bearer token',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The verifier is configured with `dpop: 'required'` and the request used the `Bearer` scheme. */
+export class DpopRequired extends TesseraError {
+  static override readonly code = 'ERR_DPOP_REQUIRED';
+  constructor(message = 'a DPoP-bound access token is required', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The DPoP replay store could not be asked (e.g. Redis down): the proof's freshness is unknown, so it fails closed. */
+export class DpopReplayCheckFailed extends TesseraError {
+  static override readonly code = 'ERR_DPOP_REPLAY_CHECK_FAILED';
+  constructor(message = 'the DPoP replay check could not be performed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** verifyRequest found no `Authorization` credentials of a scheme it serves (`Bearer`, or `DPoP` when enabled). */
+export class AuthorizationMissing extends TesseraError {
+  static override readonly code = 'ERR_AUTHORIZATION_MISSING';
+  constructor(message = 'no access token in the request', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** verifyRequest found an `Authorization` header that is not `<scheme> <b64token>`, or several of them. */
+export class AuthorizationInvalid extends TesseraError {
+  static override readonly code = 'ERR_AUTHORIZATION_INVALID';
+  constructor(message = 'the Authorization header is malformed', options?: { cause?: unknown }) {
     super(message, options);
   }
 }
@@ -378,6 +452,13 @@ export const errorClasses = [
   DpopIatOutOfWindow,
   DpopAthMismatch,
   DpopUseNonce,
+  DpopProofMissing,
+  DpopBindingMismatch,
+  DpopBoundTokenAsBearer,
+  DpopRequired,
+  DpopReplayCheckFailed,
+  AuthorizationMissing,
+  AuthorizationInvalid,
 ] as const;
 
 /** The union of stable error codes; `switch (err.code)` narrows on it. */
@@ -418,4 +499,11 @@ export type TesseraErrorCode =
   | 'ERR_DPOP_IAT_INVALID'
   | 'ERR_DPOP_IAT_OUT_OF_WINDOW'
   | 'ERR_DPOP_ATH_MISMATCH'
-  | 'ERR_DPOP_USE_NONCE';
+  | 'ERR_DPOP_USE_NONCE'
+  | 'ERR_DPOP_PROOF_MISSING'
+  | 'ERR_DPOP_BINDING_MISMATCH'
+  | 'ERR_DPOP_BOUND_TOKEN_AS_BEARER'
+  | 'ERR_DPOP_REQUIRED'
+  | 'ERR_DPOP_REPLAY_CHECK_FAILED'
+  | 'ERR_AUTHORIZATION_MISSING'
+  | 'ERR_AUTHORIZATION_INVALID';

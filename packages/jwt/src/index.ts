@@ -52,6 +52,13 @@ export {
   DpopIatOutOfWindow,
   DpopAthMismatch,
   DpopUseNonce,
+  DpopProofMissing,
+  DpopBindingMismatch,
+  DpopBoundTokenAsBearer,
+  DpopRequired,
+  DpopReplayCheckFailed,
+  AuthorizationMissing,
+  AuthorizationInvalid,
   errorClasses,
 } from './errors.js';
 export type { DpopWireError, TesseraErrorCode } from './errors.js';
@@ -66,6 +73,23 @@ export {
   verifyDpopProof,
 } from './dpop-proof.js';
 export type { CreateDpopProofOptions, DpopProofCheck, VerifiedDpopProof } from './dpop-proof.js';
+export { createDpopNonces } from './dpop-nonce.js';
+export type { DpopNonceSource, DpopNoncesOptions } from './dpop-nonce.js';
+export { createMemoryDpopReplayStore, createRedisDpopReplayStore } from './dpop-replay.js';
+export type {
+  DpopRedisClient,
+  DpopReplayStore,
+  MemoryDpopReplayStore,
+  MemoryDpopReplayStoreOptions,
+  RedisDpopReplayStoreOptions,
+} from './dpop-replay.js';
+export type {
+  DpopMode,
+  DpopOptions,
+  RequestHeaders,
+  VerifyRequestInput,
+  VerifyRequestResult,
+} from './dpop-request.js';
 export { normalizeTyp } from './header.js';
 export { parseStrictJSONObject } from './json.js';
 export { createLocalKeySet, importJWKS, keySetFrom, MAX_JWKS_KEYS } from './key-set.js';

@@ -77,6 +77,8 @@ export interface JWTPayload {
   act?: ActorClaim;
   /** RFC 8693 §4.4: who may act for the subject in a token exchange. */
   may_act?: Omit<ActorClaim, 'act'>;
+  /** Confirmation (RFC 7800): `jkt` is the RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6.1). */
+  cnf?: { jkt?: string; [member: string]: unknown };
   [claim: string]: unknown;
 }
 

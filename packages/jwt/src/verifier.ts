@@ -21,6 +21,16 @@ import { decodeUTF8, parseStrictJSONObject } from './json.js';
 import type { KeyInput } from './key-set.js';
 import { createRemoteJWKSet, type RemoteJWKSet, type RemoteJWKSetOptions } from './remote-jwks.js';
 import type { RevocationSource } from './revocation.js';
+import {
+  createDpopPath,
+  registerDpopPath,
+  verifyRequestWith,
+  type DpopMode,
+  type DpopOptions,
+  type TokenPath,
+  type VerifyRequestInput,
+  type VerifyRequestResult,
+} from './dpop-request.js';
 import { createTokenCache, type TokenCacheOptions } from './token-cache.js';
 import type { Alg, JWTPayload, KeySource, TesseraKey, VerifyResult } from './types.js';
 import {
@@ -71,6 +81,13 @@ export interface VerifierOptions extends Omit<CoreVerifierOptions, 'keys' | 'iss
   scopeClaim?: string;
   /** Refuse tokens whose `act` chain (RFC 8693 §4.1) is malformed or has more actors than this (actorChain). */
   maxActorDepth?: number;
+  /**
+   * DPoP (RFC 9449) for verifyRequest and the middleware: `allowed` takes `Bearer` and `DPoP` tokens,
+   * `required` only `DPoP`. Unset: `Bearer` only. A token bound with `cnf.jkt` is never accepted as `Bearer`.
+   */
+  dpop?: DpopMode;
+  /** Proof algorithms, `iat` window, replay store, nonces, and how the request URL is seen behind a proxy. */
+  dpopOptions?: DpopOptions;
 }
 
 /** What an introspected (opaque) token verifies to. */
@@ -84,11 +101,22 @@ export interface IntrospectedResult<P extends JWTPayload = JWTPayload> {
 /** A configured verifier. `stats` exists when any SDK extra (cache, revocation, events…) is configured. */
 export interface Verifier extends CoreVerifier {
   stats?(): VerifierStats;
+  /**
+   * Verify the credentials of an HTTP request: `Authorization: Bearer <token>`, or (with `dpop`)
+   * `Authorization: DPoP <token>` plus its `DPoP` proof, checked against the method and URL, the token's
+   * `cnf.jkt`, `ath`, the `iat` window and the replay store. The verified-token cache serves the token; the
+   * proof is verified on every request. Rejects with a TesseraError (ERR_DPOP_* for DPoP failures).
+   *
+   * @example const { result, scheme } = await verifier.verifyRequest({ method: req.method, url: req.url, headers: req.headers });
+   */
+  verifyRequest(request: VerifyRequestInput): Promise<VerifyRequestResult>;
 }
 
 /** A verifier that also accepts opaque tokens through introspection. */
-export interface OpaqueTokenVerifier extends Omit<Verifier, 'verify'> {
+export interface OpaqueTokenVerifier extends Omit<Verifier, 'verify' | 'verifyRequest'> {
   verify<P extends JWTPayload = JWTPayload>(token: string): Promise<VerifyResult<P> | IntrospectedResult<P>>;
+  /** Verifier.verifyRequest; an opaque token resolves to its introspection result. */
+  verifyRequest(request: VerifyRequestInput): Promise<VerifyRequestResult<VerifyResult | IntrospectedResult>>;
 }
 
 /** What the middleware adapters get from a createVerifier verifier (not public API). */
@@ -186,6 +214,8 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
     keys,
     scopeClaim,
     maxActorDepth,
+    dpop,
+    dpopOptions,
     ...core
   } = options;
   if (maxActorDepth !== undefined) core.check = actorDepthCheck(maxActorDepth, core.check);
@@ -272,13 +302,28 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
     events === undefined
   ) {
     if (scopeClaim !== undefined) scopeClaims.set(single!, scopes);
-    return single!;
+    return withRequests(single!, undefined);
   }
   const extended = createExtendedVerifier();
   if (scopeClaim !== undefined || scopes.byIssuer !== undefined) scopeClaims.set(extended, scopes);
-  return extended;
+  return withRequests(extended, syncPaths.get(extended));
 
-  function createExtendedVerifier(): Verifier | OpaqueTokenVerifier {
+  /** Add verifyRequest, sharing the token path (cache first) with the middleware's DPoP checks. */
+  function withRequests(v: object, sync: SyncPath | undefined): Verifier {
+    type R = VerifyResult | IntrospectedResult;
+    const path: TokenPath<R> =
+      sync !== undefined
+        ? { cached: sync.cached, verify: sync.uncached }
+        : { verify: (token) => (v as OpaqueTokenVerifier).verify(token) };
+    const requests = createDpopPath<R>(dpop, dpopOptions, path, core.clock ?? Date.now);
+    registerDpopPath(v, requests as never);
+    return Object.assign(v, {
+      verifyRequest: (request: VerifyRequestInput) => verifyRequestWith(requests, path, request),
+    }) as Verifier;
+  }
+
+  function createExtendedVerifier():
+    Omit<Verifier, 'verifyRequest'> | Omit<OpaqueTokenVerifier, 'verifyRequest'> {
     const clock = core.clock ?? Date.now;
     const maxLength = core.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
     const tolerance =
@@ -465,7 +510,7 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
       return hit !== undefined ? Promise.resolve(hit) : uncached(token);
     }
 
-    const verifier: Verifier | OpaqueTokenVerifier = {
+    const verifier: Omit<Verifier, 'verifyRequest'> | Omit<OpaqueTokenVerifier, 'verifyRequest'> = {
       keySource,
       verify: verify as OpaqueTokenVerifier['verify'] & Verifier['verify'],
       stats(): VerifierStats {

@@ -6,6 +6,7 @@ import {
   checkScopes,
   answerThroughHook,
   createAuthSteps,
+  nodeRequestReader,
   type AdapterAuthOptions,
   type AuthFailure,
   type AuthInfo,
@@ -35,7 +36,7 @@ export type ExpressAuthOptions = AdapterAuthOptions<Request, Response>;
  * app.get('/api/orders', requireScopes('orders:read'), (req, res) => res.json((req as AuthenticatedRequest).auth.claims));
  */
 export function createExpressAuth(options: ExpressAuthOptions): RequestHandler {
-  const { header, token } = createAuthSteps(options);
+  const { header, token } = createAuthSteps(options, nodeRequestReader);
   const { getToken, onError } = options;
   const fail =
     onError === undefined
@@ -61,7 +62,7 @@ export function createExpressAuth(options: ExpressAuthOptions): RequestHandler {
     try {
       outcome =
         getToken === undefined
-          ? header(authorizationOf(req.headers.authorization, req.rawHeaders))
+          ? header(authorizationOf(req.headers.authorization, req.rawHeaders), req)
           : token(getToken(req));
     } catch (err) {
       next(err);

@@ -12,6 +12,7 @@ import {
   checkScopeList,
   checkScopes,
   createAuthSteps,
+  nodeRequestReader,
   type AdapterAuthOptions,
   type AuthFailure,
   type AuthInfo,
@@ -55,7 +56,7 @@ export interface FastifyAuthOptions extends FastifyAuthHookOptions {
  * @example app.get('/orders', { onRequest: createFastifyAuthHook({ verifier }) }, (req) => req.auth!.claims);
  */
 export function createFastifyAuthHook(options: FastifyAuthHookOptions): onRequestHookHandler {
-  const { header, token } = createAuthSteps(options);
+  const { header, token } = createAuthSteps(options, nodeRequestReader);
   const { getToken, onError } = options;
   async function fail(request: FastifyRequest, reply: FastifyReply, failure: AuthFailure) {
     if (onError !== undefined) {
@@ -87,7 +88,7 @@ export function createFastifyAuthHook(options: FastifyAuthHookOptions): onReques
   ): Promise<void> | undefined {
     const outcome =
       getToken === undefined
-        ? header(authorizationOf(request.headers.authorization, request.raw.rawHeaders))
+        ? header(authorizationOf(request.headers.authorization, request.raw.rawHeaders), request.raw)
         : token(getToken(request));
     if (outcome instanceof Promise || !outcome.ok) return settle(request, reply, outcome);
     request.auth = outcome.auth;

@@ -8,6 +8,7 @@ import {
   type AuthFailure,
   type AuthInfo,
   type AuthOptions,
+  type RequestReader,
   type StepOutcome,
 } from './shared.js';
 
@@ -38,6 +39,14 @@ function send(c: Context, failure: AuthFailure): Response {
 
 const toUndefined = (): undefined => undefined;
 
+// What DPoP checks: Hono's URL is absolute (on @hono/node-server built from Host), so TLS needs no flag.
+const honoRequestReader: RequestReader<Context> = {
+  method: (c) => c.req.method,
+  url: (c) => c.req.url,
+  header: (c, name) => c.req.header(name),
+  encrypted: () => false,
+};
+
 /**
  * Build the per-request check shared by the middleware and the wrapper: `read` the credentials (Authorization
  * header or `getToken`) through the shared step; `admit` sets `c.get('auth')` and returns undefined, or
@@ -47,7 +56,7 @@ function createCheck(options: HonoAuthOptions): {
   read: (c: Context) => StepOutcome | Promise<StepOutcome>;
   admit: (c: Context<AuthEnv>, outcome: StepOutcome) => Response | Promise<Response> | undefined;
 } {
-  const { header, token } = createAuthSteps(options);
+  const { header, token } = createAuthSteps(options, honoRequestReader);
   const { getToken, onError } = options;
   const answer =
     onError === undefined
@@ -58,7 +67,7 @@ function createCheck(options: HonoAuthOptions): {
           return r ?? send(c, failure);
         };
   return {
-    read: getToken === undefined ? (c) => header(authorizationFrom(c)) : (c) => token(getToken(c)),
+    read: getToken === undefined ? (c) => header(authorizationFrom(c), c) : (c) => token(getToken(c)),
     admit(c, outcome) {
       if (!outcome.ok) return answer(c, outcome.failure);
       if (outcome.auth !== null) c.set('auth', outcome.auth);

@@ -6,6 +6,7 @@ import {
   checkScopes,
   answerThroughHook,
   createAuthSteps,
+  nodeRequestReader,
   failureFor,
   type AdapterAuthOptions,
   type AuthFailure,
@@ -44,12 +45,12 @@ function createCheck(options: NodeHttpAuthOptions): {
   read: (req: IncomingMessage) => StepOutcome | Promise<StepOutcome>;
   fail: (req: IncomingMessage, res: ServerResponse, failure: AuthFailure) => void | Promise<void>;
 } {
-  const { header, token } = createAuthSteps(options);
+  const { header, token } = createAuthSteps(options, nodeRequestReader);
   const { getToken, onError } = options;
   return {
     read:
       getToken === undefined
-        ? (req) => header(authorizationOf(req.headers.authorization, req.rawHeaders))
+        ? (req) => header(authorizationOf(req.headers.authorization, req.rawHeaders), req)
         : (req) => token(getToken(req)),
     fail:
       onError === undefined

@@ -6,7 +6,17 @@ import {
   startsWithLowerASCII,
 } from '../bearer.js';
 import { actorChain, checkMaxActorDepth } from '../actor.js';
-import { InvalidOptions, TesseraError, type TesseraErrorCode } from '../errors.js';
+import { dpopPathOf, hasDpopPrefix, isBound, type DpopPath } from '../dpop-request.js';
+import {
+  DpopBoundTokenAsBearer,
+  DpopProofInvalid,
+  DpopProofMissing,
+  DpopRequired,
+  DpopUseNonce,
+  InvalidOptions,
+  TesseraError,
+  type TesseraErrorCode,
+} from '../errors.js';
 import type { JWSHeader, JWTPayload, VerifyResult } from '../types.js';
 import {
   scopeClaimOf,
@@ -109,7 +119,33 @@ const DESCRIPTIONS: Partial<Record<TesseraErrorCode, string>> = {
   ERR_JWKS_COOLDOWN: 'the access token signing key is unknown',
   ERR_TOKEN_REVOKED: 'the access token was revoked',
   ERR_TOKEN_INACTIVE: 'the access token is not active',
+  ERR_DPOP_PROOF_INVALID: 'the DPoP proof is malformed',
+  ERR_DPOP_PROOF_TOO_LARGE: 'the DPoP proof is too large',
+  ERR_DPOP_TYP_INVALID: 'the DPoP proof type is not dpop+jwt',
+  ERR_DPOP_ALG_NOT_ALLOWED: 'the DPoP proof algorithm is not accepted',
+  ERR_DPOP_JWK_INVALID: 'the DPoP proof key is not usable',
+  ERR_DPOP_JWK_PRIVATE: 'the DPoP proof key contains private members',
+  ERR_DPOP_SIGNATURE_INVALID: 'the DPoP proof signature is invalid',
+  ERR_DPOP_JTI_INVALID: 'the DPoP proof jti is missing or invalid',
+  ERR_DPOP_PROOF_REPLAYED: 'the DPoP proof was already used',
+  ERR_DPOP_HTM_MISMATCH: 'the DPoP proof is for another method',
+  ERR_DPOP_HTU_MISMATCH: 'the DPoP proof is for another URL',
+  ERR_DPOP_IAT_INVALID: 'the DPoP proof iat is missing or invalid',
+  ERR_DPOP_IAT_OUT_OF_WINDOW: 'the DPoP proof is too old or too new',
+  ERR_DPOP_ATH_MISMATCH: 'the DPoP proof is for another access token',
+  ERR_DPOP_USE_NONCE: 'a DPoP nonce is required',
+  ERR_DPOP_PROOF_MISSING: 'the DPoP proof is missing',
+  ERR_DPOP_BINDING_MISMATCH: 'the access token is not bound to the DPoP proof key',
+  ERR_DPOP_BOUND_TOKEN_AS_BEARER: 'the access token is DPoP-bound and needs a DPoP proof',
+  ERR_DPOP_REQUIRED: 'a DPoP-bound access token is required',
 };
+
+// Token failures that say "use DPoP": answered with a DPoP challenge even when the request used Bearer.
+const DPOP_TOKEN_FAILURES = new Set<TesseraErrorCode>([
+  'ERR_DPOP_BINDING_MISMATCH',
+  'ERR_DPOP_BOUND_TOKEN_AS_BEARER',
+  'ERR_DPOP_REQUIRED',
+]);
 
 // Failures of our own dependencies (issuer, feed, introspection endpoint) are not the client's fault.
 const UNAVAILABLE = new Set<TesseraErrorCode>([
@@ -118,6 +154,7 @@ const UNAVAILABLE = new Set<TesseraErrorCode>([
   'ERR_JWKS_INVALID',
   'ERR_INTROSPECTION_FAILED',
   'ERR_REVOCATION_STALE',
+  'ERR_DPOP_REPLAY_CHECK_FAILED',
 ]);
 
 // RFC 6749 §A.4 scope-token = 1*NQCHAR; realm likewise must not break out of its quoted-string.
@@ -241,7 +278,7 @@ function unavailable(retryAfter: number): AuthFailure {
  *
  * @example const { status, headers, body } = failureFor(err, 'api');
  */
-export function failureFor(err: unknown, realm?: string): AuthFailure {
+export function failureFor(err: unknown, realm?: string, dpop?: DpopChallenge): AuthFailure {
   const retryAfter = retryAfterOf(err);
   if (retryAfter !== undefined) return unavailable(retryAfter);
   if (!(err instanceof TesseraError)) {
@@ -252,7 +289,41 @@ export function failureFor(err: unknown, realm?: string): AuthFailure {
     };
   }
   if (UNAVAILABLE.has(err.code)) return unavailable(5);
-  return bearerError(401, realm, 'invalid_token', DESCRIPTIONS[err.code] ?? 'the access token is invalid');
+  const description = DESCRIPTIONS[err.code] ?? 'the access token is invalid';
+  if (dpop !== undefined) {
+    // RFC 9449 §7.1: proof failures are invalid_dpop_proof (use_dpop_nonce with a fresh DPoP-Nonce, §9).
+    if (err instanceof DpopProofInvalid) {
+      const nonce = err instanceof DpopUseNonce ? err.nonce : undefined;
+      return dpopError(realm, dpop.algs, err.wireError, description, nonce);
+    }
+    if (dpop.scheme === 'DPoP' || DPOP_TOKEN_FAILURES.has(err.code))
+      return dpopError(realm, dpop.algs, 'invalid_token', description);
+  }
+  return bearerError(401, realm, 'invalid_token', description);
+}
+
+/** How a DPoP-enabled step answers: the accepted proof algorithms and the scheme the request used. */
+export interface DpopChallenge {
+  /** Space-separated proof algorithms for `algs` (RFC 9449 §7.1). */
+  algs: string;
+  scheme: 'Bearer' | 'DPoP';
+}
+
+/** An RFC 9449 §7.1 error answer: `WWW-Authenticate: DPoP error=…, algs=…`, and `DPoP-Nonce` when given. */
+function dpopError(
+  realm: string | undefined,
+  algs: string,
+  error: string,
+  description: string,
+  nonce?: string,
+): AuthFailure {
+  const r = realm === undefined ? '' : `realm="${realm}", `;
+  const headers: Record<string, string> = {
+    'www-authenticate': `DPoP ${r}error="${error}", error_description="${description}", algs="${algs}"`,
+    'cache-control': 'no-store',
+  };
+  if (nonce !== undefined) headers['dpop-nonce'] = nonce;
+  return { status: 401, headers, body: { error, error_description: description } };
 }
 
 /**
@@ -263,11 +334,43 @@ export type AuthStep<O extends StepOutcome = AuthOutcome> = (
   authorization: string | readonly string[] | undefined,
 ) => O | Promise<O>;
 
-/** The two entries of the shared step: the Authorization header, or a token from a `getToken` hook. */
-export interface AuthSteps {
-  header: AuthStep<StepOutcome>;
+/**
+ * The two entries of the shared step: the Authorization header (with the request, for DPoP), or a token from a
+ * `getToken` hook.
+ */
+export interface AuthSteps<Req = unknown> {
+  header: (
+    authorization: string | readonly string[] | undefined,
+    req?: Req,
+  ) => StepOutcome | Promise<StepOutcome>;
   token: (token: unknown) => StepOutcome | Promise<StepOutcome>;
 }
+
+/**
+ * How an adapter reads what DPoP checks from its request object: method, URL (absolute or origin-form: the
+ * path and query as received, before any mount point stripped it), a header, and whether the socket is TLS.
+ */
+export interface RequestReader<Req> {
+  method(req: Req): string;
+  url(req: Req): string;
+  header(req: Req, name: string): string | readonly string[] | undefined;
+  encrypted(req: Req): boolean;
+}
+
+/** The reader for node IncomingMessage-like requests (node:http, Express with `originalUrl`, Fastify's raw). */
+export const nodeRequestReader: RequestReader<{
+  method?: string;
+  url?: string;
+  originalUrl?: string;
+  headers: Record<string, string | string[] | undefined>;
+  socket?: unknown;
+}> = {
+  method: (req) => req.method ?? 'GET',
+  // Express strips the mount path from `url` and keeps the request's own in `originalUrl`.
+  url: (req) => req.originalUrl ?? req.url ?? '/',
+  header: (req, name) => req.headers[name],
+  encrypted: (req) => (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+};
 
 /** Whether a raw header name is "Authorization", case-insensitively (RFC 9110 §5.1), without allocating. */
 function isAuthorizationName(name: string): boolean {
@@ -301,6 +404,13 @@ export function authorizationOf(
   return value;
 }
 
+// RFC 6750 §2.1 / RFC 9449 §7.1: one b64token after the scheme.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function firstHeader(value: string | readonly string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
@@ -326,7 +436,10 @@ export function createAuthStep(options: AuthOptions): AuthStep<StepOutcome> {
  *
  * @example const { header, token } = createAuthSteps({ verifier }); const r = token(cookies.access_token);
  */
-export function createAuthSteps(options: AuthOptions): AuthSteps {
+export function createAuthSteps<Req = unknown>(
+  options: AuthOptions,
+  reader?: RequestReader<Req>,
+): AuthSteps<Req> {
   if (typeof options !== 'object' || options === null || typeof options.verifier?.verify !== 'function') {
     throw new InvalidOptions('"verifier" is required (createVerifier)');
   }
@@ -352,11 +465,70 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
   // A cache hit returns the same result object, so its answer is built once and shared (frozen).
   const built = new WeakMap<object, { ok: true; auth: AuthInfo }>();
   const sync = syncPathOf(verifier);
+  const dpop: DpopPath | undefined = dpopPathOf(verifier);
+  const dpopMode = dpop?.mode;
+  const bearerContext: DpopChallenge | undefined =
+    dpopMode === undefined ? undefined : { algs: dpop!.algs, scheme: 'Bearer' };
+  const dpopContext: DpopChallenge | undefined =
+    dpopMode === undefined ? undefined : { algs: dpop!.algs, scheme: 'DPoP' };
   function refused(err: unknown): AuthOutcome {
-    return { ok: false, failure: failureFor(err, realm) };
+    return { ok: false, failure: failureFor(err, realm, bearerContext) };
   }
+  function refusedDPoP(err: unknown): AuthOutcome {
+    return { ok: false, failure: failureFor(err, realm, dpopContext) };
+  }
+  // RFC 9449 §7.1 / RFC 6750 §3: a request without credentials learns every scheme it may use.
+  const missing: AuthFailure =
+    dpopMode === undefined
+      ? unauthorized(realm)
+      : {
+          status: 401,
+          headers: {
+            'www-authenticate':
+              (dpopMode === 'allowed'
+                ? `${challenge(realm, '')}, DPoP `
+                : `DPoP ${realm === undefined ? '' : `realm="${realm}", `}`) + `algs="${dpop!.algs}"`,
+            'cache-control': 'no-store',
+          },
+          body: undefined,
+        };
   function absent(): StepOutcome {
-    return credentialsRequired ? { ok: false, failure: unauthorized(realm) } : ANONYMOUS;
+    return credentialsRequired ? { ok: false, failure: missing } : ANONYMOUS;
+  }
+  /** A token that came as Bearer (header or getToken): never a bound one, never under `dpop: 'required'`. */
+  function acceptedBearer(result: VerifyResult | IntrospectedResult): AuthOutcome {
+    // RFC 9449 §7.2: without its proof a bound token is a copied token.
+    if (isBound(result.payload)) return refused(new DpopBoundTokenAsBearer());
+    return accepted(result);
+  }
+  function settleDPoP(r: unknown): AuthOutcome | Promise<AuthOutcome> {
+    if (isThenable(r)) return Promise.resolve(r as PromiseLike<VerifyResult>).then(accepted, refusedDPoP);
+    return accepted(r as VerifyResult);
+  }
+  /** `Authorization: DPoP <token>` with its proof (dpop-request.ts); sync on a cache hit with a sync replay store. */
+  function dpopStep(authorization: string, req: Req | undefined): StepOutcome | Promise<StepOutcome> {
+    const token = authorization.slice(5);
+    if (authorization.length > MAX_AUTHORIZATION_LENGTH || !B64TOKEN.test(token))
+      return { ok: false, failure: malformed(realm) };
+    let r: unknown;
+    try {
+      if (reader === undefined || req === undefined) throw new DpopProofMissing();
+      let proof = reader.header(req, 'dpop');
+      // RFC 9449 §4.3 (1): exactly one DPoP header.
+      if (proof !== undefined && typeof proof !== 'string') {
+        if (proof.length !== 1) throw new DpopProofInvalid('several DPoP headers');
+        proof = proof[0];
+      }
+      const url = dpop!.requestUrl(
+        reader.url(req),
+        (name) => firstHeader(reader.header(req, name)),
+        reader.encrypted(req),
+      );
+      r = dpop!.verifyDPoP(token, proof as string | undefined, reader.method(req), url);
+    } catch (err) {
+      return refusedDPoP(err);
+    }
+    return settleDPoP(r);
   }
 
   function accepted(result: VerifyResult | IntrospectedResult): AuthOutcome {
@@ -390,11 +562,18 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
   }
 
   function settle(r: unknown): AuthOutcome | Promise<AuthOutcome> {
-    if (isThenable(r)) return Promise.resolve(r as PromiseLike<VerifyResult>).then(accepted, refused);
-    return accepted(r as VerifyResult);
+    if (isThenable(r)) return Promise.resolve(r as PromiseLike<VerifyResult>).then(acceptedBearer, refused);
+    return acceptedBearer(r as VerifyResult);
   }
 
-  function header(authorization: string | readonly string[] | undefined): StepOutcome | Promise<StepOutcome> {
+  function header(
+    authorization: string | readonly string[] | undefined,
+    req?: Req,
+  ): StepOutcome | Promise<StepOutcome> {
+    if (dpopMode !== undefined && typeof authorization === 'string') {
+      if (hasDpopPrefix(authorization)) return dpopStep(authorization, req);
+      if (dpopMode === 'required' && hasBearerPrefix(authorization)) return refused(new DpopRequired());
+    }
     // Fast path: "Bearer <token>" whose token the verified-token cache holds. One slice and one cache
     // lookup; the held token is a strict compact JWS, so it is a b64token and RFC 6750 §2.1 holds without
     // the character scan. Every other case takes the full extraction below.
@@ -411,7 +590,7 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
       } catch (err) {
         return refused(err);
       }
-      if (hit !== undefined) return accepted(hit);
+      if (hit !== undefined) return acceptedBearer(hit);
       looked = true;
     }
     const bearer = extractBearerToken(authorization);
@@ -434,12 +613,13 @@ export function createAuthSteps(options: AuthOptions): AuthSteps {
         ok: false,
         failure: bearerError(400, realm, 'invalid_request', 'the access token is malformed'),
       };
+    if (dpopMode === 'required') return refused(new DpopRequired());
     let r: unknown;
     try {
       if (sync === undefined) r = verifier.verify(bearer.token);
       else {
         const hit = sync.cached(bearer.token);
-        if (hit !== undefined) return accepted(hit);
+        if (hit !== undefined) return acceptedBearer(hit);
         r = sync.uncached(bearer.token);
       }
     } catch (err) {
