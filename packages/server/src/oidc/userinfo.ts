@@ -6,7 +6,12 @@ import type { FormParams } from '../oauth/form.js';
 import { looksLikeJWT } from '../oauth/own-tokens.js';
 import { findLiveOpaqueToken, verifyLiveAccessToken } from '../oauth/introspect.js';
 import { scopedUserClaims } from './id-token.js';
-import { checkResourcePresentation, extractDpopToken, type Presentation } from '../dpop/resource-request.js';
+import {
+  checkResourcePresentation,
+  DpopChallengeError,
+  extractDpopToken,
+  type Presentation,
+} from '../dpop/resource-request.js';
 import { dpopEndpoints } from '../dpop/settings.js';
 
 /**
@@ -113,7 +118,16 @@ export async function answerUserinfo(
   queryHasToken: boolean,
 ): Promise<Record<string, unknown>> {
   const { token, presentation } = presentedToken(request, form, queryHasToken);
-  const { sub, scope, jkt } = await tokenGrant(ctx, token);
+  let grant: TokenGrant;
+  try {
+    grant = await tokenGrant(ctx, token);
+  } catch (err) {
+    // RFC 9449 §7.1: a client that used the DPoP scheme is answered with a DPoP challenge.
+    if (presentation === 'DPoP' && err instanceof BearerError)
+      throw new DpopChallengeError(err.error, err.message);
+    throw err;
+  }
+  const { sub, scope, jkt } = grant;
   // RFC 9449 §7: a bound token needs the DPoP scheme and a proof by its key, for this very request.
   await checkResourcePresentation(ctx, request, {
     token,

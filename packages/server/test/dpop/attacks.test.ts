@@ -369,6 +369,30 @@ describe('DPoP attacks on bound refresh tokens, codes and userinfo', () => {
     assert.equal(JSON.parse(res.body).error, 'invalid_dpop_proof');
   });
 
+  it('userinfo: an invalid token presented with the DPoP scheme gets a DPoP challenge (401 invalid_token)', async () => {
+    const token = `${await boundUserToken()}x`;
+    const res = await userinfo({
+      authorization: `DPoP ${token}`,
+      dpop: await makeProof(key, { htu: userinfoUrl, htm: 'GET', accessToken: token }),
+    });
+    assert.equal(res.statusCode, 401);
+    assert.equal(JSON.parse(res.body).error, 'invalid_token');
+    assert.match(String(res.headers['www-authenticate']), /^DPoP .*error="invalid_token"/);
+  });
+
+  it('userinfo: an unbound (bearer) token presented with the DPoP scheme: 401 invalid_token', async () => {
+    const res = await redeemWith(web, undefined);
+    const token = String(res.json().access_token);
+    assert.equal(res.json().token_type, 'Bearer');
+    const answer = await userinfo({
+      authorization: `DPoP ${token}`,
+      dpop: await makeProof(key, { htu: userinfoUrl, htm: 'GET', accessToken: token }),
+    });
+    assert.equal(answer.statusCode, 401);
+    assert.equal(JSON.parse(answer.body).error, 'invalid_token');
+    assert.match(String(answer.headers['www-authenticate']), /^DPoP .*error="invalid_token"/);
+  });
+
   it('userinfo: a replayed proof is refused the second time', async () => {
     const token = await boundUserToken();
     const headers = {
