@@ -7,7 +7,14 @@
  * replay store). No verified-token cache: the row is `jwt` plus the proof, so the difference is the cost of
  * sender-constraining.
  */
-import { createVerifier, type RemoteJWKSet, type Verifier } from '@tessera/jwt';
+
+/**
+ * Proof identifiers held by the replay store. Each is kept for the `iat` window (60 s either way, plus a
+ * second), so the SDK's default (100 000) would evict live ones above ~1 600 proofs/s, a rate this
+ * simulation reaches; a service at that rate sizes its store the same way. Evictions are reported.
+ */
+const REPLAY_STORE_MAX = 500_000;
+import { createMemoryDpopReplayStore, createVerifier, type RemoteJWKSet, type Verifier } from '@tessera/jwt';
 import { createCountingFetcher } from './fetcher.js';
 import { SIM_AUDIENCE } from './issuer.js';
 import { jwksDetails, openRemoteJWKS } from './sim-verifier.js';
@@ -24,6 +31,7 @@ export async function buildDpop(ctx: StrategyContext): Promise<Strategy> {
   const fetcher = createCountingFetcher();
   let jwks: RemoteJWKSet | undefined;
   let verifier: Verifier | undefined;
+  const replayStore = createMemoryDpopReplayStore({ max: REPLAY_STORE_MAX });
   try {
     jwks = await openRemoteJWKS(ctx, fetcher);
     verifier = createVerifier({
@@ -35,6 +43,7 @@ export async function buildDpop(ctx: StrategyContext): Promise<Strategy> {
       // RFC 9449 §7.1: a bound token must come with a proof; a bearer token (no cnf) is refused too, so
       // the row cannot pass with the check off.
       dpop: 'required',
+      dpopOptions: { replayStore },
     });
     const v = verifier;
     const keys = jwks;
@@ -49,7 +58,11 @@ export async function buildDpop(ctx: StrategyContext): Promise<Strategy> {
           .then(() => OK_MISS, failure);
       },
       issuerCalls: () => fetcher.calls,
-      details: () => ({ jwks: jwksDetails(keys), dpop: 'required' }),
+      details: () => ({
+        jwks: jwksDetails(keys),
+        dpop: 'required',
+        replay_store: { max: REPLAY_STORE_MAX, size: replayStore.size, evicted: replayStore.evicted },
+      }),
       async close() {
         v.close();
         keys.close();

@@ -88,6 +88,12 @@ test('jwt-dpop: the bound token sent as Bearer is refused', async () => {
   assert.equal(res.body.code, 'ERR_DPOP_BOUND_TOKEN_AS_BEARER');
 });
 
+test('jwt-dpop: an unbound bearer JWT is refused (the route requires DPoP)', async () => {
+  const res = await call('/jwt-dpop', { authorization: `Bearer ${userTokens[0]}` });
+  assert.equal(res.status, 401);
+  assert.equal(res.body.code, 'ERR_DPOP_REQUIRED');
+});
+
 test('jwt-dpop: a proof for another URL is refused', async () => {
   const res = await call('/jwt-dpop', dpopHeaders(0, sign(0, `${api.url}/jwt-exchange`)));
   assert.equal(res.status, 401);
@@ -98,7 +104,7 @@ test("jwt-dpop: a proof signed by another user's key is refused (cnf.jkt)", asyn
   const foreign = proofSigner(keys[1]!.privateJwk)('GET', `${api.url}/jwt-dpop`, dpopTokens[0]!);
   const res = await call('/jwt-dpop', dpopHeaders(0, foreign));
   assert.equal(res.status, 401);
-  assert.equal(res.body.code, 'ERR_DPOP_KEY_MISMATCH');
+  assert.equal(res.body.code, 'ERR_DPOP_BINDING_MISMATCH');
 });
 
 test('jwt-exchange: the downstream service sees an exchanged token naming the API as actor and the user as sub', async () => {
