@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createVerifier, extractBearerToken, type JWTPayload, type Verifier } from '@tessera/jwt';
+import { actorChain, createVerifier, extractBearerToken, type Verifier } from '@tessera/jwt';
 import { percentiles, SampleList, type Percentiles } from './metrics.js';
 import { SIM_DOWNSTREAM_AUDIENCE } from './issuer.js';
 import { jwksDetails, openRemoteJWKS } from './sim-verifier.js';
@@ -40,13 +40,6 @@ export interface DownstreamService {
 const OK_BODY = Buffer.from('{"ok":true}');
 const MAX_DELEGATIONS = 100;
 
-function actorOf(payload: JWTPayload): string | undefined {
-  const act = payload['act'];
-  if (typeof act !== 'object' || act === null) return undefined;
-  const sub = (act as Record<string, unknown>)['sub'];
-  return typeof sub === 'string' ? sub : undefined;
-}
-
 /**
  * Start the downstream service; `apiClientId` is the only actor it accepts.
  *
@@ -68,6 +61,8 @@ export async function startDownstream(
       algorithms: ['ES256'],
       typ: 'at+jwt',
       keys: jwks,
+      // A malformed or over-long `act` chain is refused by the verifier itself (the server's default depth).
+      maxActorDepth: 4,
     });
   } catch (err) {
     jwks.close();
@@ -109,7 +104,8 @@ export async function startDownstream(
       ({ payload }) => {
         samples.push(performance.now() - t0);
         // RFC 8693 §4.1: the current actor is the outermost `act`; only the API may call on a user's behalf.
-        if (actorOf(payload) !== apiClientId) return answer(res, 403, 'ERR_ACTOR_NOT_ALLOWED');
+        if (actorChain(payload, { maxDepth: 4 })[0]?.sub !== apiClientId)
+          return answer(res, 403, 'ERR_ACTOR_NOT_ALLOWED');
         if (seen.length < MAX_DELEGATIONS) seen.push({ sub: payload.sub, act: payload['act'] });
         answer(res, 200);
       },
