@@ -80,7 +80,10 @@ export interface VerifiedDpopProof {
 
 /** A checked proof header: the same segment text always yields the same result, so it is cached by that text. */
 interface ProofHeader {
-  readonly alg: Alg;
+  /** As sent (`Ed25519` stays `Ed25519`). */
+  readonly alg: string;
+  /** The JWS algorithm that verifies it. */
+  readonly jwsAlg: Alg;
   readonly jwk: JWK;
   readonly jkt: string;
   readonly plan: VerifyPlan;
@@ -100,6 +103,17 @@ const MAX_PROOF_JSON_DEPTH = 4;
 
 const validatedAlgorithmLists = new WeakSet<readonly string[]>();
 
+// RFC 9864 §2.2: `Ed25519` is the fully specified name of EdDSA over Ed25519, and clients now send it (oauth4webapi
+// does). For DPoP both names are one algorithm: either in the allow-list admits a proof under either.
+const ALIASES: Readonly<Record<string, Alg>> = { Ed25519: 'EdDSA' };
+const jwsAlgOf = (alg: string): string => ALIASES[alg] ?? alg;
+
+function allowed(algorithms: readonly string[], alg: string, jwsAlg: Alg): boolean {
+  if (algorithms.includes(alg)) return true;
+  if (jwsAlg !== 'EdDSA') return false;
+  return algorithms.includes('EdDSA') || algorithms.includes('Ed25519');
+}
+
 /**
  * Option check once per list object (callers pass the same array every time); any symmetric or unknown alg is
  * a configuration mistake, never silently dropped (RFC 9449 §4.3: "not a symmetric algorithm, not none").
@@ -109,7 +123,8 @@ export function checkDpopAlgorithms(algorithms: readonly string[]): void {
   if (!Array.isArray(algorithms) || algorithms.length === 0)
     throw new InvalidOptions('DPoP "algorithms" must be a non-empty list');
   for (const alg of algorithms) {
-    if (!isAlg(alg) || ALGORITHMS[alg].kty === 'oct')
+    const jwsAlg = jwsAlgOf(alg);
+    if (!isAlg(jwsAlg) || ALGORITHMS[jwsAlg].kty === 'oct')
       throw new InvalidOptions('DPoP "algorithms" may only name asymmetric JWS algorithms');
   }
   validatedAlgorithmLists.add(algorithms);
@@ -138,7 +153,7 @@ export function verifyDpopProof(proof: string, check: DpopProofCheck): VerifiedD
   const headerSegment = proof.slice(0, dot1);
   const header = headerCache.get(headerSegment) ?? parseHeader(headerSegment);
   // RFC 9449 §4.3 (5): the algorithm is one the server accepts, checked per call (the cache is shared).
-  if (!check.algorithms.includes(header.alg)) throw new DpopAlgNotAllowed();
+  if (!allowed(check.algorithms, header.alg, header.jwsAlg)) throw new DpopAlgNotAllowed();
 
   // The payload is decoded before the signature is checked: the signing input must be canonical ASCII, or a
   // lookalike character could sign as its low byte (A15). Its JSON is read only after the signature held.
@@ -216,7 +231,9 @@ function parseHeader(segment: string): ProofHeader {
   if (header.typ !== 'dpop+jwt') throw new DpopTypInvalid();
   const alg = header.alg;
   // (5) asymmetric only: an HMAC proof would need a secret the server shares, and `none` proves nothing.
-  if (typeof alg !== 'string' || !isAlg(alg) || ALGORITHMS[alg].kty === 'oct') throw new DpopAlgNotAllowed();
+  if (typeof alg !== 'string') throw new DpopAlgNotAllowed();
+  const jwsAlg = jwsAlgOf(alg);
+  if (!isAlg(jwsAlg) || ALGORITHMS[jwsAlg].kty === 'oct') throw new DpopAlgNotAllowed();
   // RFC 7515 §4.1.11: no extension is implemented, so any `crit` must fail; b64 is not allowed in a JWT (RFC 7797 §7).
   if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64'))
     throw new DpopProofInvalid('DPoP proof header uses an unsupported extension');
@@ -228,16 +245,17 @@ function parseHeader(segment: string): ProofHeader {
   let jkt: string;
   try {
     // importJWK enforces kty/crv against alg (ES256 only on P-256, A21), RSA ≥ 2048 bits, points on the curve.
-    key = importJWK(jwk as JWK, { alg });
+    key = importJWK(jwk as JWK, { alg: jwsAlg });
     jkt = calculateJWKThumbprint(jwk as JWK);
   } catch (err) {
     throw new DpopJwkInvalid(undefined, { cause: err });
   }
   const entry: ProofHeader = Object.freeze({
     alg,
+    jwsAlg,
     jwk: Object.freeze(jwk) as JWK,
     jkt,
-    plan: verifyPlan(ALGORITHMS[alg], key),
+    plan: verifyPlan(ALGORITHMS[jwsAlg], key),
   });
   if (headerCache.size >= HEADER_CACHE_SIZE) headerCache.delete(headerCache.keys().next().value!);
   headerCache.set(segment, entry);

@@ -163,7 +163,8 @@ export function createDpopPath<R extends { payload: JWTPayload }>(
   const maxAge = o.maxAgeSeconds ?? DEFAULT_DPOP_MAX_AGE_SECONDS;
   if (typeof maxAge !== 'number' || !(maxAge > 0) || maxAge > 3600)
     throw new InvalidOptions('"dpopOptions.maxAgeSeconds" must be between 0 and 3600');
-  const store = o.replayStore ?? (mode === undefined ? undefined : createMemoryDpopReplayStore());
+  // The default store runs on the verifier's clock, so its expiry agrees with the iat window.
+  const store = o.replayStore ?? (mode === undefined ? undefined : createMemoryDpopReplayStore({ clock }));
   if (store !== undefined && typeof store.claim !== 'function')
     throw new InvalidOptions('"dpopOptions.replayStore" must have claim(key, expiresAt)');
   const nonces = o.nonce;

@@ -486,7 +486,7 @@ export function createAuthSteps<Req = unknown>(
           headers: {
             'www-authenticate':
               (dpopMode === 'allowed'
-                ? `${challenge(realm, '')}, DPoP `
+                ? `${challenge(realm, '').trimEnd()}, DPoP `
                 : `DPoP ${realm === undefined ? '' : `realm="${realm}", `}`) + `algs="${dpop!.algs}"`,
             'cache-control': 'no-store',
           },

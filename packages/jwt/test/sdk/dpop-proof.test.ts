@@ -87,6 +87,8 @@ describe('verifyDpopProof: proofs made elsewhere', () => {
   for (const [alg, pair] of [
     ['ES256', ec],
     ['EdDSA', ed],
+    // RFC 9864: the fully specified name, which oauth4webapi sends; accepted wherever EdDSA is.
+    ['Ed25519', ed],
     ['PS256', rsa],
     ['RS256', rsa],
   ] as const) {
