@@ -1,8 +1,9 @@
 /**
  * The nine ways the resource API validates a request's credential. Each one is built from real parts:
  * the SDK's verifier, remote JWKS, verified-token cache, revocation list and introspection client against
- * the running issuer; ioredis against Redis; better-sqlite3 or pg for SQL sessions. A strategy whose store
- * is unreachable is not built: the caller reports it as skipped.
+ * the running issuer; its request-level DPoP check (strategy-dpop.ts); RFC 8693 token exchange and a
+ * downstream service (strategy-exchange.ts); ioredis against Redis; better-sqlite3 or pg for SQL sessions.
+ * A strategy whose store is unreachable is not built: the caller reports it as skipped.
  */
 import {
   createIntrospectionClient,
