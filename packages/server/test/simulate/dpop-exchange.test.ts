@@ -184,3 +184,19 @@ test('a short baseline: jwt-dpop and jwt-exchange rows next to jwt and jwt-cache
   assert.ok(exchange.issuer_calls >= x.exchange_calls, 'exchanges are issuer calls');
   assert.ok(x.downstream_validation_ms.p50 > 0 && x.downstream_call_ms.p50 >= x.downstream_validation_ms.p50);
 });
+
+test("jwt-exchange: a revoked user's token cannot be exchanged (invalid_grant), a cached exchanged token still works", async () => {
+  const s = exchangeStrategy();
+  // user-0's exchanged token is cached (earlier tests); user-2 has none yet.
+  const [fresh] = await issuer.mint('jwt', ['user-2']);
+  await issuer.revoke('jwt', fresh!.token);
+  await issuer.revoke('jwt', userTokens[0]!);
+  s.beginPhase!();
+  const refused = await call('/jwt-exchange', { authorization: `Bearer ${fresh!.token}` });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.body.code, 'ERR_EXCHANGE_REFUSED');
+  assert.equal(s.exchangeFigures().exchange_failures, 1);
+  // The API's own check is local (like jwt): the cached exchanged token keeps user-0 served until renewal.
+  assert.equal((await call('/jwt-exchange', { authorization: `Bearer ${userTokens[0]}` })).status, 200);
+  assert.equal(s.exchangeFigures().exchange_calls, 1);
+});
