@@ -242,6 +242,8 @@ export function createDpopPath<R extends { payload: JWTPayload }>(
       let scheme: string | undefined;
       let host: string | undefined;
       if (!url.startsWith('/')) {
+        // An absolute URL with nothing to rewrite is compared as it is (verifyDpopProof normalises both sides).
+        if (origin === undefined && !trustForwarded) return url;
         const u = URL.canParse(url) ? new URL(url) : undefined;
         if (u === undefined) throw new DpopHtuMismatch('the request URL is not absolute');
         rest = u.pathname + u.search;
