@@ -7,6 +7,9 @@ import { checkProof, DPOP_ALGORITHMS, readDpopHeader } from './proof.js';
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const MAX_AUTHORIZATION_LENGTH = 16384;
 
+/** RFC 9110 §5.6.4 quoted-string: the SDK's messages may quote a claim name; no `"` or `\` may end it early. */
+const quotable = (text: string): string => text.replace(/["\\]/g, "'");
+
 /**
  * A failure at a protected endpoint of ours (userinfo) for a DPoP presentation: 401 with an RFC 9449 §7.1
  * `DPoP` challenge naming the accepted algorithms; `use_dpop_nonce` also carries the nonce (§9).
@@ -15,7 +18,7 @@ export class DpopChallengeError extends OAuthError {
   override readonly name = 'DpopChallengeError';
   constructor(error: OAuthError['error'], description: string, headers: Record<string, string> = {}) {
     super(401, error, description, {
-      'www-authenticate': `DPoP realm="tessera", algs="${DPOP_ALGORITHMS.join(' ')}", error="${error}", error_description="${description}"`,
+      'www-authenticate': `DPoP realm="tessera", algs="${DPOP_ALGORITHMS.join(' ')}", error="${error}", error_description="${quotable(description)}"`,
       ...headers,
     });
   }

@@ -393,6 +393,17 @@ describe('DPoP attacks on bound refresh tokens, codes and userinfo', () => {
     assert.match(String(answer.headers['www-authenticate']), /^DPoP .*error="invalid_token"/);
   });
 
+  it('userinfo: a proof with a non-string nonce: 401 invalid_dpop_proof, the challenge stays one quoted-string', async () => {
+    const token = await boundUserToken();
+    const res = await userinfo({
+      authorization: `DPoP ${token}`,
+      dpop: await makeProof(key, { htu: userinfoUrl, htm: 'GET', accessToken: token, claims: { nonce: 5 } }),
+    });
+    assert.equal(res.statusCode, 401);
+    assert.equal(JSON.parse(res.body).error, 'invalid_dpop_proof');
+    assert.match(String(res.headers['www-authenticate']), /, error_description="[^"\\]*"$/);
+  });
+
   it('userinfo: a replayed proof is refused the second time', async () => {
     const token = await boundUserToken();
     const headers = {
