@@ -74,7 +74,17 @@ export async function startWorld(values: Record<string, string> = {}): Promise<W
   const foreignIssuer = `http://127.0.0.1:${port}/idp`;
   const jwksUri = `http://127.0.0.1:${port}/idp/jwks.json`;
 
-  const h = await startHarness(values, { clock: () => Date.now() + offset.ms });
+  const closeJWKS = () => {
+    jwksServer.closeAllConnections();
+    return new Promise<void>((resolve) => jwksServer.close(() => resolve()));
+  };
+  let h: Harness;
+  try {
+    h = await startHarness(values, { clock: () => Date.now() + offset.ms });
+  } catch (err) {
+    await closeJWKS();
+    throw err;
+  }
   const loginKey = await makeClientKey();
   const secrets: Record<string, string> = {};
   const add = async (options: Parameters<Harness['addClient']>[0]) => {
@@ -181,8 +191,7 @@ export async function startWorld(values: Record<string, string> = {}): Promise<W
     },
     async close() {
       await h.close();
-      jwksServer.closeAllConnections();
-      await new Promise<void>((resolve) => jwksServer.close(() => resolve()));
+      await closeJWKS();
     },
   };
 }

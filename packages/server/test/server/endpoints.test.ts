@@ -75,6 +75,7 @@ test('metadata: RFC 8414 document on both well-known paths, issuer equals the re
     'client_credentials',
     'urn:ietf:params:oauth:grant-type:jwt-bearer',
     'refresh_token',
+    'urn:ietf:params:oauth:grant-type:token-exchange',
   ]);
   assert.deepEqual(md.token_endpoint_auth_methods_supported, [
     'client_secret_basic',
