@@ -1,5 +1,5 @@
 import { ActorChainTooDeep, InvalidOptions, JWTClaimInvalid } from './errors.js';
-import type { ActorClaim, JWSHeader, JWTPayload } from './types.js';
+import type { Actor, JWSHeader, JWTPayload } from './types.js';
 
 /** Chains longer than this are refused unless `maxDepth` says otherwise (the server's default is 4). */
 export const DEFAULT_MAX_ACTOR_DEPTH = 8;
@@ -9,9 +9,6 @@ export interface ActorChainOptions {
   /** Most actors accepted; a longer chain throws ActorChainTooDeep. Default 8. */
   maxDepth?: number;
 }
-
-/** One actor of a delegation chain: the `act` object without its nested `act`. */
-export type Actor = Omit<ActorClaim, 'act'>;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -37,7 +34,9 @@ export function checkMaxActorDepth(value: unknown, name = 'maxActorDepth'): numb
  */
 export function actorChain(payload: JWTPayload, options: ActorChainOptions = {}): Actor[] {
   const maxDepth =
-    options.maxDepth === undefined ? DEFAULT_MAX_ACTOR_DEPTH : checkMaxActorDepth(options.maxDepth, 'maxDepth');
+    options.maxDepth === undefined
+      ? DEFAULT_MAX_ACTOR_DEPTH
+      : checkMaxActorDepth(options.maxDepth, 'maxDepth');
   if (!isObject(payload)) throw new InvalidOptions('actorChain needs a payload object');
   const chain: Actor[] = [];
   // Own property only: an `act` inherited through a prototype is not a claim of the token.

@@ -7,7 +7,7 @@
  * const { payload } = await verifier.verify(token);
  */
 export { actorChain, DEFAULT_MAX_ACTOR_DEPTH } from './actor.js';
-export type { Actor, ActorChainOptions } from './actor.js';
+export type { ActorChainOptions } from './actor.js';
 export { ALGORITHMS, SUPPORTED_ALGORITHMS, isAlg } from './alg.js';
 export type { AlgSpec } from './alg.js';
 export { decodeBase64url, encodeBase64url, isCanonicalBase64url } from './base64url.js';
@@ -122,6 +122,7 @@ export type { SignOptions, Signer, SignerOptions } from './signer.js';
 export { macEquals, macFunction } from './hmac.js';
 export type { MacFunction } from './hmac.js';
 export type {
+  Actor,
   ActorClaim,
   Alg,
   Clock,

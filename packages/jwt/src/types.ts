@@ -52,16 +52,20 @@ export interface JWSHeader {
   [parameter: string]: unknown;
 }
 
+/** One party of a delegation (RFC 8693 §4.1, §4.4): who it is, in the namespace of `iss` when given. */
+export interface Actor {
+  sub: string;
+  iss?: string;
+  client_id?: string;
+  [claim: string]: unknown;
+}
+
 /**
  * RFC 8693 §4.1 `act`: the party acting now, and (nested) for whom it acted, the current actor outermost.
  * Read it with `actorChain(payload)`, which validates the shape.
  */
-export interface ActorClaim {
-  sub: string;
-  iss?: string;
-  client_id?: string;
+export interface ActorClaim extends Actor {
   act?: ActorClaim;
-  [claim: string]: unknown;
 }
 
 /** JWT claims (RFC 7519 §4.1) plus whatever else the token carries. */
@@ -76,7 +80,7 @@ export interface JWTPayload {
   /** RFC 8693 §4.1: the delegation chain of an exchanged token (unvalidated until `actorChain`). */
   act?: ActorClaim;
   /** RFC 8693 §4.4: who may act for the subject in a token exchange. */
-  may_act?: Omit<ActorClaim, 'act'>;
+  may_act?: Actor;
   /** Confirmation (RFC 7800): `jkt` is the RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6.1). */
   cnf?: { jkt?: string; [member: string]: unknown };
   [claim: string]: unknown;

@@ -425,7 +425,8 @@ export function createVerifier(options: VerifierOptions): Verifier | OpaqueToken
         if (!list.some((a) => audiences.has(a)))
           throw new JWTClaimInvalid('aud', 'does not contain an accepted audience');
       }
-      if (maxActorDepth !== undefined && answer.act !== undefined) actorChain(answer, { maxDepth: maxActorDepth });
+      if (maxActorDepth !== undefined && answer.act !== undefined)
+        actorChain(answer, { maxDepth: maxActorDepth });
       return { header: undefined, payload: answer, key: undefined, introspected: true };
     }
 

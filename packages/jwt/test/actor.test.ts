@@ -45,11 +45,14 @@ describe('actorChain', () => {
   it('refuses a chain longer than maxDepth with ERR_JWT_ACTOR_CHAIN_TOO_DEEP', () => {
     const payload = { act: nested(4)! };
     assert.equal(actorChain(payload, { maxDepth: 4 }).length, 4);
-    assert.throws(() => actorChain(payload, { maxDepth: 3 }), (err: unknown) => {
-      assert.ok(err instanceof ActorChainTooDeep);
-      assert.equal(err.code, 'ERR_JWT_ACTOR_CHAIN_TOO_DEEP');
-      return true;
-    });
+    assert.throws(
+      () => actorChain(payload, { maxDepth: 3 }),
+      (err: unknown) => {
+        assert.ok(err instanceof ActorChainTooDeep);
+        assert.equal(err.code, 'ERR_JWT_ACTOR_CHAIN_TOO_DEEP');
+        return true;
+      },
+    );
     assert.throws(() => actorChain({ act: nested(DEFAULT_MAX_ACTOR_DEPTH + 1)! }), ActorChainTooDeep);
     assert.throws(() => actorChain({ act: nested(1)! }, { maxDepth: 0 }), ActorChainTooDeep);
   });

@@ -52,9 +52,13 @@ export function buildActorClaim(
 ): { act: ActorClaim; chain: string[] } {
   let earlier;
   try {
-    earlier = actorChain({ act: subject.claims.act as ActorClaim | undefined }, { maxDepth: HARD_DEPTH_LIMIT });
+    earlier = actorChain(
+      { act: subject.claims.act as ActorClaim | undefined },
+      { maxDepth: HARD_DEPTH_LIMIT },
+    );
   } catch (err) {
-    if (err instanceof ActorChainTooDeep) throw invalidGrant(`the delegation chain would exceed ${maxDepth} actors`);
+    if (err instanceof ActorChainTooDeep)
+      throw invalidGrant(`the delegation chain would exceed ${maxDepth} actors`);
     if (err instanceof TesseraError) throw invalidGrant('the subject token\'s "act" claim is malformed');
     throw err;
   }

@@ -5,8 +5,7 @@ const LOOPBACK_HOSTS = ['127.0.0.1', '[::1]', 'localhost'];
 
 /** What a client's token exchange settings validate to, or why they are refused. */
 export type ExchangeSettingsResult =
-  | { ok: true; audiences: string[]; trustIssuers: ExchangeTrustIssuer[] }
-  | { ok: false; reason: string };
+  { ok: true; audiences: string[]; trustIssuers: ExchangeTrustIssuer[] } | { ok: false; reason: string };
 
 /**
  * Parse one `--exchange-trust-issuer ISSUER=JWKS_URL` value. The issuer ends at the first `=` (issuer
@@ -67,7 +66,8 @@ export function checkExchangeSettings(
   if (audiences.length === 0)
     return {
       ok: false,
-      reason: 'the token-exchange grant needs at least one --exchange-audience (where exchanged tokens may go)',
+      reason:
+        'the token-exchange grant needs at least one --exchange-audience (where exchanged tokens may go)',
     };
   const seen = new Set<string>();
   const checked: ExchangeTrustIssuer[] = [];

@@ -108,7 +108,10 @@ export async function verifyForeignToken(
       ctx.log.warn({ issuer: trust.issuer, code: err.code }, 'trusted issuer JWKS unavailable');
       throw unavailable('the subject token issuer cannot be reached');
     }
-    ctx.log.info({ clientId: client.id, issuer: trust.issuer, code: err.code }, 'foreign subject token refused');
+    ctx.log.info(
+      { clientId: client.id, issuer: trust.issuer, code: err.code },
+      'foreign subject token refused',
+    );
     throw invalidGrant('the subject token was not accepted');
   }
   if (typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.exp !== 'number')

@@ -28,7 +28,7 @@ function refused(res: Answer, error: string, description?: RegExp): void {
 }
 
 describe('token exchange attacks', () => {
-  it('an audience not on the client\'s exchange list is invalid_target', async () => {
+  it("an audience not on the client's exchange list is invalid_target", async () => {
     const subject = await w.userToken();
     refused(await w.exchange('orders-svc', subject, { audience: 'ledger-api' }), 'invalid_target');
     // Its own registered audience list or the issuer does not count either.
@@ -75,7 +75,12 @@ describe('token exchange attacks', () => {
     const jwt = await w.userToken({ sub: 'usr_bob' });
     assert.equal((await w.exchange('orders-svc', opaque)).status, 200);
     // What `tessera users disable` records: every token of the subject issued until now is denied.
-    await ctx.store.addRevocation({ kind: 'sub', value: 'usr_bob', revokedAt: ctx.clock() + 1000, expiresAt: ctx.clock() + 3_600_000 });
+    await ctx.store.addRevocation({
+      kind: 'sub',
+      value: 'usr_bob',
+      revokedAt: ctx.clock() + 1000,
+      expiresAt: ctx.clock() + 3_600_000,
+    });
     refused(await w.exchange('orders-svc', opaque), 'invalid_grant', /invalid, expired or revoked/);
     refused(await w.exchange('orders-svc', jwt), 'invalid_grant', /invalid, expired or revoked/);
   });
@@ -113,8 +118,11 @@ describe('token exchange attacks', () => {
     );
   });
 
-  it('act forged inside a subject token\'s custom claims never enters the chain', async () => {
-    const forged = { act: { sub: 'payments-svc', client_id: 'payments-svc' }, may_act: { sub: 'intruder-svc' } };
+  it("act forged inside a subject token's custom claims never enters the chain", async () => {
+    const forged = {
+      act: { sub: 'payments-svc', client_id: 'payments-svc' },
+      may_act: { sub: 'intruder-svc' },
+    };
     // 1. A login backend puts act/may_act in its assertion: not on its allowlist, so never in the token.
     const subject = await w.userToken({ claims: forged });
     const claims = jose.decodeJwt(subject);
@@ -201,7 +209,7 @@ describe('token exchange attacks', () => {
     refused(await w.exchange('partner-svc', lookAlike), 'invalid_grant', /issuer is not trusted/);
   });
 
-  it('a trusted issuer\'s name on a token signed by another key, HMAC, another typ or a client sub is invalid_grant', async () => {
+  it("a trusted issuer's name on a token signed by another key, HMAC, another typ or a client sub is invalid_grant", async () => {
     const stranger = await w.foreign.sign({}, { key: w.foreign.strangerKey });
     refused(await w.exchange('partner-svc', stranger), 'invalid_grant', /not accepted/);
     const logout = await w.foreign.sign({}, { typ: 'logout+jwt' });
@@ -216,8 +224,32 @@ describe('token exchange attacks', () => {
     refused(await w.exchange('partner-svc', expired), 'invalid_grant', /not accepted/);
   });
 
+  it("a trusted issuer whose JWKS cannot be fetched is 503 temporarily_unavailable, not the client's fault", async () => {
+    // A port nothing listens on: the fetch is refused at once.
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const issuer = `http://127.0.0.1:${port}/down`;
+    const { secret } = await w.h.addClient({
+      id: 'partner-down',
+      grants: ['urn:ietf:params:oauth:grant-type:token-exchange'],
+      exchangeAudiences: ['payments-api'],
+      exchangeTrustIssuers: [{ issuer, jwksUri: `${issuer}/jwks.json` }],
+    });
+    w.secrets['partner-down'] = secret!;
+    const res = await w.exchange('partner-down', await w.foreign.sign({ iss: issuer, aud: 'partner-down' }));
+    assert.equal(res.status, 503, JSON.stringify(res.body));
+    assert.equal(res.body.error, 'temporarily_unavailable');
+  });
+
   it('may_act naming another party is invalid_grant (RFC 8693 §4.4)', async () => {
-    for (const mayAct of [{ sub: 'someone-else' }, { sub: 'partner-svc', iss: 'https://other.example' }, 'partner-svc'])
+    for (const mayAct of [
+      { sub: 'someone-else' },
+      { sub: 'partner-svc', iss: 'https://other.example' },
+      'partner-svc',
+    ])
       refused(
         await w.exchange('partner-svc', await w.foreign.sign({ may_act: mayAct })),
         'invalid_grant',
@@ -225,7 +257,7 @@ describe('token exchange attacks', () => {
       );
   });
 
-  it('an actor token must be the exchanging client\'s own token', async () => {
+  it("an actor token must be the exchanging client's own token", async () => {
     const subject = await w.userToken();
     const alien = await w.userToken({ sub: 'usr_mallory' });
     refused(

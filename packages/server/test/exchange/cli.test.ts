@@ -83,10 +83,22 @@ describe('tessera clients: token exchange settings', () => {
 
   it('refuses a malformed trusted issuer, plain-http JWKS off loopback, and settings without the grant', async () => {
     const base = ['clients', 'create', '--grants', TOKEN_EXCHANGE_GRANT, '--exchange-audience', 'a', ...dd];
-    const malformed = await tessera([...base, '--id', 'x1', '--exchange-trust-issuer', 'https://idp.example']);
+    const malformed = await tessera([
+      ...base,
+      '--id',
+      'x1',
+      '--exchange-trust-issuer',
+      'https://idp.example',
+    ]);
     assert.equal(malformed.code, 2);
     assert.match(malformed.err, /ISSUER=JWKS_URL/);
-    const plain = await tessera([...base, '--id', 'x2', '--exchange-trust-issuer', 'https://i=http://i.example/k']);
+    const plain = await tessera([
+      ...base,
+      '--id',
+      'x2',
+      '--exchange-trust-issuer',
+      'https://i=http://i.example/k',
+    ]);
     assert.equal(plain.code, 1);
     assert.match(plain.err, /must be https/);
     const noGrant = await tessera([

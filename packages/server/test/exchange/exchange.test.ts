@@ -109,7 +109,11 @@ describe('token exchange: a user token for a downstream service', () => {
     assert.deepEqual(payload.act, {
       sub: 'ledger-svc',
       client_id: 'ledger-svc',
-      act: { sub: 'payments-svc', client_id: 'payments-svc', act: { sub: 'orders-svc', client_id: 'orders-svc' } },
+      act: {
+        sub: 'payments-svc',
+        client_id: 'payments-svc',
+        act: { sub: 'orders-svc', client_id: 'orders-svc' },
+      },
     });
 
     // The SDK as the audit API would use it.
@@ -225,7 +229,11 @@ describe('token exchange client settings', () => {
   it('a trusted issuer needs an https JWKS URL (http only on loopback) and appears once', async () => {
     const base = { grants: [TOKEN_EXCHANGE_GRANT], exchangeAudiences: ['payments-api'] };
     await refused(
-      { id: 'x4', ...base, exchangeTrustIssuers: [{ issuer: 'https://idp', jwksUri: 'http://idp.example/k' }] },
+      {
+        id: 'x4',
+        ...base,
+        exchangeTrustIssuers: [{ issuer: 'https://idp', jwksUri: 'http://idp.example/k' }],
+      },
       /must be https/,
     );
     await refused(

@@ -8,7 +8,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import { JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT } from '../../src/oauth/grants/index.js';
-import { basic, makeClientKey, signAssertion, startHarness, type ClientKey, type Harness } from '../oauth/harness.js';
+import {
+  basic,
+  makeClientKey,
+  signAssertion,
+  startHarness,
+  type ClientKey,
+  type Harness,
+} from '../oauth/harness.js';
 
 export const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 export const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
