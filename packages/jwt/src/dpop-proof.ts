@@ -1,11 +1,12 @@
 /**
- * DPoP proofs (RFC 9449): the server-side check of one proof JWT (§4.3) and the client-side maker. The `jti`
- * replay check is not here: callers own their replay store (the SDK's verifyRequest, the token endpoint).
+ * DPoP proofs (RFC 9449): the server-side check of one proof JWT (§4.3); the client side is in
+ * dpop-proof-create.ts. The `jti` replay check is not here: callers own their replay store (the SDK's
+ * verifyRequest, the token endpoint).
  */
 import * as crypto from 'node:crypto';
-import { createHash, createPublicKey, KeyObject, randomBytes, type JsonWebKey } from 'node:crypto';
+import { createHash, type JsonWebKey } from 'node:crypto';
 import { ALGORITHMS, isAlg } from './alg.js';
-import { decodeCanonicalBase64url, encodeBase64url } from './base64url.js';
+import { decodeCanonicalBase64url } from './base64url.js';
 import {
   DpopAlgNotAllowed,
   DpopAthMismatch,
@@ -22,11 +23,10 @@ import {
   DpopTypInvalid,
   DpopUseNonce,
   InvalidOptions,
-  TesseraError,
 } from './errors.js';
 import { decodeUTF8, parseStrictJSONObject } from './json.js';
-import { signBytes, verifyPlan, verifyWithPlan, type VerifyPlan } from './jws-crypto.js';
-import { calculateJWKThumbprint, importJWK, importKeyObject } from './keys.js';
+import { verifyPlan, verifyWithPlan, type VerifyPlan } from './jws-crypto.js';
+import { calculateJWKThumbprint, importJWK } from './keys.js';
 import type { Alg, JWK, TesseraKey } from './types.js';
 
 /** The proof algorithms this library verifies and signs, preferred first (ES256 is what clients mostly send). */
@@ -98,7 +98,7 @@ const headerCache = new Map<string, ProofHeader>();
 
 // RFC 7517 §6.2.2, §6.3.2, §6.4: members only a private or secret key has. RFC 9449 §4.3: the `jwk` header
 // must be a public key; a client that sends its private key has lost it.
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'r', 't'];
+export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'r', 't'];
 // A proof header holds a flat jwk object; anything deeper is hostile (A14).
 const MAX_PROOF_JSON_DEPTH = 4;
 
@@ -286,7 +286,8 @@ function htuMatches(htu: string, url: string): boolean {
   return normalized === normalizeHtu(url);
 }
 
-function stripQueryAndFragment(url: string): string {
+/** The URL up to its query or fragment: what a proof's `htu` names (RFC 9449 §4.2). */
+export function stripQueryAndFragment(url: string): string {
   const q = url.indexOf('?');
   const h = url.indexOf('#');
   const end = q === -1 ? h : h === -1 ? q : Math.min(q, h);
@@ -320,119 +321,4 @@ export function normalizeHtu(url: string): string {
   });
   const auth = parsed.username || parsed.password ? `${parsed.username}:${parsed.password}@` : '';
   return `${parsed.protocol}//${auth}${parsed.host}${path}`;
-}
-
-/** Options for createDpopProof. */
-export interface CreateDpopProofOptions {
-  /** The client's private key (EC P-256, Ed25519 or RSA ≥ 2048 bits). */
-  privateKey: KeyObject;
-  /** Its public JWK; derived from the private key when absent. */
-  publicJwk?: JsonWebKey;
-  /** Default: ES256 for P-256, EdDSA for Ed25519, PS256 for RSA. */
-  alg?: string;
-  htm: string;
-  /** The request URL; query and fragment are dropped. */
-  htu: string;
-  /** The access token the request carries: sets `ath`. */
-  accessToken?: string;
-  nonce?: string;
-  /** Default: 16 random bytes, base64url. */
-  jti?: string;
-  /** Seconds since the epoch. Default now. */
-  iat?: number;
-}
-
-interface ProofSigner {
-  readonly key: TesseraKey;
-  readonly header: Map<string, string>;
-}
-
-// Per private key: the imported key and the encoded header per (alg, jwk), so services calling services pay
-// only the signature for each proof.
-const signers = new WeakMap<KeyObject, Map<string, ProofSigner>>();
-
-function defaultAlg(privateKey: KeyObject): string {
-  switch (privateKey.asymmetricKeyType) {
-    case 'ec':
-      return 'ES256';
-    case 'ed25519':
-      return 'EdDSA';
-    case 'rsa':
-    case 'rsa-pss':
-      return 'PS256';
-    default:
-      throw new InvalidOptions('DPoP needs an EC P-256, Ed25519 or RSA private key');
-  }
-}
-
-/**
- * Make a DPoP proof (RFC 9449 §4.2) for one request: for services calling services, tests and the
- * simulation. A fresh `jti` and `iat` every call unless given.
- *
- * @example
- * const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
- * const dpop = createDpopProof({ privateKey, htm: 'GET', htu: 'https://api.example.com/orders', accessToken });
- * fetch(url, { headers: { authorization: `DPoP ${accessToken}`, dpop } });
- */
-export function createDpopProof(options: CreateDpopProofOptions): string {
-  const { privateKey } = options;
-  if (!(privateKey instanceof KeyObject) || privateKey.type !== 'private')
-    throw new InvalidOptions('"privateKey" must be a private KeyObject');
-  const alg = options.alg ?? defaultAlg(privateKey);
-  if (!isAlg(alg) || ALGORITHMS[alg].kty === 'oct')
-    throw new InvalidOptions('DPoP proofs are signed with an asymmetric algorithm');
-  let perKey = signers.get(privateKey);
-  if (perKey === undefined) signers.set(privateKey, (perKey = new Map()));
-  let signer = perKey.get(alg);
-  if (signer === undefined) {
-    let key: TesseraKey;
-    try {
-      key = importKeyObject(privateKey, { alg });
-    } catch (err) {
-      if (err instanceof TesseraError)
-        throw new InvalidOptions('the private key cannot sign with this "alg"', { cause: err });
-      throw err;
-    }
-    perKey.set(alg, (signer = { key, header: new Map() }));
-  }
-  const publicJwk = options.publicJwk ?? publicJwkOf(privateKey);
-  for (const member of PRIVATE_MEMBERS)
-    if (Object.hasOwn(publicJwk, member))
-      throw new InvalidOptions('"publicJwk" contains private key members');
-  const jwkText = JSON.stringify(publicJwk);
-  let header = signer.header.get(jwkText);
-  if (header === undefined) {
-    header = encodeBase64url(`{"typ":"dpop+jwt","alg":${JSON.stringify(alg)},"jwk":${jwkText}}`);
-    if (signer.header.size >= 8) signer.header.clear();
-    signer.header.set(jwkText, header);
-  }
-  const claims: Record<string, unknown> = {
-    jti: options.jti ?? randomBytes(16).toString('base64url'),
-    htm: options.htm,
-    htu: stripQueryAndFragment(options.htu),
-    iat: options.iat ?? Math.floor(Date.now() / 1000),
-  };
-  if (options.accessToken !== undefined) claims.ath = accessTokenHash(options.accessToken);
-  if (options.nonce !== undefined) claims.nonce = options.nonce;
-  const input = `${header}.${encodeBase64url(JSON.stringify(claims))}`;
-  const signature = signBytes(ALGORITHMS[alg], signer.key, Buffer.from(input, 'latin1'));
-  return `${input}.${encodeBase64url(signature)}`;
-}
-
-const publicJwks = new WeakMap<KeyObject, JsonWebKey>();
-
-function publicJwkOf(privateKey: KeyObject): JsonWebKey {
-  let jwk = publicJwks.get(privateKey);
-  if (jwk === undefined) {
-    const full = createPublicKey(privateKey).export({ format: 'jwk' }) as JsonWebKey;
-    // Only the members that name the key (RFC 7638 §3.2), so the thumbprint inputs are all there is.
-    jwk =
-      full.kty === 'RSA'
-        ? { kty: 'RSA', e: full.e!, n: full.n! }
-        : full.kty === 'EC'
-          ? { kty: 'EC', crv: full.crv!, x: full.x!, y: full.y! }
-          : { kty: full.kty!, crv: full.crv!, x: full.x! };
-    publicJwks.set(privateKey, jwk);
-  }
-  return jwk;
 }

@@ -207,7 +207,7 @@ export function createDpopPath<R extends { payload: JWTPayload }>(
         accessToken: token,
         maxAgeSeconds: maxAge,
         now: clock(),
-        ...(nonceCheck !== undefined && { nonce: nonceCheck }),
+        nonce: nonceCheck,
       });
     } catch (err) {
       // RFC 9449 §9: the answer names the nonce to use.
@@ -321,6 +321,8 @@ export function verifyRequestWith<R extends { payload: JWTPayload }>(
     if (hasBearerPrefix(authorization)) {
       const token = authorization.slice(7);
       if (!B64TOKEN.test(token)) throw new AuthorizationInvalid();
+      // Refused before any verification work, as the middleware does.
+      if (dpop.mode === 'required') throw new DpopRequired();
       const hit = path.cached?.(token);
       const done = (r: R) => ({ result: dpop.checkBearer(r), scheme: 'Bearer' as const, token });
       return hit !== undefined ? Promise.resolve(done(hit)) : path.verify(token).then(done);

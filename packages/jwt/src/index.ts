@@ -62,9 +62,10 @@ export {
   errorClasses,
 } from './errors.js';
 export type { DpopWireError, TesseraErrorCode } from './errors.js';
+export { createDpopProof } from './dpop-proof-create.js';
+export type { CreateDpopProofOptions } from './dpop-proof-create.js';
 export {
   accessTokenHash,
-  createDpopProof,
   DEFAULT_DPOP_MAX_AGE_SECONDS,
   DPOP_ALGORITHMS,
   MAX_DPOP_JTI_LENGTH,
@@ -72,7 +73,7 @@ export {
   normalizeHtu,
   verifyDpopProof,
 } from './dpop-proof.js';
-export type { CreateDpopProofOptions, DpopProofCheck, VerifiedDpopProof } from './dpop-proof.js';
+export type { DpopProofCheck, VerifiedDpopProof } from './dpop-proof.js';
 export { createDpopNonces } from './dpop-nonce.js';
 export type { DpopNonceSource, DpopNoncesOptions } from './dpop-nonce.js';
 export { createMemoryDpopReplayStore, createRedisDpopReplayStore } from './dpop-replay.js';

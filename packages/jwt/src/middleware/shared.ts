@@ -8,6 +8,14 @@ import {
 import { actorChain, checkMaxActorDepth } from '../actor.js';
 import { dpopPathOf, hasDpopPrefix, isBound, type DpopPath } from '../dpop-request.js';
 import {
+  DPOP_DESCRIPTIONS,
+  DPOP_TOKEN_FAILURES,
+  dpopError,
+  dpopMissing,
+  type DpopChallenge,
+  type RequestReader,
+} from './dpop-answers.js';
+import {
   DpopBoundTokenAsBearer,
   DpopProofInvalid,
   DpopProofMissing,
@@ -102,6 +110,9 @@ export type StepOutcome = AuthOutcome | AnonymousOutcome;
 
 const ANONYMOUS: AnonymousOutcome = Object.freeze({ ok: true as const, auth: null });
 
+export { nodeRequestReader } from './dpop-answers.js';
+export type { DpopChallenge, RequestReader } from './dpop-answers.js';
+
 // Descriptions come from the error code alone, never from the token or the error message (which could
 // name a claim an attacker chose): a client learns what kind of failure, nothing more.
 const DESCRIPTIONS: Partial<Record<TesseraErrorCode, string>> = {
@@ -119,33 +130,7 @@ const DESCRIPTIONS: Partial<Record<TesseraErrorCode, string>> = {
   ERR_JWKS_COOLDOWN: 'the access token signing key is unknown',
   ERR_TOKEN_REVOKED: 'the access token was revoked',
   ERR_TOKEN_INACTIVE: 'the access token is not active',
-  ERR_DPOP_PROOF_INVALID: 'the DPoP proof is malformed',
-  ERR_DPOP_PROOF_TOO_LARGE: 'the DPoP proof is too large',
-  ERR_DPOP_TYP_INVALID: 'the DPoP proof type is not dpop+jwt',
-  ERR_DPOP_ALG_NOT_ALLOWED: 'the DPoP proof algorithm is not accepted',
-  ERR_DPOP_JWK_INVALID: 'the DPoP proof key is not usable',
-  ERR_DPOP_JWK_PRIVATE: 'the DPoP proof key contains private members',
-  ERR_DPOP_SIGNATURE_INVALID: 'the DPoP proof signature is invalid',
-  ERR_DPOP_JTI_INVALID: 'the DPoP proof jti is missing or invalid',
-  ERR_DPOP_PROOF_REPLAYED: 'the DPoP proof was already used',
-  ERR_DPOP_HTM_MISMATCH: 'the DPoP proof is for another method',
-  ERR_DPOP_HTU_MISMATCH: 'the DPoP proof is for another URL',
-  ERR_DPOP_IAT_INVALID: 'the DPoP proof iat is missing or invalid',
-  ERR_DPOP_IAT_OUT_OF_WINDOW: 'the DPoP proof is too old or too new',
-  ERR_DPOP_ATH_MISMATCH: 'the DPoP proof is for another access token',
-  ERR_DPOP_USE_NONCE: 'a DPoP nonce is required',
-  ERR_DPOP_PROOF_MISSING: 'the DPoP proof is missing',
-  ERR_DPOP_BINDING_MISMATCH: 'the access token is not bound to the DPoP proof key',
-  ERR_DPOP_BOUND_TOKEN_AS_BEARER: 'the access token is DPoP-bound and needs a DPoP proof',
-  ERR_DPOP_REQUIRED: 'a DPoP-bound access token is required',
 };
-
-// Token failures that say "use DPoP": answered with a DPoP challenge even when the request used Bearer.
-const DPOP_TOKEN_FAILURES = new Set<TesseraErrorCode>([
-  'ERR_DPOP_BINDING_MISMATCH',
-  'ERR_DPOP_BOUND_TOKEN_AS_BEARER',
-  'ERR_DPOP_REQUIRED',
-]);
 
 // Failures of our own dependencies (issuer, feed, introspection endpoint) are not the client's fault.
 const UNAVAILABLE = new Set<TesseraErrorCode>([
@@ -289,7 +274,7 @@ export function failureFor(err: unknown, realm?: string, dpop?: DpopChallenge): 
     };
   }
   if (UNAVAILABLE.has(err.code)) return unavailable(5);
-  const description = DESCRIPTIONS[err.code] ?? 'the access token is invalid';
+  const description = DESCRIPTIONS[err.code] ?? DPOP_DESCRIPTIONS[err.code] ?? 'the access token is invalid';
   if (dpop !== undefined) {
     // RFC 9449 §7.1: proof failures are invalid_dpop_proof (use_dpop_nonce with a fresh DPoP-Nonce, §9).
     if (err instanceof DpopProofInvalid) {
@@ -300,30 +285,6 @@ export function failureFor(err: unknown, realm?: string, dpop?: DpopChallenge): 
       return dpopError(realm, dpop.algs, 'invalid_token', description);
   }
   return bearerError(401, realm, 'invalid_token', description);
-}
-
-/** How a DPoP-enabled step answers: the accepted proof algorithms and the scheme the request used. */
-export interface DpopChallenge {
-  /** Space-separated proof algorithms for `algs` (RFC 9449 §7.1). */
-  algs: string;
-  scheme: 'Bearer' | 'DPoP';
-}
-
-/** An RFC 9449 §7.1 error answer: `WWW-Authenticate: DPoP error=…, algs=…`, and `DPoP-Nonce` when given. */
-function dpopError(
-  realm: string | undefined,
-  algs: string,
-  error: string,
-  description: string,
-  nonce?: string,
-): AuthFailure {
-  const r = realm === undefined ? '' : `realm="${realm}", `;
-  const headers: Record<string, string> = {
-    'www-authenticate': `DPoP ${r}error="${error}", error_description="${description}", algs="${algs}"`,
-    'cache-control': 'no-store',
-  };
-  if (nonce !== undefined) headers['dpop-nonce'] = nonce;
-  return { status: 401, headers, body: { error, error_description: description } };
 }
 
 /**
@@ -345,32 +306,6 @@ export interface AuthSteps<Req = unknown> {
   ) => StepOutcome | Promise<StepOutcome>;
   token: (token: unknown) => StepOutcome | Promise<StepOutcome>;
 }
-
-/**
- * How an adapter reads what DPoP checks from its request object: method, URL (absolute or origin-form: the
- * path and query as received, before any mount point stripped it), a header, and whether the socket is TLS.
- */
-export interface RequestReader<Req> {
-  method(req: Req): string;
-  url(req: Req): string;
-  header(req: Req, name: string): string | readonly string[] | undefined;
-  encrypted(req: Req): boolean;
-}
-
-/** The reader for node IncomingMessage-like requests (node:http, Express with `originalUrl`, Fastify's raw). */
-export const nodeRequestReader: RequestReader<{
-  method?: string;
-  url?: string;
-  originalUrl?: string;
-  headers: Record<string, string | string[] | undefined>;
-  socket?: unknown;
-}> = {
-  method: (req) => req.method ?? 'GET',
-  // Express strips the mount path from `url` and keeps the request's own in `originalUrl`.
-  url: (req) => req.originalUrl ?? req.url ?? '/',
-  header: (req, name) => req.headers[name],
-  encrypted: (req) => (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
-};
 
 /** Whether a raw header name is "Authorization", case-insensitively (RFC 9110 §5.1), without allocating. */
 function isAuthorizationName(name: string): boolean {
@@ -481,17 +416,7 @@ export function createAuthSteps<Req = unknown>(
   const missing: AuthFailure =
     dpopMode === undefined
       ? unauthorized(realm)
-      : {
-          status: 401,
-          headers: {
-            'www-authenticate':
-              (dpopMode === 'allowed'
-                ? `${challenge(realm, '').trimEnd()}, DPoP `
-                : `DPoP ${realm === undefined ? '' : `realm="${realm}", `}`) + `algs="${dpop!.algs}"`,
-            'cache-control': 'no-store',
-          },
-          body: undefined,
-        };
+      : dpopMissing(realm, dpopMode, dpop!.algs, challenge(realm, '').trimEnd());
   function absent(): StepOutcome {
     return credentialsRequired ? { ok: false, failure: missing } : ANONYMOUS;
   }
@@ -516,7 +441,7 @@ export function createAuthSteps<Req = unknown>(
       let proof = reader.header(req, 'dpop');
       // RFC 9449 §4.3 (1): exactly one DPoP header.
       if (proof !== undefined && typeof proof !== 'string') {
-        if (proof.length !== 1) throw new DpopProofInvalid('several DPoP headers');
+        if (proof.length !== 1) throw new DpopProofMissing('several DPoP headers');
         proof = proof[0];
       }
       const url = dpop!.requestUrl(

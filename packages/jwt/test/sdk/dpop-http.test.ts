@@ -131,7 +131,10 @@ describe('Fastify plugin and oauth4webapi DPoP', () => {
         ...insecure,
       });
     const first = await call().catch((e: unknown) => e);
-    assert.ok(oauth.isDPoPNonceError(first), `the first request is told to use a nonce: ${String(first)} ${JSON.stringify((first as { cause?: unknown }).cause)}`);
+    assert.ok(
+      oauth.isDPoPNonceError(first),
+      `the first request is told to use a nonce: ${String(first)} ${JSON.stringify((first as { cause?: unknown }).cause)}`,
+    );
     const second = await call().catch((e: unknown) => e);
     assert.ok(second instanceof Response, String(second));
     assert.equal(second.status, 200);

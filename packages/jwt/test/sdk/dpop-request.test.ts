@@ -283,6 +283,31 @@ describe('verifyRequest: one test per attack', () => {
   });
 });
 
+describe('createVerifier: DPoP options are checked once, at construction', () => {
+  test('each misconfiguration is an options error', () => {
+    const bad: Partial<VerifierOptions>[] = [
+      { dpop: 'sometimes' as 'allowed' },
+      { dpopOptions: {} }, // options without dpop
+      { dpop: 'allowed', dpopOptions: { algorithms: ['HS256'] } },
+      { dpop: 'allowed', dpopOptions: { algorithms: ['none'] } },
+      { dpop: 'allowed', dpopOptions: { algorithms: [] } },
+      { dpop: 'allowed', dpopOptions: { maxAgeSeconds: 0 } },
+      { dpop: 'allowed', dpopOptions: { maxAgeSeconds: Number.NaN } },
+      { dpop: 'allowed', dpopOptions: { origin: 'https://api.example.com/v1' } },
+      { dpop: 'allowed', dpopOptions: { origin: 'ftp://api.example.com' } },
+      { dpop: 'allowed', dpopOptions: { replayStore: {} as never } },
+      { dpop: 'allowed', dpopOptions: { nonce: { current: () => 'n' } as never } },
+    ];
+    for (const extra of bad) {
+      assert.throws(
+        () => createVerifier({ ...base, ...extra }),
+        (err: unknown) => err instanceof TesseraError && err.code === 'ERR_INVALID_OPTIONS',
+        JSON.stringify(extra),
+      );
+    }
+  });
+});
+
 describe('verifyRequest: the verified-token cache and the proof', () => {
   test('a cache hit still verifies the proof, every time', async () => {
     const v = verifier('allowed', undefined, { cache: { maxEntries: 100 } });
