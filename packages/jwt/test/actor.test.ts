@@ -157,6 +157,19 @@ describe('maxActorDepth in the verifier and the middleware', () => {
     assert.equal(await codeOf(createVerifier(base).verify(deep)), 'resolved');
   });
 
+  it('applies to introspected (opaque) tokens too', async () => {
+    const answers: Record<string, JWTPayload> = { deep: { act: nested(3)! }, shallow: { act: nested(1)! } };
+    const introspection = {
+      introspect: async (token: string) =>
+        ({ active: true, iss: 'https://issuer.test', aud: 'api', sub: 'u', ...answers[token] }) as never,
+      stats: () => ({}) as never,
+      clear: () => {},
+    };
+    const verifier = createVerifier({ ...base, introspection, maxActorDepth: 2 });
+    assert.equal(await codeOf(verifier.verify('deep')), 'ERR_JWT_ACTOR_CHAIN_TOO_DEEP');
+    assert.equal(await codeOf(verifier.verify('shallow')), 'resolved');
+  });
+
   it('keeps a configured check running after the actor check', async () => {
     let seen = 0;
     const verifier = createVerifier({ ...base, maxActorDepth: 4, check: () => void seen++ });

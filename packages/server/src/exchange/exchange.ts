@@ -65,18 +65,18 @@ export async function exchangeToken(
   await checkActorToken(ctx, client, params.actorToken, params.actorTokenType);
   const { act, chain } = buildActorClaim(subject, client, maxActorDepth);
   const scope = exchangeScope(subject, client, form.get('scope'));
-  const authentication = carriedAuthentication(subject);
   const issued = await issueAccessToken(ctx, {
     client,
     sub: subject.sub,
     scope,
     audience,
     claims: carriedClaims(subject, client),
-    ...(authentication && { authentication }),
+    authentication: carriedAuthentication(subject),
     act,
-    // The exchanged token may never outlive the token it was exchanged for (RFC 8693 §2.2.1 expires_in).
+    // Never outlives the token it was exchanged for: revoking access by letting the subject expire still works.
     notAfter: subject.exp,
-    ...(request.dpop && { cnf: request.dpop }),
+    // RFC 9449 §5: a DPoP proof on the exchange binds the new token to the caller's key.
+    cnf: request.dpop,
   });
   await ctx.audit('token.exchanged', {
     clientId: client.id,

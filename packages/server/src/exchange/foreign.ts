@@ -39,10 +39,27 @@ const FOREIGN_ALGORITHMS: readonly Alg[] = [
  */
 const SUBJECT_TYPS = new Set(['jwt', 'at+jwt']);
 
-/** Remote key sets shared by every client trusting the same issuer at the same URL; verifiers per client. */
-const MAX_VERIFIERS = 256;
-const keySets = new Map<string, RemoteJWKSet>();
-const verifiers = new Map<string, Verifier>();
+/**
+ * Per server: remote key sets shared by every client trusting the same issuer at the same URL, and one
+ * verifier per client and trusted issuer (the audience is the client's id). Bounded: client updates leave old
+ * entries behind, and dropping the oldest only costs building it again.
+ */
+const MAX_ENTRIES = 256;
+interface ForeignCache {
+  keySets: Map<string, RemoteJWKSet>;
+  verifiers: Map<string, Verifier>;
+}
+const caches = new WeakMap<ServerContext, ForeignCache>();
+
+function remember<V>(map: Map<string, V>, id: string, value: V, drop?: (old: V) => void): V {
+  if (map.size >= MAX_ENTRIES) {
+    const [oldest, old] = map.entries().next().value!;
+    map.delete(oldest);
+    drop?.(old);
+  }
+  map.set(id, value);
+  return value;
+}
 
 function checkSubjectTyp(_payload: JWTPayload, header: JWSHeader): void {
   if (header.typ !== undefined && !SUBJECT_TYPS.has(normalizeTyp(header.typ)))
@@ -50,23 +67,34 @@ function checkSubjectTyp(_payload: JWTPayload, header: JWSHeader): void {
 }
 
 function foreignVerifier(ctx: ServerContext, client: ClientRecord, trust: ExchangeTrustIssuer): Verifier {
+  let cache = caches.get(ctx);
+  if (cache === undefined) caches.set(ctx, (cache = { keySets: new Map(), verifiers: new Map() }));
   const { clockTolerance } = oauthSettings(ctx);
   const id = `${client.id}\n${trust.issuer}\n${trust.jwksUri}\n${clockTolerance}`;
-  const found = verifiers.get(id);
+  const found = cache.verifiers.get(id);
   if (found !== undefined) return found;
   const setId = `${trust.issuer}\n${trust.jwksUri}`;
-  let keys = keySets.get(setId);
-  if (keys === undefined) {
-    // 5 s timeout, 512 KiB cap, no redirects, 30 s cooldown for unknown kids (createRemoteJWKSet): a
-    // subject token naming random kids cannot make the server hammer the issuer.
-    keys = createRemoteJWKSet(trust.jwksUri, { algorithms: FOREIGN_ALGORITHMS, clock: ctx.clock });
-    keySets.set(setId, keys);
-  }
+  // 5 s timeout, 512 KiB cap, no redirects, 30 s cooldown for unknown kids (createRemoteJWKSet): a subject
+  // token naming random kids cannot make the server hammer the issuer.
+  const keys =
+    cache.keySets.get(setId) ??
+    remember(
+      cache.keySets,
+      setId,
+      createRemoteJWKSet(trust.jwksUri, { algorithms: FOREIGN_ALGORITHMS, clock: ctx.clock }),
+      (old) => {
+        // Its background refresh stops, and so do the verifiers built on it.
+        old.close();
+        const live = cache.keySets;
+        for (const key of cache.verifiers.keys())
+          if (!live.has(key.slice(key.indexOf('\n') + 1, key.lastIndexOf('\n')))) cache.verifiers.delete(key);
+      },
+    );
   const verifier = createVerifier({
     algorithms: FOREIGN_ALGORITHMS,
     issuer: trust.issuer,
     // The token must name the exchanging client: a token for some other service of that issuer is not
-    // the client's to exchange (RFC 8693 §5 "the subject token was meant for the client").
+    // the client's to exchange (cross-service replay, RFC 8725 §3.9).
     audience: client.id,
     keys,
     requiredClaims: ['sub', 'exp'],
@@ -74,10 +102,7 @@ function foreignVerifier(ctx: ServerContext, client: ClientRecord, trust: Exchan
     clock: ctx.clock,
     check: checkSubjectTyp,
   });
-  // Bounded: client updates leave old entries behind; dropping the oldest only costs a new verifier.
-  if (verifiers.size >= MAX_VERIFIERS) verifiers.delete(verifiers.keys().next().value!);
-  verifiers.set(id, verifier);
-  return verifier;
+  return remember(cache.verifiers, id, verifier);
 }
 
 /** JWKS trouble is the issuer's outage, not the client's mistake: 503, so the client retries. */

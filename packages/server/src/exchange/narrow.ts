@@ -10,7 +10,7 @@ import type { SubjectToken } from './subject.js';
 
 /**
  * The scope of the exchanged token: at most the subject token's scope intersected with the client's
- * (RFC 8693 §5: an exchange must never widen what the subject token allowed, nor give the client more than
+ * (privilege escalation through exchange: it must never widen what the subject token allowed, nor give the client more than
  * it is registered for). Requested: it must fit inside that ceiling, else `invalid_scope`. Not requested:
  * the whole ceiling; a subject token with scopes of which the client may hold none is `invalid_scope`
  * rather than a token without `scope` (which some resource servers read as unrestricted).
