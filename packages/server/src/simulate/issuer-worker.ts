@@ -9,6 +9,7 @@ import { loadConfig } from '../server/config.js';
 import { startServer, type ServerHandle } from '../server/start.js';
 import { createClient } from '../oauth/clients.js';
 import { issueAccessToken } from '../oauth/access-token.js';
+import { TOKEN_EXCHANGE_GRANT } from '../oauth/grants/index.js';
 import { rotateKeys } from '../keys/key-manager.js';
 import type { ClientRecord } from '../store/types.js';
 import type { IssuerRequest, IssuerStarted, IssuerWorkerData } from './issuer.js';
@@ -37,17 +38,22 @@ async function start(): Promise<IssuerStarted> {
     env: {},
   });
   const h = (handle = await startServer(config));
-  // The API introspects the apps' tokens: that needs the registered permission for its audience.
-  const register = async (id: string, tokenFormat: 'jwt' | 'opaque', introspects = false) => {
+  // The API introspects the apps' tokens: that needs the registered permission for its audience. Being
+  // the registered resource server of that audience is also what lets it exchange the users' tokens
+  // (RFC 8693) for its one downstream audience (jwt-exchange).
+  const register = async (id: string, tokenFormat: 'jwt' | 'opaque', api = false) => {
     const { client, secret } = await createClient(
       h.ctx.store,
       {
         id,
-        grants: ['client_credentials'],
+        grants: api ? ['client_credentials', TOKEN_EXCHANGE_GRANT] : ['client_credentials'],
         audience: [data.audience],
         scope: ['read'],
         tokenFormat,
-        ...(introspects && { introspectAudiences: [data.audience] }),
+        ...(api && {
+          introspectAudiences: [data.audience],
+          exchangeAudiences: [data.downstreamAudience],
+        }),
       },
       config,
       h.ctx.pepper,
@@ -71,12 +77,14 @@ async function handleRequest(req: IssuerRequest): Promise<unknown> {
     case 'mint': {
       const client = clients.get(req.format === 'jwt' ? 'sim-app-jwt' : 'sim-app-opaque')!;
       const out = [];
-      for (const sub of req.subs) {
+      for (const [i, sub] of req.subs.entries()) {
+        const jkt = req.jkts?.[i];
         const issued = await issueAccessToken(h.ctx, {
           client,
           sub,
           scope: ['read'],
           ...(req.claims && { claims: req.claims }),
+          ...(jkt !== undefined && { cnf: { jkt } }),
         });
         out.push({
           token: issued.token,

@@ -11,6 +11,8 @@ import { basicAuthorization } from '@tessera/jwt';
 
 /** The audience of every simulated token: the resource API. */
 export const SIM_AUDIENCE = 'https://sim-api.tessera.test';
+/** The audience of the downstream service that jwt-exchange calls with exchanged tokens. */
+export const SIM_DOWNSTREAM_AUDIENCE = 'https://sim-downstream.tessera.test';
 
 export interface SimIssuerOptions {
   /** JWKS Cache-Control max-age, seconds (short in the rotation scenario). */
@@ -37,6 +39,8 @@ export interface MintedToken {
 export interface IssuerWorkerData extends SimIssuerOptions {
   dataDir: string;
   audience: string;
+  /** The audience sim-api may exchange users' tokens for (jwt-exchange's downstream service). */
+  downstreamAudience: string;
 }
 
 /** What the worker answers to `start`. */
@@ -51,7 +55,14 @@ export interface IssuerStarted {
 /** An operation of the worker. */
 export type IssuerOp =
   | { op: 'start' }
-  | { op: 'mint'; format: 'jwt' | 'opaque'; subs: string[]; claims?: Record<string, unknown> }
+  | {
+      op: 'mint';
+      format: 'jwt' | 'opaque';
+      subs: string[];
+      claims?: Record<string, unknown>;
+      /** Per sub, the thumbprint of its DPoP key: the token is bound to it (`cnf.jkt`). */
+      jkts?: string[];
+    }
   | { op: 'rotate' }
   | { op: 'stop' };
 
@@ -65,6 +76,7 @@ export interface SimIssuer {
   jwksUri: string;
   introspectionEndpoint: string;
   revocationEndpoint: string;
+  tokenEndpoint: string;
   feedUrl: string;
   /** Access-token lifetime, seconds. */
   accessTtl: number;
@@ -74,8 +86,16 @@ export interface SimIssuer {
   jwtClient: SimClient;
   /** Owner of the opaque access tokens. */
   opaqueClient: SimClient;
-  /** Issue access tokens for `subs` through the issuer's own issuing code (the one behind /oauth/token). */
-  mint(format: 'jwt' | 'opaque', subs: string[], claims?: Record<string, unknown>): Promise<MintedToken[]>;
+  /**
+   * Issue access tokens for `subs` through the issuer's own issuing code (the one behind /oauth/token);
+   * with `jkts`, token i is DPoP-bound to the key whose thumbprint is jkts[i] (RFC 9449 §6.1).
+   */
+  mint(
+    format: 'jwt' | 'opaque',
+    subs: string[],
+    claims?: Record<string, unknown>,
+    jkts?: string[],
+  ): Promise<MintedToken[]>;
   /** rotateKeys on the issuer's store, then the issuer signs with the promoted key at once. */
   rotate(): Promise<string>;
   /** POST /oauth/revoke as the token's owner. */
@@ -100,7 +120,12 @@ export interface SimIssuer {
  */
 export async function startSimIssuer(options: SimIssuerOptions): Promise<SimIssuer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-sim-'));
-  const data: IssuerWorkerData = { ...options, dataDir, audience: SIM_AUDIENCE };
+  const data: IssuerWorkerData = {
+    ...options,
+    dataDir,
+    audience: SIM_AUDIENCE,
+    downstreamAudience: SIM_DOWNSTREAM_AUDIENCE,
+  };
   const worker = new Worker(new URL('./issuer-worker.js', import.meta.url), { workerData: data });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextId = 1;
@@ -150,6 +175,7 @@ export async function startSimIssuer(options: SimIssuerOptions): Promise<SimIssu
     jwksUri: `${url}/.well-known/jwks.json`,
     introspectionEndpoint: `${url}/oauth/introspect`,
     revocationEndpoint: `${url}/oauth/revoke`,
+    tokenEndpoint: `${url}/oauth/token`,
     feedUrl: `${url}/oauth/revocations`,
     accessTtl: started.accessTtl,
     api,
@@ -158,8 +184,8 @@ export async function startSimIssuer(options: SimIssuerOptions): Promise<SimIssu
     get running() {
       return running;
     },
-    mint: (format, subs, claims) =>
-      call<MintedToken[]>({ op: 'mint', format, subs, ...(claims && { claims }) }),
+    mint: (format, subs, claims, jkts) =>
+      call<MintedToken[]>({ op: 'mint', format, subs, ...(claims && { claims }), ...(jkts && { jkts }) }),
     rotate: () => call<string>({ op: 'rotate' }),
     async revoke(format, token) {
       const owner = format === 'jwt' ? jwtClient : opaqueClient;

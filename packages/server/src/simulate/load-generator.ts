@@ -3,9 +3,15 @@
  * CPU time stay out of the resource API's process: the API's `token_validation_ms` and throughput are not
  * disturbed by the code producing the load. The parent sends jobs and credential updates over IPC; each
  * request picks one of the current credentials uniformly at random, so the number of users sets the
- * cache hit ratio.
+ * cache hit ratio. A DPoP-bound credential comes with its holder's private JWK: the request then carries
+ * `Authorization: DPoP <token>` and a proof signed here, fresh for that request (RFC 9449 §4.2), as a
+ * client holding the key would send it.
  */
 import autocannon from 'autocannon';
+import { proofSigner, type DpopCredential } from './dpop-keys.js';
+
+/** A bearer credential (JWT, opaque token, session id), or a DPoP-bound token with its holder's key. */
+export type LoadCredential = string | DpopCredential;
 
 /** One strategy's load. Give `duration` (s) or `amount` (requests). */
 export interface LoadJob {
@@ -14,7 +20,7 @@ export interface LoadJob {
   connections: number;
   duration?: number;
   amount?: number;
-  credentials: string[];
+  credentials: LoadCredential[];
 }
 
 /** What autocannon saw for one job (end-to-end, from the client side). */
@@ -31,16 +37,31 @@ export interface LoadResult {
 
 export type ParentMessage =
   | { type: 'run'; id: number; jobs: LoadJob[] }
-  | { type: 'credentials'; name: string; credentials: string[] }
+  | { type: 'credentials'; name: string; credentials: LoadCredential[] }
   | { type: 'stop' };
 
 export type ChildMessage = { type: 'ready' } | { type: 'done'; id: number; results: LoadResult[] };
 
-const credentials = new Map<string, string[]>();
+/** A credential ready to send: its Authorization value, and for DPoP the signer of its proofs. */
+interface Prepared {
+  authorization: string;
+  token: string;
+  sign?: (htm: string, htu: string, accessToken: string) => string;
+}
+
+const credentials = new Map<string, Prepared[]>();
 const running = new Set<autocannon.Instance>();
 
+// Keys are imported once per credential update, not per request: a request pays the signature only.
+const prepare = (list: LoadCredential[]): Prepared[] =>
+  list.map((c) =>
+    typeof c === 'string'
+      ? { authorization: `Bearer ${c}`, token: c }
+      : { authorization: `DPoP ${c.token}`, token: c.token, sign: proofSigner(c.privateJwk) },
+  );
+
 function runJob(job: LoadJob): Promise<LoadResult> {
-  credentials.set(job.name, job.credentials);
+  credentials.set(job.name, prepare(job.credentials));
   return new Promise((resolve) => {
     const instance = autocannon(
       {
@@ -52,8 +73,10 @@ function runJob(job: LoadJob): Promise<LoadResult> {
             method: 'GET',
             setupRequest(request) {
               const list = credentials.get(job.name)!;
-              const credential = list[Math.floor(Math.random() * list.length)]!;
-              request.headers = { authorization: `Bearer ${credential}` };
+              const c = list[Math.floor(Math.random() * list.length)]!;
+              request.headers = c.sign
+                ? { authorization: c.authorization, dpop: c.sign('GET', job.url, c.token) }
+                : { authorization: c.authorization };
               return request;
             },
           },
@@ -88,7 +111,7 @@ function send(message: ChildMessage): void {
 }
 
 process.on('message', (message: ParentMessage) => {
-  if (message.type === 'credentials') credentials.set(message.name, message.credentials);
+  if (message.type === 'credentials') credentials.set(message.name, prepare(message.credentials));
   else if (message.type === 'stop') for (const i of running) i.stop();
   else if (message.type === 'run') {
     void Promise.all(message.jobs.map(runJob)).then((results) =>

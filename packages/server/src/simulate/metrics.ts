@@ -45,7 +45,7 @@ export function percentiles(values: Float64Array): Percentiles {
 }
 
 /** A growable list of doubles: a million samples cost 8 MB, not a million boxed numbers. */
-class SampleList {
+export class SampleList {
   private data = new Float64Array(16_384);
   length = 0;
   push(v: number): void {
@@ -105,7 +105,9 @@ export class StrategyRecorder {
     if (cacheHit) this.cacheHits++;
     this.authorizationBytes += authBytes;
     this.bytesSent += sentBytes;
-    const second = Math.max(0, Math.floor((at - this.startedAt) / 1000));
+    // A request the load left in flight, answered after the stop, counts in the last second of the load.
+    const when = this.stoppedAt === undefined ? at : Math.min(at, this.stoppedAt);
+    const second = Math.max(0, Math.floor((when - this.startedAt) / 1000));
     while (this.series.length <= second) {
       this.series.push({ t: this.series.length, seconds: 1, requests: 0, errors: 0, cache_hits: 0 });
     }

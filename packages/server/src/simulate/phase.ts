@@ -4,21 +4,24 @@
  * at fractions of its progress (stop the issuer, rotate keys, revoke tokens).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { SimIssuer } from './issuer.js';
-import type { ChildMessage, LoadJob, LoadResult, ParentMessage } from './load-generator.js';
+import { credentialList, mintCredentials, type Credentials } from './credentials.js';
+import type { HolderKey } from './dpop-keys.js';
+import type { ChildMessage, LoadCredential, LoadJob, LoadResult, ParentMessage } from './load-generator.js';
 import type { ResourceAPI } from './resource-api.js';
 import type { StrategyRecorder } from './metrics.js';
-import type { StrategyReport } from './report.js';
+import type { ExchangeFigures, StrategyReport } from './report.js';
 import {
   KIND_OF,
-  type CredentialKind,
-  type SessionRecord,
+  type ExchangePhaseFigures,
   type SessionStores,
   type Strategy,
   type StrategyName,
 } from './strategies.js';
+
+export { credentialList, mintCredentials, mintDpop, newSessionId, probe } from './credentials.js';
+export type { Credentials } from './credentials.js';
 
 /** Where a simulation reports its progress. */
 export interface Progress {
@@ -38,13 +41,6 @@ export interface RunSettings {
   users: number;
 }
 
-/** Credentials of every user, by kind; index i is user i. */
-export interface Credentials {
-  jwt: Array<{ token: string; jti: string; exp: number }>;
-  opaque: Array<{ token: string; jti: string; exp: number }>;
-  session: Array<{ token: string; exp: number }>;
-}
-
 export interface SimEnv {
   scenario: string;
   settings: RunSettings;
@@ -58,6 +54,8 @@ export interface SimEnv {
   phaseStartedAt: number;
   /** The jwt-denylist feed poll interval, seconds. */
   pollInterval: number;
+  /** The users' DPoP keys by user-name prefix (generated once, reused when tokens are minted again). */
+  holderKeys: Map<string, HolderKey[]>;
   onProgress: ((p: Progress) => void) | undefined;
 }
 
@@ -74,11 +72,13 @@ export interface PhaseOutcome {
   load: Map<string, LoadResult>;
   issuerCalls: Map<StrategyName, number>;
   details: Map<StrategyName, Record<string, unknown>>;
+  /** jwt-exchange's delegation figures of the phase. */
+  exchange: Map<StrategyName, ExchangePhaseFigures>;
 }
 
 export interface LoadGenerator {
   run(jobs: LoadJob[]): Promise<LoadResult[]>;
-  update(name: string, credentials: string[]): void;
+  update(name: string, credentials: LoadCredential[]): void;
   stop(): void;
   close(): Promise<void>;
 }
@@ -136,35 +136,6 @@ export async function startLoadGenerator(): Promise<LoadGenerator> {
   };
 }
 
-/** A random session id: 256 bits, base64url. */
-export const newSessionId = () => randomBytes(32).toString('base64url');
-
-/** Mint one credential of each kind per user (and store the sessions), with the given extra claims. */
-export async function mintCredentials(
-  env: SimEnv,
-  claims: Record<string, unknown>,
-  who: { users?: number; prefix?: string } = {},
-) {
-  const creds: Credentials = { jwt: [], opaque: [], session: [] };
-  const sessions: Array<[string, SessionRecord]> = [];
-  const extra = Object.keys(claims).length > 0 ? claims : undefined;
-  const subs = Array.from(
-    { length: who.users ?? env.settings.users },
-    (_, i) => `${who.prefix ?? 'user-'}${i}`,
-  );
-  creds.jwt = await env.issuer.mint('jwt', subs, extra);
-  creds.opaque = await env.issuer.mint('opaque', subs, extra);
-  subs.forEach((sub, i) => {
-    const exp = creds.opaque[i]!.exp;
-    const id = newSessionId();
-    creds.session.push({ token: id, exp });
-    sessions.push([id, { sub, exp, claims }]);
-  });
-  await env.sessions.redis?.putMany(sessions);
-  await env.sessions.sql?.putMany(sessions);
-  return creds;
-}
-
 /**
  * Warm everything up before anything is measured (JIT, sockets, pools, prepared statements, the load
  * generator): two seconds of unrecorded load on every strategy's route, with credentials of separate
@@ -188,8 +159,6 @@ export async function warmUp(env: SimEnv, seconds = 2): Promise<void> {
     })),
   );
 }
-
-export const credentialList = (creds: Credentials, kind: CredentialKind) => creds[kind].map((c) => c.token);
 
 /**
  * Run one load phase: every strategy in `names` is loaded at once (each with its share of the
@@ -258,13 +227,22 @@ export async function runPhase(
     // The time series ends with the load, not when the late events below finish.
     const stoppedAt = performance.now();
     for (const recorder of env.api.recorders().values()) recorder.stop(stoppedAt);
+    // Requests the load left in flight are still answered and recorded: wait for them (bounded), so the
+    // counts read below (the recorders', the strategies' own) cover the same requests.
+    await env.api.idle(2000);
     // An event the load outran (a short --requests run) still fires, late rather than never.
     for (const event of queue) chain = chain.then(() => event.run());
     await chain;
     const recorders = env.api.recorders();
     const issuerCalls = new Map(names.map((n) => [n, byName.get(n)!.issuerCalls() - callsBefore.get(n)!]));
     const details = new Map(names.map((n) => [n, byName.get(n)!.details()]));
-    return { startedAt, recorders, load: new Map(results.map((r) => [r.name, r])), issuerCalls, details };
+    const exchange = new Map<StrategyName, ExchangePhaseFigures>();
+    for (const n of names) {
+      const figures = byName.get(n)!.exchangeFigures?.();
+      if (figures) exchange.set(n, figures);
+    }
+    const load = new Map(results.map((r) => [r.name, r]));
+    return { startedAt, recorders, load, issuerCalls, details, exchange };
   } finally {
     clearInterval(ticker);
     env.signal?.removeEventListener('abort', onAbort);
@@ -307,5 +285,27 @@ export function strategyReport(
     issuer_calls_per_request: requests === 0 ? 0 : round(calls / requests, 5),
     timeseries: rec.timeseries(),
     details: outcome.details.get(strategy.name) ?? {},
+    ...(outcome.exchange.has(strategy.name) && {
+      exchange: exchangeReport(outcome.exchange.get(strategy.name)!, requests, rec.cacheHits),
+    }),
+  };
+}
+
+/**
+ * The report's delegation figures. The hit ratio is the row's own (the API's recorder, counted per answered
+ * request), so the two never disagree by the requests still in flight when the strategy's counters were read.
+ */
+function exchangeReport(f: ExchangePhaseFigures, requests: number, cacheHits: number): ExchangeFigures {
+  return {
+    exchange_calls: f.exchange_calls,
+    exchange_calls_per_request: requests === 0 ? 0 : round(f.exchange_calls / requests, 5),
+    exchange_failures: f.exchange_failures,
+    exchanged_token_hit_ratio: requests === 0 ? 0 : round(cacheHits / requests, 4),
+    exchange_ms: f.exchange_ms,
+    downstream_call_ms: f.downstream_call_ms,
+    downstream_validation_ms: f.downstream_validation_ms,
+    downstream_calls: f.downstream_calls,
+    downstream_refused: f.downstream_refused,
+    refresh_margin_s: f.refresh_margin_s,
   };
 }

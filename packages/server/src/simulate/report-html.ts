@@ -4,7 +4,7 @@
  */
 import type { SeriesPoint } from './metrics.js';
 import type { SimulationReport, StrategyReport } from './report.js';
-import { revocationCell } from './report-table.js';
+import { exchangeLine, revocationCell } from './report-table.js';
 import { barChart, escapeHTML, lineChart, type LineSeries } from './svg.js';
 
 const label = (r: StrategyReport) => (r.token_size ? `${r.name} ${r.token_size}` : r.name);
@@ -237,7 +237,12 @@ p.note { font-size: 12px; color: #4b5563; max-width: 60em; }
 <dl>${facts.map(([k, v]) => `<dt>${escapeHTML(k!)}</dt><dd>${escapeHTML(v!)}</dd>`).join('')}</dl>
 <h2>Figures</h2>
 ${table(report)}
-<p class="note">Validation time is measured inside the resource API around the validation step alone; e2e latency is what the load generator saw. Hit ratio is cache hits per request for the cached strategies only. Issuer calls are JWKS fetches, introspection calls and revocation-feed pulls made during the phase.</p>
+<p class="note">Validation time is measured inside the resource API around the validation step alone; e2e latency is what the load generator saw. Hit ratio is cache hits per request for the cached strategies only. Issuer calls are JWKS fetches, introspection calls, revocation-feed pulls and token exchanges made during the phase. jwt-dpop: validation includes the proof check, auth bytes include the DPoP header. jwt-exchange: validation is the user's JWT check plus obtaining the exchanged token (from the cache, or an exchange call to the issuer); the downstream call is outside it, and reported below.</p>
+${report.strategies
+  .map(exchangeLine)
+  .filter((l) => l !== undefined)
+  .map((l) => `<p class="note">${escapeHTML(l)}</p>`)
+  .join('\n')}
 <h2>Charts</h2>
 <div class="charts">
 ${charts(report).join('\n')}

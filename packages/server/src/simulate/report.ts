@@ -18,6 +18,30 @@ export interface RevocationFigures {
   accepted_after_revocation: number;
 }
 
+/**
+ * jwt-exchange: the cost of delegation beyond `token_validation_ms`. The exchange calls are inside
+ * `token_validation_ms` (a miss waits for one); the downstream call and the downstream's own validation
+ * are not, and are here.
+ */
+export interface ExchangeFigures {
+  /** RFC 8693 calls to the issuer's token endpoint during the phase (also counted in issuer_calls). */
+  exchange_calls: number;
+  exchange_calls_per_request: number;
+  exchange_failures: number;
+  /** Requests served with an exchanged token from the cache / requests (= the row's cache_hit_ratio). */
+  exchanged_token_hit_ratio: number;
+  /** One exchange call, round trip (the misses' share of token_validation_ms). */
+  exchange_ms: Percentiles;
+  /** The API's call to the downstream service, round trip, including the downstream's validation. */
+  downstream_call_ms: Percentiles;
+  /** The downstream service's own validation of the exchanged token. */
+  downstream_validation_ms: Percentiles;
+  downstream_calls: number;
+  downstream_refused: number;
+  /** Seconds before expiry an exchanged token stops being reused. */
+  refresh_margin_s: number;
+}
+
 export interface StrategyReport {
   name: StrategyName;
   /** Where the validation looks: issuer (JWKS/introspection), redis, sqlite, postgresql. */
@@ -30,12 +54,15 @@ export interface StrategyReport {
   /** End-to-end latency seen by the load generator (autocannon). */
   latency_ms: { p50: number; p97_5: number; p99: number; max: number; mean: number };
   throughput_rps: number;
-  /** Mean bytes of the `Authorization: Bearer …` header line per request. */
+  /** Mean bytes of the credential's header lines per request: `Authorization: …`, plus `DPoP: …` for jwt-dpop. */
   payload_size_bytes: number;
   /** Request line + headers, all requests of the phase. */
   bytes_sent_total: number;
   bytes_sent_per_request: number;
-  /** Cache hits / requests for the cached strategies (jwt-cached, introspect-cached); null otherwise. */
+  /**
+   * Cache hits / requests for the cached strategies (jwt-cached, introspect-cached; jwt-exchange: requests
+   * served with a cached exchanged token); null otherwise.
+   */
   cache_hit_ratio: number | null;
   requests: number;
   /** Requests refused or not decided (a revoked credential refused in the revocation scenario is not one). */
@@ -47,6 +74,8 @@ export interface StrategyReport {
   issuer_calls_per_request: number;
   timeseries: SeriesPoint[];
   details: Record<string, unknown>;
+  /** jwt-exchange only. */
+  exchange?: ExchangeFigures;
   /** idp-outage */
   errors_before_outage?: number;
   errors_after_outage?: number;

@@ -2,12 +2,14 @@
  * The resource API under load: node:http on 127.0.0.1, port 0, one route per strategy (`GET /<name>`).
  * Each request's credential is validated by its strategy and `token_validation_ms` is measured here,
  * around the validation step alone (performance.now before the call, after its promise settles), so
- * neither HTTP parsing nor the load generator's own latency is in that figure.
+ * neither HTTP parsing nor the load generator's own latency is in that figure. Work a strategy does after
+ * validation (jwt-exchange's downstream call) runs after the clock stops and decides the answer.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StrategyRecorder } from './metrics.js';
-import type { CredentialKind, Strategy, StrategyName } from './strategies.js';
+import type { CredentialKind, Outcome, Strategy, StrategyName } from './strategies.js';
+import { failure } from './strategy-types.js';
 
 /** Per strategy: when each revoked credential was first rejected. */
 export interface RevocationObservation {
@@ -27,6 +29,11 @@ export interface ResourceAPI {
   recorders(): Map<StrategyName, StrategyRecorder>;
   /** Requests served in the current phase, all strategies together (progress). */
   served(): number;
+  /**
+   * Resolves once no request is being validated or forwarded (or after `timeoutMs`): the load generator
+   * stops with requests in flight, and the phase's figures are read after they are answered.
+   */
+  idle(timeoutMs: number): Promise<void>;
   /** Tell the API a credential is being revoked now: its rejections count as correct, not as errors. */
   markRevoked(kind: CredentialKind, credential: string, at: number): void;
   revocations(name: StrategyName): RevocationObservation | undefined;
@@ -34,7 +41,6 @@ export interface ResourceAPI {
 }
 
 const OK_BODY = Buffer.from('{"ok":true}');
-const UNAUTHORIZED_BODY = Buffer.from('{"error":"invalid_token"}');
 const UNAVAILABLE_BODY = Buffer.from('{"error":"temporarily_unavailable"}');
 
 /** Bytes of the request line and headers as the client sent them (HTTP/1.1). */
@@ -43,6 +49,20 @@ function requestBytes(req: IncomingMessage): number {
   let n = req.method!.length + 1 + req.url!.length + 11 + 2;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) n += raw[i]!.length + 2 + Buffer.byteLength(raw[i + 1]!) + 2;
+  return n;
+}
+
+/** The credential after `Bearer ` or `DPoP ` (RFC 9449 §7.1), '' for anything else. */
+function credentialOf(header: string): string {
+  if (header.startsWith('Bearer ')) return header.slice(7);
+  if (header.startsWith('DPoP ')) return header.slice(5);
+  return '';
+}
+
+/** Bytes of the credential's header lines: Authorization, plus the DPoP proof when one was sent. */
+function credentialBytes(header: string, proof: string | string[] | undefined): number {
+  let n = header.length === 0 ? 0 : 'Authorization: '.length + Buffer.byteLength(header) + 2;
+  if (typeof proof === 'string') n += 'DPoP: '.length + Buffer.byteLength(proof) + 2;
   return n;
 }
 
@@ -58,8 +78,11 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
   const byRoute = new Map<string, Strategy>(strategies.map((s) => [`/${s.name}`, s]));
   let recorders = new Map<StrategyName, StrategyRecorder>();
   let served = 0;
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
   const revokedByKind = new Map<CredentialKind, Map<string, number>>();
   const observations = new Map<StrategyName, RevocationObservation>();
+  let origin = '';
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const strategy = byRoute.get(req.url ?? '');
@@ -75,10 +98,25 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
       return;
     }
     const header = req.headers.authorization ?? '';
-    const credential = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const credential = credentialOf(header);
+    // The URL the API is reachable at, not the Host header: a proof's htu is compared with what this
+    // service knows itself to be (RFC 9449 §4.3 (9)), never with what the client claims.
+    const request = { credential, method: req.method ?? 'GET', url: origin + req.url, headers: req.headers };
     const t0 = performance.now();
-    strategy.validate(credential).then((outcome) => {
+    inFlight++;
+    let pending: Promise<Outcome>;
+    try {
+      pending = strategy.validate(request);
+    } catch (err) {
+      // A strategy that throws instead of rejecting answers 503 like any undecided request, not a crash.
+      pending = Promise.resolve(failure(err));
+    }
+    pending.then(async (validated) => {
       const ms = performance.now() - t0;
+      const outcome: Outcome =
+        validated.ok && validated.next
+          ? { ...(await validated.next()), cacheHit: validated.cacheHit }
+          : validated;
       const revoked = revokedByKind.get(strategy.kind)?.get(credential);
       let countsAsError = !outcome.ok;
       if (revoked !== undefined) {
@@ -93,16 +131,16 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
       const rec = recorders.get(strategy.name);
       if (rec) {
         served++;
-        const authBytes = header.length === 0 ? 0 : 'Authorization: '.length + Buffer.byteLength(header) + 2;
         rec.record(
           ms,
           !countsAsError,
           outcome.cacheHit,
-          authBytes,
+          credentialBytes(header, req.headers.dpop),
           requestBytes(req),
           outcome.unavailable === true,
         );
       }
+      if (--inFlight === 0) onIdle?.();
       if (outcome.ok) {
         res
           .writeHead(200, { 'content-type': 'application/json', 'content-length': OK_BODY.length })
@@ -112,13 +150,15 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
           .writeHead(503, { 'content-type': 'application/json', 'content-length': UNAVAILABLE_BODY.length })
           .end(UNAVAILABLE_BODY);
       } else {
+        // The failure's code is in the body (the simulation's own tests read it); never the credential.
+        const body = Buffer.from(JSON.stringify({ error: 'invalid_token', code: outcome.code }));
         res
           .writeHead(401, {
             'content-type': 'application/json',
-            'content-length': UNAUTHORIZED_BODY.length,
-            'www-authenticate': 'Bearer error="invalid_token"',
+            'content-length': body.length,
+            'www-authenticate': `${strategy.kind === 'dpop' ? 'DPoP' : 'Bearer'} error="invalid_token"`,
           })
-          .end(UNAUTHORIZED_BODY);
+          .end(body);
       }
     });
   }
@@ -129,9 +169,11 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  origin = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: origin,
     begin(names) {
+      for (const s of strategies) if (names.includes(s.name)) s.beginPhase?.();
       const now = performance.now();
       recorders = new Map(
         names.map((n) => {
@@ -145,6 +187,18 @@ export async function startResourceAPI(strategies: readonly Strategy[]): Promise
     },
     recorders: () => recorders,
     served: () => served,
+    idle: (timeoutMs) =>
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(done, timeoutMs);
+            function done() {
+              clearTimeout(timer);
+              onIdle = undefined;
+              resolve();
+            }
+            onIdle = done;
+          }),
     markRevoked(kind, credential, at) {
       let set = revokedByKind.get(kind);
       if (set === undefined) revokedByKind.set(kind, (set = new Map()));

@@ -103,6 +103,7 @@ export async function runSimulation(options: SimulateOptions = {}): Promise<Simu
       signal: options.signal,
       phaseStartedAt: 0,
       pollInterval: POLL_INTERVAL_S,
+      holderKeys: new Map(),
       onProgress: options.onProgress,
     };
     notice(`warming up, then minting credentials for ${settings.users} users`);

@@ -7,6 +7,8 @@ import type { SimulationReport, StrategyReport, RevocationFigures } from './repo
 import {
   credentialList,
   mintCredentials,
+  mintDpop,
+  probe,
   runPhase,
   strategyReport,
   type Credentials,
@@ -94,12 +96,12 @@ async function rotation(env: SimEnv): Promise<ScenarioResult> {
       const at = (performance.now() - env.phaseStartedAt) / 1000;
       const kid = await env.issuer.rotate();
       // From now on every request carries a token signed by the new current key.
-      creds.jwt = await env.issuer.mint(
-        'jwt',
-        creds.jwt.map((_, i) => `user-${i}`),
-      );
+      const subs = creds.jwt.map((_, i) => `user-${i}`);
+      creds.jwt = await env.issuer.mint('jwt', subs);
+      // DPoP users keep their keys: only the token is new.
+      if (creds.dpop.length > 0) creds.dpop = await mintDpop(env, subs, undefined);
       for (const s of env.strategies)
-        if (s.kind === 'jwt') env.load.update(s.name, credentialList(creds, 'jwt'));
+        if (s.kind === 'jwt' || s.kind === 'dpop') env.load.update(s.name, credentialList(creds, s.kind));
       rotations.push({ at_s: Math.round(at * 1000) / 1000, kid });
     },
   }));
@@ -128,12 +130,12 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
 
   // A direct probe of each revoked credential every 50 ms, so the lag does not depend on how often the
   // random load happens to pick a revoked credential; the earlier of probe and load observation counts.
-  const probe = (s: Strategy, credential: string) =>
+  const probeOne = (s: Strategy, credential: string, index: number) =>
     (async () => {
       let seen = probed.get(s.name);
       if (!seen) probed.set(s.name, (seen = new Map()));
       while (probing) {
-        const outcome = await s.validate(credential);
+        const outcome = await probe(env, s, creds, index);
         if (!outcome.ok) {
           seen.set(credential, Date.now());
           return;
@@ -147,6 +149,7 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
   // issuer answered /oauth/revoke, or the session row is gone.
   const revokeOne = async (
     kind: CredentialKind,
+    index: number,
     credential: string,
     exp: number,
     revoke: () => Promise<unknown>,
@@ -157,7 +160,7 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
     if (!map) revokedAtByKind.set(kind, (map = new Map()));
     map.set(credential, Date.now());
     expByCredential.set(credential, exp);
-    for (const s of env.strategies) if (s.kind === kind) probes.push(probe(s, credential));
+    for (const s of env.strategies) if (s.kind === kind) probes.push(probeOne(s, credential, index));
   };
 
   // Revocations are spread over one feed poll interval, so the deny-list's lag is sampled across its
@@ -173,12 +176,16 @@ async function revocation(env: SimEnv): Promise<ScenarioResult> {
         const jwt = creds.jwt[i]!;
         const opaque = creds.opaque[i]!;
         const session = creds.session[i]!;
-        work.push(revokeOne('jwt', jwt.token, jwt.exp, () => env.issuer.revoke('jwt', jwt.token)));
+        work.push(revokeOne('jwt', i, jwt.token, jwt.exp, () => env.issuer.revoke('jwt', jwt.token)));
+        const dpop = creds.dpop[i];
+        // DPoP-bound tokens belong to the JWT client too: revoked the same way (RFC 7009).
+        if (dpop)
+          work.push(revokeOne('dpop', i, dpop.token, dpop.exp, () => env.issuer.revoke('jwt', dpop.token)));
         work.push(
-          revokeOne('opaque', opaque.token, opaque.exp, () => env.issuer.revoke('opaque', opaque.token)),
+          revokeOne('opaque', i, opaque.token, opaque.exp, () => env.issuer.revoke('opaque', opaque.token)),
         );
         work.push(
-          revokeOne('session', session.token, session.exp, async () => {
+          revokeOne('session', i, session.token, session.exp, async () => {
             await env.sessions.redis?.delete(session.token);
             await env.sessions.sql?.delete(session.token);
           }),

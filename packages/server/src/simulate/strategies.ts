@@ -1,22 +1,34 @@
 /**
- * The seven ways the resource API validates a request's credential. Each one is built from real parts:
+ * The nine ways the resource API validates a request's credential. Each one is built from real parts:
  * the SDK's verifier, remote JWKS, verified-token cache, revocation list and introspection client against
- * the running issuer; ioredis against Redis; better-sqlite3 or pg for SQL sessions. A strategy whose store
- * is unreachable is not built: the caller reports it as skipped.
+ * the running issuer; its request-level DPoP check (strategy-dpop.ts); RFC 8693 token exchange and a
+ * downstream service (strategy-exchange.ts); ioredis against Redis; better-sqlite3 or pg for SQL sessions.
+ * A strategy whose store is unreachable is not built: the caller reports it as skipped.
  */
 import {
   createIntrospectionClient,
-  createRemoteJWKSet,
   createRevocationList,
   createVerifier,
-  TesseraError,
   type IntrospectionClient,
-  type RemoteJWKSet,
   type RevocationList,
   type Verifier,
 } from '@tessera/jwt';
 import { createCountingFetcher } from './fetcher.js';
-import { SIM_AUDIENCE, type SimIssuer } from './issuer.js';
+import { SIM_AUDIENCE } from './issuer.js';
+import { jwksDetails, openRemoteJWKS } from './sim-verifier.js';
+import { buildDpop } from './strategy-dpop.js';
+import { buildExchange } from './strategy-exchange.js';
+import {
+  failure,
+  KIND_OF,
+  OK_HIT,
+  OK_MISS,
+  rejected,
+  type Outcome,
+  type Strategy,
+  type StrategyContext,
+  type StrategyName,
+} from './strategy-types.js';
 import {
   openRedisSessions,
   openSQLSessions,
@@ -27,95 +39,24 @@ import {
 } from './sessions.js';
 
 export type { SessionRecord, SessionStore } from './sessions.js';
-
-export const STRATEGY_NAMES = [
-  'jwt',
-  'jwt-cached',
-  'jwt-denylist',
-  'introspect',
-  'introspect-cached',
-  'session-redis',
-  'session-sql',
-] as const;
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
-
-/** Which credential a strategy is sent: a JWT, an opaque access token, or a session id. */
-export type CredentialKind = 'jwt' | 'opaque' | 'session';
-
-export const KIND_OF: Record<StrategyName, CredentialKind> = {
-  jwt: 'jwt',
-  'jwt-cached': 'jwt',
-  'jwt-denylist': 'jwt',
-  introspect: 'opaque',
-  'introspect-cached': 'opaque',
-  'session-redis': 'session',
-  'session-sql': 'session',
-};
-
-/** The verdict of one validation. `code` names the failure; `unavailable` means "could not decide". */
-export interface Outcome {
-  ok: boolean;
-  cacheHit: boolean;
-  code?: string;
-  unavailable?: boolean;
-}
-
-export interface Strategy {
-  name: StrategyName;
-  kind: CredentialKind;
-  /** The backing store, for the report: `redis`, `sqlite`, `postgresql` or `issuer`. */
-  store: string;
-  /** Whether a cache exists, so cache_hit_ratio means something (null otherwise). */
-  cached: boolean;
-  validate(credential: string): Promise<Outcome>;
-  /** Calls made to the issuer so far (JWKS, introspection, revocation feed). */
-  issuerCalls(): number;
-  /** Strategy-specific figures for the report (JWKS and feed stats, cache settings). */
-  details(): Record<string, unknown>;
-  close(): Promise<void>;
-}
-
-export interface StrategyContext {
-  issuer: SimIssuer;
-  /** JWKS freshness the verifiers accept from the issuer's max-age (seconds, lower bound). */
-  jwksMinCacheAge: number;
-  /** Revocation feed poll interval, seconds. */
-  pollInterval: number;
-  /** Positive answer lifetime of the introspection cache, seconds. */
-  introspectionCacheAge: number;
-  redisUrl: string;
-  /** PostgreSQL URL for session-sql, or undefined for SQLite. */
-  postgresUrl: string | undefined;
-}
-
-const OK_MISS: Outcome = { ok: true, cacheHit: false };
-const OK_HIT: Outcome = { ok: true, cacheHit: true };
-
-function failure(err: unknown): Outcome {
-  const code = err instanceof TesseraError ? err.code : 'ERR_UNEXPECTED';
-  const unavailable =
-    code === 'ERR_INTROSPECTION_FAILED' ||
-    code === 'ERR_JWKS_FETCH_FAILED' ||
-    code === 'ERR_JWKS_STALE' ||
-    code === 'ERR_REVOCATION_STALE' ||
-    code === 'ERR_UNEXPECTED';
-  return { ok: false, cacheHit: false, code, unavailable };
-}
-
-const rejected = (code: string): Outcome => ({ ok: false, cacheHit: false, code });
+export { KIND_OF, STRATEGY_NAMES } from './strategy-types.js';
+export type {
+  CredentialKind,
+  ExchangePhaseFigures,
+  Outcome,
+  SimRequest,
+  Strategy,
+  StrategyContext,
+  StrategyName,
+} from './strategy-types.js';
 
 async function buildJWT(name: StrategyName, ctx: StrategyContext): Promise<Strategy> {
   const fetcher = createCountingFetcher();
-  const jwks: RemoteJWKSet = createRemoteJWKSet(ctx.issuer.jwksUri, {
-    algorithms: ['ES256'],
-    fetcher,
-    minCacheAge: ctx.jwksMinCacheAge,
-    cooldown: Math.min(30, ctx.jwksMinCacheAge),
-  });
+  let jwks;
   let revocations: RevocationList | undefined;
   let verifier: Verifier | undefined;
   try {
-    await jwks.refresh();
+    jwks = await openRemoteJWKS(ctx, fetcher);
     if (name === 'jwt-denylist') {
       revocations = createRevocationList({
         feedUrl: ctx.issuer.feedUrl,
@@ -143,14 +84,15 @@ async function buildJWT(name: StrategyName, ctx: StrategyContext): Promise<Strat
       ...(revocations && { revocations }),
     });
     const v = verifier;
+    const keys = jwks;
     return {
       name,
       kind: 'jwt',
       store: 'issuer',
       cached: name === 'jwt-cached',
-      validate(token) {
+      validate(req) {
         hit = false;
-        const pending = v.verify(token);
+        const pending = v.verify(req.credential);
         const wasHit = hit;
         return pending.then(
           () => (wasHit ? OK_HIT : OK_MISS),
@@ -159,9 +101,8 @@ async function buildJWT(name: StrategyName, ctx: StrategyContext): Promise<Strat
       },
       issuerCalls: () => fetcher.calls,
       details() {
-        const s = jwks.stats();
         return {
-          jwks: { fetches: s.fetches, failures: s.failures, stale: s.stale, age_ms: s.age_ms, keys: s.keys },
+          jwks: jwksDetails(keys),
           ...(revocations && {
             revocation_feed: { ...revocations.stats(), poll_interval_s: ctx.pollInterval },
           }),
@@ -170,14 +111,14 @@ async function buildJWT(name: StrategyName, ctx: StrategyContext): Promise<Strat
       async close() {
         v.close();
         revocations?.close();
-        jwks.close();
+        keys.close();
         fetcher.close();
       },
     };
   } catch (err) {
     verifier?.close();
     revocations?.close();
-    jwks.close();
+    jwks?.close();
     fetcher.close();
     throw err;
   }
@@ -205,9 +146,9 @@ function buildIntrospect(name: StrategyName, ctx: StrategyContext): Strategy {
     kind: 'opaque',
     store: 'issuer',
     cached,
-    validate(token) {
+    validate(req) {
       const before = cached ? client.stats().cache_hits : 0;
-      const pending = client.introspect(token);
+      const pending = client.introspect(req.credential);
       const wasHit = cached && client.stats().cache_hits !== before;
       return pending.then(
         (answer) => {
@@ -245,8 +186,8 @@ function buildSessionRedis(store: RedisSessions): Strategy {
     kind: 'session',
     store: 'redis',
     cached: false,
-    validate(id) {
-      return redis.get(prefix + id).then(
+    validate(req) {
+      return redis.get(prefix + req.credential).then(
         (text) => checkSession(text === null ? undefined : (JSON.parse(text) as SessionRecord)),
         () => ({ ok: false, cacheHit: false, code: 'ERR_STORE_UNAVAILABLE', unavailable: true }),
       );
@@ -263,8 +204,8 @@ function buildSessionSQL(store: SQLSessions): Strategy {
     kind: 'session',
     store: store.engine,
     cached: false,
-    validate(id) {
-      return store.get(id).then(checkSession, () => ({
+    validate(req) {
+      return store.get(req.credential).then(checkSession, () => ({
         ok: false,
         cacheHit: false,
         code: 'ERR_STORE_UNAVAILABLE',
@@ -324,7 +265,9 @@ export async function buildStrategies(
             reason: `PostgreSQL not usable at ${redact(ctx.postgresUrl ?? '')}: ${(err as Error).message}`,
           });
         }
-      } else if (KIND_OF[name] === 'jwt') strategies.push(await buildJWT(name, ctx));
+      } else if (name === 'jwt-dpop') strategies.push(await buildDpop(ctx));
+      else if (name === 'jwt-exchange') strategies.push(await buildExchange(ctx));
+      else if (KIND_OF[name] === 'jwt') strategies.push(await buildJWT(name, ctx));
       else strategies.push(buildIntrospect(name, ctx));
     }
   } catch (err) {

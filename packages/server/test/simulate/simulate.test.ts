@@ -191,13 +191,22 @@ test('baseline through the command: every available strategy, every figure prese
 test('idp-outage: introspection fails after the issuer stops, JWT strategies keep serving', async () => {
   const report = await runSimulation({
     scenario: 'idp-outage',
-    strategies: ['jwt', 'jwt-cached', 'jwt-denylist', 'introspect', 'introspect-cached'],
+    strategies: [
+      'jwt',
+      'jwt-cached',
+      'jwt-denylist',
+      'jwt-dpop',
+      'jwt-exchange',
+      'introspect',
+      'introspect-cached',
+    ],
     duration: 4,
-    connections: 5,
+    connections: 7,
     users: 20,
   });
   assert.ok(report.outage_at_s! > 0);
-  for (const name of ['jwt', 'jwt-cached', 'jwt-denylist'] as const) {
+  // Nothing in a DPoP proof needs the issuer: jwt-dpop serves through the outage like jwt.
+  for (const name of ['jwt', 'jwt-cached', 'jwt-denylist', 'jwt-dpop'] as const) {
     const r = byName(report, name);
     assertPlausible(r);
     assert.equal(r.errors, 0, `${name} has zero errors through the outage`);
@@ -210,6 +219,11 @@ test('idp-outage: introspection fails after the issuer stops, JWT strategies kee
     assert.ok(r.timeseries.some((p) => p.errors > 0));
   }
   assert.ok(byName(report, 'introspect').error_rate_after_outage! > 0.9);
+  // Delegation needs the issuer for every exchange: none failed before it stopped.
+  const exchange = byName(report, 'jwt-exchange');
+  assert.equal(exchange.errors_before_outage, 0);
+  // After it, a cache miss cannot be exchanged: a 503 (could not decide), never a refusal of the user.
+  assert.equal(exchange.errors, exchange.errors_unavailable, 'every error is undecided, not refused');
 });
 
 test('rotation: keys rotate during the run and no valid token is rejected', async () => {
@@ -250,6 +264,8 @@ test('revocation: sessions and introspection refuse at once, the deny-list after
   assert.ok(Number.isFinite(lag('introspect-cached')), 'the introspection cache expires within the run');
   const jwt = byName(report, 'jwt').revocation!;
   assert.equal(jwt.rejected, 0, 'plain JWT never refuses a revoked token');
+  // A bound token is no easier to revoke: jwt-dpop has no deny-list either.
+  assert.equal(byName(report, 'jwt-dpop').revocation!.rejected, 0, 'jwt-dpop never refuses it');
   assert.ok(jwt.remaining_lifetime_s! > 60, 'its remaining lifetime is reported instead');
   for (const r of report.strategies) assertPlausible(r);
 });

@@ -106,14 +106,10 @@ describe('sqlite: CLI and server on one file', () => {
     v3.prepare(
       `INSERT INTO clients (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
     ).run(Object.fromEntries(columns.map((c) => [c, legacy[c]])));
-    // Numbers may have gaps: a release that skipped step 4 leaves it for the next one to apply.
-    assert.deepEqual(
-      migrateSQLite(
-        v3,
-        SQLITE_MIGRATIONS.filter((m) => m.version !== 4),
-      ),
-      ['exchange'],
-    );
+    // A build with the exchange step but not yet the DPoP step (4), as when the branches land apart.
+    const withGap = SQLITE_MIGRATIONS.filter((m) => m.version !== 4);
+    assert.deepEqual(migrateSQLite(v3, withGap), ['exchange']);
+    // Numbers may have gaps: a step numbered below one already applied is still applied, once.
     assert.deepEqual(migrateSQLite(v3), ['dpop']);
     assert.deepEqual(migrateSQLite(v3), []);
     v3.close();

@@ -9,7 +9,8 @@ import { renderTable } from '../../simulate/report-table.js';
 import { renderHTML } from '../../simulate/report-html.js';
 import type { Progress } from '../../simulate/phase.js';
 
-export const summary = 'Measure JWT validation vs introspection vs session lookups under load, on loopback';
+export const summary =
+  'Measure JWT validation (bearer, DPoP, exchanged) vs introspection vs session lookups under load, on loopback';
 
 const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -25,6 +26,11 @@ Options:
                           jwt-cached         the same plus the SDK's verified-token cache
                           jwt-denylist       local checks plus the revocation deny-list pulled from
                                              the feed every 1 s (fail-open while the feed is down)
+                          jwt-dpop           DPoP-bound JWT (RFC 9449): a fresh proof per request,
+                                             checked with the token (signature, ath, cnf.jkt, jti once)
+                          jwt-exchange       the user's JWT checked, then a call to a downstream service
+                                             with a token from RFC 8693 token exchange at the issuer,
+                                             cached per user until 30 s before it expires
                           introspect         RFC 7662 call to the issuer on every request
                           introspect-cached  the same with the SDK's introspection cache (2 s)
                           session-redis      random 256-bit session id looked up in Redis (GET)
@@ -48,9 +54,12 @@ A strategy whose store is unreachable is skipped with a line saying so, never si
 A live progress line (phase, elapsed, requests/s) goes to stderr; the table to stdout.
 
 Reported per strategy: token_validation_ms {p50,p95,p99,max} measured inside the API around the
-validation step alone; end-to-end latency; throughput_rps; payload_size_bytes (Authorization header
-per request) and bytes sent in total; cache_hit_ratio (cached strategies; null otherwise); requests;
-errors; issuer_calls_per_request (JWKS fetches, introspection calls and feed pulls per request).
+validation step alone (jwt-dpop: with the proof; jwt-exchange: the user's JWT plus obtaining the
+exchanged token, not the downstream call); end-to-end latency; throughput_rps; payload_size_bytes
+(Authorization header, plus the DPoP header for jwt-dpop, per request) and bytes sent in total;
+cache_hit_ratio (cached strategies, jwt-exchange: cached exchanged tokens; null otherwise); requests;
+errors; issuer_calls_per_request (JWKS fetches, introspection calls, feed pulls and token exchanges per
+request); for jwt-exchange also exchange calls, their latency, and the downstream call and validation.
 
 Exit codes: 0 ok, 1 failed, 2 usage, 130 interrupted.`;
 
