@@ -2,13 +2,13 @@
 // once, so a fixed request body cannot measure redemption). argv[2]: JSON
 // `{ url, basic, codesFile, verifier, redirectUri, connections }`; prints the summary as JSON.
 import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
+import { runAmount } from './amount-run.mjs';
 
 const opts = JSON.parse(process.argv[2]);
 const codes = JSON.parse(readFileSync(opts.codesFile, 'utf8'));
 let next = 0;
 const tail = `&redirect_uri=${encodeURIComponent(opts.redirectUri)}&code_verifier=${opts.verifier}`;
-const result = await autocannon({
+const summary = await runAmount({
   url: opts.url,
   connections: opts.connections,
   amount: codes.length,
@@ -23,15 +23,4 @@ const result = await autocannon({
     },
   ],
 });
-process.stdout.write(
-  JSON.stringify({
-    requestsPerSec: result.duration > 0 ? result.requests.total / result.duration : 0,
-    totalRequests: result.requests.total,
-    duration: result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-  }) + '\n',
-);
+process.stdout.write(JSON.stringify(summary) + '\n');

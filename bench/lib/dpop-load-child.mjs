@@ -3,13 +3,13 @@
 // Without, the same request is built anew each time all the same (see setupRequest below).
 // argv[2]: JSON `{ url, basic, proofsFile?, amount, connections }`; prints the summary as JSON.
 import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
+import { runAmount } from './amount-run.mjs';
 
 const opts = JSON.parse(process.argv[2]);
 const proofs = opts.proofsFile ? JSON.parse(readFileSync(opts.proofsFile, 'utf8')) : null;
 let next = 0;
 const headers = { authorization: opts.basic, 'content-type': 'application/x-www-form-urlencoded' };
-const result = await autocannon({
+const summary = await runAmount({
   url: opts.url,
   connections: opts.connections,
   amount: opts.amount,
@@ -26,15 +26,4 @@ const result = await autocannon({
     },
   ],
 });
-process.stdout.write(
-  JSON.stringify({
-    requestsPerSec: result.duration > 0 ? result.requests.total / result.duration : 0,
-    totalRequests: result.requests.total,
-    duration: result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-  }) + '\n',
-);
+process.stdout.write(JSON.stringify(summary) + '\n');
