@@ -867,17 +867,20 @@ describe('A13 __proto__ / constructor / prototype keys', () => {
 // ---------------------------------------------------------------------------------------------------------
 describe('A14 oversized and deeply nested tokens fail fast', () => {
   const sign = withKey('RS256', rsa.privateKey);
-  async function fast(v: CoreVerifier, token: string, code: string, limitMs = 50): Promise<void> {
+  // The bound catches work that grows faster than the input (a 10 MB token parsed, or a regex backtracking,
+  // takes seconds), not speed: the checks themselves take well under 1 ms, and a loaded CI machine can
+  // stall any single call for tens of milliseconds, so the bound is generous (speed is for `npm run bench`).
+  async function fast(v: CoreVerifier, token: string, code: string, limitMs = 1000): Promise<void> {
     const t0 = performance.now();
     await assert.rejects(v.verify(token), isCode(code));
     const ms = performance.now() - t0;
     assert.ok(ms < limitMs, `took ${ms.toFixed(1)} ms (limit ${limitMs} ms)`);
   }
-  test('a 10 MB token: ERR_TOKEN_TOO_LARGE in < 50 ms', () =>
+  test('a 10 MB token: ERR_TOKEN_TOO_LARGE at once', () =>
     fast(rsaVerifier, 'a'.repeat(10 * 1024 * 1024), 'ERR_TOKEN_TOO_LARGE'));
   test('a 10 MB token made of a valid token plus padding', () =>
     fast(rsaVerifier, validRsaToken + 'A'.repeat(10 * 1024 * 1024), 'ERR_TOKEN_TOO_LARGE'));
-  test('10^6 dots: ERR_TOKEN_TOO_LARGE in < 50 ms', () =>
+  test('10^6 dots: ERR_TOKEN_TOO_LARGE at once', () =>
     fast(rsaVerifier, '.'.repeat(1_000_000), 'ERR_TOKEN_TOO_LARGE'));
   test('10^6 dots with the size limit raised: still rejected fast, as malformed', () =>
     fast(verifier({ maxTokenLength: 20_000_000 }), '.'.repeat(1_000_000), 'ERR_JWS_INVALID'));
