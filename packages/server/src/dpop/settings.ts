@@ -40,7 +40,7 @@ export function dpopSettings(ctx: ServerContext): DpopSettings {
 }
 
 /** The URLs proofs must name (`htu`, RFC 9449 §4.3): from the configured issuer, never from Host headers. */
-export function dpopEndpoints(ctx: ServerContext): { token: string; userinfo: string } {
+export function dpopEndpoints(ctx: ServerContext): { token: string; userinfo: string; par: string } {
   const { issuer, tokenEndpoint } = oauthSettings(ctx);
-  return { token: tokenEndpoint, userinfo: `${issuer}/oauth/userinfo` };
+  return { token: tokenEndpoint, userinfo: `${issuer}/oauth/userinfo`, par: `${issuer}/oauth/par` };
 }

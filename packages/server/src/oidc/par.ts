@@ -1,10 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import type { ServerContext } from '../server/context.js';
-import { invalidRequest, invalidRequestUri, unauthorizedClient } from '../server/errors.js';
+import { invalidDpopProof, invalidRequest, invalidRequestUri, unauthorizedClient } from '../server/errors.js';
 import type { ClientRecord } from '../store/types.js';
 import type { FormParams } from '../oauth/form.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { hashToken, randomToken } from '../oauth/crypto.js';
+import { checkProof, readDpopHeader } from '../dpop/proof.js';
+import { dpopEndpoints } from '../dpop/settings.js';
 import {
   PAR_URN_PREFIX,
   parseStoredRequest,
@@ -24,7 +26,8 @@ export interface PushedRequestResponse {
 /**
  * RFC 9126 §2: a confidential client pushes its authorization request. Authenticated as at the token
  * endpoint; validated like /oauth/authorize (every error as JSON); stored as a `par` pending record keyed by
- * the hash of 256 random bits. Public clients are refused: PAR here is for confidential clients (a public
+ * the hash of 256 random bits. A DPoP proof with the push binds the code to its key (RFC 9449 §10.1).
+ * Public clients are refused: PAR here is for confidential clients (a public
  * client gains nothing from it, and the issue scopes it so).
  *
  * @example
@@ -44,6 +47,15 @@ export async function pushAuthorizationRequest(
   if (form.has('request_uri')) throw invalidRequest('request_uri cannot be pushed');
   const redirectUri = resolveRedirectUri(client, form.get('redirect_uri'));
   const validated = validateAuthorizationParams(client, redirectUri, form);
+  // RFC 9449 §10.1: a DPoP proof sent with the push binds the code to its key, as `dpop_jkt` does; an
+  // authorization server with PAR and DPoP must take both, and refuse them when they name different keys.
+  const proof = readDpopHeader(request);
+  if (proof !== undefined) {
+    const { jkt } = await checkProof(ctx, proof, { method: 'POST', url: dpopEndpoints(ctx).par });
+    if (validated.dpopJkt !== undefined && validated.dpopJkt !== jkt)
+      throw invalidDpopProof('the DPoP proof key does not match dpop_jkt');
+    validated.dpopJkt = jkt;
+  }
 
   const handle = randomToken(32);
   const now = ctx.clock();

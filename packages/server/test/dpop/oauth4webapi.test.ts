@@ -178,6 +178,76 @@ for (const nonces of [false, true]) {
       );
     });
 
+    it('PAR with a DPoP header (RFC 9449 §10.1): the code is bound to the proof key; another key cannot redeem it', async () => {
+      const web = await addCodeClient(h, `web-par-${nonces}`);
+      const client: oauth.Client = { client_id: web.record.id };
+      const auth = oauth.ClientSecretBasic(web.secret!);
+      const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+      const push = async (dpop: oauth.DPoPHandle, extra: Record<string, string> = {}) => {
+        const verifier = oauth.generateRandomCodeVerifier();
+        const params = new URLSearchParams({
+          client_id: web.record.id,
+          redirect_uri: web.redirectUri,
+          response_type: 'code',
+          scope: 'openid',
+          code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+          state: 'st',
+          ...extra,
+        });
+        const pushed = await withNonceRetry(async () =>
+          oauth.processPushedAuthorizationResponse(
+            as,
+            client,
+            await oauth.pushedAuthorizationRequest(as, client, auth, params, { ...INSECURE, DPoP: dpop }),
+          ),
+        );
+        const url = new URL(as.authorization_endpoint!);
+        url.searchParams.set('client_id', web.record.id);
+        url.searchParams.set('request_uri', pushed.request_uri);
+        const res = await fetch(url, { headers: { cookie: browser.cookie }, redirect: 'manual' });
+        assert.equal(res.status, 302);
+        return {
+          verifier,
+          params: oauth.validateAuthResponse(as, client, new URL(res.headers.get('location')!), 'st'),
+        };
+      };
+      const redeem = async (code: { verifier: string; params: URLSearchParams }, dpop: oauth.DPoPHandle) =>
+        withNonceRetry(async () =>
+          oauth.processAuthorizationCodeResponse(
+            as,
+            client,
+            await oauth.authorizationCodeGrantRequest(
+              as,
+              client,
+              auth,
+              code.params,
+              web.redirectUri,
+              code.verifier,
+              {
+                ...INSECURE,
+                DPoP: dpop,
+              },
+            ),
+          ),
+        );
+
+      const tokens = await redeem(await push(DPoP), DPoP);
+      assert.equal(tokens.token_type, 'dpop');
+
+      const thief = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+      await assert.rejects(
+        redeem(await push(DPoP), thief),
+        (err: unknown) => err instanceof oauth.ResponseBodyError && err.error === 'invalid_grant',
+      );
+
+      // dpop_jkt naming another key than the proof's: the push itself is refused.
+      await assert.rejects(
+        push(DPoP, { dpop_jkt: await thief.calculateThumbprint() }),
+        (err: unknown) => err instanceof oauth.ResponseBodyError && err.error === 'invalid_dpop_proof',
+      );
+    });
+
     it('a bearer token from the same server still works at userinfo as Bearer (DPoP is opt-in per request)', async () => {
       const web = await addCodeClient(h, `web-${nonces}`);
       const client: oauth.Client = { client_id: web.record.id };
