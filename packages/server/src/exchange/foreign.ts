@@ -13,24 +13,15 @@ import {
 import type { ServerContext } from '../server/context.js';
 import { invalidGrant, unavailable } from '../server/errors.js';
 import type { ClientRecord, ExchangeTrustIssuer } from '../store/types.js';
+import { ASSERTION_ALGORITHMS } from '../oauth/assertion.js';
 import { oauthSettings } from '../oauth/settings.js';
 
 /**
  * Asymmetric algorithms only (RFC 8725 §3.1): an HMAC key would be a secret shared with another issuer, and
- * a JWKS of public keys can never verify an HS256 forgery made with one of them (RS/ES→HS confusion).
+ * a JWKS of public keys can never verify an HS256 forgery made with one of them (RS/ES→HS confusion). The
+ * same list as for client assertions, whose keys are public too.
  */
-const FOREIGN_ALGORITHMS: readonly Alg[] = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'EdDSA',
-];
+const FOREIGN_ALGORITHMS: readonly Alg[] = ASSERTION_ALGORITHMS;
 
 /**
  * Token types a subject JWT may declare: none, plain `JWT`, or an access token (RFC 9068). Other JWTs of the

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { actorChain, createVerifier, extractBearerToken, type Verifier } from '@tessera/jwt';
 import { percentiles, SampleList, type Percentiles } from './metrics.js';
 import { SIM_DOWNSTREAM_AUDIENCE } from './issuer.js';
-import { jwksDetails, openRemoteJWKS } from './sim-verifier.js';
+import { accessTokenChecks, jwksDetails, openRemoteJWKS } from './sim-verifier.js';
 import { failure, type StrategyContext } from './strategy-types.js';
 import type { CountingFetcher } from './fetcher.js';
 
@@ -56,11 +56,7 @@ export async function startDownstream(
   let verifier: Verifier;
   try {
     verifier = createVerifier({
-      issuer: ctx.issuer.url,
-      audience: SIM_DOWNSTREAM_AUDIENCE,
-      algorithms: ['ES256'],
-      typ: 'at+jwt',
-      keys: jwks,
+      ...accessTokenChecks(ctx, jwks, SIM_DOWNSTREAM_AUDIENCE),
       // A malformed or over-long `act` chain is refused by the verifier itself (the server's default depth).
       maxActorDepth: 4,
     });

@@ -3,8 +3,23 @@
  * verifiers and the downstream service's): ES256 only, the scenario's JWKS freshness, fetched once before
  * the load starts, through the strategy's counting fetcher.
  */
-import { createRemoteJWKSet, type Fetcher, type RemoteJWKSet } from '@tessera/jwt';
+import { createRemoteJWKSet, type Fetcher, type RemoteJWKSet, type VerifierOptions } from '@tessera/jwt';
 import type { StrategyContext } from './strategy-types.js';
+
+/**
+ * What every strategy's verifier checks in an access token of the simulated issuer: its `iss`, one
+ * `audience`, ES256 against `jwks`, `typ: at+jwt` (RFC 9068). Strategies add their own options.
+ *
+ * @example
+ * createVerifier({ ...accessTokenChecks(ctx, jwks, SIM_AUDIENCE), dpop: 'required' });
+ */
+export function accessTokenChecks(
+  ctx: StrategyContext,
+  jwks: RemoteJWKSet,
+  audience: string,
+): Pick<VerifierOptions, 'issuer' | 'audience' | 'algorithms' | 'typ' | 'keys'> {
+  return { issuer: ctx.issuer.url, audience, algorithms: ['ES256'], typ: 'at+jwt', keys: jwks };
+}
 
 /**
  * Open the issuer's JWKS and fetch it once.

@@ -15,7 +15,7 @@ import {
 } from '@tessera/jwt';
 import { createCountingFetcher } from './fetcher.js';
 import { SIM_AUDIENCE } from './issuer.js';
-import { jwksDetails, openRemoteJWKS } from './sim-verifier.js';
+import { accessTokenChecks, jwksDetails, openRemoteJWKS } from './sim-verifier.js';
 import { buildDpop } from './strategy-dpop.js';
 import { buildExchange } from './strategy-exchange.js';
 import {
@@ -71,11 +71,7 @@ async function buildJWT(name: StrategyName, ctx: StrategyContext): Promise<Strat
     }
     let hit = false;
     verifier = createVerifier({
-      issuer: ctx.issuer.url,
-      audience: SIM_AUDIENCE,
-      algorithms: ['ES256'],
-      typ: 'at+jwt',
-      keys: jwks,
+      ...accessTokenChecks(ctx, jwks, SIM_AUDIENCE),
       ...(name === 'jwt-cached' && {
         cache: { maxEntries: 100_000 },
         // A hit is reported synchronously inside verify(), which is how a request learns it was one.

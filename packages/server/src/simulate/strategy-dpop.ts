@@ -17,7 +17,7 @@ const REPLAY_STORE_MAX = 500_000;
 import { createMemoryDpopReplayStore, createVerifier, type RemoteJWKSet, type Verifier } from '@tessera/jwt';
 import { createCountingFetcher } from './fetcher.js';
 import { SIM_AUDIENCE } from './issuer.js';
-import { jwksDetails, openRemoteJWKS } from './sim-verifier.js';
+import { accessTokenChecks, jwksDetails, openRemoteJWKS } from './sim-verifier.js';
 import { failure, OK_MISS, type Strategy, type StrategyContext } from './strategy-types.js';
 
 /**
@@ -35,11 +35,7 @@ export async function buildDpop(ctx: StrategyContext): Promise<Strategy> {
   try {
     jwks = await openRemoteJWKS(ctx, fetcher);
     verifier = createVerifier({
-      issuer: ctx.issuer.url,
-      audience: SIM_AUDIENCE,
-      algorithms: ['ES256'],
-      typ: 'at+jwt',
-      keys: jwks,
+      ...accessTokenChecks(ctx, jwks, SIM_AUDIENCE),
       // RFC 9449 §7.1: a bound token must come with a proof; a bearer token (no cnf) is refused too, so
       // the row cannot pass with the check off.
       dpop: 'required',

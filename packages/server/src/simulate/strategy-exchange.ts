@@ -16,7 +16,7 @@ import { SIM_AUDIENCE, SIM_DOWNSTREAM_AUDIENCE } from './issuer.js';
 import { DOWNSTREAM_PATH, startDownstream, type DownstreamService } from './downstream.js';
 import { downstreamCaller } from './downstream-call.js';
 import { percentiles, SampleList } from './metrics.js';
-import { jwksDetails, openRemoteJWKS } from './sim-verifier.js';
+import { accessTokenChecks, jwksDetails, openRemoteJWKS } from './sim-verifier.js';
 import {
   failure,
   rejected,
@@ -56,11 +56,7 @@ export async function buildExchange(ctx: StrategyContext): Promise<ExchangeStrat
   try {
     jwks = await openRemoteJWKS(ctx, fetcher);
     verifier = createVerifier({
-      issuer: ctx.issuer.url,
-      audience: SIM_AUDIENCE,
-      algorithms: ['ES256'],
-      typ: 'at+jwt',
-      keys: jwks,
+      ...accessTokenChecks(ctx, jwks, SIM_AUDIENCE),
     });
     downstream = await startDownstream(ctx, downstreamFetcher, api.id);
   } catch (err) {
