@@ -6,7 +6,6 @@
 export { checkTokenRequestProof } from './token-request.js';
 export { checkProof, readDpopHeader, DPOP_ALGORITHMS, type ProofTarget } from './proof.js';
 export { refreshFamilyKey, requireBoundKey } from './binding.js';
-export { createDpopNonces, type DpopNonces, type DpopNoncesOptions } from './nonce.js';
 export { consumeProofId } from './replay.js';
 export { dpopEndpoints, dpopSettings, type DpopSettings } from './settings.js';
 export {

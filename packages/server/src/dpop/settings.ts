@@ -1,14 +1,14 @@
 import { createHmac } from 'node:crypto';
 import type { ServerContext } from '../server/context.js';
 import { oauthSettings } from '../oauth/settings.js';
-import { createDpopNonces, type DpopNonces } from './nonce.js';
+import { createDpopNonces, type DpopNonceSource } from '@tessera/jwt';
 
 /** What the DPoP checks read, derived once per server context. */
 export interface DpopSettings {
   /** `--dpop-proof-window`: seconds a proof's `iat` may lie from now, either way. */
   windowSeconds: number;
   /** Server nonces, when `--dpop-nonce` is on. */
-  nonces: DpopNonces | undefined;
+  nonces: DpopNonceSource | undefined;
 }
 
 const cache = new WeakMap<ServerContext, DpopSettings>();
@@ -30,7 +30,7 @@ export function dpopSettings(ctx: ServerContext): DpopSettings {
       ctx.config.dpopNonce === true
         ? createDpopNonces({
             secret: createHmac('sha256', ctx.pepper).update('tessera dpop nonce key').digest(),
-            stepSeconds: windowSeconds,
+            rotationSeconds: windowSeconds,
             clock: ctx.clock,
           })
         : undefined,
