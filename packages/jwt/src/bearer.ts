@@ -6,8 +6,11 @@ export type BearerResult =
   /** An Authorization header that claims Bearer but is not `Bearer <b64token>`: 400 invalid_request. */
   | { status: 'malformed'; description: string };
 
-// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=", the credentials
+ * after `Bearer ` and after `DPoP ` alike (RFC 9449 §7.1).
+ */
+export const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** The longest Authorization header value accepted; a longer one is malformed. */
 export const MAX_AUTHORIZATION_LENGTH = 16384;
 

@@ -4,7 +4,7 @@
  * `verifier.verifyRequest` and every middleware adapter.
  */
 import { createHash } from 'node:crypto';
-import { hasBearerPrefix, startsWithLowerASCII } from './bearer.js';
+import { B64TOKEN, hasBearerPrefix, MAX_AUTHORIZATION_LENGTH, startsWithLowerASCII } from './bearer.js';
 import {
   checkDpopAlgorithms,
   DPOP_ALGORITHMS,
@@ -114,10 +114,6 @@ const dpopPaths = new WeakMap<object, DpopPath>();
 export function dpopPathOf(verifier: object): DpopPath | undefined {
   return dpopPaths.get(verifier);
 }
-
-// RFC 6750 §2.1 / RFC 9449 §7.1: the credentials are one b64token after the scheme and one space.
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-const MAX_AUTHORIZATION_LENGTH = 16384;
 
 /** Whether a token is DPoP-bound: `cnf.jkt` present (RFC 9449 §6.1). */
 export function isBound(payload: JWTPayload): boolean {
