@@ -2,7 +2,6 @@ import { decodeJWT, TesseraError } from '@tessera/jwt';
 import type { ServerContext } from '../server/context.js';
 import { invalidGrant, invalidRequest } from '../server/errors.js';
 import type { ClientRecord } from '../store/types.js';
-import { deniedByClientRevocation } from '../oauth/clients.js';
 import { findLiveOpaqueToken, verifyLiveAccessToken } from '../oauth/introspect.js';
 import { looksLikeJWT } from '../oauth/own-tokens.js';
 import { oauthSettings } from '../oauth/settings.js';
@@ -36,15 +35,6 @@ const audienceList = (aud: unknown): string[] =>
 const scopeList = (scope: unknown): string[] =>
   typeof scope === 'string' ? scope.split(' ').filter((s) => s !== '') : [];
 
-/**
- * A user disabled or deleted since the token was issued: `tessera users disable` adds a `sub` revocation
- * entry that denies every token of that subject issued at or before it (the same rule as a deleted client).
- */
-async function subjectRevoked(ctx: ServerContext, sub: string, iat: number | undefined): Promise<boolean> {
-  const entry = await ctx.store.getRevocation('sub', sub, ctx.clock());
-  return entry !== undefined && deniedByClientRevocation(entry, iat);
-}
-
 /** The unverified `iss` of a JWT, to pick who verifies it; undefined when it does not decode. */
 function unverifiedIssuer(token: string): unknown {
   try {
@@ -56,11 +46,10 @@ function unverifiedIssuer(token: string): unknown {
 }
 
 async function ownJWT(ctx: ServerContext, token: string): Promise<SubjectToken> {
-  // Signature by a trusted (published, non-revoked) key, typ at+jwt, our iss, exp; jti deny-list and
-  // deleted-client entries: exactly what introspection calls a live token.
+  // Signature by a trusted (published, non-revoked) key, typ at+jwt, our iss, exp; jti deny-list,
+  // deleted-client and disabled-user entries: exactly what introspection calls a live token.
   const claims = await verifyLiveAccessToken(ctx, token);
   if (!claims || typeof claims.sub !== 'string') throw invalidGrant(NOT_LIVE);
-  if (await subjectRevoked(ctx, claims.sub, claims.iat)) throw invalidGrant(NOT_LIVE);
   return {
     kind: 'jwt',
     issuer: oauthSettings(ctx).issuer,
@@ -76,11 +65,11 @@ async function ownJWT(ctx: ServerContext, token: string): Promise<SubjectToken> 
 }
 
 async function ownOpaque(ctx: ServerContext, token: string): Promise<SubjectToken> {
-  // Stored, unexpired and its jti not denied; a deleted client's opaque tokens are deleted with it.
+  // Stored, unexpired, its jti not denied and its user not disabled; a deleted client's opaque tokens are
+  // deleted with it.
   const record = await findLiveOpaqueToken(ctx, token);
   if (!record) throw invalidGrant(NOT_LIVE);
   const iat = Math.floor(record.issuedAt / 1000);
-  if (await subjectRevoked(ctx, record.sub, iat)) throw invalidGrant(NOT_LIVE);
   let claims: Record<string, unknown>;
   try {
     claims = JSON.parse(record.claims) as Record<string, unknown>;

@@ -67,8 +67,31 @@ function mayIntrospect(
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /**
+ * Denied by a revocation entry that covers every token issued until then: its client deleted, or its
+ * subject (a user) disabled or deleted since (`tessera users disable|delete` add a `sub` entry).
+ */
+async function deniedWholesale(
+  ctx: ServerContext,
+  clientId: string,
+  sub: string | undefined,
+  iat: number | undefined,
+): Promise<boolean> {
+  const now = ctx.clock();
+  for (const [kind, value] of [
+    ['client', clientId],
+    ['sub', sub],
+  ] as const) {
+    if (value === undefined) continue;
+    const entry = await ctx.store.getRevocation(kind, value, now);
+    if (entry && deniedByClientRevocation(entry, iat)) return true;
+  }
+  return false;
+}
+
+/**
  * One of our JWT access tokens that is still good: verified (signature, `typ: at+jwt`, `iss`, expiry), its
- * jti not revoked, and its client not deleted since it was issued. Shared by introspection and userinfo.
+ * jti not revoked, its client not deleted and its user not disabled or deleted since it was issued. Shared
+ * by introspection, userinfo and token exchange.
  *
  * @example
  * const claims = await verifyLiveAccessToken(ctx, token);
@@ -79,15 +102,21 @@ export async function verifyLiveAccessToken(
 ): Promise<AccessTokenClaims | undefined> {
   const claims = await verifyOwnAccessToken(ctx, token);
   if (!claims) return undefined;
-  // A deleted client's JWTs are not recorded one by one: one `client` entry denies all issued until then.
-  const deleted = await ctx.store.getRevocation('client', claims.client_id, ctx.clock());
-  if (deleted && deniedByClientRevocation(deleted, claims.iat)) return undefined;
+  // A deleted client's or disabled user's JWTs are not recorded one by one: one entry denies them all.
+  if (await deniedWholesale(ctx, claims.client_id, claims.sub, claims.iat)) return undefined;
   return claims;
 }
 
+/** A stored opaque token denied since: by its jti, or wholesale (client deleted, user disabled). */
+async function opaqueRevoked(ctx: ServerContext, record: OpaqueTokenRecord): Promise<boolean> {
+  if (await ctx.store.isRevoked('jti', record.jti, ctx.clock())) return true;
+  return deniedWholesale(ctx, record.clientId, record.sub, Math.floor(record.issuedAt / 1000));
+}
+
 /**
- * A live opaque access token: stored, unexpired, and its jti not revoked (a replayed authorization code
- * revokes what it issued by jti, RFC 6749 §4.1.2). Shared by introspection and userinfo.
+ * A live opaque access token: stored, unexpired, its jti not revoked (a replayed authorization code revokes
+ * what it issued by jti, RFC 6749 §4.1.2) and its user not disabled or deleted since. Shared by
+ * introspection, userinfo and token exchange.
  */
 export async function findLiveOpaqueToken(
   ctx: ServerContext,
@@ -95,8 +124,7 @@ export async function findLiveOpaqueToken(
 ): Promise<OpaqueTokenRecord | undefined> {
   const record = await findOpaqueToken(ctx, token);
   if (!record) return undefined;
-  if (await ctx.store.isRevoked('jti', record.jti, ctx.clock())) return undefined;
-  return record;
+  return (await opaqueRevoked(ctx, record)) ? undefined : record;
 }
 
 async function introspectJWT(
@@ -118,7 +146,7 @@ async function introspectOpaque(
 ): Promise<IntrospectionResponse | undefined> {
   const record = await findOpaqueToken(ctx, token);
   if (!record) return undefined;
-  if (await ctx.store.isRevoked('jti', record.jti, ctx.clock())) return INACTIVE;
+  if (await opaqueRevoked(ctx, record)) return INACTIVE;
   if (!mayIntrospect(requester, record.clientId, record.audience)) return INACTIVE;
   const registered = {
     active: true,
