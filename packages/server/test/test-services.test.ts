@@ -29,6 +29,8 @@ async function withDefaults<T>(fn: () => Promise<T>): Promise<T> {
 describe('test service defaults', () => {
   it('without TESSERA_TEST_PG_URL the tests use a database of their own, never the default ones', async (t) => {
     const url = await withDefaults(() => pgUrl());
+    // Deliberate: this checks the defaults on a developer's machine; under CI=true a missing PostgreSQL has
+    // already failed the file above (`configuredPg`).
     if (url === undefined) return t.skip('nothing listens on 127.0.0.1:5432');
     const db = new URL(url).pathname.slice(1);
     assert.ok(!['', 'postgres', 'test', 'template1'].includes(db), `default test database "${db}"`);
@@ -43,6 +45,7 @@ describe('test service defaults', () => {
 
   it('without TESSERA_TEST_REDIS_URL the tests use a Redis database other than 0', async (t) => {
     const url = await withDefaults(() => redisUrl());
+    // Deliberate, as above: under CI=true the configured Redis is required by the other tests' helpers.
     if (url === undefined) return t.skip('nothing listens on 127.0.0.1:6379');
     const db = Number(new URL(url).pathname.slice(1) || '0');
     assert.ok(Number.isInteger(db) && db > 0, `default Redis database ${db}`);
