@@ -45,7 +45,7 @@ describe('test service defaults', () => {
 
   it('without TESSERA_TEST_REDIS_URL the tests use a Redis database other than 0', async (t) => {
     const url = await withDefaults(() => redisUrl());
-    // Deliberate, as above: under CI=true the configured Redis is required by the other tests' helpers.
+    // Deliberate, as above: under CI=true a missing Redis fails every Redis test elsewhere (redisUrl() throws).
     if (url === undefined) return t.skip('nothing listens on 127.0.0.1:6379');
     const db = Number(new URL(url).pathname.slice(1) || '0');
     assert.ok(Number.isInteger(db) && db > 0, `default Redis database ${db}`);
