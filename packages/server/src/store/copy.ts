@@ -13,6 +13,8 @@ export interface CopyStoreResult {
   users: number;
   consents: number;
   sessions: number;
+  identityProviders: number;
+  identityLinks: number;
   skipped: number;
 }
 
@@ -21,7 +23,8 @@ const PAGE = 1000;
 /**
  * Copies everything that still matters from `from` to `to`: keys (encrypted blobs untouched, so the KEK must
  * stay the same), clients, live refresh families with their tokens, unexpired revocations, unexpired opaque
- * tokens, users, remembered consents, live sessions (so nobody is signed out by the move) and the audit log.
+ * tokens, users, remembered consents, live sessions (so nobody is signed out by the move), identity providers
+ * (their secrets stay encrypted under the same KEK) and their links, and the audit log.
  * Single-use ids, leases, authorization codes and pending requests (PAR, interactions, set-password links)
  * live seconds to minutes and are not copied: a flow in progress during the copy simply starts again.
  * Records the target
@@ -45,6 +48,8 @@ export async function copyStore(from: Store, to: Store, now: number): Promise<Co
     users: 0,
     consents: 0,
     sessions: 0,
+    identityProviders: 0,
+    identityLinks: 0,
     skipped: 0,
   };
   const attempt = async (write: () => Promise<unknown>): Promise<boolean> => {
@@ -104,6 +109,11 @@ export async function copyStore(from: Store, to: Store, now: number): Promise<Co
     for (const session of await from.listLiveSessions(now))
       if (await attempt(() => to.createSession(session))) result.sessions++;
   }
+
+  for (const provider of await from.listIdentityProviders())
+    if (await attempt(() => to.createIdentityProvider(provider))) result.identityProviders++;
+  for (const link of await from.listIdentityLinks())
+    if (await attempt(() => to.createIdentityLink(link))) result.identityLinks++;
 
   // Audit events have no identity to detect duplicates by: copy them only into an empty log.
   if ((await to.listAudit(1)).length === 0) {

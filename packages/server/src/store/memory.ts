@@ -4,6 +4,8 @@ import {
   type AuthCodeRecord,
   type ClientRecord,
   type ConsentRecord,
+  type IdentityLinkRecord,
+  type IdentityProviderRecord,
   type PendingRecord,
   type SessionRecord,
   type UserRecord,
@@ -41,6 +43,8 @@ export function createMemoryStore(): Store {
   const codes = new Map<string, AuthCodeRecord>();
   const consents = new Map<string, ConsentRecord>(); // `${userId}\0${clientId}`
   const pending = new Map<string, PendingRecord>(); // `${kind}\0${hash}`
+  const providers = new Map<string, IdentityProviderRecord>();
+  const links = new Map<string, IdentityLinkRecord>(); // `${providerId}\0${subject}`
   let revocationSeq = 0;
   let closed = false;
 
@@ -371,6 +375,7 @@ export function createMemoryStore(): Store {
       if (!users.delete(id)) return false;
       for (const [sid, session] of sessions) if (session.userId === id) sessions.delete(sid);
       for (const [key, consent] of consents) if (consent.userId === id) consents.delete(key);
+      for (const [key, link] of links) if (link.userId === id) links.delete(key);
       return true;
     },
 
@@ -380,7 +385,7 @@ export function createMemoryStore(): Store {
       for (const s of sessions.values())
         if (s.secretHash === session.secretHash)
           throw new StoreConflictError('session secret already exists');
-      sessions.set(session.id, copy(session));
+      sessions.set(session.id, { ...copy(session), idp: session.idp ?? 'local' });
     },
     async getSessionBySecret(secretHash, now) {
       for (const s of sessions.values())
@@ -424,7 +429,7 @@ export function createMemoryStore(): Store {
     // Authorization codes
     async insertAuthCode(code) {
       if (codes.has(code.hash)) throw new StoreConflictError('authorization code already exists');
-      codes.set(code.hash, { ...copy(code), dpopJkt: code.dpopJkt ?? null });
+      codes.set(code.hash, { ...copy(code), dpopJkt: code.dpopJkt ?? null, idp: code.idp ?? 'local' });
     },
     async redeemAuthCode(hash, now) {
       const code = codes.get(hash);
@@ -495,6 +500,39 @@ export function createMemoryStore(): Store {
         }
       }
       return removed;
+    },
+
+    // Identity providers and links (federation)
+    async createIdentityProvider(provider) {
+      if (providers.has(provider.id)) throw new StoreConflictError('identity provider already exists');
+      providers.set(provider.id, copy(provider));
+    },
+    async getIdentityProvider(id) {
+      const provider = providers.get(id);
+      return provider && copy(provider);
+    },
+    async listIdentityProviders() {
+      return [...providers.values()].sort((a, b) => byCreated(a, b, a.id, b.id)).map(copy);
+    },
+    async deleteIdentityProvider(id) {
+      if (!providers.delete(id)) return false;
+      for (const [key, link] of links) if (link.providerId === id) links.delete(key);
+      return true;
+    },
+    async createIdentityLink(link) {
+      const key = `${link.providerId}\0${link.subject}`;
+      if (links.has(key)) throw new StoreConflictError('identity already linked');
+      links.set(key, copy(link));
+    },
+    async getIdentityLink(providerId, subject) {
+      const link = links.get(`${providerId}\0${subject}`);
+      return link && copy(link);
+    },
+    async listIdentityLinks(userId) {
+      return [...links.values()]
+        .filter((l) => userId === undefined || l.userId === userId)
+        .sort((a, b) => a.createdAt - b.createdAt || (a.providerId + a.subject < b.providerId + b.subject ? -1 : 1))
+        .map(copy);
     },
 
     // Leases

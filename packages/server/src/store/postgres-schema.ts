@@ -214,6 +214,38 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE clients ADD COLUMN exchange_trust_issuers TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 6,
+    name: 'federation',
+    // Upstream identity providers (issue 16): providers, (provider, upstream sub) → user links, the `idp` of
+    // sessions and codes (existing ones were password sign-ins: `local`), and two new pending kinds.
+    sql: `
+      CREATE TABLE identity_providers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        encrypted_client_secret TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        claims_map TEXT NOT NULL,
+        allowed_domains TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE identity_links (
+        provider_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (provider_id, subject)
+      );
+      CREATE INDEX identity_links_user ON identity_links (user_id);
+      ALTER TABLE sessions ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
+      ALTER TABLE auth_codes ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
+      ALTER TABLE pending DROP CONSTRAINT pending_kind_check;
+      ALTER TABLE pending ADD CONSTRAINT pending_kind_check
+        CHECK (kind IN ('par', 'interaction', 'set_password', 'idp_signin', 'idp_link'));
+    `,
+  },
 ];
 
 /**

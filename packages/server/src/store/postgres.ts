@@ -16,6 +16,10 @@ import {
   emailKey,
   familyFromRow,
   familyToRow,
+  identityLinkFromRow,
+  identityLinkToRow,
+  identityProviderFromRow,
+  identityProviderToRow,
   insertSQL,
   keyFromRow,
   keyToRow,
@@ -474,6 +478,7 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store & SignInListi
         if (deleted.rowCount !== 1) return false;
         await query('DELETE FROM sessions WHERE user_id = $1', [id], c);
         await query('DELETE FROM consents WHERE user_id = $1', [id], c);
+        await query('DELETE FROM identity_links WHERE user_id = $1', [id], c);
         return true;
       }),
 
@@ -578,6 +583,37 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store & SignInListi
     deletePending: async (kind, hash) =>
       (await count('DELETE FROM pending WHERE kind = $1 AND hash = $2', [kind, hash])) === 1,
     purgePending: (now) => count('DELETE FROM pending WHERE expires_at <= $1', [now]),
+
+    createIdentityProvider: async (provider) =>
+      void (await insert('identity_providers', identityProviderToRow(provider))),
+    getIdentityProvider: async (id) =>
+      optional(await one('SELECT * FROM identity_providers WHERE id = $1', [id]), identityProviderFromRow),
+    listIdentityProviders: async () =>
+      (await rows('SELECT * FROM identity_providers ORDER BY created_at, id')).map(identityProviderFromRow),
+    deleteIdentityProvider: (id) =>
+      transaction(async (c) => {
+        const deleted = await query('DELETE FROM identity_providers WHERE id = $1', [id], c);
+        if (deleted.rowCount !== 1) return false;
+        await query('DELETE FROM identity_links WHERE provider_id = $1', [id], c);
+        return true;
+      }),
+    createIdentityLink: async (link) => void (await insert('identity_links', identityLinkToRow(link))),
+    getIdentityLink: async (providerId, subject) =>
+      optional(
+        await one('SELECT * FROM identity_links WHERE provider_id = $1 AND subject = $2', [
+          providerId,
+          subject,
+        ]),
+        identityLinkFromRow,
+      ),
+    listIdentityLinks: async (userId) =>
+      (userId === undefined
+        ? await rows('SELECT * FROM identity_links ORDER BY created_at, provider_id, subject')
+        : await rows(
+            'SELECT * FROM identity_links WHERE user_id = $1 ORDER BY created_at, provider_id, subject',
+            [userId],
+          )
+      ).map(identityLinkFromRow),
   };
 }
 

@@ -7,6 +7,8 @@ import type {
   AuthCodeRecord,
   ClientRecord,
   ConsentRecord,
+  IdentityLinkRecord,
+  IdentityProviderRecord,
   KeyRecord,
   KeyState,
   OpaqueTokenRecord,
@@ -313,6 +315,7 @@ export function sessionToRow(s: SessionRecord): Row {
     auth_time: s.authTime,
     amr: JSON.stringify(s.amr),
     acr: s.acr,
+    idp: s.idp ?? 'local',
     created_at: s.createdAt,
     idle_expires_at: s.idleExpiresAt,
     absolute_expires_at: s.absoluteExpiresAt,
@@ -327,6 +330,7 @@ export function sessionFromRow(r: Row): SessionRecord {
     authTime: num(r.auth_time),
     amr: list(r.amr),
     acr: str(r.acr),
+    idp: str(r.idp ?? 'local'),
     createdAt: num(r.created_at),
     idleExpiresAt: num(r.idle_expires_at),
     absoluteExpiresAt: num(r.absolute_expires_at),
@@ -346,6 +350,7 @@ export function authCodeToRow(c: AuthCodeRecord): Row {
     auth_time: c.authTime,
     amr: JSON.stringify(c.amr),
     acr: c.acr,
+    idp: c.idp ?? 'local',
     created_at: c.createdAt,
     expires_at: c.expiresAt,
     used_at: c.usedAt,
@@ -369,6 +374,7 @@ export function authCodeFromRow(r: Row): AuthCodeRecord {
     authTime: num(r.auth_time),
     amr: list(r.amr),
     acr: str(r.acr),
+    idp: str(r.idp ?? 'local'),
     createdAt: num(r.created_at),
     expiresAt: num(r.expires_at),
     usedAt: numOrNull(r.used_at),
@@ -413,6 +419,47 @@ export function pendingFromRow(r: Row): PendingRecord {
     data: str(r.data),
     createdAt: num(r.created_at),
     expiresAt: num(r.expires_at),
+  };
+}
+
+export function identityProviderToRow(p: IdentityProviderRecord): Row {
+  return {
+    id: p.id,
+    name: p.name,
+    issuer: p.issuer,
+    client_id: p.clientId,
+    encrypted_client_secret: p.encryptedClientSecret,
+    scope: JSON.stringify(p.scope),
+    claims_map: p.claimsMap,
+    allowed_domains: JSON.stringify(p.allowedDomains),
+    created_at: p.createdAt,
+  };
+}
+
+export function identityProviderFromRow(r: Row): IdentityProviderRecord {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    issuer: str(r.issuer),
+    clientId: str(r.client_id),
+    encryptedClientSecret: str(r.encrypted_client_secret),
+    scope: list(r.scope),
+    claimsMap: str(r.claims_map),
+    allowedDomains: list(r.allowed_domains),
+    createdAt: num(r.created_at),
+  };
+}
+
+export function identityLinkToRow(l: IdentityLinkRecord): Row {
+  return { provider_id: l.providerId, subject: l.subject, user_id: l.userId, created_at: l.createdAt };
+}
+
+export function identityLinkFromRow(r: Row): IdentityLinkRecord {
+  return {
+    providerId: str(r.provider_id),
+    subject: str(r.subject),
+    userId: str(r.user_id),
+    createdAt: num(r.created_at),
   };
 }
 

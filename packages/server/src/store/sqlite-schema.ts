@@ -220,6 +220,49 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE clients ADD COLUMN exchange_trust_issuers TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 6,
+    name: 'federation',
+    // Upstream identity providers (issue 16): providers, (provider, upstream sub) → user links, the `idp` of
+    // sessions and codes (existing ones were password sign-ins: `local`), and two new pending kinds. SQLite
+    // cannot alter a CHECK constraint, so the pending table is rebuilt with its rows.
+    sql: `
+      CREATE TABLE identity_providers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        encrypted_client_secret TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        claims_map TEXT NOT NULL,
+        allowed_domains TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE identity_links (
+        provider_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (provider_id, subject)
+      ) WITHOUT ROWID;
+      CREATE INDEX identity_links_user ON identity_links (user_id);
+      ALTER TABLE sessions ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
+      ALTER TABLE auth_codes ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
+      CREATE TABLE pending_new (
+        kind TEXT NOT NULL CHECK (kind IN ('par', 'interaction', 'set_password', 'idp_signin', 'idp_link')),
+        hash TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, hash)
+      ) WITHOUT ROWID;
+      INSERT INTO pending_new SELECT kind, hash, owner, data, created_at, expires_at FROM pending;
+      DROP TABLE pending;
+      ALTER TABLE pending_new RENAME TO pending;
+      CREATE INDEX pending_expires ON pending (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -16,6 +16,10 @@ import {
   emailKey,
   familyFromRow,
   familyToRow,
+  identityLinkFromRow,
+  identityLinkToRow,
+  identityProviderFromRow,
+  identityProviderToRow,
   insertSQL,
   keyFromRow,
   keyToRow,
@@ -175,6 +179,14 @@ function createSQLiteStore(db: Database.Database): Store & SignInListing {
     ),
     deleteUser: q('DELETE FROM users WHERE id = ?'),
     deleteUserConsents: q('DELETE FROM consents WHERE user_id = ?'),
+    deleteUserLinks: q('DELETE FROM identity_links WHERE user_id = ?'),
+    getProvider: q('SELECT * FROM identity_providers WHERE id = ?'),
+    listProviders: q('SELECT * FROM identity_providers ORDER BY created_at, id'),
+    deleteProvider: q('DELETE FROM identity_providers WHERE id = ?'),
+    deleteProviderLinks: q('DELETE FROM identity_links WHERE provider_id = ?'),
+    getLink: q('SELECT * FROM identity_links WHERE provider_id = ? AND subject = ?'),
+    listLinks: q('SELECT * FROM identity_links ORDER BY created_at, provider_id, subject'),
+    listUserLinks: q('SELECT * FROM identity_links WHERE user_id = ? ORDER BY created_at, provider_id, subject'),
     deleteUserSessions: q('DELETE FROM sessions WHERE user_id = ? RETURNING id'),
     getSessionBySecret: q(
       'SELECT * FROM sessions WHERE secret_hash = @secretHash AND idle_expires_at > @now AND absolute_expires_at > @now',
@@ -288,6 +300,13 @@ function createSQLiteStore(db: Database.Database): Store & SignInListing {
     if (s.deleteUser.run(id).changes !== 1) return false;
     s.deleteUserSessions.run(id);
     s.deleteUserConsents.run(id);
+    s.deleteUserLinks.run(id);
+    return true;
+  });
+
+  const deleteProvider = db.transaction((id: string): boolean => {
+    if (s.deleteProvider.run(id).changes !== 1) return false;
+    s.deleteProviderLinks.run(id);
     return true;
   });
 
@@ -434,6 +453,21 @@ function createSQLiteStore(db: Database.Database): Store & SignInListing {
       }),
     deletePending: (kind, hash) => run(() => s.deletePending.run(kind, hash).changes === 1),
     purgePending: (now) => run(() => s.purgePending.run(now).changes),
+
+    createIdentityProvider: (provider) =>
+      run(() => insert('identity_providers', identityProviderToRow(provider))),
+    getIdentityProvider: (id) => run(() => optional(s.getProvider.get(id), identityProviderFromRow)),
+    listIdentityProviders: () => run(() => (s.listProviders.all() as Row[]).map(identityProviderFromRow)),
+    deleteIdentityProvider: (id) => run(() => deleteProvider.immediate(id)),
+    createIdentityLink: (link) => run(() => insert('identity_links', identityLinkToRow(link))),
+    getIdentityLink: (providerId, subject) =>
+      run(() => optional(s.getLink.get(providerId, subject), identityLinkFromRow)),
+    listIdentityLinks: (userId) =>
+      run(() =>
+        ((userId === undefined ? s.listLinks.all() : s.listUserLinks.all(userId)) as Row[]).map(
+          identityLinkFromRow,
+        ),
+      ),
   };
 }
 

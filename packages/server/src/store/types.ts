@@ -318,7 +318,7 @@ export interface UserStore {
    * Rejects with StoreConflictError when the new email belongs to another user.
    */
   updateUser(user: UserRecord): Promise<boolean>;
-  /** Delete the user and their sessions and consents. Returns true if a user was deleted. */
+  /** Delete the user and their sessions, consents and identity links. Returns true if a user was deleted. */
   deleteUser(id: string): Promise<boolean>;
 }
 
@@ -335,6 +335,11 @@ export interface SessionRecord {
   /** Authentication methods (RFC 8176), e.g. `["pwd"]`. */
   amr: string[];
   acr: string;
+  /**
+   * Who authenticated the user: `local` (Tessera's own password) or an upstream identity provider's id
+   * (federation). Absent is read as `local`; the stores always return it.
+   */
+  idp?: string;
   createdAt: number;
   /** Slides forward on use (idle lifetime), never beyond `absoluteExpiresAt`. */
   idleExpiresAt: number;
@@ -374,6 +379,8 @@ export interface AuthCodeRecord {
   authTime: number;
   amr: string[];
   acr: string;
+  /** The session's identity provider (`local` or a provider id); absent is read as `local`. */
+  idp?: string;
   createdAt: number;
   expiresAt: number;
   usedAt: number | null;
@@ -424,9 +431,10 @@ export interface ConsentStore {
 /**
  * Short-lived state keyed by a random value's hash: a pushed authorization request (RFC 9126, `par`), an
  * authorization request waiting for sign-in or consent (`interaction`), a one-time set-password link
- * (`set_password`).
+ * (`set_password`), a sign-in sent to an upstream identity provider (`idp_signin`: state, nonce and PKCE
+ * verifier), a federated identity waiting for its local user to sign in before it is linked (`idp_link`).
  */
-export type PendingKind = 'par' | 'interaction' | 'set_password';
+export type PendingKind = 'par' | 'interaction' | 'set_password' | 'idp_signin' | 'idp_link';
 
 export interface PendingRecord {
   /** SHA-256 of the random handle (the request_uri's tail, the interaction id, the link token). */
@@ -450,6 +458,54 @@ export interface PendingStore {
   purgePending(now: number): Promise<number>;
 }
 
+/**
+ * An upstream OpenID Provider users may sign in with (federation). The client secret is stored only as an
+ * AES-256-GCM blob under a key derived from the KEK (federation/secret-box.ts), bound to the provider id.
+ */
+export interface IdentityProviderRecord {
+  /** A short slug (`[a-z0-9][a-z0-9-]{0,31}`, never `local`): the `idp` claim and the callback path. */
+  id: string;
+  /** Shown on the sign-in button ("Continue with …"). */
+  name: string;
+  /** The upstream's issuer identifier, exactly as its metadata names it. */
+  issuer: string;
+  clientId: string;
+  encryptedClientSecret: string;
+  scope: string[];
+  /** JSON text of an object: upstream claim name → user field or custom claim (federation/claims-map.ts). */
+  claimsMap: string;
+  /** Email domains whose users are provisioned on first sign-in; empty: only existing links sign in. */
+  allowedDomains: string[];
+  createdAt: number;
+}
+
+/** An upstream identity (provider, its `sub`) linked to one local user. */
+export interface IdentityLinkRecord {
+  providerId: string;
+  /** The upstream ID token's `sub`. */
+  subject: string;
+  userId: string;
+  createdAt: number;
+}
+
+export interface IdentityProviderStore {
+  /** Rejects with StoreConflictError if the id exists. */
+  createIdentityProvider(provider: IdentityProviderRecord): Promise<void>;
+  getIdentityProvider(id: string): Promise<IdentityProviderRecord | undefined>;
+  /** Oldest first. */
+  listIdentityProviders(): Promise<IdentityProviderRecord[]>;
+  /** Delete the provider and every link to it, in one step. Returns true if a provider was deleted. */
+  deleteIdentityProvider(id: string): Promise<boolean>;
+  /**
+   * Link (provider, subject) to a user. Rejects with StoreConflictError when that upstream identity is
+   * already linked (to anyone): one upstream account is one local user.
+   */
+  createIdentityLink(link: IdentityLinkRecord): Promise<void>;
+  getIdentityLink(providerId: string, subject: string): Promise<IdentityLinkRecord | undefined>;
+  /** Every link, or one user's, oldest first. */
+  listIdentityLinks(userId?: string): Promise<IdentityLinkRecord[]>;
+}
+
 /** Everything the server persists. */
 export interface Store
   extends
@@ -465,7 +521,8 @@ export interface Store
     SessionStore,
     AuthCodeStore,
     ConsentStore,
-    PendingStore {
+    PendingStore,
+    IdentityProviderStore {
   /** 'memory', 'sqlite' or 'postgres'. */
   readonly kind: string;
   /** A cheap round trip, for /readyz. Rejects when the store is unreachable. */

@@ -18,6 +18,7 @@ import {
   type Store,
   type UserRecord,
 } from '../../src/store/types.js';
+import { federationContract } from './contract-federation.js';
 
 const T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z: a fixed clock, never Date.now()
 const HOUR = 3_600_000;
@@ -129,6 +130,7 @@ export function sessionFixture(id: string, overrides: Partial<SessionRecord> = {
     authTime: T0,
     amr: ['pwd'],
     acr: '0',
+    idp: 'local',
     createdAt: T0,
     idleExpiresAt: T0 + HOUR,
     absoluteExpiresAt: T0 + 7 * 24 * HOUR,
@@ -149,6 +151,7 @@ export function codeFixture(hash: string, overrides: Partial<AuthCodeRecord> = {
     authTime: T0,
     amr: ['pwd'],
     acr: '0',
+    idp: 'local',
     createdAt: T0,
     expiresAt: T0 + 60_000,
     usedAt: null,
@@ -1271,6 +1274,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         }),
       );
     });
+
+    federationContract(withStore);
 
     describe('leases', () => {
       it(

@@ -128,6 +128,8 @@ describe(`tessera migrate: SQLite -> ${url ? 'PostgreSQL' : 'SQLite (PostgreSQL 
       users: 2,
       consents: 2,
       sessions: 1,
+      identityProviders: 0,
+      identityLinks: 0,
       skipped: 0,
     });
 

@@ -7,10 +7,11 @@ import { Worker } from 'node:worker_threads';
 import { openSQLiteStore } from '../../src/store/sqlite.js';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS, migrateSQLite } from '../../src/store/sqlite-schema.js';
-import { clientToRow, familyToRow } from '../../src/store/rows.js';
+import { clientToRow, familyToRow, sessionToRow } from '../../src/store/rows.js';
 import {
   clientFixture,
   familyFixture,
+  pendingFixture,
   runStoreContract,
   sessionFixture,
   tokenFixture,
@@ -107,11 +108,11 @@ describe('sqlite: CLI and server on one file', () => {
       `INSERT INTO clients (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
     ).run(Object.fromEntries(columns.map((c) => [c, legacy[c]])));
     // A build with the exchange step but not yet the DPoP step (4), as when the branches land apart.
-    const withGap = SQLITE_MIGRATIONS.filter((m) => m.version !== 4);
+    const withGap = SQLITE_MIGRATIONS.filter((m) => m.version !== 4 && m.version <= 5);
     assert.deepEqual(migrateSQLite(v3, withGap), ['exchange']);
     // Numbers may have gaps: a step numbered below one already applied is still applied, once.
-    assert.deepEqual(migrateSQLite(v3), ['dpop']);
-    assert.deepEqual(migrateSQLite(v3), []);
+    assert.deepEqual(migrateSQLite(v3, SQLITE_MIGRATIONS.slice(0, 5)), ['dpop']);
+    assert.deepEqual(migrateSQLite(v3, SQLITE_MIGRATIONS.slice(0, 5)), []);
     v3.close();
     const store = await openSQLiteStore({ path });
     try {
@@ -119,6 +120,33 @@ describe('sqlite: CLI and server on one file', () => {
       assert.deepEqual(client?.exchangeAudiences, []);
       assert.deepEqual(client?.exchangeTrustIssuers, []);
       assert.equal(client?.dpopBoundAccessTokens, false);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('upgrading a version-5 database adds federation (6): pending rows survive the table rebuild, old sessions read idp local', async () => {
+    const path = freshPath();
+    const v5 = new Database(path);
+    migrateSQLite(v5, SQLITE_MIGRATIONS.filter((m) => m.version <= 5));
+    v5.prepare(
+      "INSERT INTO pending (kind, hash, owner, data, created_at, expires_at) VALUES ('interaction', 'h1', 'web', '{}', 1, 9999999999999)",
+    ).run();
+    const session = sessionToRow(sessionFixture('s1'));
+    delete session.idp;
+    v5.prepare(
+      `INSERT INTO sessions (${Object.keys(session).join(', ')}) VALUES (${Object.keys(session)
+        .map((c) => '@' + c)
+        .join(', ')})`,
+    ).run(session);
+    assert.deepEqual(migrateSQLite(v5), ['federation']);
+    v5.close();
+    const store = await openSQLiteStore({ path });
+    try {
+      assert.equal((await store.takePending('interaction', 'h1', 2))?.owner, 'web');
+      assert.equal((await store.getSession('s1'))?.idp, 'local');
+      await store.insertPending({ ...pendingFixture('h2'), kind: 'idp_signin' });
+      assert.ok(await store.getPending('idp_signin', 'h2', 1));
     } finally {
       await store.close();
     }
