@@ -26,6 +26,7 @@ const COMMANDS = [
   'keys',
   'clients',
   'users',
+  'idps',
   'inspect',
   'audit',
   'simulate',

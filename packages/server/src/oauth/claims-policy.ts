@@ -30,6 +30,7 @@ export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
   'auth_time',
   'acr',
   'amr',
+  'idp',
   'azp',
   'cnf',
   'act',
@@ -46,7 +47,7 @@ export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
  * §2.2.1): when, how and in which session the user authenticated. They are registered claims above, so a
  * client's `--claims` allowlist or a user's custom claims can never supply them.
  */
-export const AUTHENTICATION_CLAIMS: readonly string[] = ['auth_time', 'acr', 'amr', 'sid'];
+export const AUTHENTICATION_CLAIMS: readonly string[] = ['auth_time', 'acr', 'amr', 'sid', 'idp'];
 
 /** The authentication claims of a token issued for a signed-in user (set by the server, never custom). */
 export interface AuthenticationClaims {
@@ -55,6 +56,11 @@ export interface AuthenticationClaims {
   acr: string;
   amr: string[];
   sid: string;
+  /**
+   * Who authenticated the user: `local` (Tessera's password) or an upstream identity provider's id
+   * (federation). Optional so that families issued before federation still refresh.
+   */
+  idp?: string;
 }
 
 /**
@@ -71,14 +77,17 @@ export function splitAuthenticationClaims(claims: Record<string, unknown>): {
   const custom: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(claims))
     if (!AUTHENTICATION_CLAIMS.includes(name)) custom[name] = value;
-  const { auth_time, acr, amr, sid } = claims;
+  const { auth_time, acr, amr, sid, idp } = claims;
   const ok =
     typeof auth_time === 'number' &&
     typeof acr === 'string' &&
     Array.isArray(amr) &&
     amr.every((m) => typeof m === 'string') &&
     typeof sid === 'string';
-  return { authentication: ok ? { auth_time, acr, amr: amr as string[], sid } : undefined, custom };
+  const authentication: AuthenticationClaims | undefined = ok
+    ? { auth_time, acr, amr: amr as string[], sid, ...(typeof idp === 'string' && { idp }) }
+    : undefined;
+  return { authentication, custom };
 }
 
 /** The outcome of checking a token's custom claims; `ok: false` carries a reason safe to show the client. */

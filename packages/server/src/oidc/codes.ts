@@ -34,6 +34,7 @@ export async function issueAuthorizationCode(
     authTime: active.session.authTime,
     amr: active.session.amr,
     acr: active.session.acr,
+    idp: active.session.idp ?? 'local',
     createdAt: now,
     expiresAt: now + CODE_TTL_MS,
     usedAt: null,

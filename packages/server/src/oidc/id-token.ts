@@ -44,6 +44,8 @@ export interface IssueIDTokenOptions {
   authTime: number;
   acr: string;
   amr: string[];
+  /** `local` or the upstream identity provider's id (federation). */
+  idp?: string;
   sid: string;
   nonce: string | null;
   accessToken: string;
@@ -71,6 +73,7 @@ export async function issueIDToken(ctx: ServerContext, options: IssueIDTokenOpti
     at_hash: atHash(signer.alg, options.accessToken),
     acr: options.acr,
     amr: options.amr,
+    ...(options.idp !== undefined && { idp: options.idp }),
   };
   if (options.nonce !== null) payload.nonce = options.nonce;
   return signer.signAsync !== undefined

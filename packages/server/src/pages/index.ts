@@ -4,6 +4,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { sendPage } from './layout.js';
+import { linkNeededBody, type LinkNeededView } from './federation-templates.js';
 import {
   consentBody,
   errorBody,
@@ -22,6 +23,7 @@ export { PAGE_CSP, PAGE_HEADERS, pageCsp, pageStylesheet, sendPage } from './lay
 export { escapeHtml, html, SafeHtml } from './html.js';
 export { describeScope } from './templates.js';
 export type { ConsentView, SetPasswordView, SignInView } from './templates.js';
+export type { LinkNeededView, ProviderButton } from './federation-templates.js';
 
 /** Tessera's own error page: used whenever an error must not be redirected (unknown client, bad redirect_uri). */
 export function sendErrorPage(
@@ -56,13 +58,15 @@ export function sendSignedOutPage(reply: FastifyReply): FastifyReply {
 
 /** The sign-in form (status 401 when it comes back with an error). */
 export function sendSignInPage(reply: FastifyReply, status: number, view: SignInView): FastifyReply {
-  return sendPage(
-    reply,
-    status,
-    'Sign in',
-    signInBody(view),
-    view.returnTo === undefined ? [] : [view.returnTo],
-  );
+  return sendPage(reply, status, 'Sign in', signInBody(view), [
+    ...(view.returnTo === undefined ? [] : [view.returnTo]),
+    ...(view.providerTargets ?? []),
+  ]);
+}
+
+/** Federation: an upstream identity asserted the email of an existing account (see federation/linking.ts). */
+export function sendLinkNeededPage(reply: FastifyReply, view: LinkNeededView): FastifyReply {
+  return sendPage(reply, 200, 'Link your account', linkNeededBody(view));
 }
 
 /** The consent page: the client, a line per scope, Allow and Deny. */

@@ -3,6 +3,7 @@
  * errors are announced (`role="alert"`) and tied to their field (`aria-describedby`).
  */
 import { html, type SafeHtml } from './html.js';
+import { providerButtons, type ProviderButton } from './federation-templates.js';
 
 function hiddenFields(fields: Record<string, string | undefined>): SafeHtml {
   return html`${Object.entries(fields)
@@ -23,6 +24,10 @@ export interface SignInView {
   error?: string;
   /** The client's redirect URI: where the form's answer may send the browser (the page CSP names it). */
   returnTo?: string;
+  /** Upstream identity providers: one "Continue with …" button each (federation). */
+  providers?: readonly ProviderButton[];
+  /** Where the provider buttons' answers redirect (the upstreams' authorization endpoints; page CSP). */
+  providerTargets?: readonly string[];
 }
 
 /** The sign-in form; the attributes are the ones password managers rely on. */
@@ -69,7 +74,8 @@ export function signInBody(view: SignInView): SafeHtml {
         <button type="submit" class="primary">Sign in</button>
         ${view.interaction === undefined ? '' : html`<button type="submit" name="decision" value="cancel" class="secondary" formnovalidate>Cancel</button>`}
       </div>
-    </form>`;
+    </form>
+    ${providerButtons(view.providers ?? [], view.csrf, view.interaction)}`;
 }
 
 /** What a scope means, in plain language, for the consent page. */

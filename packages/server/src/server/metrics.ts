@@ -21,6 +21,11 @@ export interface ServerMetrics {
   readonly introspections: Counter<'result' | 'format'>;
   /** Sign-in attempts by result: success, failure, throttled, disabled. */
   readonly signIns: Counter<'result'>;
+  /**
+   * Sign-ins through an upstream identity provider, by provider id and result: linked, provisioned,
+   * link_pending, or a failure reason (an ERR_UPSTREAM_* code, domain_not_allowed, …).
+   */
+  readonly federatedSignIns: Counter<'idp' | 'result'>;
   /** Authorization requests by outcome: code, login, consent, or the OAuth error code sent back. */
   readonly authorizations: Counter<'result'>;
   /** Sessions ended by reason: logout, user_deleted, user_disabled. */
@@ -82,6 +87,12 @@ export function createMetrics(
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const federatedSignIns = new Counter({
+    name: 'tessera_federated_signins_total',
+    help: 'Sign-ins through an upstream identity provider, by provider and result (or failure reason).',
+    labelNames: ['idp', 'result'] as const,
+    registers: [registry],
+  });
   const authorizations = new Counter({
     name: 'tessera_authorizations_total',
     help: 'Authorization requests by outcome (code, login, consent, or the OAuth error code).',
@@ -139,6 +150,7 @@ export function createMetrics(
     jwksRequests,
     introspections,
     signIns,
+    federatedSignIns,
     authorizations,
     sessionsEnded,
     observeKeys(source) {

@@ -19,6 +19,8 @@ export interface SessionAuthentication {
   /** RFC 8176 methods, e.g. `['pwd']`. */
   amr: string[];
   acr: string;
+  /** The identity provider that authenticated the user (federation); default `local`, our own password. */
+  idp?: string;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function startSession(
     authTime: now,
     amr: auth.amr,
     acr: auth.acr,
+    idp: auth.idp ?? 'local',
     createdAt: now,
     idleExpiresAt: Math.min(now + ctx.config.sessionIdleTtl * 1000, absoluteExpiresAt),
     absoluteExpiresAt,

@@ -8,11 +8,14 @@ import { DEFAULT_FLOW, DEFAULT_LINKS, type InteractionFlow, type SetPasswordLink
 import { showSignIn, submitSignIn, submitSignOut } from './signin.js';
 import { showConsent, submitConsent } from './consent.js';
 import { showSetPassword, submitSetPassword } from './set-password.js';
+import { finishUpstreamSignIn, startUpstreamSignIn } from '../federation/signin.js';
+import { closeProviderRegistry } from '../federation/registry.js';
 
 /** A sign-in form is well under 2 KiB; 16 KiB leaves room and no more. */
 const FORM_BODY_LIMIT = 16 * 1024;
 
 type QueryRequest = FastifyRequest<{ Querystring: Record<string, unknown> }>;
+type ProviderRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export interface SignInRoutesOptions {
   ctx: ServerContext;
@@ -23,7 +26,8 @@ export interface SignInRoutesOptions {
 }
 
 /**
- * Tessera's pages: `/signin`, `/signout`, `/consent`, `/account/set-password` and the stylesheet. Form
+ * Tessera's pages: `/signin`, `/signout`, `/consent`, `/account/set-password`, the upstream sign-ins
+ * (`/signin/idp/{id}` and its callback) and the stylesheet. Form
  * bodies are parsed in this plugin's scope (repeated fields refused, like the OAuth endpoints), and every
  * failure renders a page.
  *
@@ -66,9 +70,19 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app,
     showSetPassword(ctx, links, request, reply),
   );
   app.post('/account/set-password', async (request, reply) => submitSetPassword(ctx, links, request, reply));
+  // Federation: a provider button, and the upstream's answer.
+  app.post('/signin/idp/:id', async (request: ProviderRequest, reply) =>
+    startUpstreamSignIn(ctx, flow, request, reply),
+  );
+  app.get('/signin/idp/:id/callback', async (request: ProviderRequest, reply) =>
+    finishUpstreamSignIn(ctx, flow, request, reply),
+  );
+  app.addHook('onClose', async () => closeProviderRegistry(ctx));
 
   for (const path of ['/signin', '/consent', '/account/set-password'])
     answerWrongMethods(app, path, ['GET', 'POST']);
   answerWrongMethods(app, '/signout', ['POST']);
+  answerWrongMethods(app, '/signin/idp/:id', ['POST']);
+  answerWrongMethods(app, '/signin/idp/:id/callback', ['GET']);
   answerWrongMethods(app, stylesheet.path, ['GET']);
 };

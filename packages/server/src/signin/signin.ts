@@ -13,6 +13,8 @@ import {
 import { hashPassword, verifyPassword } from '../users/password.js';
 import { sendErrorPage, sendSignedInPage, sendSignedOutPage, sendSignInPage } from '../pages/index.js';
 import { EXPIRED_SIGNIN, formOf } from './errors.js';
+import { signInProviders } from '../federation/signin.js';
+import { completePendingLink } from '../federation/linking.js';
 import type { InteractionFlow } from './flow.js';
 
 /** One answer for every way a password sign-in fails (user enumeration, OWASP Authentication Cheat Sheet). */
@@ -38,6 +40,7 @@ export async function showSignIn(
     const view = id === undefined ? undefined : await flow.load(ctx, id);
     if (view === undefined) return sendErrorPage(reply, 400, EXPIRED_SIGNIN);
     return sendSignInPage(reply, 200, {
+      ...(await signInProviders(ctx)),
       csrf: csrfToken(ctx, request, reply, 'signin'),
       interaction: view.id,
       clientId: view.clientId,
@@ -52,7 +55,10 @@ export async function showSignIn(
       email: active.user.email,
       name: active.user.name,
     });
-  return sendSignInPage(reply, 200, { csrf: csrfToken(ctx, request, reply, 'signin') });
+  return sendSignInPage(reply, 200, {
+    ...(await signInProviders(ctx)),
+    csrf: csrfToken(ctx, request, reply, 'signin'),
+  });
 }
 
 type Outcome = 'success' | 'failure' | 'disabled';
@@ -78,8 +84,10 @@ export async function submitSignIn(
   }
   const email = (form.get('username') ?? '').trim();
   const password = form.get('password') ?? '';
+  const providers = await signInProviders(ctx);
   const again = (status: number, error: string) =>
     sendSignInPage(reply, status, {
+      ...providers,
       csrf: csrfToken(ctx, request, reply, 'signin'),
       ...(id !== undefined && { interaction: id }),
       ...(clientId !== undefined && { clientId }),
@@ -115,9 +123,15 @@ export async function submitSignIn(
     await ctx.store.updateUser(signedIn);
   }
   await recordSuccess(ctx, keys);
-  const session = await startSession(ctx, request, reply, signedIn, { amr: ['pwd'], acr: '1' });
+  // Federation: an upstream identity waiting for this account's password is linked now (same browser only).
+  await completePendingLink(ctx, request, reply, signedIn);
+  const session = await startSession(ctx, request, reply, signedIn, {
+    amr: ['pwd'],
+    acr: '1',
+    idp: 'local',
+  });
   ctx.metrics.signIns.inc({ result: 'success' });
-  await ctx.audit('signin.success', { userId: signedIn.id, sid: session.id, ip: request.ip });
+  await ctx.audit('signin.success', { userId: signedIn.id, sid: session.id, idp: 'local', ip: request.ip });
   if (id !== undefined)
     return flow.continue(ctx, request, reply, id, { session, user: signedIn }, { signedIn: true });
   return reply.header('cache-control', 'no-store').redirect('/signin', 303);

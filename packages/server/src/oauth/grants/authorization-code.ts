@@ -152,6 +152,7 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form, re
     acr: code.acr,
     amr: code.amr,
     sid: code.sessionId,
+    idp: code.idp ?? 'local',
   };
   const issued = await issueAccessToken(ctx, {
     client,
@@ -207,6 +208,7 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form, re
       authTime: code.authTime,
       acr: code.acr,
       amr: code.amr,
+      idp: code.idp ?? 'local',
       sid: code.sessionId,
       nonce: code.nonce,
       accessToken: issued.token,

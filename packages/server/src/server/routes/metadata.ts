@@ -24,6 +24,7 @@ const CLAIMS = [
   'nonce',
   'acr',
   'amr',
+  'idp',
   'sid',
   'azp',
   'at_hash',
