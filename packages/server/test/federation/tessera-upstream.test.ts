@@ -1,0 +1,156 @@
+/**
+ * Tessera federating with Tessera: an upstream Tessera (its own users, its own sign-in page) registered in
+ * ours with the real `tessera idps add`; a browser signs in through it, and the app's tokens are ours.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Harness } from '../oauth/harness.js';
+import type { UserRecord } from '../../src/store/types.js';
+import { addCodeClient, createUser, startOidcHarness } from '../oidc/helpers.js';
+import { census, clickProvider, formFields, HttpBrowser, startDownstream, type Downstream } from './helpers.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe('federation: Tessera signing in through an upstream Tessera', () => {
+  let ours: Downstream;
+  let upstream: Harness;
+  let ada: UserRecord;
+
+  before(async () => {
+    ours = await startDownstream();
+    upstream = await startOidcHarness();
+    const client = await addCodeClient(upstream, 'downstream', {
+      redirectUris: [`${ours.url}/signin/idp/up/callback`],
+    });
+    ada = await createUser(upstream, { email: 'ada@corp.example', name: 'Ada Lovelace' });
+    const added = await ours.idps(
+      [
+        'add',
+        '--id',
+        'up',
+        '--issuer',
+        upstream.url,
+        '--client-id',
+        'downstream',
+        '--client-secret-stdin',
+        '--name',
+        'Upstream Tessera',
+        '--allowed-domains',
+        'corp.example',
+        '--json',
+      ],
+      `${client.secret}\n`,
+    );
+    assert.equal(added.code, 0, added.err);
+    assert.equal(JSON.parse(added.out).redirect_uri, `${ours.url}/signin/idp/up/callback`);
+  });
+  after(async () => {
+    await ours?.close();
+    await upstream?.close();
+  });
+
+  /** Through our sign-in page, the upstream's sign-in page with Ada's password, back to the app. */
+  async function signInUpstream(browser: HttpBrowser, email = ada.email) {
+    const started = await ours.startAuthorization(browser);
+    assert.match(started.page, /Continue with Upstream Tessera/);
+    const upstreamPage = await clickProvider(browser, ours, started.page, 'up');
+    assert.equal(new URL(upstreamPage.url).origin, upstream.url, 'the button leads to the upstream');
+    const fields = formFields(upstreamPage.body, '/signin');
+    const back = await browser.follow(`${upstream.url}/signin`, {
+      form: { ...fields, username: email, password: PASSWORD },
+    });
+    return { ...started, back };
+  }
+
+  it('provisions a user on first sign-in; tokens carry our sub, idp and the upstream amr', async () => {
+    const browser = new HttpBrowser();
+    const { back, verifier, nonce } = await signInUpstream(browser);
+    assert.ok(back.location?.startsWith(ours.app.redirectUri), back.body);
+    const tokens = await ours.redeem(back.location!, verifier);
+
+    const local = await ours.h.server.ctx.store.getUserByEmail(ada.email);
+    assert.ok(local, 'provisioned just in time');
+    assert.equal(local.name, 'Ada Lovelace');
+    assert.equal(local.emailVerified, true);
+    assert.equal(local.passwordHash, null, 'a federated user has no local password');
+    assert.notEqual(local.id, ada.id);
+
+    const access = await ours.verify(tokens.access_token!, ours.url);
+    assert.equal(access.sub, local.id, "sub is ours, not the upstream's");
+    assert.equal(access.idp, 'up');
+    assert.deepEqual(access.amr, ['pwd'], "the upstream's amr");
+    const id = await ours.verify(tokens.id_token!, 'app');
+    assert.equal(id.sub, local.id);
+    assert.equal(id.idp, 'up');
+    assert.deepEqual(id.amr, ['pwd']);
+    assert.equal(id.nonce, nonce);
+    assert.equal(id.email, ada.email);
+
+    // The refresh family keeps idp like amr.
+    const refreshed = await fetch(`${ours.url}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`app:${ours.app.secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }),
+    });
+    const again = (await refreshed.json()) as Record<string, string>;
+    assert.equal((await ours.verify(again.access_token!, ours.url)).idp, 'up');
+
+    const links = await ours.h.server.ctx.store.listIdentityLinks(local.id);
+    assert.deepEqual(
+      links.map((l) => [l.providerId, l.subject]),
+      [['up', ada.id]],
+    );
+    const audit = (await ours.h.server.ctx.store.listAudit(50)).map((e) => e.type);
+    for (const type of ['idp.provisioned', 'idp.linked', 'signin.success']) assert.ok(audit.includes(type), type);
+    const metrics = await ours.h.server.ctx.metrics.render();
+    assert.match(metrics, /tessera_federated_signins_total\{idp="up",result="provisioned"\} 1/);
+  });
+
+  it('a second sign-in finds the link (no new user); a password sign-in says idp "local"', async () => {
+    const before = await census(ours);
+    const browser = new HttpBrowser();
+    const { back, verifier } = await signInUpstream(browser);
+    const tokens = await ours.redeem(back.location!, verifier);
+    const after = await census(ours);
+    assert.equal(after.users, before.users);
+    assert.equal(after.links, before.links);
+    assert.equal((await ours.verify(tokens.access_token!, ours.url)).idp, 'up');
+
+    // A local user with a password, signing in on our own page.
+    await createUser(ours.h, { email: 'local@example.com' });
+    const local = new HttpBrowser();
+    const started = await ours.startAuthorization(local);
+    const fields = formFields(started.page, '/signin');
+    const done = await local.follow(`${ours.url}/signin`, {
+      form: { ...fields, username: 'local@example.com', password: PASSWORD },
+    });
+    const own = await ours.redeem(done.location!, started.verifier);
+    const claims = await ours.verify(own.id_token!, 'app');
+    assert.equal(claims.idp, 'local');
+    assert.deepEqual(claims.amr, ['pwd']);
+  });
+
+  it('a callback replayed, or opened in another browser, is refused and creates nothing', async () => {
+    const browser = new HttpBrowser();
+    const started = await ours.startAuthorization(browser);
+    const upstreamPage = await clickProvider(browser, ours, started.page, 'up');
+    const fields = formFields(upstreamPage.body, '/signin');
+    const toCallback = await browser.request(`${upstream.url}/signin`, {
+      form: { ...fields, username: ada.email, password: PASSWORD },
+    });
+    const callback = toCallback.location!;
+    assert.ok(callback.startsWith(`${ours.url}/signin/idp/up/callback?`));
+    const before = await census(ours);
+    // Another browser (the attacker's, or a link sent by mail) has no binding cookie: login CSRF refused.
+    const other = await new HttpBrowser().request(callback);
+    assert.equal(other.status, 400);
+    assert.match(other.body, /This sign-in has expired/);
+    // The pending sign-in was single use: the right browser now finds nothing either.
+    const replay = await browser.request(callback);
+    assert.equal(replay.status, 400);
+    assert.deepEqual(await census(ours), before);
+  });
+});
