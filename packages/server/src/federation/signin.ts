@@ -19,6 +19,7 @@ import { isProviderId } from './provider-id.js';
 import { providerRegistry } from './registry.js';
 import { resolveUpstreamUser } from './linking.js';
 import { upstreamAmr } from './amr.js';
+import { sendContinue } from './continue.js';
 
 /** Binds a sign-in sent upstream to this browser: a callback in another browser finds no match. */
 export const SIGNIN_COOKIE = 'tessera_idp';
@@ -114,11 +115,10 @@ export async function startUpstreamSignIn(
 /**
  * `GET /signin/idp/{id}/callback`: the pending sign-in (by `state`, single use, this browser only), the
  * relying party's checks (`iss`, code exchange with PKCE, ID token), then link or provision, a session with
- * `idp` and the upstream's `amr`, and the waiting authorization request continues.
+ * `idp` and the upstream's `amr`, and the waiting authorization request continues (continue.ts).
  */
 export async function finishUpstreamSignIn(
   ctx: ServerContext,
-  flow: InteractionFlow,
   request: FastifyRequest<{ Params: { id: string } }>,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
@@ -165,8 +165,7 @@ export async function finishUpstreamSignIn(
   ctx.metrics.signIns.inc({ result: 'success' });
   ctx.metrics.federatedSignIns.inc({ idp: provider.id, result: resolution.how });
   await ctx.audit('signin.success', { userId: user.id, sid: session.id, idp: provider.id, ip: request.ip });
-  if (data.interaction !== undefined)
-    return flow.continue(ctx, request, reply, data.interaction, { session, user }, { signedIn: true });
+  if (data.interaction !== undefined) return sendContinue(ctx, reply, data.interaction, session);
   return reply.header('cache-control', 'no-store').redirect('/signin', 303);
 }
 

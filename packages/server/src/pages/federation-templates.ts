@@ -36,6 +36,15 @@ export function providerButtons(
     </div>`;
 }
 
+/** The moment between an upstream sign-in and the application (see federation/continue.ts). */
+export function continueBody(next: string): SafeHtml {
+  return html`<h1>Signing you in…</h1>
+    <p class="lead">You are signed in. Taking you back to the application.</p>
+    <div class="actions">
+      <a class="button primary" href="${next}">Continue</a>
+    </div>`;
+}
+
 export interface LinkNeededView {
   providerName: string;
   email: string;

@@ -4,7 +4,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { sendPage } from './layout.js';
-import { linkNeededBody, type LinkNeededView } from './federation-templates.js';
+import { continueBody, linkNeededBody, type LinkNeededView } from './federation-templates.js';
 import {
   consentBody,
   errorBody,
@@ -62,6 +62,14 @@ export function sendSignInPage(reply: FastifyReply, status: number, view: SignIn
     ...(view.returnTo === undefined ? [] : [view.returnTo]),
     ...(view.providerTargets ?? []),
   ]);
+}
+
+/**
+ * Federation: a page that moves on at once to `next` (a same-origin path) by `<meta http-equiv="refresh">`,
+ * starting a fresh navigation (see federation/continue.ts for why).
+ */
+export function sendContinuePage(reply: FastifyReply, next: string): FastifyReply {
+  return sendPage(reply, 200, 'Signing you in', continueBody(next), [], next);
 }
 
 /** Federation: an upstream identity asserted the email of an existing account (see federation/linking.ts). */

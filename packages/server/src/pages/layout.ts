@@ -60,7 +60,7 @@ const MARK = html`<svg
 </svg>`;
 
 /** The one layout: brand header, a card holding the page's content, a footer. */
-export function layout(title: string, body: SafeHtml): SafeHtml {
+export function layout(title: string, body: SafeHtml, refreshTo?: string): SafeHtml {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -69,6 +69,7 @@ export function layout(title: string, body: SafeHtml): SafeHtml {
         <meta name="referrer" content="no-referrer" />
         <meta name="robots" content="noindex, nofollow" />
         <meta name="color-scheme" content="light dark" />
+        ${refreshTo === undefined ? '' : html`<meta http-equiv="refresh" content="0;url=${refreshTo}" />`}
         <title>${title} · Tessera</title>
         <link rel="stylesheet" href="${pageStylesheet().path}" />
         <link rel="icon" href="data:," />
@@ -124,11 +125,13 @@ export function sendPage(
   title: string,
   body: SafeHtml,
   formTargets: readonly string[] = [],
+  /** A same-origin path the page moves on to at once (`<meta http-equiv="refresh">`, no script). */
+  refreshTo?: string,
 ): FastifyReply {
   return reply
     .code(status)
     .headers(PAGE_HEADERS)
     .header('content-security-policy', pageCsp(formTargets))
     .type('text/html; charset=utf-8')
-    .send(layout(title, body).toString());
+    .send(layout(title, body, refreshTo).toString());
 }

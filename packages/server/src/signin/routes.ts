@@ -10,6 +10,7 @@ import { showConsent, submitConsent } from './consent.js';
 import { showSetPassword, submitSetPassword } from './set-password.js';
 import { finishUpstreamSignIn, startUpstreamSignIn } from '../federation/signin.js';
 import { closeProviderRegistry } from '../federation/registry.js';
+import { continueAfterUpstream } from '../federation/continue.js';
 
 /** A sign-in form is well under 2 KiB; 16 KiB leaves room and no more. */
 const FORM_BODY_LIMIT = 16 * 1024;
@@ -75,7 +76,10 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app,
     startUpstreamSignIn(ctx, flow, request, reply),
   );
   app.get('/signin/idp/:id/callback', async (request: ProviderRequest, reply) =>
-    finishUpstreamSignIn(ctx, flow, request, reply),
+    finishUpstreamSignIn(ctx, request, reply),
+  );
+  app.get('/signin/idp/continue', async (request: QueryRequest, reply) =>
+    continueAfterUpstream(ctx, flow, request, reply),
   );
   app.addHook('onClose', async () => closeProviderRegistry(ctx));
 
@@ -84,5 +88,6 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app,
   answerWrongMethods(app, '/signout', ['POST']);
   answerWrongMethods(app, '/signin/idp/:id', ['POST']);
   answerWrongMethods(app, '/signin/idp/:id/callback', ['GET']);
+  answerWrongMethods(app, '/signin/idp/continue', ['GET']);
   answerWrongMethods(app, stylesheet.path, ['GET']);
 };

@@ -243,7 +243,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE auth_codes ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
       ALTER TABLE pending DROP CONSTRAINT pending_kind_check;
       ALTER TABLE pending ADD CONSTRAINT pending_kind_check
-        CHECK (kind IN ('par', 'interaction', 'set_password', 'idp_signin', 'idp_link'));
+        CHECK (kind IN ('par', 'interaction', 'set_password', 'idp_signin', 'idp_link', 'idp_continue'));
     `,
   },
 ];

@@ -249,7 +249,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
       ALTER TABLE auth_codes ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
       CREATE TABLE pending_new (
-        kind TEXT NOT NULL CHECK (kind IN ('par', 'interaction', 'set_password', 'idp_signin', 'idp_link')),
+        kind TEXT NOT NULL CHECK (kind IN ('par', 'interaction', 'set_password', 'idp_signin', 'idp_link', 'idp_continue')),
         hash TEXT NOT NULL,
         owner TEXT NOT NULL,
         data TEXT NOT NULL,

@@ -432,9 +432,16 @@ export interface ConsentStore {
  * Short-lived state keyed by a random value's hash: a pushed authorization request (RFC 9126, `par`), an
  * authorization request waiting for sign-in or consent (`interaction`), a one-time set-password link
  * (`set_password`), a sign-in sent to an upstream identity provider (`idp_signin`: state, nonce and PKCE
- * verifier), a federated identity waiting for its local user to sign in before it is linked (`idp_link`).
+ * verifier), a federated identity waiting for its local user to sign in before it is linked (`idp_link`),
+ * a finished upstream sign-in handing its waiting request back in a fresh navigation (`idp_continue`).
  */
-export type PendingKind = 'par' | 'interaction' | 'set_password' | 'idp_signin' | 'idp_link';
+export type PendingKind =
+  | 'par'
+  | 'interaction'
+  | 'set_password'
+  | 'idp_signin'
+  | 'idp_link'
+  | 'idp_continue';
 
 export interface PendingRecord {
   /** SHA-256 of the random handle (the request_uri's tail, the interaction id, the link token). */

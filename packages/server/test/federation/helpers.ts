@@ -63,9 +63,12 @@ export class HttpBrowser {
     stopAt = 'https://app.example/',
   ) {
     let res = await this.request(url, init);
-    for (let hops = 0; res.location !== undefined && hops < 15; hops++) {
-      if (res.location.startsWith(stopAt)) return res;
-      res = await this.request(res.location);
+    for (let hops = 0; hops < 15; hops++) {
+      // A page that moves on by itself (federation's continue page) is followed like a browser does.
+      const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)"/.exec(res.body)?.[1];
+      const next = res.location ?? (refresh && new URL(refresh.replace(/&amp;/g, '&'), res.url).href);
+      if (next === undefined || next.startsWith(stopAt)) return res;
+      res = await this.request(next);
     }
     return res;
   }

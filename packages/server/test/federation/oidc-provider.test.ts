@@ -4,51 +4,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import { PANVA_SECRET, startPanva } from './panva.js';
 import { census, clickProvider, HttpBrowser, startDownstream, type Downstream } from './helpers.js';
-
-const SECRET = 'a-long-random-client-secret-for-the-test-0123456789';
 
 describe('federation: Tessera signing in through oidc-provider', () => {
   let ours: Downstream;
-  let server: Server;
+  let panva: { issuer: string; close(): Promise<void> };
   let issuer: string;
 
   before(async () => {
     ours = await startDownstream();
-    server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const provider = new Provider(issuer, {
-      clients: [
-        {
-          client_id: 'tessera',
-          client_secret: SECRET,
-          redirect_uris: [`${ours.url}/signin/idp/panva/callback`],
-          grant_types: ['authorization_code'],
-          response_types: ['code'],
-          token_endpoint_auth_method: 'client_secret_basic',
-        },
-      ],
-      // The dev login page accepts any login: it becomes the account id (the upstream `sub`).
-      findAccount: (_ctx, id) => ({
-        accountId: id,
-        claims: () => ({
-          sub: id,
-          email: `${id}@hopper.example`,
-          email_verified: !id.startsWith('unverified'),
-          name: 'Grace Hopper',
-          department: 'navy',
-        }),
-      }),
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'department'] },
-      conformIdTokenClaims: false,
-      cookies: { keys: ['oidc-provider-test-cookie-key'] },
-      features: { devInteractions: { enabled: true } },
-    });
-    server.on('request', provider.callback());
+    panva = await startPanva(`${ours.url}/signin/idp/panva/callback`);
+    issuer = panva.issuer;
     const added = await ours.idps(
       [
         'add',
@@ -66,15 +33,14 @@ describe('federation: Tessera signing in through oidc-provider', () => {
         '--claims-map',
         '{"department":"claims.department"}',
       ],
-      SECRET,
+      PANVA_SECRET,
     );
     assert.equal(added.code, 0, added.err);
     assert.match(added.out, new RegExp(`${ours.url}/signin/idp/panva/callback`));
   });
   after(async () => {
     await ours?.close();
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await panva?.close();
   });
 
   /** The dev interactions: the login form (any login), then the consent form. */

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { Harness } from '../oauth/harness.js';
 import type { UserRecord } from '../../src/store/types.js';
 import { addCodeClient, createUser, startOidcHarness } from '../oidc/helpers.js';
+import { hasSignInListing } from '../../src/store/listing.js';
 import { census, clickProvider, formFields, HttpBrowser, startDownstream, type Downstream } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -152,5 +153,40 @@ describe('federation: Tessera signing in through an upstream Tessera', () => {
     const replay = await browser.request(callback);
     assert.equal(replay.status, 400);
     assert.deepEqual(await census(ours), before);
+  });
+
+  it('the continue page hands the request back once, and only to the browser whose session signed in', async () => {
+    const browser = new HttpBrowser();
+    const started = await ours.startAuthorization(browser);
+    const upstreamPage = await clickProvider(browser, ours, started.page, 'up');
+    const atCallback = await browser.request(
+      (await browser.request(`${upstream.url}/signin`, {
+        form: { ...formFields(upstreamPage.body, '/signin'), username: ada.email, password: PASSWORD },
+      })).location!,
+    );
+    // A page, not a redirect: the upstream page's CSP form-action would stop a redirect to the app.
+    assert.equal(atCallback.status, 200);
+    const next = /<meta http-equiv="refresh" content="0;url=([^"]+)"/.exec(atCallback.body)?.[1];
+    assert.ok(next?.startsWith('/signin/idp/continue?token='));
+    const continueUrl = `${ours.url}${next!.replace(/&amp;/g, '&')}`;
+    // Another browser (no session, or another one) gets nothing, and the token is spent.
+    const stranger = await new HttpBrowser().request(continueUrl);
+    assert.equal(stranger.status, 400);
+    assert.equal((await browser.request(continueUrl)).status, 400, 'single use: the stranger spent it');
+  });
+
+  it('a session started through the upstream records its idp and the upstream amr', async () => {
+    const browser = new HttpBrowser();
+    await signInUpstream(browser);
+    const store = ours.h.server.ctx.store;
+    assert.ok(hasSignInListing(store));
+    const sessions = await store.listLiveSessions(ours.h.server.ctx.clock());
+    const local = await store.getUserByEmail(ada.email);
+    const mine = sessions.filter((s) => s.userId === local!.id);
+    assert.ok(mine.length > 0);
+    for (const s of mine) {
+      assert.equal(s.idp, 'up');
+      assert.deepEqual(s.amr, ['pwd']);
+    }
   });
 });
