@@ -59,8 +59,11 @@ export function openClientSecret(pepper: Buffer, providerId: string, blobText: s
       'utf8',
     );
   } catch (err) {
-    throw new Error(`the client secret of identity provider ${providerId} cannot be decrypted (another KEK?)`, {
-      cause: err,
-    });
+    throw new Error(
+      `the client secret of identity provider ${providerId} cannot be decrypted (another KEK?)`,
+      {
+        cause: err,
+      },
+    );
   }
 }

@@ -128,7 +128,9 @@ export async function finishUpstreamSignIn(
   const states = params.getAll('state');
   const state = states.length === 1 && states[0]!.length <= 256 ? states[0]! : undefined;
   const record =
-    state === undefined ? undefined : await ctx.store.takePending('idp_signin', hashToken(state), ctx.clock());
+    state === undefined
+      ? undefined
+      : await ctx.store.takePending('idp_signin', hashToken(state), ctx.clock());
   if (record === undefined || record.owner !== provider.id)
     return refuse(ctx, request, reply, provider, 'pending_unknown', 400, EXPIRED_SIGNIN);
   const data = JSON.parse(record.data) as PendingData;
@@ -152,7 +154,9 @@ export async function finishUpstreamSignIn(
   if (resolution.kind === 'link_pending') {
     ctx.metrics.federatedSignIns.inc({ idp: provider.id, result: 'link_pending' });
     const signInUrl =
-      data.interaction === undefined ? '/signin' : `/signin?interaction=${encodeURIComponent(data.interaction)}`;
+      data.interaction === undefined
+        ? '/signin'
+        : `/signin?interaction=${encodeURIComponent(data.interaction)}`;
     return sendLinkNeededPage(reply, { providerName: provider.name, email: resolution.email, signInUrl });
   }
 

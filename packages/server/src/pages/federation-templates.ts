@@ -60,8 +60,8 @@ export function linkNeededBody(view: LinkNeededView): SafeHtml {
       link it to ${view.providerName}.
     </p>
     <p class="note">
-      After that, you can continue with ${view.providerName} directly. If this is not your account, close
-      this page.
+      After that, you can continue with ${view.providerName} directly. If this is not your account, close this
+      page.
     </p>
     <div class="actions">
       <a class="button primary" href="${view.signInUrl}">Sign in with your password</a>

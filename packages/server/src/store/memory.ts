@@ -531,7 +531,10 @@ export function createMemoryStore(): Store {
     async listIdentityLinks(userId) {
       return [...links.values()]
         .filter((l) => userId === undefined || l.userId === userId)
-        .sort((a, b) => a.createdAt - b.createdAt || (a.providerId + a.subject < b.providerId + b.subject ? -1 : 1))
+        .sort(
+          (a, b) =>
+            a.createdAt - b.createdAt || (a.providerId + a.subject < b.providerId + b.subject ? -1 : 1),
+        )
         .map(copy);
     },
 

@@ -186,7 +186,9 @@ function createSQLiteStore(db: Database.Database): Store & SignInListing {
     deleteProviderLinks: q('DELETE FROM identity_links WHERE provider_id = ?'),
     getLink: q('SELECT * FROM identity_links WHERE provider_id = ? AND subject = ?'),
     listLinks: q('SELECT * FROM identity_links ORDER BY created_at, provider_id, subject'),
-    listUserLinks: q('SELECT * FROM identity_links WHERE user_id = ? ORDER BY created_at, provider_id, subject'),
+    listUserLinks: q(
+      'SELECT * FROM identity_links WHERE user_id = ? ORDER BY created_at, provider_id, subject',
+    ),
     deleteUserSessions: q('DELETE FROM sessions WHERE user_id = ? RETURNING id'),
     getSessionBySecret: q(
       'SELECT * FROM sessions WHERE secret_hash = @secretHash AND idle_expires_at > @now AND absolute_expires_at > @now',

@@ -435,13 +435,7 @@ export interface ConsentStore {
  * verifier), a federated identity waiting for its local user to sign in before it is linked (`idp_link`),
  * a finished upstream sign-in handing its waiting request back in a fresh navigation (`idp_continue`).
  */
-export type PendingKind =
-  | 'par'
-  | 'interaction'
-  | 'set_password'
-  | 'idp_signin'
-  | 'idp_link'
-  | 'idp_continue';
+export type PendingKind = 'par' | 'interaction' | 'set_password' | 'idp_signin' | 'idp_link' | 'idp_continue';
 
 export interface PendingRecord {
   /** SHA-256 of the random handle (the request_uri's tail, the interaction id, the link token). */

@@ -7,7 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import { createUser } from '../oidc/helpers.js';
-import { census, clickProvider, formFields, HttpBrowser, startDownstream, type Downstream } from './helpers.js';
+import {
+  census,
+  clickProvider,
+  formFields,
+  HttpBrowser,
+  startDownstream,
+  type Downstream,
+} from './helpers.js';
 import { startForgedUpstream, type ForgedUpstream } from './forged-upstream.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -126,7 +133,7 @@ describe('federation attacks (hostile upstream, end to end)', () => {
     await refused(403, 'domain_not_allowed', /not allowed to sign in to this service/);
   });
 
-  it('account takeover: an upstream asserting a local user\'s email gets neither session nor link', async () => {
+  it("account takeover: an upstream asserting a local user's email gets neither session nor link", async () => {
     const victim = await createUser(ours.h, { email: 'victim@corp.example' });
     await createUser(ours.h, { email: 'mallory-local@example.com' });
     evil.idToken = (nonce) => evil.sign({ nonce, sub: 'attacker-sub', email: 'VICTIM@corp.example' });
@@ -143,7 +150,11 @@ describe('federation attacks (hostile upstream, end to end)', () => {
     // victim, so it is dropped, not given to the attacker's account.
     const page = await browser.follow(started.signInUrl);
     const done = await browser.follow(`${ours.url}/signin`, {
-      form: { ...formFields(page.body, '/signin'), username: 'mallory-local@example.com', password: PASSWORD },
+      form: {
+        ...formFields(page.body, '/signin'),
+        username: 'mallory-local@example.com',
+        password: PASSWORD,
+      },
     });
     assert.ok(done.location?.startsWith(ours.app.redirectUri));
     assert.deepEqual(await ours.h.server.ctx.store.listIdentityLinks(), []);
@@ -159,7 +170,10 @@ describe('federation attacks (hostile upstream, end to end)', () => {
     const res = await clickProvider(browser, ours, started.page, 'forged');
     assert.match(res.body, /Sign in with your password/);
     const link = /href="([^"]+)"/.exec(res.body.slice(res.body.indexOf('class="button primary"') - 200))?.[1];
-    assert.equal(link?.replace(/&amp;/g, '&'), new URL(started.signInUrl).pathname + new URL(started.signInUrl).search);
+    assert.equal(
+      link?.replace(/&amp;/g, '&'),
+      new URL(started.signInUrl).pathname + new URL(started.signInUrl).search,
+    );
 
     // Another browser signing in as the owner does not link (the pending link is bound to the first one).
     const elsewhere = new HttpBrowser();
@@ -174,7 +188,10 @@ describe('federation attacks (hostile upstream, end to end)', () => {
       form: { ...formFields(page.body, '/signin'), username: owner.email, password: PASSWORD },
     });
     assert.ok(done.location?.startsWith(ours.app.redirectUri));
-    assert.equal((await ours.h.server.ctx.store.getIdentityLink('forged', 'owner-upstream'))?.userId, owner.id);
+    assert.equal(
+      (await ours.h.server.ctx.store.getIdentityLink('forged', 'owner-upstream'))?.userId,
+      owner.id,
+    );
 
     // From now on the upstream identity signs in as the owner directly.
     const next = new HttpBrowser();

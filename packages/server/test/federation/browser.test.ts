@@ -39,7 +39,20 @@ before(async () => {
     ['hopper', panva.issuer, 'tessera', PANVA_SECRET, 'Hopper ID', 'hopper.example'],
   ] as const) {
     const added = await ours.idps(
-      ['add', '--id', id, '--issuer', issuer, '--client-id', clientId, '--client-secret-stdin', '--name', name, '--allowed-domains', domain],
+      [
+        'add',
+        '--id',
+        id,
+        '--issuer',
+        issuer,
+        '--client-id',
+        clientId,
+        '--client-secret-stdin',
+        '--name',
+        name,
+        '--allowed-domains',
+        domain,
+      ],
       secret,
     );
     assert.equal(added.code, 0, added.err);
@@ -98,33 +111,41 @@ test('the sign-in page shows one button per provider (screenshot)', { skip }, as
   await page.context().close();
 });
 
-test('a click on "Continue with Corp SSO" signs in at the upstream Tessera and lands at the app', { skip }, async () => {
-  const { page, landed } = await open();
-  await page.getByRole('button', { name: 'Continue with Corp SSO' }).click();
-  await page.waitForURL((url) => url.origin === upstream.url);
-  await page.getByLabel('Email').fill('ada@corp.example');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  const back = await arrived(page, landed);
-  assert.ok(back.searchParams.get('code'));
-  assert.equal(back.searchParams.get('iss'), ours.url);
-  assert.ok(await ours.h.server.ctx.store.getUserByEmail('ada@corp.example'));
-  await page.context().close();
-});
+test(
+  'a click on "Continue with Corp SSO" signs in at the upstream Tessera and lands at the app',
+  { skip },
+  async () => {
+    const { page, landed } = await open();
+    await page.getByRole('button', { name: 'Continue with Corp SSO' }).click();
+    await page.waitForURL((url) => url.origin === upstream.url);
+    await page.getByLabel('Email').fill('ada@corp.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const back = await arrived(page, landed);
+    assert.ok(back.searchParams.get('code'));
+    assert.equal(back.searchParams.get('iss'), ours.url);
+    assert.ok(await ours.h.server.ctx.store.getUserByEmail('ada@corp.example'));
+    await page.context().close();
+  },
+);
 
-test('a click on "Continue with Hopper ID" signs in through oidc-provider and lands at the app', { skip }, async () => {
-  const { page, landed } = await open();
-  await page.getByRole('button', { name: 'Continue with Hopper ID' }).click();
-  await page.waitForURL((url) => url.origin === panva.issuer);
-  await page.locator('input[name="login"]').fill('grace');
-  await page.locator('input[name="password"]').fill('any');
-  await page.locator('button[type="submit"]').click();
-  await page.locator('button[type="submit"]', { hasText: 'Continue' }).click();
-  const back = await arrived(page, landed);
-  assert.ok(back.searchParams.get('code'));
-  assert.ok(await ours.h.server.ctx.store.getUserByEmail('grace@hopper.example'));
-  await page.context().close();
-});
+test(
+  'a click on "Continue with Hopper ID" signs in through oidc-provider and lands at the app',
+  { skip },
+  async () => {
+    const { page, landed } = await open();
+    await page.getByRole('button', { name: 'Continue with Hopper ID' }).click();
+    await page.waitForURL((url) => url.origin === panva.issuer);
+    await page.locator('input[name="login"]').fill('grace');
+    await page.locator('input[name="password"]').fill('any');
+    await page.locator('button[type="submit"]').click();
+    await page.locator('button[type="submit"]', { hasText: 'Continue' }).click();
+    const back = await arrived(page, landed);
+    assert.ok(back.searchParams.get('code'));
+    assert.ok(await ours.h.server.ctx.store.getUserByEmail('grace@hopper.example'));
+    await page.context().close();
+  },
+);
 
 test('no CSP violation or page error on the way', { skip }, () => {
   const ours = consoleLines.filter((l) => /Content Security Policy|pageerror/.test(l));

@@ -25,7 +25,17 @@ describe('tessera idps', () => {
   let upstream: ForgedUpstream;
   const add = (extra: string[] = [], id = 'corp', issuer?: string) =>
     ours.idps(
-      ['add', '--id', id, '--issuer', issuer ?? upstream.issuer, '--client-id', 'tessera', '--client-secret-stdin', ...extra],
+      [
+        'add',
+        '--id',
+        id,
+        '--issuer',
+        issuer ?? upstream.issuer,
+        '--client-id',
+        'tessera',
+        '--client-secret-stdin',
+        ...extra,
+      ],
       `${SECRET}\n`,
     );
 

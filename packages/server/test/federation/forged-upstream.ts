@@ -17,7 +17,10 @@ export interface ForgedUpstream {
   /** Builds the ID token of the next token response from the nonce the authorization request carried. */
   idToken: (nonce: string) => Promise<string>;
   /** Sign claims (defaults: iss, aud = client id, sub, email, iat, exp) with `key` (default: the published one). */
-  sign(claims: Record<string, unknown>, options?: { key?: Key; header?: Record<string, unknown> }): Promise<string>;
+  sign(
+    claims: Record<string, unknown>,
+    options?: { key?: Key; header?: Record<string, unknown> },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 

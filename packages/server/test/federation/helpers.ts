@@ -43,7 +43,8 @@ export class HttpBrowser {
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
       const value = pair!.slice(eq + 1);
-      if (value === '' || /max-age=0\b/i.test(line) || /expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name);
+      if (value === '' || /max-age=0\b/i.test(line) || /expires=Thu, 01 Jan 1970/i.test(line))
+        jar.delete(name);
       else jar.set(name, value);
     }
     const location = res.headers.get('location');
@@ -77,7 +78,9 @@ export class HttpBrowser {
 /** The attributes of a form's hidden inputs, by the form's action. */
 export function formFields(body: string, action: string): Record<string, string> {
   const forms = [...body.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)];
-  const form = forms.find((f) => new RegExp(`action="${action.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`).test(f[1]!));
+  const form = forms.find((f) =>
+    new RegExp(`action="${action.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`).test(f[1]!),
+  );
   assert.ok(form, `no form posting to ${action}`);
   const fields: Record<string, string> = {};
   for (const input of form[2]!.matchAll(/<input\b([^>]*)>/g)) {
@@ -95,7 +98,9 @@ export interface Downstream {
   /** `tessera idps …` against this server's data dir; stdin is the client secret. */
   idps(args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }>;
   /** Start an authorization request for the app; returns the sign-in page and the PKCE verifier. */
-  startAuthorization(browser: HttpBrowser): Promise<{ page: string; signInUrl: string; verifier: string; nonce: string }>;
+  startAuthorization(
+    browser: HttpBrowser,
+  ): Promise<{ page: string; signInUrl: string; verifier: string; nonce: string }>;
   /** Redeem the app's code; returns the token response. */
   redeem(location: string, verifier: string): Promise<Record<string, string>>;
   /** Verify one of our tokens with jose against our JWKS. */
@@ -118,7 +123,10 @@ export async function startDownstream(): Promise<Downstream> {
     app,
     async idps(args, stdin = '') {
       const io = captureIO({ TESSERA_ISSUER: h.url });
-      const code = await runIdps([...args, '--data-dir', h.dataDir], { ...io, stdin: Readable.from([stdin]) });
+      const code = await runIdps([...args, '--data-dir', h.dataDir], {
+        ...io,
+        stdin: Readable.from([stdin]),
+      });
       return { code, out: io.out(), err: io.err() };
     },
     async startAuthorization(browser) {

@@ -59,7 +59,10 @@ describe('federation: Tessera signing in through oidc-provider', () => {
   }
 
   it('advertises RFC 9207 iss, and signs a new user in with idp "panva" and amr ["fed"]', async () => {
-    const meta = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const meta = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     assert.equal(meta.authorization_response_iss_parameter_supported, true);
 
     const browser = new HttpBrowser();

@@ -8,7 +8,14 @@ import type { Harness } from '../oauth/harness.js';
 import type { UserRecord } from '../../src/store/types.js';
 import { addCodeClient, createUser, startOidcHarness } from '../oidc/helpers.js';
 import { hasSignInListing } from '../../src/store/listing.js';
-import { census, clickProvider, formFields, HttpBrowser, startDownstream, type Downstream } from './helpers.js';
+import {
+  census,
+  clickProvider,
+  formFields,
+  HttpBrowser,
+  startDownstream,
+  type Downstream,
+} from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -105,7 +112,8 @@ describe('federation: Tessera signing in through an upstream Tessera', () => {
       [['up', ada.id]],
     );
     const audit = (await ours.h.server.ctx.store.listAudit(50)).map((e) => e.type);
-    for (const type of ['idp.provisioned', 'idp.linked', 'signin.success']) assert.ok(audit.includes(type), type);
+    for (const type of ['idp.provisioned', 'idp.linked', 'signin.success'])
+      assert.ok(audit.includes(type), type);
     const metrics = await ours.h.server.ctx.metrics.render();
     assert.match(metrics, /tessera_federated_signins_total\{idp="up",result="provisioned"\} 1/);
   });
@@ -160,9 +168,11 @@ describe('federation: Tessera signing in through an upstream Tessera', () => {
     const started = await ours.startAuthorization(browser);
     const upstreamPage = await clickProvider(browser, ours, started.page, 'up');
     const atCallback = await browser.request(
-      (await browser.request(`${upstream.url}/signin`, {
-        form: { ...formFields(upstreamPage.body, '/signin'), username: ada.email, password: PASSWORD },
-      })).location!,
+      (
+        await browser.request(`${upstream.url}/signin`, {
+          form: { ...formFields(upstreamPage.body, '/signin'), username: ada.email, password: PASSWORD },
+        })
+      ).location!,
     );
     // A page, not a redirect: the upstream page's CSP form-action would stop a redirect to the app.
     assert.equal(atCallback.status, 200);

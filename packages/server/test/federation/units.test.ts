@@ -20,7 +20,14 @@ describe('federation rules', () => {
             .dictionary(
               fc.oneof(fc.string(), fc.constantFrom('upn', '__proto__', 'sub', 'dept')),
               fc.oneof(
-                fc.constantFrom('name', 'email', 'claims.dept', 'claims.sub', 'claims.password', 'claims.__proto__'),
+                fc.constantFrom(
+                  'name',
+                  'email',
+                  'claims.dept',
+                  'claims.sub',
+                  'claims.password',
+                  'claims.__proto__',
+                ),
                 fc.string(),
                 fc.integer(),
               ),
@@ -40,7 +47,10 @@ describe('federation rules', () => {
           for (const target of targets) {
             if (target === 'name' || target === 'email') continue;
             const custom = /^claims\.(.+)$/.exec(target)?.[1];
-            assert.ok(custom !== undefined && !RESERVED_USER_CLAIMS.has(custom) && custom !== '__proto__', target);
+            assert.ok(
+              custom !== undefined && !RESERVED_USER_CLAIMS.has(custom) && custom !== '__proto__',
+              target,
+            );
           }
         },
       ),
@@ -54,9 +64,17 @@ describe('federation rules', () => {
       name: 'A',
       custom: {},
     });
-    const map = parseClaimsMap('{"upn":"email","display":"name","dept":"claims.department","o":"claims.org"}');
+    const map = parseClaimsMap(
+      '{"upn":"email","display":"name","dept":"claims.department","o":"claims.org"}',
+    );
     assert.deepEqual(
-      applyClaimsMap(map, { email: 'ignored@x.example', upn: 'u@x.example', display: 'U', dept: ['a', 1], o: { x: 1 } }),
+      applyClaimsMap(map, {
+        email: 'ignored@x.example',
+        upn: 'u@x.example',
+        display: 'U',
+        dept: ['a', 1],
+        o: { x: 1 },
+      }),
       { email: 'u@x.example', name: 'U', custom: { department: ['a', 1] } },
     );
     assert.equal(applyClaimsMap({}, { email: 42 }).email, undefined);

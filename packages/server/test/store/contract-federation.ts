@@ -61,7 +61,9 @@ export function federationContract(
       withStore(async (store) => {
         const corp = providerFixture('corp');
         await store.createIdentityProvider(corp);
-        await store.createIdentityProvider(providerFixture('b-idp', { createdAt: T0 + 1, allowedDomains: [] }));
+        await store.createIdentityProvider(
+          providerFixture('b-idp', { createdAt: T0 + 1, allowedDomains: [] }),
+        );
         await assert.rejects(store.createIdentityProvider(providerFixture('corp')), isConflict);
         assert.deepEqual(await store.getIdentityProvider('corp'), corp);
         assert.equal(await store.getIdentityProvider('nope'), undefined);
@@ -81,7 +83,10 @@ export function federationContract(
         await store.createIdentityProvider(providerFixture('corp'));
         const link = linkFixture('corp', 'sub-1');
         await store.createIdentityLink(link);
-        await assert.rejects(store.createIdentityLink(linkFixture('corp', 'sub-1', { userId: 'u2' })), isConflict);
+        await assert.rejects(
+          store.createIdentityLink(linkFixture('corp', 'sub-1', { userId: 'u2' })),
+          isConflict,
+        );
         await store.createIdentityLink(linkFixture('corp', 'sub-2', { userId: 'u2', createdAt: T0 + 1 }));
         await store.createIdentityLink(linkFixture('other', 'sub-1', { userId: 'u2', createdAt: T0 + 2 }));
         assert.deepEqual(await store.getIdentityLink('corp', 'sub-1'), link);
@@ -168,9 +173,9 @@ export function federationContract(
     );
 
     it(
-      'the pending kinds idp_signin and idp_link are stored, kept apart and taken once',
+      'the pending kinds idp_signin, idp_link and idp_continue are stored, kept apart and taken once',
       withStore(async (store) => {
-        const record = (kind: 'idp_signin' | 'idp_link') => ({
+        const record = (kind: 'idp_signin' | 'idp_link' | 'idp_continue') => ({
           hash: 'h1',
           kind,
           owner: 'corp',
@@ -180,9 +185,11 @@ export function federationContract(
         });
         await store.insertPending(record('idp_signin'));
         await store.insertPending(record('idp_link'));
+        await store.insertPending(record('idp_continue'));
         assert.deepEqual(await store.takePending('idp_signin', 'h1', T0), record('idp_signin'));
         assert.equal(await store.takePending('idp_signin', 'h1', T0), undefined);
         assert.deepEqual(await store.takePending('idp_link', 'h1', T0), record('idp_link'));
+        assert.deepEqual(await store.takePending('idp_continue', 'h1', T0), record('idp_continue'));
       }),
     );
   });

@@ -128,7 +128,10 @@ describe('sqlite: CLI and server on one file', () => {
   it('upgrading a version-5 database adds federation (6): pending rows survive the table rebuild, old sessions read idp local', async () => {
     const path = freshPath();
     const v5 = new Database(path);
-    migrateSQLite(v5, SQLITE_MIGRATIONS.filter((m) => m.version <= 5));
+    migrateSQLite(
+      v5,
+      SQLITE_MIGRATIONS.filter((m) => m.version <= 5),
+    );
     v5.prepare(
       "INSERT INTO pending (kind, hash, owner, data, created_at, expires_at) VALUES ('interaction', 'h1', 'web', '{}', 1, 9999999999999)",
     ).run();

@@ -1,6 +1,12 @@
 import type { CommandIO } from '../main.js';
 import { UsageError, parseCommandArgs, readStdin, usageFailure } from '../args.js';
-import { configArgSpec, configHelp, loadConfig, STORAGE_FLAGS, type ServerConfig } from '../../server/config.js';
+import {
+  configArgSpec,
+  configHelp,
+  loadConfig,
+  STORAGE_FLAGS,
+  type ServerConfig,
+} from '../../server/config.js';
 import { openReadableState, openWritableState } from '../state.js';
 import { derivePepper } from '../../keys/kek.js';
 import type { Store } from '../../store/types.js';
@@ -63,7 +69,15 @@ const OPTIONS = {
   'allowed-domains': { type: 'string', multiple: true },
   json: { type: 'boolean' },
 } as const;
-const ADD_OPTIONS = ['id', 'client-id', 'client-secret-stdin', 'scope', 'name', 'claims-map', 'allowed-domains'];
+const ADD_OPTIONS = [
+  'id',
+  'client-id',
+  'client-secret-stdin',
+  'scope',
+  'name',
+  'claims-map',
+  'allowed-domains',
+];
 const SUBCOMMANDS = ['add', 'list', 'show', 'delete'];
 
 function str(values: Record<string, unknown>, name: string): string | undefined {
@@ -116,7 +130,9 @@ async function runAdd(io: CommandIO, config: ServerConfig, values: Record<string
           "to the server's issuer (--issuer names the upstream here) to print the one to register\n",
       );
     if (values.json)
-      io.stdout.write(JSON.stringify({ ...describeProvider(record), redirect_uri: redirectUri }, null, 2) + '\n');
+      io.stdout.write(
+        JSON.stringify({ ...describeProvider(record), redirect_uri: redirectUri }, null, 2) + '\n',
+      );
     else {
       printProvider(io, describeProvider(record));
       io.stdout.write(`Register this redirect URI at the provider:\n  ${redirectUri}\n`);
@@ -178,7 +194,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       throw new UsageError(sub === undefined ? 'expected a subcommand' : `unknown subcommand "${sub}"`);
     if (extra.length > 0 || ((sub === 'add' || sub === 'list') && id !== undefined))
       throw new UsageError(`unexpected argument "${extra[0] ?? id}"`);
-    if ((sub === 'show' || sub === 'delete') && id === undefined) throw new UsageError('expected a provider id');
+    if ((sub === 'show' || sub === 'delete') && id === undefined)
+      throw new UsageError('expected a provider id');
     if (sub !== 'add') {
       const stray = Object.keys(values).find((name) => ADD_OPTIONS.includes(name));
       if (stray !== undefined) throw new UsageError(`${sub} does not take --${stray}`);
