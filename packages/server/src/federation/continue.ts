@@ -53,7 +53,11 @@ export async function sendContinue(
   return sendContinuePage(reply, `/signin/idp/continue?token=${encodeURIComponent(token)}`);
 }
 
-/** `GET /signin/idp/continue?token=…`: the waiting request continues for the session that signed in. */
+/**
+ * `GET /signin/idp/continue?token=…`: the waiting request continues for the session that signed in.
+ *
+ * @example app.get('/signin/idp/continue', (request, reply) => continueAfterUpstream(ctx, flow, request, reply));
+ */
 export async function continueAfterUpstream(
   ctx: ServerContext,
   flow: InteractionFlow,

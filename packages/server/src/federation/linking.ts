@@ -40,7 +40,7 @@ const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLo
 /**
  * Find or create the local user of a verified upstream identity (see the module comment for the rules).
  *
- * @example const resolution = await resolveUpstreamUser(ctx, request, reply, provider, claims);
+ * @example const resolution = await resolveUpstreamUser(ctx, reply, provider, claims);
  */
 export async function resolveUpstreamUser(
   ctx: ServerContext,

@@ -6,7 +6,11 @@ const PROVIDER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** `local` names Tessera's own password sign-in in the `idp` claim: no upstream may take it. */
 export const LOCAL_IDP = 'local';
 
-/** True when `id` is a usable provider id (a slug, not `local`). */
+/**
+ * True when `id` is a usable provider id (a slug, not `local`).
+ *
+ * @example isProviderId('corp'); // true
+ */
 export function isProviderId(id: string): boolean {
   return PROVIDER_ID.test(id) && id !== LOCAL_IDP;
 }

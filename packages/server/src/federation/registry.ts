@@ -46,7 +46,11 @@ export function providerRegistry(ctx: ServerContext): ProviderRegistry {
   return registry;
 }
 
-/** Stop every relying party's background work (the app's onClose). */
+/**
+ * Stop every relying party's background work (the app's onClose).
+ *
+ * @example app.addHook('onClose', async () => closeProviderRegistry(ctx));
+ */
 export function closeProviderRegistry(ctx: ServerContext): void {
   registries.get(ctx.store)?.close();
   registries.delete(ctx.store);

@@ -67,7 +67,11 @@ async function providerOf(ctx: ServerContext, raw: unknown): Promise<IdentityPro
   return typeof raw === 'string' && isProviderId(raw) ? ctx.store.getIdentityProvider(raw) : undefined;
 }
 
-/** `POST /signin/idp/{id}`: CSRF, the waiting request, then 303 to the upstream with state, nonce and PKCE. */
+/**
+ * `POST /signin/idp/{id}`: CSRF, the waiting request, then 303 to the upstream with state, nonce and PKCE.
+ *
+ * @example app.post('/signin/idp/:id', (request, reply) => startUpstreamSignIn(ctx, flow, request, reply));
+ */
 export async function startUpstreamSignIn(
   ctx: ServerContext,
   flow: InteractionFlow,
@@ -116,6 +120,8 @@ export async function startUpstreamSignIn(
  * `GET /signin/idp/{id}/callback`: the pending sign-in (by `state`, single use, this browser only), the
  * relying party's checks (`iss`, code exchange with PKCE, ID token), then link or provision, a session with
  * `idp` and the upstream's `amr`, and the waiting authorization request continues (continue.ts).
+ *
+ * @example app.get('/signin/idp/:id/callback', (request, reply) => finishUpstreamSignIn(ctx, request, reply));
  */
 export async function finishUpstreamSignIn(
   ctx: ServerContext,

@@ -36,7 +36,11 @@ export function providerButtons(
     </div>`;
 }
 
-/** The moment between an upstream sign-in and the application (see federation/continue.ts). */
+/**
+ * The moment between an upstream sign-in and the application (see federation/continue.ts).
+ *
+ * @example continueBody('/signin/idp/continue?token=abc')
+ */
 export function continueBody(next: string): SafeHtml {
   return html`<h1>Signing you in…</h1>
     <p class="lead">You are signed in. Taking you back to the application.</p>
@@ -52,7 +56,11 @@ export interface LinkNeededView {
   signInUrl: string;
 }
 
-/** An account with this email exists: its owner must prove the password before the identity is linked. */
+/**
+ * An account with this email exists: its owner must prove the password before the identity is linked.
+ *
+ * @example linkNeededBody({ providerName: 'Corp SSO', email: 'ada@corp.example', signInUrl: '/signin' })
+ */
 export function linkNeededBody(view: LinkNeededView): SafeHtml {
   return html`<h1>Link your account</h1>
     <p class="lead">

@@ -67,12 +67,18 @@ export function sendSignInPage(reply: FastifyReply, status: number, view: SignIn
 /**
  * Federation: a page that moves on at once to `next` (a same-origin path) by `<meta http-equiv="refresh">`,
  * starting a fresh navigation (see federation/continue.ts for why).
+ *
+ * @example return sendContinuePage(reply, '/signin/idp/continue?token=abc');
  */
 export function sendContinuePage(reply: FastifyReply, next: string): FastifyReply {
   return sendPage(reply, 200, 'Signing you in', continueBody(next), [], next);
 }
 
-/** Federation: an upstream identity asserted the email of an existing account (see federation/linking.ts). */
+/**
+ * Federation: an upstream identity asserted the email of an existing account (see federation/linking.ts).
+ *
+ * @example return sendLinkNeededPage(reply, { providerName: 'Corp SSO', email, signInUrl: '/signin' });
+ */
 export function sendLinkNeededPage(reply: FastifyReply, view: LinkNeededView): FastifyReply {
   return sendPage(reply, 200, 'Link your account', linkNeededBody(view));
 }
