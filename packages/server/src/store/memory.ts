@@ -4,6 +4,7 @@ import {
   type AuthCodeRecord,
   type ClientRecord,
   type ConsentRecord,
+  type PasskeyRecord,
   type PendingRecord,
   type SessionRecord,
   type UserRecord,
@@ -41,6 +42,7 @@ export function createMemoryStore(): Store {
   const codes = new Map<string, AuthCodeRecord>();
   const consents = new Map<string, ConsentRecord>(); // `${userId}\0${clientId}`
   const pending = new Map<string, PendingRecord>(); // `${kind}\0${hash}`
+  const passkeys = new Map<string, PasskeyRecord>();
   let revocationSeq = 0;
   let closed = false;
 
@@ -371,6 +373,7 @@ export function createMemoryStore(): Store {
       if (!users.delete(id)) return false;
       for (const [sid, session] of sessions) if (session.userId === id) sessions.delete(sid);
       for (const [key, consent] of consents) if (consent.userId === id) consents.delete(key);
+      for (const [key, passkey] of passkeys) if (passkey.userId === id) passkeys.delete(key);
       return true;
     },
 
@@ -495,6 +498,34 @@ export function createMemoryStore(): Store {
         }
       }
       return removed;
+    },
+
+    // Passkeys
+    async createPasskey(passkey) {
+      if (passkeys.has(passkey.id)) throw new StoreConflictError('passkey already registered');
+      passkeys.set(passkey.id, copy(passkey));
+    },
+    async getPasskey(id) {
+      const passkey = passkeys.get(id);
+      return passkey === undefined ? undefined : copy(passkey);
+    },
+    async listUserPasskeys(userId) {
+      return [...passkeys.values()]
+        .filter((p) => p.userId === userId)
+        .sort((a, b) => byCreated(a, b, a.id, b.id))
+        .map(copy);
+    },
+    async usePasskey(id, counter, backedUp, now) {
+      // Check and write with no await between them: the same single step as the SQL stores' UPDATE … WHERE.
+      const passkey = passkeys.get(id);
+      if (passkey === undefined) return false;
+      if (!(passkey.counter < counter || (passkey.counter === 0 && counter === 0))) return false;
+      passkeys.set(id, { ...passkey, counter, backedUp, lastUsedAt: now });
+      return true;
+    },
+    async deletePasskey(userId, id) {
+      if (passkeys.get(id)?.userId !== userId) return false;
+      return passkeys.delete(id);
     },
 
     // Leases

@@ -214,6 +214,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE clients ADD COLUMN exchange_trust_issuers TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 7,
+    name: 'passkeys',
+    // WebAuthn credentials (issue 16). The CHECK on pending kinds goes, as in SQLite (where it cannot be
+    // altered): the application's PendingKind type is the list of kinds.
+    sql: `
+      CREATE TABLE passkeys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        counter BIGINT NOT NULL,
+        transports TEXT NOT NULL,
+        backed_up BOOLEAN NOT NULL,
+        name TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT
+      );
+      CREATE INDEX passkeys_user ON passkeys (user_id);
+      ALTER TABLE pending DROP CONSTRAINT IF EXISTS pending_kind_check;
+    `,
+  },
 ];
 
 /**

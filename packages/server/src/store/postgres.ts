@@ -21,6 +21,8 @@ import {
   keyToRow,
   opaqueFromRow,
   opaqueToRow,
+  passkeyFromRow,
+  passkeyToRow,
   pendingFromRow,
   pendingToRow,
   refreshTokenFromRow,
@@ -474,6 +476,7 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store & SignInListi
         if (deleted.rowCount !== 1) return false;
         await query('DELETE FROM sessions WHERE user_id = $1', [id], c);
         await query('DELETE FROM consents WHERE user_id = $1', [id], c);
+        await query('DELETE FROM passkeys WHERE user_id = $1', [id], c);
         return true;
       }),
 
@@ -578,6 +581,23 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store & SignInListi
     deletePending: async (kind, hash) =>
       (await count('DELETE FROM pending WHERE kind = $1 AND hash = $2', [kind, hash])) === 1,
     purgePending: (now) => count('DELETE FROM pending WHERE expires_at <= $1', [now]),
+
+    createPasskey: async (passkey) => void (await insert('passkeys', passkeyToRow(passkey))),
+    getPasskey: async (id) =>
+      optional(await one('SELECT * FROM passkeys WHERE id = $1', [id]), passkeyFromRow),
+    listUserPasskeys: async (userId) =>
+      (await rows('SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id', [userId])).map(
+        passkeyFromRow,
+      ),
+    // WebAuthn §6.1.1: one conditional statement; the row lock makes a racing twin see the new counter.
+    usePasskey: async (id, counter, backedUp, now) =>
+      (await count(
+        `UPDATE passkeys SET counter = $2, backed_up = $3, last_used_at = $4
+         WHERE id = $1 AND (counter < $2 OR (counter = 0 AND $2 = 0))`,
+        [id, counter, backedUp, now],
+      )) === 1,
+    deletePasskey: async (userId, id) =>
+      (await count('DELETE FROM passkeys WHERE id = $1 AND user_id = $2', [id, userId])) === 1,
   };
 }
 

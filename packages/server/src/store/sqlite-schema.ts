@@ -220,6 +220,41 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE clients ADD COLUMN exchange_trust_issuers TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 7,
+    name: 'passkeys',
+    // WebAuthn credentials (issue 16). The pending table is rebuilt without its CHECK on `kind`: SQLite cannot
+    // alter a CHECK, and each new kind of pending record (passkey challenges and enrolment links here) would
+    // otherwise need this rebuild again; the application's PendingKind type is the list of kinds.
+    sql: `
+      CREATE TABLE passkeys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        counter INTEGER NOT NULL,
+        transports TEXT NOT NULL,
+        backed_up INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+      );
+      CREATE INDEX passkeys_user ON passkeys (user_id);
+      CREATE TABLE pending_rebuilt (
+        kind TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, hash)
+      ) WITHOUT ROWID;
+      INSERT INTO pending_rebuilt (kind, hash, owner, data, created_at, expires_at)
+        SELECT kind, hash, owner, data, created_at, expires_at FROM pending;
+      DROP TABLE pending;
+      ALTER TABLE pending_rebuilt RENAME TO pending;
+      CREATE INDEX pending_expires ON pending (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -318,7 +318,7 @@ export interface UserStore {
    * Rejects with StoreConflictError when the new email belongs to another user.
    */
   updateUser(user: UserRecord): Promise<boolean>;
-  /** Delete the user and their sessions and consents. Returns true if a user was deleted. */
+  /** Delete the user and their sessions, consents and passkeys. Returns true if a user was deleted. */
   deleteUser(id: string): Promise<boolean>;
 }
 
@@ -424,9 +424,16 @@ export interface ConsentStore {
 /**
  * Short-lived state keyed by a random value's hash: a pushed authorization request (RFC 9126, `par`), an
  * authorization request waiting for sign-in or consent (`interaction`), a one-time set-password link
- * (`set_password`).
+ * (`set_password`), a WebAuthn challenge (`passkey_challenge`), a passkey enrolment link (`passkey_link`).
  */
-export type PendingKind = 'par' | 'interaction' | 'set_password';
+export type PendingKind =
+  | 'par'
+  | 'interaction'
+  | 'set_password'
+  /** A WebAuthn challenge waiting for its answer (passkeys/challenges.ts), keyed by the browser's cookie. */
+  | 'passkey_challenge'
+  /** A one-time passkey enrolment link (passkeys/links.ts). */
+  | 'passkey_link';
 
 export interface PendingRecord {
   /** SHA-256 of the random handle (the request_uri's tail, the interaction id, the link token). */
@@ -450,6 +457,45 @@ export interface PendingStore {
   purgePending(now: number): Promise<number>;
 }
 
+/**
+ * A passkey (WebAuthn public-key credential, W3C WebAuthn Level 3 §6.1) registered to a user. Only public
+ * data: the private key never leaves the authenticator.
+ */
+export interface PasskeyRecord {
+  /** The credential id, base64url; unique across all users. */
+  id: string;
+  userId: string;
+  /** The COSE_Key public key (RFC 9052 §7), base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter at the last accepted use (§6.1.1); 0 for authenticators without one. */
+  counter: number;
+  /** Transport hints for the browser (`internal`, `usb`, `hybrid`, …). */
+  transports: string[];
+  /** The backup-state flag (BS, §6.1): the credential is synced to other devices. */
+  backedUp: boolean;
+  /** The user's label for it. */
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface PasskeyStore {
+  /** Rejects with StoreConflictError if the credential id exists (for any user). */
+  createPasskey(passkey: PasskeyRecord): Promise<void>;
+  getPasskey(id: string): Promise<PasskeyRecord | undefined>;
+  /** A user's passkeys, oldest first. */
+  listUserPasskeys(userId: string): Promise<PasskeyRecord[]>;
+  /**
+   * Record an accepted assertion in one conditional step: the counter moves to `counter` (and `lastUsedAt`,
+   * `backedUp` are set) only if the stored counter is lower, or both are 0 (an authenticator without a
+   * counter). Of two racing assertions carrying the same counter, one gets true and the other false (a cloned
+   * authenticator, WebAuthn §6.1.1).
+   */
+  usePasskey(id: string, counter: number, backedUp: boolean, now: number): Promise<boolean>;
+  /** Delete one of `userId`'s passkeys (never another user's). Returns true if one was deleted. */
+  deletePasskey(userId: string, id: string): Promise<boolean>;
+}
+
 /** Everything the server persists. */
 export interface Store
   extends
@@ -465,7 +511,8 @@ export interface Store
     SessionStore,
     AuthCodeStore,
     ConsentStore,
-    PendingStore {
+    PendingStore,
+    PasskeyStore {
   /** 'memory', 'sqlite' or 'postgres'. */
   readonly kind: string;
   /** A cheap round trip, for /readyz. Rejects when the store is unreachable. */

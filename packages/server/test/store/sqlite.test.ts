@@ -107,10 +107,15 @@ describe('sqlite: CLI and server on one file', () => {
       `INSERT INTO clients (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
     ).run(Object.fromEntries(columns.map((c) => [c, legacy[c]])));
     // A build with the exchange step but not yet the DPoP step (4), as when the branches land apart.
-    const withGap = SQLITE_MIGRATIONS.filter((m) => m.version !== 4);
+    const upTo5 = SQLITE_MIGRATIONS.filter((m) => m.version <= 5);
+    const withGap = upTo5.filter((m) => m.version !== 4);
     assert.deepEqual(migrateSQLite(v3, withGap), ['exchange']);
     // Numbers may have gaps: a step numbered below one already applied is still applied, once.
-    assert.deepEqual(migrateSQLite(v3), ['dpop']);
+    assert.deepEqual(migrateSQLite(v3, upTo5), ['dpop']);
+    assert.deepEqual(
+      migrateSQLite(v3),
+      SQLITE_MIGRATIONS.filter((m) => m.version > 5).map((m) => m.name),
+    );
     assert.deepEqual(migrateSQLite(v3), []);
     v3.close();
     const store = await openSQLiteStore({ path });
@@ -119,6 +124,41 @@ describe('sqlite: CLI and server on one file', () => {
       assert.deepEqual(client?.exchangeAudiences, []);
       assert.deepEqual(client?.exchangeTrustIssuers, []);
       assert.equal(client?.dpopBoundAccessTokens, false);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the passkeys step (7) keeps pending records across the rebuild of their table and admits the new kinds', async () => {
+    const path = freshPath();
+    const v5 = new Database(path);
+    migrateSQLite(
+      v5,
+      SQLITE_MIGRATIONS.filter((m) => m.version <= 5),
+    );
+    v5.prepare(
+      "INSERT INTO pending (kind, hash, owner, data, created_at, expires_at) VALUES ('set_password', 'h', 'u1', '{}', 1, ?)",
+    ).run(Date.now() + 60_000);
+    assert.throws(() =>
+      v5
+        .prepare(
+          "INSERT INTO pending (kind, hash, owner, data, created_at, expires_at) VALUES ('passkey_link', 'h', 'u1', '{}', 1, 2)",
+        )
+        .run(),
+    );
+    v5.close();
+    const store = await openSQLiteStore({ path });
+    try {
+      assert.equal((await store.getPending('set_password', 'h', Date.now()))?.owner, 'u1');
+      await store.insertPending({
+        kind: 'passkey_link',
+        hash: 'h',
+        owner: 'u1',
+        data: '{}',
+        createdAt: 1,
+        expiresAt: Date.now() + 60_000,
+      });
+      assert.equal(await store.purgePending(Date.now()), 0, 'the expiry index answers');
     } finally {
       await store.close();
     }
