@@ -21,6 +21,14 @@ import {
 export { PAGE_CSP, PAGE_HEADERS, pageCsp, pageStylesheet, sendPage } from './layout.js';
 export { escapeHtml, html, SafeHtml } from './html.js';
 export { describeScope } from './templates.js';
+export {
+  sendAccountPage,
+  sendEnrolDonePage,
+  sendEnrolPage,
+  type AccountPasskey,
+  type AccountView,
+  type EnrolView,
+} from './passkeys.js';
 export type { ConsentView, SetPasswordView, SignInView } from './templates.js';
 
 /** Tessera's own error page: used whenever an error must not be redirected (unknown client, bad redirect_uri). */
@@ -62,6 +70,7 @@ export function sendSignInPage(reply: FastifyReply, status: number, view: SignIn
     'Sign in',
     signInBody(view),
     view.returnTo === undefined ? [] : [view.returnTo],
+    view.passkey?.scripts ?? [],
   );
 }
 
@@ -73,7 +82,7 @@ export function sendConsentPage(reply: FastifyReply, view: ConsentView): Fastify
 /** A direct visit to /signin with a live session: who is signed in, and a sign-out form. */
 export function sendSignedInPage(
   reply: FastifyReply,
-  view: { csrf: string; email: string; name: string | null },
+  view: { csrf: string; email: string; name: string | null; account?: boolean },
 ): FastifyReply {
   return sendPage(reply, 200, 'Signed in', signedInBody(view));
 }

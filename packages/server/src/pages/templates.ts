@@ -3,6 +3,7 @@
  * errors are announced (`role="alert"`) and tied to their field (`aria-describedby`).
  */
 import { html, type SafeHtml } from './html.js';
+import { passkeySignInSection, type PasskeySignInView } from './passkeys.js';
 
 function hiddenFields(fields: Record<string, string | undefined>): SafeHtml {
   return html`${Object.entries(fields)
@@ -23,6 +24,8 @@ export interface SignInView {
   error?: string;
   /** The client's redirect URI: where the form's answer may send the browser (the page CSP names it). */
   returnTo?: string;
+  /** "Sign in with a passkey" (when the issuer allows passkeys): its CSRF token and scripts. */
+  passkey?: Omit<PasskeySignInView, 'interaction'>;
 }
 
 /** The sign-in form; the attributes are the ones password managers rely on. */
@@ -69,7 +72,8 @@ export function signInBody(view: SignInView): SafeHtml {
         <button type="submit" class="primary">Sign in</button>
         ${view.interaction === undefined ? '' : html`<button type="submit" name="decision" value="cancel" class="secondary" formnovalidate>Cancel</button>`}
       </div>
-    </form>`;
+    </form>
+    ${view.passkey === undefined ? '' : passkeySignInSection({ ...view.passkey, interaction: view.interaction })}`;
 }
 
 /** What a scope means, in plain language, for the consent page. */
@@ -152,7 +156,13 @@ export function signedOutBody(): SafeHtml {
     <p class="lead">You can close this page.</p>`;
 }
 
-export function signedInBody(view: { csrf: string; email: string; name: string | null }): SafeHtml {
+export function signedInBody(view: {
+  csrf: string;
+  email: string;
+  name: string | null;
+  /** Link to the account page (passkeys). */
+  account?: boolean;
+}): SafeHtml {
   return html`<h1>You are signed in</h1>
     <p class="lead">
       Signed in as
@@ -160,6 +170,7 @@ export function signedInBody(view: { csrf: string; email: string; name: string |
       >${view.name === null ? '' : html` <span class="muted">(${view.email})</span>`}.
     </p>
     <p class="note">Go back to the application to carry on, or sign out here.</p>
+    ${view.account ? html`<p class="note"><a href="/account">Manage your passkeys</a></p>` : ''}
     <form method="post" action="/signout" class="form">
       ${hiddenFields({ csrf: view.csrf })}
       <div class="actions">

@@ -21,6 +21,8 @@ export interface ServerMetrics {
   readonly introspections: Counter<'result' | 'format'>;
   /** Sign-in attempts by result: success, failure, throttled, disabled. */
   readonly signIns: Counter<'result'>;
+  /** Passkey sign-ins by result: success, throttled, or the refusal's reason (counter_regressed, …). */
+  readonly passkeySignIns: Counter<'result'>;
   /** Authorization requests by outcome: code, login, consent, or the OAuth error code sent back. */
   readonly authorizations: Counter<'result'>;
   /** Sessions ended by reason: logout, user_deleted, user_disabled. */
@@ -82,6 +84,12 @@ export function createMetrics(
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const passkeySignIns = new Counter({
+    name: 'tessera_passkey_signins_total',
+    help: 'Passkey sign-ins by result (success, throttled, or why one was refused).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
   const authorizations = new Counter({
     name: 'tessera_authorizations_total',
     help: 'Authorization requests by outcome (code, login, consent, or the OAuth error code).',
@@ -139,6 +147,7 @@ export function createMetrics(
     jwksRequests,
     introspections,
     signIns,
+    passkeySignIns,
     authorizations,
     sessionsEnded,
     observeKeys(source) {

@@ -12,6 +12,8 @@ import {
 } from '../sessions/throttle.js';
 import { hashPassword, verifyPassword } from '../users/password.js';
 import { sendErrorPage, sendSignedInPage, sendSignedOutPage, sendSignInPage } from '../pages/index.js';
+import { passkeySignInView } from '../passkeys/page-views.js';
+import { passkeyIdentity } from '../passkeys/settings.js';
 import { EXPIRED_SIGNIN, formOf } from './errors.js';
 import type { InteractionFlow } from './flow.js';
 
@@ -39,6 +41,7 @@ export async function showSignIn(
     if (view === undefined) return sendErrorPage(reply, 400, EXPIRED_SIGNIN);
     return sendSignInPage(reply, 200, {
       csrf: csrfToken(ctx, request, reply, 'signin'),
+      passkey: passkeySignInView(ctx, request, reply),
       interaction: view.id,
       clientId: view.clientId,
       returnTo: view.redirectUri,
@@ -51,8 +54,12 @@ export async function showSignIn(
       csrf: csrfToken(ctx, request, reply, 'signout'),
       email: active.user.email,
       name: active.user.name,
+      account: passkeyIdentity(ctx.config.issuer) !== undefined,
     });
-  return sendSignInPage(reply, 200, { csrf: csrfToken(ctx, request, reply, 'signin') });
+  return sendSignInPage(reply, 200, {
+    csrf: csrfToken(ctx, request, reply, 'signin'),
+    passkey: passkeySignInView(ctx, request, reply),
+  });
 }
 
 type Outcome = 'success' | 'failure' | 'disabled';
@@ -81,6 +88,7 @@ export async function submitSignIn(
   const again = (status: number, error: string) =>
     sendSignInPage(reply, status, {
       csrf: csrfToken(ctx, request, reply, 'signin'),
+      passkey: passkeySignInView(ctx, request, reply),
       ...(id !== undefined && { interaction: id }),
       ...(clientId !== undefined && { clientId }),
       ...(returnTo !== undefined && { returnTo }),
