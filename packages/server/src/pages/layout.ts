@@ -116,7 +116,8 @@ export function pageCsp(formTargets: readonly string[] = [], scripts = false): s
     csp = csp.replace("form-action 'self'", `form-action 'self' ${[...new Set(sources)].join(' ')}`);
   // A page with scripts (passkeys) runs only Tessera's own files and fetches only from Tessera: no inline
   // script, no eval, no CDN (XSS mitigation, CSP Level 3 §2.3).
-  if (scripts) csp = csp.replace("style-src 'self'", "script-src 'self'; connect-src 'self'; style-src 'self'");
+  if (scripts)
+    csp = csp.replace("style-src 'self'", "script-src 'self'; connect-src 'self'; style-src 'self'");
   return csp;
 }
 

@@ -87,9 +87,9 @@ function passkeyRow(p: AccountPasskey, csrf: string): SafeHtml {
       <strong class="passkey-name">${p.name}</strong>
       <span class="passkey-meta"
         >Added ${day(p.createdAt)} ·
-        ${p.lastUsedAt === null ? 'never used' : html`last used ${day(p.lastUsedAt)}`}${p.backedUp
-          ? ' · synced'
-          : ''}</span
+        ${p.lastUsedAt === null ? 'never used' : html`last used ${day(p.lastUsedAt)}`}${
+          p.backedUp ? ' · synced' : ''
+        }</span
       >
     </div>
     <form method="post" action="/account/passkeys/remove" class="inline-form">
@@ -104,15 +104,18 @@ function passkeyRow(p: AccountPasskey, csrf: string): SafeHtml {
 export function accountBody(view: AccountView): SafeHtml {
   return html`<h1>Your passkeys</h1>
     <p class="lead">
-      Signed in as <strong>${view.name ?? view.email}</strong
+      Signed in as
+      <strong>${view.name ?? view.email}</strong
       >${view.name === null ? '' : html` <span class="muted">(${view.email})</span>`}
     </p>
     ${alert(view.error)}
     ${view.notice === undefined ? '' : html`<p class="notice" role="status">${view.notice}</p>`}
     ${
       view.passkeys.length === 0
-        ? html`<p class="note empty">No passkeys yet. A passkey lets you sign in with your fingerprint, face or
-            device PIN instead of a password.</p>`
+        ? html`<p class="note empty">
+            No passkeys yet. A passkey lets you sign in with your fingerprint, face or device PIN instead of a
+            password.
+          </p>`
         : html`<ul class="passkeys">
             ${view.passkeys.map((p) => passkeyRow(p, view.csrf))}
           </ul>`

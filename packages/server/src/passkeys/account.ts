@@ -51,7 +51,8 @@ async function showAccount(
   );
 }
 
-const signInFirst = (reply: FastifyReply) => reply.header('cache-control', 'no-store').redirect('/signin', 303);
+const signInFirst = (reply: FastifyReply) =>
+  reply.header('cache-control', 'no-store').redirect('/signin', 303);
 
 /** `GET /account`. `?added=1` / `?removed=1` (after a post) show a confirmation. */
 export async function getAccount(
@@ -62,7 +63,11 @@ export async function getAccount(
   const active = await readSession(ctx, request);
   if (active === undefined) return signInFirst(reply);
   const notice =
-    request.query.added === '1' ? 'Passkey added.' : request.query.removed === '1' ? 'Passkey removed.' : undefined;
+    request.query.added === '1'
+      ? 'Passkey added.'
+      : request.query.removed === '1'
+        ? 'Passkey removed.'
+        : undefined;
   return showAccount(ctx, request, reply, active, 200, notice === undefined ? {} : { notice });
 }
 

@@ -78,12 +78,21 @@ export async function submitEnrol(
     await ctx.audit('passkey.registered', { userId: user.id, credential: passkey.id, via: 'link' });
   } catch (err) {
     if (!(err instanceof PasskeyError)) throw err;
-    await ctx.audit('passkey.registration_failed', { userId: user.id, reason: reasonOf(err.code), via: 'link' });
+    await ctx.audit('passkey.registration_failed', {
+      userId: user.id,
+      reason: reasonOf(err.code),
+      via: 'link',
+    });
     if (err.code === 'ERR_PASSKEY_LINK') return sendErrorPage(reply, 400, EXPIRED_LINK);
     return sendEnrolPage(
       reply,
       400,
-      { csrf: csrfToken(ctx, request, reply, CSRF_ENROL), token, email: user.email, error: REGISTRATION_FAILED },
+      {
+        csrf: csrfToken(ctx, request, reply, CSRF_ENROL),
+        token,
+        email: user.email,
+        error: REGISTRATION_FAILED,
+      },
       passkeyScriptPaths(),
     );
   }

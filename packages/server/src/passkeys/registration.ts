@@ -105,7 +105,11 @@ export async function storePasskey(ctx: ServerContext, passkey: PasskeyRecord): 
     await ctx.store.createPasskey(passkey);
   } catch (err) {
     if (err instanceof StoreConflictError)
-      throw new PasskeyError('ERR_PASSKEY_ALREADY_REGISTERED', 'credential already registered', passkey.userId);
+      throw new PasskeyError(
+        'ERR_PASSKEY_ALREADY_REGISTERED',
+        'credential already registered',
+        passkey.userId,
+      );
     throw err;
   }
   return passkey;

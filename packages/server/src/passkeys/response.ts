@@ -29,9 +29,18 @@ function parseObject(text: string | undefined): Record<string, unknown> {
   const id = (value as Record<string, unknown>).id;
   const rawId = (value as Record<string, unknown>).rawId;
   const response = (value as Record<string, unknown>).response;
-  if (!isB64(id, 1024) || id.length === 0 || rawId !== id || (value as { type?: unknown }).type !== 'public-key')
+  if (
+    !isB64(id, 1024) ||
+    id.length === 0 ||
+    rawId !== id ||
+    (value as { type?: unknown }).type !== 'public-key'
+  )
     throw new PasskeyError('ERR_PASSKEY_MALFORMED', 'the passkey response has no credential id');
-  if (typeof response !== 'object' || response === null || !isB64((response as Record<string, unknown>).clientDataJSON))
+  if (
+    typeof response !== 'object' ||
+    response === null ||
+    !isB64((response as Record<string, unknown>).clientDataJSON)
+  )
     throw new PasskeyError('ERR_PASSKEY_MALFORMED', 'the passkey response has no client data');
   return value as Record<string, unknown>;
 }
@@ -44,7 +53,11 @@ function parseObject(text: string | undefined): Record<string, unknown> {
 export function parseAssertion(text: string | undefined): AuthenticationResponseJSON {
   const value = parseObject(text);
   const r = value.response as Record<string, unknown>;
-  if (!isB64(r.authenticatorData) || !isB64(r.signature) || (r.userHandle !== undefined && !isB64(r.userHandle, 256)))
+  if (
+    !isB64(r.authenticatorData) ||
+    !isB64(r.signature) ||
+    (r.userHandle !== undefined && !isB64(r.userHandle, 256))
+  )
     throw new PasskeyError('ERR_PASSKEY_MALFORMED', 'the passkey assertion is incomplete');
   return value as unknown as AuthenticationResponseJSON;
 }
@@ -59,7 +72,10 @@ export function parseAttestation(text: string | undefined): RegistrationResponse
   const r = value.response as Record<string, unknown>;
   if (!isB64(r.attestationObject))
     throw new PasskeyError('ERR_PASSKEY_MALFORMED', 'the passkey registration is incomplete');
-  if (r.transports !== undefined && !(Array.isArray(r.transports) && r.transports.every((t) => typeof t === 'string' && t.length <= 32)))
+  if (
+    r.transports !== undefined &&
+    !(Array.isArray(r.transports) && r.transports.every((t) => typeof t === 'string' && t.length <= 32))
+  )
     throw new PasskeyError('ERR_PASSKEY_MALFORMED', 'the passkey transports are malformed');
   return value as unknown as RegistrationResponseJSON;
 }
@@ -91,9 +107,10 @@ function authenticatorData(r: Record<string, unknown>): Buffer | undefined {
  *
  * @example const claims = readClaims(assertion); // { origin: 'https://…', flags: 5, … }
  */
-export function readClaims(response: { response: Record<string, unknown> | object }): ResponseClaims {
+export function readClaims(response: { response?: unknown }): ResponseClaims {
   const claims: ResponseClaims = {};
-  const r = response.response as Record<string, unknown>;
+  const inner = response?.response;
+  const r = (typeof inner === 'object' && inner !== null ? inner : {}) as Record<string, unknown>;
   try {
     const client = JSON.parse(Buffer.from(String(r.clientDataJSON), 'base64url').toString('utf8')) as unknown;
     const origin = (client as { origin?: unknown } | null)?.origin;
@@ -117,9 +134,15 @@ export function readClaims(response: { response: Record<string, unknown> | objec
  *
  * @example throw new PasskeyError(refusalCode(readClaims(r), identity), 'refused');
  */
-export function refusalCode(claims: ResponseClaims, expected: { origin: string; rpId: string }): PasskeyErrorCode {
+export function refusalCode(
+  claims: ResponseClaims,
+  expected: { origin: string; rpId: string },
+): PasskeyErrorCode {
   if (claims.origin !== undefined && claims.origin !== expected.origin) return 'ERR_PASSKEY_WRONG_ORIGIN';
-  if (claims.rpIdHash !== undefined && claims.rpIdHash !== createHash('sha256').update(expected.rpId).digest('base64url'))
+  if (
+    claims.rpIdHash !== undefined &&
+    claims.rpIdHash !== createHash('sha256').update(expected.rpId).digest('base64url')
+  )
     return 'ERR_PASSKEY_WRONG_RP';
   if (claims.flags !== undefined && (claims.flags & 0x04) === 0) return 'ERR_PASSKEY_USER_NOT_VERIFIED';
   return 'ERR_PASSKEY_INVALID';

@@ -71,6 +71,11 @@ export const passkeyRoutes: FastifyPluginAsync<PasskeyRoutesOptions> = async (ap
 
   answerWrongMethods(app, '/account', ['GET']);
   answerWrongMethods(app, '/account/passkey', ['GET', 'POST']);
-  for (const path of ['/passkeys/options', '/signin/passkey', '/account/passkeys', '/account/passkeys/remove'])
+  for (const path of [
+    '/passkeys/options',
+    '/signin/passkey',
+    '/account/passkeys',
+    '/account/passkeys/remove',
+  ])
     answerWrongMethods(app, path, ['POST']);
 };

@@ -50,7 +50,11 @@ export async function submitPasskeySignIn(
     sendSignInPage(reply, status, {
       csrf: csrfToken(ctx, request, reply, 'signin'),
       passkey: passkeySignInView(ctx, request, reply),
-      ...(view !== undefined && { interaction: view.id, clientId: view.clientId, returnTo: view.redirectUri }),
+      ...(view !== undefined && {
+        interaction: view.id,
+        clientId: view.clientId,
+        returnTo: view.redirectUri,
+      }),
       error,
     });
 
@@ -85,7 +89,12 @@ export async function submitPasskeySignIn(
   const { user, passkey } = signedIn;
   const session = await startSession(ctx, request, reply, user, { amr: [...PASSKEY_AMR], acr: '1' });
   ctx.metrics.passkeySignIns.inc({ result: 'success' });
-  await ctx.audit('passkey.signin', { userId: user.id, sid: session.id, credential: passkey.id, ip: request.ip });
+  await ctx.audit('passkey.signin', {
+    userId: user.id,
+    sid: session.id,
+    credential: passkey.id,
+    ip: request.ip,
+  });
   if (id !== undefined) return flow.continue(ctx, request, reply, id, { session, user }, { signedIn: true });
   return reply.header('cache-control', 'no-store').redirect('/signin', 303);
 }

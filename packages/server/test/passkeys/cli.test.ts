@@ -48,12 +48,23 @@ describe('tessera users passkey links', () => {
   }
 
   it('create --passkey-link prints a passkey link instead of a set-password link (a passkey-only user)', async () => {
-    const res = await tessera(['users', 'create', '--email', 'pia@example.org', '--passkey-link', '--json', ...dd]);
+    const res = await tessera([
+      'users',
+      'create',
+      '--email',
+      'pia@example.org',
+      '--passkey-link',
+      '--json',
+      ...dd,
+    ]);
     assert.equal(res.code, 0, res.err);
     const view = JSON.parse(res.out);
     assert.equal(view.has_password, false);
     assert.equal(view.set_password_url, undefined);
-    assert.match(view.passkey_url, /^https:\/\/auth\.example\.org\/account\/passkey\?token=[A-Za-z0-9_-]{43}$/);
+    assert.match(
+      view.passkey_url,
+      /^https:\/\/auth\.example\.org\/account\/passkey\?token=[A-Za-z0-9_-]{43}$/,
+    );
     assert.ok(Date.parse(view.passkey_expires_at) > Date.now() + 23 * 3600_000);
     const { user } = await find(view.passkey_url);
     assert.equal(user?.id, view.id);
@@ -62,7 +73,10 @@ describe('tessera users passkey links', () => {
   it('passkey-link ID|EMAIL prints a new one-time link; the store keeps only its hash; one use', async () => {
     const res = await tessera(['users', 'passkey-link', 'pia@example.org', '--link-ttl', '1h', ...dd]);
     assert.equal(res.code, 0, res.err);
-    assert.match(res.out, /^passkey link \(one use, until .+\):\n {2}https:\/\/auth\.example\.org\/account\/passkey\?token=/);
+    assert.match(
+      res.out,
+      /^passkey link \(one use, until .+\):\n {2}https:\/\/auth\.example\.org\/account\/passkey\?token=/,
+    );
     const url = /https:\S+/.exec(res.out)![0];
     const token = new URL(url).searchParams.get('token')!;
     const store = await openStore(undefined, { dataDir: dir });
@@ -79,11 +93,27 @@ describe('tessera users passkey links', () => {
 
   it('refuses an issuer browsers cannot use for passkeys, and unknown users', async () => {
     for (const issuer of ['http://127.0.0.1:7070', 'http://auth.example.org']) {
-      const res = await tessera(['users', 'passkey-link', 'pia@example.org', '--data-dir', dir, '--issuer', issuer]);
+      const res = await tessera([
+        'users',
+        'passkey-link',
+        'pia@example.org',
+        '--data-dir',
+        dir,
+        '--issuer',
+        issuer,
+      ]);
       assert.equal(res.code, 1);
       assert.match(res.err, /passkeys need an https issuer \(or http:\/\/localhost\)/);
     }
-    const local = await tessera(['users', 'passkey-link', 'pia@example.org', '--data-dir', dir, '--issuer', 'http://localhost:7070']);
+    const local = await tessera([
+      'users',
+      'passkey-link',
+      'pia@example.org',
+      '--data-dir',
+      dir,
+      '--issuer',
+      'http://localhost:7070',
+    ]);
     assert.equal(local.code, 0, local.err);
     const missing = await tessera(['users', 'passkey-link', 'nobody@example.org', ...dd]);
     assert.equal(missing.code, 1);

@@ -17,7 +17,15 @@ import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import type { Harness } from '../oauth/harness.js';
-import { addCodeClient, codeRequest, createUser, pkce, redeem, startOidcHarness, type CodeClient } from '../oidc/helpers.js';
+import {
+  addCodeClient,
+  codeRequest,
+  createUser,
+  pkce,
+  redeem,
+  startOidcHarness,
+  type CodeClient,
+} from '../oidc/helpers.js';
 import { createPasskeyLink } from '../../src/passkeys/links.js';
 import { userHandleOf } from '../../src/passkeys/settings.js';
 import type { UserRecord } from '../../src/store/types.js';
@@ -126,7 +134,9 @@ describe('passkeys in Chromium (virtual authenticators)', { skip }, () => {
   }
 
   /** Start an authorization request for `photos`: the browser lands on the sign-in page. */
-  async function startAuthorization(page: Page): Promise<{ verifier: string; params: Record<string, string> }> {
+  async function startAuthorization(
+    page: Page,
+  ): Promise<{ verifier: string; params: Record<string, string> }> {
     const { verifier, challenge } = pkce();
     const params = codeRequest(client, challenge);
     await page.goto(`${base}/oauth/authorize?${new URLSearchParams(params)}`);
@@ -158,9 +168,17 @@ describe('passkeys in Chromium (virtual authenticators)', { skip }, () => {
     assert.equal(stored.length, 1);
     assert.equal(stored[0]!.name, 'Ada’s laptop');
     const [held] = await credentials(tabs[0]!);
-    assert.equal(b64url(held!.credentialId), stored[0]!.id, 'the authenticator holds the credential Tessera stored');
+    assert.equal(
+      b64url(held!.credentialId),
+      stored[0]!.id,
+      'the authenticator holds the credential Tessera stored',
+    );
     assert.equal(held!.isResidentCredential, true, 'a discoverable credential');
-    assert.equal(b64url(held!.userHandle!), userHandleOf(ada.id), 'the user handle is the user id, not the email');
+    assert.equal(
+      b64url(held!.userHandle!),
+      userHandleOf(ada.id),
+      'the user handle is the user id, not the email',
+    );
     assert.equal((await audits('passkey.registered')).length, 1);
     await shot(page, 'account-passkeys');
   });
@@ -185,7 +203,10 @@ describe('passkeys in Chromium (virtual authenticators)', { skip }, () => {
     assert.equal(idToken.sub, ada.id);
     assert.deepEqual(idToken.amr, ['hwk', 'user']);
     assert.equal(idToken.acr, '1');
-    assert.deepEqual(jose.decodeJwt(res.json().access_token as string).amr ?? ['hwk', 'user'], ['hwk', 'user']);
+    assert.deepEqual(jose.decodeJwt(res.json().access_token as string).amr ?? ['hwk', 'user'], [
+      'hwk',
+      'user',
+    ]);
     const [stored] = await h.server.ctx.store.listUserPasskeys(ada.id);
     assert.ok(stored!.lastUsedAt !== null && stored!.counter > 0, 'counter and last use recorded');
   });
@@ -214,7 +235,11 @@ describe('passkeys in Chromium (virtual authenticators)', { skip }, () => {
     assert.equal(alarm?.data.userId, ada.id);
     assert.equal(alarm?.data.stored, counter);
     assert.ok((alarm?.data.received as number) <= counter);
-    assert.equal((await h.server.ctx.store.getPasskey(b64url(snapshot!.credentialId)))!.counter, counter, 'unchanged');
+    assert.equal(
+      (await h.server.ctx.store.getPasskey(b64url(snapshot!.credentialId)))!.counter,
+      counter,
+      'unchanged',
+    );
   });
 
   it('enrols a passkey through a one-time link, which then stops working', async () => {

@@ -149,7 +149,9 @@ describe('passkey refusals (software authenticator)', () => {
   it('refuses an equal counter (a cloned authenticator) and audits passkey.counter_regressed', async () => {
     const stored = (await h.server.ctx.store.getPasskey(adaKey.credentialId))!.counter;
     await refused((challenge) => adaKey.assert({ challenge, counter: stored }), 'counter_regressed', ada.id);
-    const alarm = (await h.server.ctx.store.listAudit(10)).find((e) => e.type === 'passkey.counter_regressed');
+    const alarm = (await h.server.ctx.store.listAudit(10)).find(
+      (e) => e.type === 'passkey.counter_regressed',
+    );
     assert.deepEqual(alarm?.data, {
       userId: ada.id,
       credential: adaKey.credentialId,
@@ -160,11 +162,17 @@ describe('passkey refusals (software authenticator)', () => {
 
   it('refuses a lower counter too', async () => {
     const stored = (await h.server.ctx.store.getPasskey(adaKey.credentialId))!.counter;
-    await refused((challenge) => adaKey.assert({ challenge, counter: stored - 1 }), 'counter_regressed', ada.id);
+    await refused(
+      (challenge) => adaKey.assert({ challenge, counter: stored - 1 }),
+      'counter_regressed',
+      ada.id,
+    );
   });
 
   it('a forged assertion with a stale counter is a bad signature, not a clone alarm', async () => {
-    const before = (await h.server.ctx.store.listAudit(50)).filter((e) => e.type === 'passkey.counter_regressed');
+    const before = (await h.server.ctx.store.listAudit(50)).filter(
+      (e) => e.type === 'passkey.counter_regressed',
+    );
     await refused((challenge) => adaKey.assert({ challenge, counter: 1, tamper: true }), 'invalid', ada.id);
     const afterwards = (await h.server.ctx.store.listAudit(50)).filter(
       (e) => e.type === 'passkey.counter_regressed',
@@ -185,7 +193,14 @@ describe('passkey refusals (software authenticator)', () => {
     ));
 
   it('refuses an assertion without a user handle (a discoverable sign-in must name its user)', () =>
-    refused((challenge) => ({ ...adaKey.assert({ challenge }), response: { ...(adaKey.assert({ challenge }).response as object), userHandle: undefined } }), 'user_mismatch', ada.id));
+    refused(
+      (challenge) => ({
+        ...adaKey.assert({ challenge }),
+        response: { ...(adaKey.assert({ challenge }).response as object), userHandle: undefined },
+      }),
+      'user_mismatch',
+      ada.id,
+    ));
 
   it('refuses a wrong origin (a phishing site relaying the challenge)', () =>
     refused(
@@ -308,7 +323,9 @@ describe('passkey refusals (software authenticator)', () => {
       });
       assert.equal(post.status, 400);
       assert.equal((await h.server.ctx.store.getPasskey(bobKey.credentialId))?.userId, bob.id, 'still Bob’s');
-      const event = (await h.server.ctx.store.listAudit(5)).find((e) => e.type === 'passkey.registration_failed');
+      const event = (await h.server.ctx.store.listAudit(5)).find(
+        (e) => e.type === 'passkey.registration_failed',
+      );
       assert.equal(event?.data.reason, 'already_registered');
     });
 
@@ -321,7 +338,9 @@ describe('passkey refusals (software authenticator)', () => {
         response: JSON.stringify(fresh.register({ challenge: res.json.challenge as string, flags: 0x01 })),
       });
       assert.equal(post.status, 400);
-      const event = (await h.server.ctx.store.listAudit(5)).find((e) => e.type === 'passkey.registration_failed');
+      const event = (await h.server.ctx.store.listAudit(5)).find(
+        (e) => e.type === 'passkey.registration_failed',
+      );
       assert.equal(event?.data.reason, 'user_not_verified');
       assert.equal(await h.server.ctx.store.getPasskey(fresh.credentialId), undefined);
     });
@@ -329,7 +348,11 @@ describe('passkey refusals (software authenticator)', () => {
     it('asks for options only with a session; a sign-in challenge cannot register', async () => {
       const page = await browser.get('/signin');
       const csrf = /action="\/signin\/passkey"[\s\S]*?name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
-      assert.equal((await options('register', csrf)).status, 403, 'the sign-in token is not the account token');
+      assert.equal(
+        (await options('register', csrf)).status,
+        403,
+        'the sign-in token is not the account token',
+      );
       const { challenge } = await signInChallenge();
       const { csrf: account } = await accountBrowser();
       const fresh = new SoftAuthenticator(userHandleOf(ada.id), IDENTITY);
@@ -338,7 +361,9 @@ describe('passkey refusals (software authenticator)', () => {
         response: JSON.stringify(fresh.register({ challenge })),
       });
       assert.equal(post.status, 400);
-      const event = (await h.server.ctx.store.listAudit(5)).find((e) => e.type === 'passkey.registration_failed');
+      const event = (await h.server.ctx.store.listAudit(5)).find(
+        (e) => e.type === 'passkey.registration_failed',
+      );
       assert.equal(event?.data.reason, 'challenge');
     });
 

@@ -48,7 +48,12 @@ export class SoftAuthenticator {
 
   #clientData(type: string, c: Ceremony): Buffer {
     return Buffer.from(
-      JSON.stringify({ type, challenge: c.challenge, origin: c.origin ?? this.defaults.origin, crossOrigin: false }),
+      JSON.stringify({
+        type,
+        challenge: c.challenge,
+        origin: c.origin ?? this.defaults.origin,
+        crossOrigin: false,
+      }),
     );
   }
 
@@ -58,7 +63,12 @@ export class SoftAuthenticator {
     const length = Buffer.alloc(2);
     length.writeUInt16BE(id.length);
     const attested = Buffer.concat([Buffer.alloc(16), length, id, Buffer.from(this.cosePublicKey)]);
-    const authData = this.#authData(c.rpId ?? this.defaults.rpId, (c.flags ?? 0x05) | 0x40, this.counter, attested);
+    const authData = this.#authData(
+      c.rpId ?? this.defaults.rpId,
+      (c.flags ?? 0x05) | 0x40,
+      this.counter,
+      attested,
+    );
     const attestationObject = isoCBOR.encode(
       new Map<string, unknown>([
         ['fmt', 'none'],

@@ -104,7 +104,15 @@ const TAKES: Record<string, string[]> = {
   link: ['link-ttl'],
   'passkey-link': ['link-ttl'],
 };
-const USER_OPTIONS = ['email', 'name', 'claims', 'email-verified', 'password-stdin', 'link-ttl', 'passkey-link'];
+const USER_OPTIONS = [
+  'email',
+  'name',
+  'claims',
+  'email-verified',
+  'password-stdin',
+  'link-ttl',
+  'passkey-link',
+];
 const READ_ONLY = ['list', 'show'];
 
 function str(values: Record<string, unknown>, name: string): string | undefined {
@@ -197,7 +205,11 @@ async function runPasskeyLink(
   const now = Date.now();
   warnDefaultIssuer(io, config);
   const url = await createPasskeyLink(store, config.issuer, user.id, ttl, now);
-  await store.appendAudit({ at: now, type: 'passkey.link_created', data: { userId: user.id, ttlSeconds: ttl } });
+  await store.appendAudit({
+    at: now,
+    type: 'passkey.link_created',
+    data: { userId: user.id, ttlSeconds: ttl },
+  });
   const expiresAt = new Date(now + ttl * 1000).toISOString();
   if (values.json)
     io.stdout.write(JSON.stringify({ id: user.id, passkey_url: url, passkey_expires_at: expiresAt }) + '\n');
@@ -226,7 +238,11 @@ async function runCreate(io: CommandIO, store: Store, config: ServerConfig, valu
       url: await createPasskeyLink(store, config.issuer, user.id, ttl, now),
       expiresAt: now + ttl * 1000,
     };
-    await store.appendAudit({ at: now, type: 'passkey.link_created', data: { userId: user.id, ttlSeconds: ttl } });
+    await store.appendAudit({
+      at: now,
+      type: 'passkey.link_created',
+      data: { userId: user.id, ttlSeconds: ttl },
+    });
   } else if (user.passwordHash === null) {
     const ttl = linkTtl(values);
     warnDefaultIssuer(io, config);
