@@ -12,7 +12,7 @@ export interface ProviderButton {
 }
 
 /**
- * One form per provider posting to `/signin/idp/{id}` with the CSRF token and the waiting request's id
+ * One form per provider (the sign-in page puts them under its "or" divider), each posting to `/signin/idp/{id}` with the CSRF token and the waiting request's id
  * (CSRF: a form, not a link, so another site cannot start a sign-in in the user's browser).
  *
  * @example providerButtons([{ id: 'corp', name: 'Corp SSO' }], csrf, interaction)
@@ -23,17 +23,16 @@ export function providerButtons(
   interaction: string | undefined,
 ): SafeHtml {
   if (providers.length === 0) return html``;
-  return html`<div class="divider" role="separator"><span>or</span></div>
-    <div class="providers">
-      ${providers.map(
-        (p) =>
-          html`<form method="post" action="/signin/idp/${p.id}" class="provider-form">
-            <input type="hidden" name="csrf" value="${csrf}" />
-            ${interaction === undefined ? '' : html`<input type="hidden" name="interaction" value="${interaction}" />`}
-            <button type="submit" class="provider">Continue with ${p.name}</button>
-          </form>`,
-      )}
-    </div>`;
+  return html`<div class="providers">
+    ${providers.map(
+      (p) =>
+        html`<form method="post" action="/signin/idp/${p.id}" class="provider-form">
+          <input type="hidden" name="csrf" value="${csrf}" />
+          ${interaction === undefined ? '' : html`<input type="hidden" name="interaction" value="${interaction}" />`}
+          <button type="submit" class="provider">Continue with ${p.name}</button>
+        </form>`,
+    )}
+  </div>`;
 }
 
 /**

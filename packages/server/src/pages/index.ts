@@ -22,6 +22,14 @@ import {
 export { PAGE_CSP, PAGE_HEADERS, pageCsp, pageStylesheet, sendPage } from './layout.js';
 export { escapeHtml, html, SafeHtml } from './html.js';
 export { describeScope } from './templates.js';
+export {
+  sendAccountPage,
+  sendEnrolDonePage,
+  sendEnrolPage,
+  type AccountPasskey,
+  type AccountView,
+  type EnrolView,
+} from './passkeys.js';
 export type { ConsentView, SetPasswordView, SignInView } from './templates.js';
 export type { LinkNeededView, ProviderButton } from './federation-templates.js';
 
@@ -58,10 +66,14 @@ export function sendSignedOutPage(reply: FastifyReply): FastifyReply {
 
 /** The sign-in form (status 401 when it comes back with an error). */
 export function sendSignInPage(reply: FastifyReply, status: number, view: SignInView): FastifyReply {
-  return sendPage(reply, status, 'Sign in', signInBody(view), [
-    ...(view.returnTo === undefined ? [] : [view.returnTo]),
-    ...(view.providerTargets ?? []),
-  ]);
+  return sendPage(
+    reply,
+    status,
+    'Sign in',
+    signInBody(view),
+    [...(view.returnTo === undefined ? [] : [view.returnTo]), ...(view.providerTargets ?? [])],
+    { scripts: view.passkey?.scripts ?? [] },
+  );
 }
 
 /**
@@ -71,7 +83,7 @@ export function sendSignInPage(reply: FastifyReply, status: number, view: SignIn
  * @example return sendContinuePage(reply, '/signin/idp/continue?token=abc');
  */
 export function sendContinuePage(reply: FastifyReply, next: string): FastifyReply {
-  return sendPage(reply, 200, 'Signing you in', continueBody(next), [], next);
+  return sendPage(reply, 200, 'Signing you in', continueBody(next), [], { refreshTo: next });
 }
 
 /**
@@ -91,7 +103,7 @@ export function sendConsentPage(reply: FastifyReply, view: ConsentView): Fastify
 /** A direct visit to /signin with a live session: who is signed in, and a sign-out form. */
 export function sendSignedInPage(
   reply: FastifyReply,
-  view: { csrf: string; email: string; name: string | null },
+  view: { csrf: string; email: string; name: string | null; account?: boolean },
 ): FastifyReply {
   return sendPage(reply, 200, 'Signed in', signedInBody(view));
 }

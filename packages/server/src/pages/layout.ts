@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { html, type SafeHtml } from './html.js';
 
 /**
- * No script at all, styles only from our own stylesheet (no inline style), no framing (clickjacking, RFC
+ * No script (pages with passkey buttons add Tessera's own, see pageCsp), styles only from our own stylesheet (no inline style), no framing (clickjacking, RFC
  * 7034 / CSP `frame-ancestors`), forms post only to ourselves, no `<base>` rewriting of relative URLs.
  */
 export const PAGE_CSP =
@@ -59,8 +59,20 @@ const MARK = html`<svg
   <rect x="13" y="13" width="9" height="9" rx="2.5" />
 </svg>`;
 
+/** What a page may add to the layout. */
+export interface PageExtras {
+  /** Same-origin script URLs (the passkey pages), loaded deferred; the page's CSP then allows `script-src 'self'`. */
+  scripts?: readonly string[];
+  /** A same-origin path the page moves on to at once (`<meta http-equiv="refresh">`, no script). */
+  refreshTo?: string;
+}
+
 /** The one layout: brand header, a card holding the page's content, a footer. */
-export function layout(title: string, body: SafeHtml, refreshTo?: string): SafeHtml {
+export function layout(
+  title: string,
+  body: SafeHtml,
+  { scripts = [], refreshTo }: PageExtras = {},
+): SafeHtml {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -73,6 +85,7 @@ export function layout(title: string, body: SafeHtml, refreshTo?: string): SafeH
         <title>${title} · Tessera</title>
         <link rel="stylesheet" href="${pageStylesheet().path}" />
         <link rel="icon" href="data:," />
+        ${scripts.map((src) => html`<script src="${src}" defer></script>`)}
       </head>
       <body>
         <div class="page">
@@ -106,15 +119,21 @@ export function formTargetSource(uri: string): string | undefined {
  * §6.4.1), so a sign-in, consent or logout form whose answer sends the browser back to the application
  * names that one registered destination, and nothing else: `form-action 'self' https://app.example`.
  */
-export function pageCsp(formTargets: readonly string[] = []): string {
+export function pageCsp(formTargets: readonly string[] = [], scripts = false): string {
   const sources = formTargets.map(formTargetSource).filter((s): s is string => s !== undefined);
-  if (sources.length === 0) return PAGE_CSP;
-  return PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${[...new Set(sources)].join(' ')}`);
+  let csp = PAGE_CSP;
+  if (sources.length > 0)
+    csp = csp.replace("form-action 'self'", `form-action 'self' ${[...new Set(sources)].join(' ')}`);
+  // A page with scripts (passkeys) runs only Tessera's own files and fetches only from Tessera: no inline
+  // script, no eval, no CDN (XSS mitigation, CSP Level 3 §2.3).
+  if (scripts)
+    csp = csp.replace("style-src 'self'", "script-src 'self'; connect-src 'self'; style-src 'self'");
+  return csp;
 }
 
 /**
  * Send a page with the security headers. `formTargets`: registered URIs the page's forms may end up
- * redirecting to (see pageCsp).
+ * redirecting to (see pageCsp); `extras`: Tessera's own script URLs the page loads, or where it moves on to.
  *
  * @example
  * sendPage(reply, 200, 'Sign in', html`<h1>Sign in</h1>`);
@@ -125,13 +144,12 @@ export function sendPage(
   title: string,
   body: SafeHtml,
   formTargets: readonly string[] = [],
-  /** A same-origin path the page moves on to at once (`<meta http-equiv="refresh">`, no script). */
-  refreshTo?: string,
+  extras: PageExtras = {},
 ): FastifyReply {
   return reply
     .code(status)
     .headers(PAGE_HEADERS)
-    .header('content-security-policy', pageCsp(formTargets))
+    .header('content-security-policy', pageCsp(formTargets, (extras.scripts ?? []).length > 0))
     .type('text/html; charset=utf-8')
-    .send(layout(title, body, refreshTo).toString());
+    .send(layout(title, body, extras).toString());
 }

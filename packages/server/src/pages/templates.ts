@@ -4,6 +4,7 @@
  */
 import { html, type SafeHtml } from './html.js';
 import { providerButtons, type ProviderButton } from './federation-templates.js';
+import { passkeySignInSection, type PasskeySignInView } from './passkeys.js';
 
 function hiddenFields(fields: Record<string, string | undefined>): SafeHtml {
   return html`${Object.entries(fields)
@@ -28,6 +29,8 @@ export interface SignInView {
   providers?: readonly ProviderButton[];
   /** Where the provider buttons' answers redirect (the upstreams' authorization endpoints; page CSP). */
   providerTargets?: readonly string[];
+  /** "Sign in with a passkey" (when the issuer allows passkeys): its CSRF token and scripts. */
+  passkey?: Omit<PasskeySignInView, 'interaction'>;
 }
 
 /** The sign-in form; the attributes are the ones password managers rely on. */
@@ -75,7 +78,27 @@ export function signInBody(view: SignInView): SafeHtml {
         ${view.interaction === undefined ? '' : html`<button type="submit" name="decision" value="cancel" class="secondary" formnovalidate>Cancel</button>`}
       </div>
     </form>
-    ${providerButtons(view.providers ?? [], view.csrf, view.interaction)}`;
+    ${otherWaysIn(view)}`;
+}
+
+/**
+ * Below the form: the passkey button (hidden until its script finds WebAuthn) and one button per identity
+ * provider, under one "or" divider. The passkey section brings its own divider only when it is alone, so a
+ * page without JavaScript never shows a divider above nothing.
+ */
+function otherWaysIn(view: SignInView): SafeHtml {
+  const providers = view.providers ?? [];
+  return html`${providers.length === 0 ? '' : html`<div class="divider" role="separator"><span>or</span></div>`}
+  ${
+    view.passkey === undefined
+      ? ''
+      : passkeySignInSection({
+          ...view.passkey,
+          interaction: view.interaction,
+          divider: providers.length === 0,
+        })
+  }
+  ${providerButtons(providers, view.csrf, view.interaction)}`;
 }
 
 /** What a scope means, in plain language, for the consent page. */
@@ -158,7 +181,13 @@ export function signedOutBody(): SafeHtml {
     <p class="lead">You can close this page.</p>`;
 }
 
-export function signedInBody(view: { csrf: string; email: string; name: string | null }): SafeHtml {
+export function signedInBody(view: {
+  csrf: string;
+  email: string;
+  name: string | null;
+  /** Link to the account page (passkeys). */
+  account?: boolean;
+}): SafeHtml {
   return html`<h1>You are signed in</h1>
     <p class="lead">
       Signed in as
@@ -166,6 +195,7 @@ export function signedInBody(view: { csrf: string; email: string; name: string |
       >${view.name === null ? '' : html` <span class="muted">(${view.email})</span>`}.
     </p>
     <p class="note">Go back to the application to carry on, or sign out here.</p>
+    ${view.account ? html`<p class="note"><a href="/account">Manage your passkeys</a></p>` : ''}
     <form method="post" action="/signout" class="form">
       ${hiddenFields({ csrf: view.csrf })}
       <div class="actions">

@@ -25,6 +25,7 @@ import { debuggerRoutes } from './routes/debugger.js';
 import { oauthRoutes } from '../oauth/routes.js';
 import { oidcRoutes } from '../oidc/routes.js';
 import { signInRoutes } from '../signin/routes.js';
+import { passkeyRoutes } from '../passkeys/routes.js';
 import { UsageError } from '../cli/args.js';
 import type { ServerConfig } from './config.js';
 
@@ -289,6 +290,7 @@ async function registerAll(app: FastifyInstance, ctx: ServerContext): Promise<Fa
   // Each plugin parses its own form bodies in its own scope (like the OAuth plugin).
   await app.register(oidcRoutes, { ctx });
   await app.register(signInRoutes, { ctx });
+  await app.register(passkeyRoutes, { ctx });
   await app.register(debuggerRoutes, { ctx });
   return app;
 }

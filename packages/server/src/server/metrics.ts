@@ -26,6 +26,8 @@ export interface ServerMetrics {
    * link_pending, or a failure reason (an ERR_UPSTREAM_* code, domain_not_allowed, …).
    */
   readonly federatedSignIns: Counter<'idp' | 'result'>;
+  /** Passkey sign-ins by result: success, throttled, or the refusal's reason (counter_regressed, …). */
+  readonly passkeySignIns: Counter<'result'>;
   /** Authorization requests by outcome: code, login, consent, or the OAuth error code sent back. */
   readonly authorizations: Counter<'result'>;
   /** Sessions ended by reason: logout, user_deleted, user_disabled. */
@@ -93,6 +95,12 @@ export function createMetrics(
     labelNames: ['idp', 'result'] as const,
     registers: [registry],
   });
+  const passkeySignIns = new Counter({
+    name: 'tessera_passkey_signins_total',
+    help: 'Passkey sign-ins by result (success, throttled, or why one was refused).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
   const authorizations = new Counter({
     name: 'tessera_authorizations_total',
     help: 'Authorization requests by outcome (code, login, consent, or the OAuth error code).',
@@ -151,6 +159,7 @@ export function createMetrics(
     introspections,
     signIns,
     federatedSignIns,
+    passkeySignIns,
     authorizations,
     sessionsEnded,
     observeKeys(source) {

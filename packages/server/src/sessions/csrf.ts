@@ -30,6 +30,9 @@ function mac(ctx: ServerContext, browser: string, purpose: string): string {
   return createHmac('sha256', csrfKey(ctx)).update(`${purpose}\0${browser}`).digest('base64url');
 }
 
+/** Cookie values set during a request that arrived without one. */
+const issued = new WeakMap<FastifyRequest, string>();
+
 /**
  * The token for a form's hidden `csrf` field; sets the browser cookie when it has none.
  *
@@ -42,11 +45,14 @@ export function csrfToken(
   reply: FastifyReply,
   purpose: string,
 ): string {
-  let browser = readCookie(ctx, request, CSRF_COOKIE);
+  let browser = issued.get(request) ?? readCookie(ctx, request, CSRF_COOKIE);
   if (browser === undefined || browser.length !== 43) {
     browser = randomToken(32);
     // A session cookie (no Max-Age): it only needs to outlive the form.
     writeCookie(ctx, reply, CSRF_COOKIE, browser, undefined);
+    // A page with several forms (sign-in with a passkey section, the account page) asks more than once:
+    // every token of this response must be bound to the one cookie it sets.
+    issued.set(request, browser);
   }
   return mac(ctx, browser, purpose);
 }

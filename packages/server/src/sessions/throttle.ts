@@ -109,6 +109,26 @@ async function count(
   return { scope, retryAfterMs: delay };
 }
 
+/**
+ * The running lock on an IP alone: for sign-ins that name no account up front (passkeys), whose failures
+ * count against the same per-IP budget as passwords, so switching method buys an attacker no guesses.
+ *
+ * @example const lock = await checkIpThrottle(ctx, request.ip);
+ */
+export async function checkIpThrottle(ctx: ServerContext, ip: string): Promise<ThrottleLock | undefined> {
+  const { count: locked, resetMs } = await ctx.ephemeral.peek(`${throttleKeys('', ip).ip}:lock`);
+  return locked === 0 ? undefined : { scope: 'ip', retryAfterMs: resetMs };
+}
+
+/**
+ * Count one failure against an IP only (see checkIpThrottle); returns the lock it started, if any.
+ *
+ * @example const lock = await recordIpFailure(ctx, request.ip);
+ */
+export async function recordIpFailure(ctx: ServerContext, ip: string): Promise<ThrottleLock | undefined> {
+  return count(ctx, throttleKeys('', ip).ip, IP_WINDOW_MS, IP_FREE_FAILURES, 'ip');
+}
+
 /** A success clears the account's failures and lock (never the IP's). */
 export async function recordSuccess(ctx: ServerContext, keys: ThrottleKeys): Promise<void> {
   await Promise.all([

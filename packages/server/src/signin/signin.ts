@@ -12,10 +12,11 @@ import {
 } from '../sessions/throttle.js';
 import { hashPassword, verifyPassword } from '../users/password.js';
 import { sendErrorPage, sendSignedInPage, sendSignedOutPage, sendSignInPage } from '../pages/index.js';
+import { passkeyIdentity } from '../passkeys/settings.js';
 import { EXPIRED_SIGNIN, formOf } from './errors.js';
-import { signInProviders } from '../federation/signin.js';
 import { completePendingLink } from '../federation/linking.js';
 import type { InteractionFlow } from './flow.js';
+import { signInChoices } from './page-view.js';
 
 /** One answer for every way a password sign-in fails (user enumeration, OWASP Authentication Cheat Sheet). */
 export const SIGNIN_FAILED = 'Email or password is incorrect.';
@@ -40,8 +41,7 @@ export async function showSignIn(
     const view = id === undefined ? undefined : await flow.load(ctx, id);
     if (view === undefined) return sendErrorPage(reply, 400, EXPIRED_SIGNIN);
     return sendSignInPage(reply, 200, {
-      ...(await signInProviders(ctx)),
-      csrf: csrfToken(ctx, request, reply, 'signin'),
+      ...(await signInChoices(ctx, request, reply)),
       interaction: view.id,
       clientId: view.clientId,
       returnTo: view.redirectUri,
@@ -54,11 +54,9 @@ export async function showSignIn(
       csrf: csrfToken(ctx, request, reply, 'signout'),
       email: active.user.email,
       name: active.user.name,
+      account: passkeyIdentity(ctx.config.issuer) !== undefined,
     });
-  return sendSignInPage(reply, 200, {
-    ...(await signInProviders(ctx)),
-    csrf: csrfToken(ctx, request, reply, 'signin'),
-  });
+  return sendSignInPage(reply, 200, await signInChoices(ctx, request, reply));
 }
 
 type Outcome = 'success' | 'failure' | 'disabled';
@@ -84,11 +82,9 @@ export async function submitSignIn(
   }
   const email = (form.get('username') ?? '').trim();
   const password = form.get('password') ?? '';
-  const providers = await signInProviders(ctx);
-  const again = (status: number, error: string) =>
+  const again = async (status: number, error: string) =>
     sendSignInPage(reply, status, {
-      ...providers,
-      csrf: csrfToken(ctx, request, reply, 'signin'),
+      ...(await signInChoices(ctx, request, reply)),
       ...(id !== undefined && { interaction: id }),
       ...(clientId !== undefined && { clientId }),
       ...(returnTo !== undefined && { returnTo }),

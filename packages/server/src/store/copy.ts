@@ -15,6 +15,7 @@ export interface CopyStoreResult {
   sessions: number;
   identityProviders: number;
   identityLinks: number;
+  passkeys: number;
   skipped: number;
 }
 
@@ -23,8 +24,8 @@ const PAGE = 1000;
 /**
  * Copies everything that still matters from `from` to `to`: keys (encrypted blobs untouched, so the KEK must
  * stay the same), clients, live refresh families with their tokens, unexpired revocations, unexpired opaque
- * tokens, users, remembered consents, live sessions (so nobody is signed out by the move), identity providers
- * (their secrets stay encrypted under the same KEK) and their links, and the audit log.
+ * tokens, users and their passkeys, remembered consents, live sessions (so nobody is signed out by the move),
+ * identity providers (their secrets stay encrypted under the same KEK) and their links, and the audit log.
  * Single-use ids, leases, authorization codes and pending requests (PAR, interactions, set-password links)
  * live seconds to minutes and are not copied: a flow in progress during the copy simply starts again.
  * Records the target
@@ -50,6 +51,7 @@ export async function copyStore(from: Store, to: Store, now: number): Promise<Co
     sessions: 0,
     identityProviders: 0,
     identityLinks: 0,
+    passkeys: 0,
     skipped: 0,
   };
   const attempt = async (write: () => Promise<unknown>): Promise<boolean> => {
@@ -92,7 +94,12 @@ export async function copyStore(from: Store, to: Store, now: number): Promise<Co
     if (await attempt(() => to.insertOpaqueToken(token))) result.opaqueTokens++;
   }
 
-  for (const user of await from.listUsers()) if (await attempt(() => to.createUser(user))) result.users++;
+  for (const user of await from.listUsers()) {
+    if (await attempt(() => to.createUser(user))) result.users++;
+    // Counters carry over as they are: a cloned authenticator stays detectable after the move.
+    for (const passkey of await from.listUserPasskeys(user.id))
+      if (await attempt(() => to.createPasskey(passkey))) result.passkeys++;
+  }
   // The Store contract has no way to enumerate consents or sessions (the server never needs to); the SQL
   // stores add listings for this copy. A source without them (memory) has nothing worth moving anyway.
   if (hasSignInListing(from)) {

@@ -6,6 +6,7 @@ import {
   type ConsentRecord,
   type IdentityLinkRecord,
   type IdentityProviderRecord,
+  type PasskeyRecord,
   type PendingRecord,
   type SessionRecord,
   type UserRecord,
@@ -45,6 +46,7 @@ export function createMemoryStore(): Store {
   const pending = new Map<string, PendingRecord>(); // `${kind}\0${hash}`
   const providers = new Map<string, IdentityProviderRecord>();
   const links = new Map<string, IdentityLinkRecord>(); // `${providerId}\0${subject}`
+  const passkeys = new Map<string, PasskeyRecord>();
   let revocationSeq = 0;
   let closed = false;
 
@@ -376,6 +378,7 @@ export function createMemoryStore(): Store {
       for (const [sid, session] of sessions) if (session.userId === id) sessions.delete(sid);
       for (const [key, consent] of consents) if (consent.userId === id) consents.delete(key);
       for (const [key, link] of links) if (link.userId === id) links.delete(key);
+      for (const [key, passkey] of passkeys) if (passkey.userId === id) passkeys.delete(key);
       return true;
     },
 
@@ -536,6 +539,33 @@ export function createMemoryStore(): Store {
             a.createdAt - b.createdAt || (a.providerId + a.subject < b.providerId + b.subject ? -1 : 1),
         )
         .map(copy);
+    },
+    // Passkeys
+    async createPasskey(passkey) {
+      if (passkeys.has(passkey.id)) throw new StoreConflictError('passkey already registered');
+      passkeys.set(passkey.id, copy(passkey));
+    },
+    async getPasskey(id) {
+      const passkey = passkeys.get(id);
+      return passkey === undefined ? undefined : copy(passkey);
+    },
+    async listUserPasskeys(userId) {
+      return [...passkeys.values()]
+        .filter((p) => p.userId === userId)
+        .sort((a, b) => byCreated(a, b, a.id, b.id))
+        .map(copy);
+    },
+    async usePasskey(id, counter, backedUp, now) {
+      // Check and write with no await between them: the same single step as the SQL stores' UPDATE … WHERE.
+      const passkey = passkeys.get(id);
+      if (passkey === undefined) return false;
+      if (!(passkey.counter < counter || (passkey.counter === 0 && counter === 0))) return false;
+      passkeys.set(id, { ...passkey, counter, backedUp, lastUsedAt: now });
+      return true;
+    },
+    async deletePasskey(userId, id) {
+      if (passkeys.get(id)?.userId !== userId) return false;
+      return passkeys.delete(id);
     },
 
     // Leases

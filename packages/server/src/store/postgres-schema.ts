@@ -218,7 +218,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'federation',
     // Upstream identity providers (issue 16): providers, (provider, upstream sub) → user links, the `idp` of
-    // sessions and codes (existing ones were password sign-ins: `local`), and two new pending kinds.
+    // sessions and codes (existing ones were password sign-ins: `local`). The CHECK on pending kinds goes, as
+    // in SQLite (where it cannot be altered): the application's PendingKind type is the list of kinds.
     sql: `
       CREATE TABLE identity_providers (
         id TEXT PRIMARY KEY,
@@ -241,9 +242,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX identity_links_user ON identity_links (user_id);
       ALTER TABLE sessions ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
       ALTER TABLE auth_codes ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
-      ALTER TABLE pending DROP CONSTRAINT pending_kind_check;
-      ALTER TABLE pending ADD CONSTRAINT pending_kind_check
-        CHECK (kind IN ('par', 'interaction', 'set_password', 'idp_signin', 'idp_link', 'idp_continue'));
+      ALTER TABLE pending DROP CONSTRAINT IF EXISTS pending_kind_check;
+    `,
+  },
+  {
+    version: 7,
+    name: 'passkeys',
+    // WebAuthn credentials (issue 16); their challenges and enrolment links are pending records.
+    sql: `
+      CREATE TABLE passkeys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        counter BIGINT NOT NULL,
+        transports TEXT NOT NULL,
+        backed_up BOOLEAN NOT NULL,
+        name TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT
+      );
+      CREATE INDEX passkeys_user ON passkeys (user_id);
     `,
   },
 ];

@@ -25,6 +25,8 @@ import {
   keyToRow,
   opaqueFromRow,
   opaqueToRow,
+  passkeyFromRow,
+  passkeyToRow,
   pendingFromRow,
   pendingToRow,
   refreshTokenFromRow,
@@ -479,6 +481,7 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store & SignInListi
         await query('DELETE FROM sessions WHERE user_id = $1', [id], c);
         await query('DELETE FROM consents WHERE user_id = $1', [id], c);
         await query('DELETE FROM identity_links WHERE user_id = $1', [id], c);
+        await query('DELETE FROM passkeys WHERE user_id = $1', [id], c);
         return true;
       }),
 
@@ -614,6 +617,22 @@ function createPostgresStore(pool: pg.Pool, schema: string): Store & SignInListi
             [userId],
           )
       ).map(identityLinkFromRow),
+    createPasskey: async (passkey) => void (await insert('passkeys', passkeyToRow(passkey))),
+    getPasskey: async (id) =>
+      optional(await one('SELECT * FROM passkeys WHERE id = $1', [id]), passkeyFromRow),
+    listUserPasskeys: async (userId) =>
+      (await rows('SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id', [userId])).map(
+        passkeyFromRow,
+      ),
+    // WebAuthn §6.1.1: one conditional statement; the row lock makes a racing twin see the new counter.
+    usePasskey: async (id, counter, backedUp, now) =>
+      (await count(
+        `UPDATE passkeys SET counter = $2, backed_up = $3, last_used_at = $4
+         WHERE id = $1 AND (counter < $2 OR (counter = 0 AND $2 = 0))`,
+        [id, counter, backedUp, now],
+      )) === 1,
+    deletePasskey: async (userId, id) =>
+      (await count('DELETE FROM passkeys WHERE id = $1 AND user_id = $2', [id, userId])) === 1,
   };
 }
 

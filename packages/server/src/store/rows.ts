@@ -13,6 +13,7 @@ import type {
   KeyState,
   OpaqueTokenRecord,
   PendingKind,
+  PasskeyRecord,
   PendingRecord,
   RefreshFamilyRecord,
   RefreshTokenRecord,
@@ -460,6 +461,34 @@ export function identityLinkFromRow(r: Row): IdentityLinkRecord {
     subject: str(r.subject),
     userId: str(r.user_id),
     createdAt: num(r.created_at),
+  };
+}
+
+export function passkeyToRow(p: PasskeyRecord): Row {
+  return {
+    id: p.id,
+    user_id: p.userId,
+    public_key: p.publicKey,
+    counter: p.counter,
+    transports: JSON.stringify(p.transports),
+    backed_up: flag(p.backedUp),
+    name: p.name,
+    created_at: p.createdAt,
+    last_used_at: p.lastUsedAt,
+  };
+}
+
+export function passkeyFromRow(r: Row): PasskeyRecord {
+  return {
+    id: str(r.id),
+    userId: str(r.user_id),
+    publicKey: str(r.public_key),
+    counter: num(r.counter),
+    transports: list(r.transports),
+    backedUp: bool(r.backed_up),
+    name: str(r.name),
+    createdAt: num(r.created_at),
+    lastUsedAt: numOrNull(r.last_used_at),
   };
 }
 

@@ -224,8 +224,10 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'federation',
     // Upstream identity providers (issue 16): providers, (provider, upstream sub) → user links, the `idp` of
-    // sessions and codes (existing ones were password sign-ins: `local`), and two new pending kinds. SQLite
-    // cannot alter a CHECK constraint, so the pending table is rebuilt with its rows.
+    // sessions and codes (existing ones were password sign-ins: `local`). The pending table is rebuilt
+    // without its CHECK on `kind`: SQLite cannot alter a CHECK, and each new kind of pending record (the
+    // federation's here, the passkeys' next) would otherwise need this rebuild again; the application's
+    // PendingKind type is the list of kinds.
     sql: `
       CREATE TABLE identity_providers (
         id TEXT PRIMARY KEY,
@@ -248,8 +250,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX identity_links_user ON identity_links (user_id);
       ALTER TABLE sessions ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
       ALTER TABLE auth_codes ADD COLUMN idp TEXT NOT NULL DEFAULT 'local';
-      CREATE TABLE pending_new (
-        kind TEXT NOT NULL CHECK (kind IN ('par', 'interaction', 'set_password', 'idp_signin', 'idp_link', 'idp_continue')),
+      CREATE TABLE pending_rebuilt (
+        kind TEXT NOT NULL,
         hash TEXT NOT NULL,
         owner TEXT NOT NULL,
         data TEXT NOT NULL,
@@ -257,10 +259,30 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         expires_at INTEGER NOT NULL,
         PRIMARY KEY (kind, hash)
       ) WITHOUT ROWID;
-      INSERT INTO pending_new SELECT kind, hash, owner, data, created_at, expires_at FROM pending;
+      INSERT INTO pending_rebuilt (kind, hash, owner, data, created_at, expires_at)
+        SELECT kind, hash, owner, data, created_at, expires_at FROM pending;
       DROP TABLE pending;
-      ALTER TABLE pending_new RENAME TO pending;
+      ALTER TABLE pending_rebuilt RENAME TO pending;
       CREATE INDEX pending_expires ON pending (expires_at);
+    `,
+  },
+  {
+    version: 7,
+    name: 'passkeys',
+    // WebAuthn credentials (issue 16); their challenges and enrolment links are pending records.
+    sql: `
+      CREATE TABLE passkeys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        counter INTEGER NOT NULL,
+        transports TEXT NOT NULL,
+        backed_up INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+      );
+      CREATE INDEX passkeys_user ON passkeys (user_id);
     `,
   },
 ];

@@ -25,6 +25,8 @@ import {
   keyToRow,
   opaqueFromRow,
   opaqueToRow,
+  passkeyFromRow,
+  passkeyToRow,
   pendingFromRow,
   pendingToRow,
   refreshTokenFromRow,
@@ -222,6 +224,15 @@ function createSQLiteStore(db: Database.Database): Store & SignInListing {
     takePending: q('DELETE FROM pending WHERE kind = ? AND hash = ? RETURNING *'),
     deletePending: q('DELETE FROM pending WHERE kind = ? AND hash = ?'),
     purgePending: q('DELETE FROM pending WHERE expires_at <= ?'),
+    getPasskey: q('SELECT * FROM passkeys WHERE id = ?'),
+    listUserPasskeys: q('SELECT * FROM passkeys WHERE user_id = ? ORDER BY created_at, id'),
+    // WebAuthn §6.1.1: one conditional statement, so two assertions with the same counter cannot both pass.
+    usePasskey: q(
+      `UPDATE passkeys SET counter = @counter, backed_up = @backedUp, last_used_at = @now
+       WHERE id = @id AND (counter < @counter OR (counter = 0 AND @counter = 0))`,
+    ),
+    deletePasskey: q('DELETE FROM passkeys WHERE id = ? AND user_id = ?'),
+    deleteUserPasskeys: q('DELETE FROM passkeys WHERE user_id = ?'),
   };
 
   const inserts = new Map<string, Statement>();
@@ -303,6 +314,7 @@ function createSQLiteStore(db: Database.Database): Store & SignInListing {
     s.deleteUserSessions.run(id);
     s.deleteUserConsents.run(id);
     s.deleteUserLinks.run(id);
+    s.deleteUserPasskeys.run(id);
     return true;
   });
 
@@ -470,6 +482,12 @@ function createSQLiteStore(db: Database.Database): Store & SignInListing {
           identityLinkFromRow,
         ),
       ),
+    createPasskey: (passkey) => run(() => insert('passkeys', passkeyToRow(passkey))),
+    getPasskey: (id) => run(() => optional(s.getPasskey.get(id), passkeyFromRow)),
+    listUserPasskeys: (userId) => run(() => (s.listUserPasskeys.all(userId) as Row[]).map(passkeyFromRow)),
+    usePasskey: (id, counter, backedUp, now) =>
+      run(() => s.usePasskey.run({ id, counter, backedUp: backedUp ? 1 : 0, now }).changes === 1),
+    deletePasskey: (userId, id) => run(() => s.deletePasskey.run(id, userId).changes === 1),
   };
 }
 

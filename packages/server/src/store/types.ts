@@ -318,7 +318,7 @@ export interface UserStore {
    * Rejects with StoreConflictError when the new email belongs to another user.
    */
   updateUser(user: UserRecord): Promise<boolean>;
-  /** Delete the user and their sessions, consents and identity links. Returns true if a user was deleted. */
+  /** Delete the user and their sessions, consents, identity links and passkeys. Returns true if a user was deleted. */
   deleteUser(id: string): Promise<boolean>;
 }
 
@@ -433,9 +433,20 @@ export interface ConsentStore {
  * authorization request waiting for sign-in or consent (`interaction`), a one-time set-password link
  * (`set_password`), a sign-in sent to an upstream identity provider (`idp_signin`: state, nonce and PKCE
  * verifier), a federated identity waiting for its local user to sign in before it is linked (`idp_link`),
- * a finished upstream sign-in handing its waiting request back in a fresh navigation (`idp_continue`).
+ * a finished upstream sign-in handing its waiting request back in a fresh navigation (`idp_continue`), a
+ * WebAuthn challenge (`passkey_challenge`), a passkey enrolment link (`passkey_link`).
  */
-export type PendingKind = 'par' | 'interaction' | 'set_password' | 'idp_signin' | 'idp_link' | 'idp_continue';
+export type PendingKind =
+  | 'par'
+  | 'interaction'
+  | 'set_password'
+  | 'idp_signin'
+  | 'idp_link'
+  | 'idp_continue'
+  /** A WebAuthn challenge waiting for its answer (passkeys/challenges.ts), keyed by the browser's cookie. */
+  | 'passkey_challenge'
+  /** A one-time passkey enrolment link (passkeys/links.ts). */
+  | 'passkey_link';
 
 export interface PendingRecord {
   /** SHA-256 of the random handle (the request_uri's tail, the interaction id, the link token). */
@@ -507,6 +518,45 @@ export interface IdentityProviderStore {
   listIdentityLinks(userId?: string): Promise<IdentityLinkRecord[]>;
 }
 
+/**
+ * A passkey (WebAuthn public-key credential, W3C WebAuthn Level 3 §6.1) registered to a user. Only public
+ * data: the private key never leaves the authenticator.
+ */
+export interface PasskeyRecord {
+  /** The credential id, base64url; unique across all users. */
+  id: string;
+  userId: string;
+  /** The COSE_Key public key (RFC 9052 §7), base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter at the last accepted use (§6.1.1); 0 for authenticators without one. */
+  counter: number;
+  /** Transport hints for the browser (`internal`, `usb`, `hybrid`, …). */
+  transports: string[];
+  /** The backup-state flag (BS, §6.1): the credential is synced to other devices. */
+  backedUp: boolean;
+  /** The user's label for it. */
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface PasskeyStore {
+  /** Rejects with StoreConflictError if the credential id exists (for any user). */
+  createPasskey(passkey: PasskeyRecord): Promise<void>;
+  getPasskey(id: string): Promise<PasskeyRecord | undefined>;
+  /** A user's passkeys, oldest first. */
+  listUserPasskeys(userId: string): Promise<PasskeyRecord[]>;
+  /**
+   * Record an accepted assertion in one conditional step: the counter moves to `counter` (and `lastUsedAt`,
+   * `backedUp` are set) only if the stored counter is lower, or both are 0 (an authenticator without a
+   * counter). Of two racing assertions carrying the same counter, one gets true and the other false (a cloned
+   * authenticator, WebAuthn §6.1.1).
+   */
+  usePasskey(id: string, counter: number, backedUp: boolean, now: number): Promise<boolean>;
+  /** Delete one of `userId`'s passkeys (never another user's). Returns true if one was deleted. */
+  deletePasskey(userId: string, id: string): Promise<boolean>;
+}
+
 /** Everything the server persists. */
 export interface Store
   extends
@@ -523,7 +573,8 @@ export interface Store
     AuthCodeStore,
     ConsentStore,
     PendingStore,
-    IdentityProviderStore {
+    IdentityProviderStore,
+    PasskeyStore {
   /** 'memory', 'sqlite' or 'postgres'. */
   readonly kind: string;
   /** A cheap round trip, for /readyz. Rejects when the store is unreachable. */

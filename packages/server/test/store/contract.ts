@@ -10,6 +10,7 @@ import {
   type ClientRecord,
   type KeyRecord,
   type OpaqueTokenRecord,
+  type PasskeyRecord,
   type PendingRecord,
   type RefreshFamilyRecord,
   type RefreshTokenRecord,
@@ -171,6 +172,21 @@ export function pendingFixture(hash: string, overrides: Partial<PendingRecord> =
     data: JSON.stringify({ redirect_uri: 'https://app.example/cb' }),
     createdAt: T0,
     expiresAt: T0 + 60_000,
+    ...overrides,
+  };
+}
+
+export function passkeyFixture(id: string, overrides: Partial<PasskeyRecord> = {}): PasskeyRecord {
+  return {
+    id,
+    userId: 'u1',
+    publicKey: 'pQECAyYgASFYIBx',
+    counter: 0,
+    transports: ['internal', 'hybrid'],
+    backedUp: false,
+    name: 'Laptop',
+    createdAt: T0,
+    lastUsedAt: null,
     ...overrides,
   };
 }
@@ -1179,6 +1195,97 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             results.find((r) => r !== undefined),
             pendingFixture('h1', { kind: 'set_password', owner: 'u1' }),
           );
+        }),
+      );
+    });
+
+    describe('passkeys (schema step 7)', () => {
+      it(
+        'create, get, list per user oldest first; a credential id is unique across users',
+        withStore(async (store) => {
+          const a = passkeyFixture('cred-a', { backedUp: true, lastUsedAt: T0 + 5 });
+          const b = passkeyFixture('cred-b', { createdAt: T0 - 1, transports: [] });
+          await store.createPasskey(a);
+          await store.createPasskey(b);
+          await store.createPasskey(passkeyFixture('cred-c', { userId: 'u2' }));
+          await assert.rejects(store.createPasskey(passkeyFixture('cred-a', { userId: 'u2' })), isConflict);
+          assert.deepEqual(await store.getPasskey('cred-a'), a);
+          assert.equal(await store.getPasskey('CRED-A'), undefined, 'ids compare exactly');
+          assert.deepEqual(await store.listUserPasskeys('u1'), [b, a]);
+          assert.deepEqual(await store.listUserPasskeys('nobody'), []);
+        }),
+      );
+
+      it(
+        'usePasskey moves the counter only forwards; an equal or lower counter is refused and changes nothing',
+        withStore(async (store) => {
+          await store.createPasskey(passkeyFixture('cred', { counter: 5 }));
+          assert.equal(await store.usePasskey('cred', 5, true, T0 + 1), false, 'equal counter');
+          assert.equal(await store.usePasskey('cred', 4, true, T0 + 1), false, 'lower counter');
+          assert.deepEqual(await store.getPasskey('cred'), passkeyFixture('cred', { counter: 5 }));
+          assert.equal(await store.usePasskey('cred', 6, true, T0 + 2), true);
+          assert.deepEqual(
+            await store.getPasskey('cred'),
+            passkeyFixture('cred', { counter: 6, backedUp: true, lastUsedAt: T0 + 2 }),
+          );
+          assert.equal(await store.usePasskey('cred', 0, false, T0 + 3), false, 'back to zero');
+          assert.equal(await store.usePasskey('missing', 9, false, T0), false);
+        }),
+      );
+
+      it(
+        'an authenticator without a counter (0 and 0) is accepted every time, but never after a counter was seen',
+        withStore(async (store) => {
+          await store.createPasskey(passkeyFixture('zero'));
+          assert.equal(await store.usePasskey('zero', 0, false, T0 + 1), true);
+          assert.equal(await store.usePasskey('zero', 0, false, T0 + 2), true);
+          assert.equal((await store.getPasskey('zero'))?.lastUsedAt, T0 + 2);
+          assert.equal(await store.usePasskey('zero', 1, false, T0 + 3), true);
+          assert.equal(await store.usePasskey('zero', 0, false, T0 + 4), false);
+        }),
+      );
+
+      it(
+        'of 20 concurrent uses with the same counter exactly one passes (a cloned authenticator racing)',
+        withStore(async (store) => {
+          await store.createPasskey(passkeyFixture('cred', { counter: 10 }));
+          const results = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => store.usePasskey('cred', 11, false, T0 + i)),
+          );
+          assert.equal(results.filter(Boolean).length, 1);
+          assert.equal((await store.getPasskey('cred'))?.counter, 11);
+        }),
+      );
+
+      it(
+        "deletePasskey deletes only the named user's credential; deleteUser deletes all of theirs",
+        withStore(async (store) => {
+          await store.createUser(userFixture('u1', { email: 'one@example.com' }));
+          await store.createUser(userFixture('u2', { email: 'two@example.com' }));
+          await store.createPasskey(passkeyFixture('a1'));
+          await store.createPasskey(passkeyFixture('a2'));
+          await store.createPasskey(passkeyFixture('b1', { userId: 'u2' }));
+          assert.equal(await store.deletePasskey('u2', 'a1'), false, "another user's credential");
+          assert.ok(await store.getPasskey('a1'));
+          assert.equal(await store.deletePasskey('u1', 'a1'), true);
+          assert.equal(await store.deletePasskey('u1', 'a1'), false);
+          assert.equal(await store.deleteUser('u1'), true);
+          assert.equal(await store.getPasskey('a2'), undefined, 'went with the user');
+          assert.deepEqual(await store.listUserPasskeys('u1'), []);
+          assert.ok(await store.getPasskey('b1'), "nobody else's");
+        }),
+      );
+
+      it(
+        'the passkey pending kinds are stored and taken like the others',
+        withStore(async (store) => {
+          const challenge = pendingFixture('c1', { kind: 'passkey_challenge', owner: '' });
+          const link = pendingFixture('c1', { kind: 'passkey_link', owner: 'u1' });
+          await store.insertPending(challenge);
+          await store.insertPending(link);
+          assert.deepEqual(await store.takePending('passkey_challenge', 'c1', T0), challenge);
+          assert.equal(await store.takePending('passkey_challenge', 'c1', T0), undefined);
+          assert.deepEqual(await store.getPending('passkey_link', 'c1', T0), link);
         }),
       );
     });

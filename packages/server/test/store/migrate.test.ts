@@ -95,6 +95,17 @@ async function seedSource(path: string): Promise<void> {
     userFixture('u1', { email: 'Ann@Example.com', passwordHash: 'phc', createdAt: NOW - 9 }),
   );
   await store.createUser(userFixture('u2', { disabled: true, createdAt: NOW - 8 }));
+  await store.createPasskey({
+    id: 'cred-1',
+    userId: 'u1',
+    publicKey: 'pQECAyYgASFYIA',
+    counter: 7,
+    transports: ['internal'],
+    backedUp: false,
+    name: 'Laptop',
+    createdAt: NOW - 9,
+    lastUsedAt: NOW - 3,
+  });
   await store.grantConsent('u1', 'web', ['openid', 'profile'], NOW - 7);
   await store.grantConsent('u2', 'web', ['openid'], NOW - 6);
   const session = { createdAt: NOW - 5, idleExpiresAt: NOW + HOUR, absoluteExpiresAt: NOW + 24 * HOUR };
@@ -130,6 +141,7 @@ describe(`tessera migrate: SQLite -> ${url ? 'PostgreSQL' : 'SQLite (PostgreSQL 
       sessions: 1,
       identityProviders: 0,
       identityLinks: 0,
+      passkeys: 1,
       skipped: 0,
     });
 
@@ -152,6 +164,7 @@ describe(`tessera migrate: SQLite -> ${url ? 'PostgreSQL' : 'SQLite (PostgreSQL 
       assert.equal(await dst.getOpaqueToken('o-dead'), undefined);
       assert.deepEqual(await dst.listUsers(), await src.listUsers());
       assert.equal((await dst.getUserByEmail('ann@example.com'))?.id, 'u1', 'email still unique by case');
+      assert.deepEqual(await dst.listUserPasskeys('u1'), await src.listUserPasskeys('u1'), 'counter kept');
       assert.deepEqual(await dst.getConsent('u1', 'web'), await src.getConsent('u1', 'web'));
       assert.deepEqual(await dst.getConsent('u2', 'web'), await src.getConsent('u2', 'web'));
       assert.deepEqual(await dst.getSession('s-live'), await src.getSession('s-live'));
@@ -183,7 +196,8 @@ describe(`tessera migrate: SQLite -> ${url ? 'PostgreSQL' : 'SQLite (PostgreSQL 
     assert.equal(counts.users, 0);
     assert.equal(counts.consents, 0);
     assert.equal(counts.sessions, 0);
-    assert.ok(counts.skipped >= 12, `skipped ${counts.skipped}`);
+    assert.equal(counts.passkeys, 0);
+    assert.ok(counts.skipped >= 13, `skipped ${counts.skipped}`);
     const check = await openStore(to, { dataDir: dir });
     try {
       assert.equal((await check.listKeys()).length, 2);

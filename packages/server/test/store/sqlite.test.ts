@@ -108,11 +108,16 @@ describe('sqlite: CLI and server on one file', () => {
       `INSERT INTO clients (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
     ).run(Object.fromEntries(columns.map((c) => [c, legacy[c]])));
     // A build with the exchange step but not yet the DPoP step (4), as when the branches land apart.
-    const withGap = SQLITE_MIGRATIONS.filter((m) => m.version !== 4 && m.version <= 5);
+    const upTo5 = SQLITE_MIGRATIONS.filter((m) => m.version <= 5);
+    const withGap = upTo5.filter((m) => m.version !== 4);
     assert.deepEqual(migrateSQLite(v3, withGap), ['exchange']);
     // Numbers may have gaps: a step numbered below one already applied is still applied, once.
-    assert.deepEqual(migrateSQLite(v3, SQLITE_MIGRATIONS.slice(0, 5)), ['dpop']);
-    assert.deepEqual(migrateSQLite(v3, SQLITE_MIGRATIONS.slice(0, 5)), []);
+    assert.deepEqual(migrateSQLite(v3, upTo5), ['dpop']);
+    assert.deepEqual(
+      migrateSQLite(v3),
+      SQLITE_MIGRATIONS.filter((m) => m.version > 5).map((m) => m.name),
+    );
+    assert.deepEqual(migrateSQLite(v3), []);
     v3.close();
     const store = await openSQLiteStore({ path });
     try {
@@ -125,7 +130,7 @@ describe('sqlite: CLI and server on one file', () => {
     }
   });
 
-  it('upgrading a version-5 database adds federation (6): pending rows survive the table rebuild, old sessions read idp local', async () => {
+  it('upgrading a version-5 database adds federation (6) and passkeys (7): pending rows survive the table rebuild, old sessions read idp local, the new pending kinds are admitted', async () => {
     const path = freshPath();
     const v5 = new Database(path);
     migrateSQLite(
@@ -135,6 +140,14 @@ describe('sqlite: CLI and server on one file', () => {
     v5.prepare(
       "INSERT INTO pending (kind, hash, owner, data, created_at, expires_at) VALUES ('interaction', 'h1', 'web', '{}', 1, 9999999999999)",
     ).run();
+    // Before the rebuild, the CHECK on kinds refuses a kind it does not list.
+    assert.throws(() =>
+      v5
+        .prepare(
+          "INSERT INTO pending (kind, hash, owner, data, created_at, expires_at) VALUES ('passkey_link', 'h', 'u1', '{}', 1, 2)",
+        )
+        .run(),
+    );
     const session = sessionToRow(sessionFixture('s1'));
     delete session.idp;
     v5.prepare(
@@ -142,14 +155,17 @@ describe('sqlite: CLI and server on one file', () => {
         .map((c) => '@' + c)
         .join(', ')})`,
     ).run(session);
-    assert.deepEqual(migrateSQLite(v5), ['federation']);
+    assert.deepEqual(migrateSQLite(v5), ['federation', 'passkeys']);
     v5.close();
     const store = await openSQLiteStore({ path });
     try {
       assert.equal((await store.takePending('interaction', 'h1', 2))?.owner, 'web');
       assert.equal((await store.getSession('s1'))?.idp, 'local');
-      await store.insertPending({ ...pendingFixture('h2'), kind: 'idp_signin' });
-      assert.ok(await store.getPending('idp_signin', 'h2', 1));
+      for (const kind of ['idp_signin', 'passkey_link'] as const) {
+        await store.insertPending({ ...pendingFixture(kind), kind });
+        assert.ok(await store.getPending(kind, kind, 1));
+      }
+      assert.equal(await store.purgePending(0), 0, 'the expiry index answers');
     } finally {
       await store.close();
     }

@@ -15,10 +15,10 @@ Copies Tessera's state to another store, for example an embedded SQLite deployme
 
 Copied: signing keys (their private parts stay encrypted exactly as they are), clients, live
 refresh families with their tokens (used tokens stay used, so reuse detection keeps working),
-unexpired revocations, unexpired opaque access tokens, users, remembered consents, live sign-in
-sessions and the audit log. Not copied: single-use ids (client-assertion jti; they expire within
-minutes), leases, authorization codes and pending sign-in requests (seconds to minutes; a sign-in
-in progress during the copy starts again).
+unexpired revocations, unexpired opaque access tokens, users and their passkeys, remembered
+consents, live sign-in sessions and the audit log. Not copied: single-use ids (client-assertion
+jti; they expire within minutes), leases, authorization codes and pending sign-in requests
+(seconds to minutes; a sign-in in progress during the copy starts again).
 
   --from SPEC       source store (default: the SQLite file in --data-dir)
   --to SPEC         target store; its schema is created or migrated first
@@ -123,6 +123,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
           `  users              ${counts.users}`,
           `  consents           ${counts.consents}`,
           `  sessions           ${counts.sessions}`,
+          `  passkeys           ${counts.passkeys}`,
           `  skipped (present)  ${counts.skipped}`,
           'Next: start tessera with --store set to the target and the same KEK.',
           '',

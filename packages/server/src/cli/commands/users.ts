@@ -8,10 +8,12 @@ import {
   type ServerConfig,
 } from '../../server/config.js';
 import { openCommandState } from '../state.js';
+import { passkeyIdentity } from '../../passkeys/settings.js';
 import { pushRevocation } from '../push-revocation.js';
 import type { Store } from '../../store/types.js';
 import { PasswordPolicyError } from '../../users/password.js';
 import { createSetPasswordLink, SET_PASSWORD_LINK_TTL } from '../../users/links.js';
+import { createPasskeyLink } from '../../passkeys/links.js';
 import {
   createUser,
   deleteUser,
@@ -28,13 +30,15 @@ import {
   type UserView,
 } from '../../users/users.js';
 
-export const summary = 'Create, list, show, disable, enable and delete users; set their passwords';
+export const summary =
+  'Create, list, show, disable, enable and delete users; set their passwords; passkey enrolment links';
 
 /** The storage flags, plus the issuer: set-password links are URLs under it. */
 const CONFIG_FLAGS = [...STORAGE_FLAGS, 'issuer'] as const;
 
 const HELP = `Usage:
   tessera users create --email E [--name N] [--claims JSON] [--email-verified] [--password-stdin]
+                       [--passkey-link]
   tessera users list [--json]
   tessera users show ID|EMAIL [--json]
   tessera users disable ID|EMAIL [--json]
@@ -42,6 +46,7 @@ const HELP = `Usage:
   tessera users delete ID|EMAIL [--json]
   tessera users set-password ID|EMAIL --password-stdin [--json]
   tessera users link ID|EMAIL [--link-ttl 24h] [--json]
+  tessera users passkey-link ID|EMAIL [--link-ttl 24h] [--json]
 
 create options:
   --email E                the user's email (unique, compared case-insensitively)
@@ -53,7 +58,9 @@ create options:
   --email-verified         the email is known to be the user's (the "email_verified" claim)
   --password-stdin         read the password from standard input (one line; on a terminal, end it
                            with Ctrl-D); without it, create prints a one-time set-password link
-  --link-ttl DURATION      how long a set-password link works (create, link; default 24h)
+  --passkey-link           also print a one-time passkey enrolment link (instead of the
+                           set-password link when no password is given: a passkey-only user)
+  --link-ttl DURATION      how long a link works (create, link, passkey-link; default 24h)
   --json                   print JSON
 
 The user's "id" (usr_…) is the "sub" of their tokens; it never changes. Passwords follow NIST SP 800-63B:
@@ -64,7 +71,9 @@ disable and delete end the user's sessions, revoke their refresh tokens, and add
 that stops their JWT access tokens at verifiers following the revocation feed (with --redis, pushed at
 once). enable lets the user sign in again; tokens revoked when they were disabled stay revoked.
 set-password ends the user's browser sessions. link prints a new one-time set-password link
-(earlier links keep working until one is used).
+(earlier links keep working until one is used). passkey-link prints a one-time link
+({issuer}/account/passkey?token=…) whose opener registers one passkey for the user; it needs an
+issuer where browsers allow passkeys (https, or http://localhost).
 
 Options (every subcommand):
 ${configHelp(CONFIG_FLAGS)}
@@ -79,12 +88,13 @@ const OPTIONS = {
   'email-verified': { type: 'boolean' },
   'password-stdin': { type: 'boolean' },
   'link-ttl': { type: 'string' },
+  'passkey-link': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
 /** Which subcommand takes which of its own options; any other is refused, not ignored. */
 const TAKES: Record<string, string[]> = {
-  create: ['email', 'name', 'claims', 'email-verified', 'password-stdin', 'link-ttl'],
+  create: ['email', 'name', 'claims', 'email-verified', 'password-stdin', 'link-ttl', 'passkey-link'],
   list: [],
   show: [],
   disable: [],
@@ -92,8 +102,17 @@ const TAKES: Record<string, string[]> = {
   delete: [],
   'set-password': ['password-stdin'],
   link: ['link-ttl'],
+  'passkey-link': ['link-ttl'],
 };
-const USER_OPTIONS = ['email', 'name', 'claims', 'email-verified', 'password-stdin', 'link-ttl'];
+const USER_OPTIONS = [
+  'email',
+  'name',
+  'claims',
+  'email-verified',
+  'password-stdin',
+  'link-ttl',
+  'passkey-link',
+];
 const READ_ONLY = ['list', 'show'];
 
 function str(values: Record<string, unknown>, name: string): string | undefined {
@@ -155,6 +174,49 @@ function printLink(io: CommandIO, url: string, expiresAt: number): void {
   );
 }
 
+function printPasskeyLink(io: CommandIO, url: string, expiresAt: number): void {
+  io.stdout.write(
+    [
+      `passkey link (one use, until ${new Date(expiresAt).toISOString()}):`,
+      `  ${url}`,
+      'Give it to the user over a channel you trust: whoever opens it adds a passkey to this account.',
+    ].join('\n') + '\n',
+  );
+}
+
+/** Passkeys need an issuer browsers accept as a WebAuthn relying party: refuse a link that could never work. */
+function requirePasskeyIssuer(config: ServerConfig): void {
+  if (passkeyIdentity(config.issuer) === undefined)
+    throw new UserValidationError(
+      `passkeys need an https issuer (or http://localhost); ${config.issuer} cannot be a WebAuthn relying party`,
+    );
+}
+
+async function runPasskeyLink(
+  io: CommandIO,
+  store: Store,
+  config: ServerConfig,
+  key: string,
+  values: Record<string, unknown>,
+) {
+  requirePasskeyIssuer(config);
+  const user = await requireUser(store, key);
+  const ttl = linkTtl(values);
+  const now = Date.now();
+  warnDefaultIssuer(io, config);
+  const url = await createPasskeyLink(store, config.issuer, user.id, ttl, now);
+  await store.appendAudit({
+    at: now,
+    type: 'passkey.link_created',
+    data: { userId: user.id, ttlSeconds: ttl },
+  });
+  const expiresAt = new Date(now + ttl * 1000).toISOString();
+  if (values.json)
+    io.stdout.write(JSON.stringify({ id: user.id, passkey_url: url, passkey_expires_at: expiresAt }) + '\n');
+  else printPasskeyLink(io, url, now + ttl * 1000);
+  return 0;
+}
+
 async function runCreate(io: CommandIO, store: Store, config: ServerConfig, values: Record<string, unknown>) {
   const email = str(values, 'email');
   if (email === undefined) throw new UsageError('--email is required');
@@ -168,7 +230,20 @@ async function runCreate(io: CommandIO, store: Store, config: ServerConfig, valu
   const user = await createUser(store, input, now);
   const view = describeUser(user);
   let link: { url: string; expiresAt: number } | undefined;
-  if (user.passwordHash === null) {
+  let passkey: { url: string; expiresAt: number } | undefined;
+  if (values['passkey-link'] === true) {
+    const ttl = linkTtl(values);
+    warnDefaultIssuer(io, config);
+    passkey = {
+      url: await createPasskeyLink(store, config.issuer, user.id, ttl, now),
+      expiresAt: now + ttl * 1000,
+    };
+    await store.appendAudit({
+      at: now,
+      type: 'passkey.link_created',
+      data: { userId: user.id, ttlSeconds: ttl },
+    });
+  } else if (user.passwordHash === null) {
     const ttl = linkTtl(values);
     warnDefaultIssuer(io, config);
     link = {
@@ -177,18 +252,22 @@ async function runCreate(io: CommandIO, store: Store, config: ServerConfig, valu
     };
   }
   if (values.json) {
-    const out =
-      link === undefined
-        ? view
-        : {
-            ...view,
-            set_password_url: link.url,
-            set_password_expires_at: new Date(link.expiresAt).toISOString(),
-          };
+    const out = {
+      ...view,
+      ...(link !== undefined && {
+        set_password_url: link.url,
+        set_password_expires_at: new Date(link.expiresAt).toISOString(),
+      }),
+      ...(passkey !== undefined && {
+        passkey_url: passkey.url,
+        passkey_expires_at: new Date(passkey.expiresAt).toISOString(),
+      }),
+    };
     io.stdout.write(JSON.stringify(out, null, 2) + '\n');
   } else {
     printUser(io, view);
     if (link !== undefined) printLink(io, link.url, link.expiresAt);
+    if (passkey !== undefined) printPasskeyLink(io, passkey.url, passkey.expiresAt);
   }
   return 0;
 }
@@ -290,7 +369,7 @@ async function runLink(
   return 0;
 }
 
-/** `tessera users create|list|show|disable|enable|delete|set-password|link` */
+/** `tessera users create|list|show|disable|enable|delete|set-password|link|passkey-link` */
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   let values: Record<string, unknown>;
   let positionals: string[];
@@ -325,6 +404,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     );
     if (stray !== undefined) throw new UsageError(`${sub} does not take --${stray}`);
     if (sub === 'create' && str(values, 'email') === undefined) throw new UsageError('--email is required');
+    if (sub === 'passkey-link' || values['passkey-link'] === true) requirePasskeyIssuer(config);
     if (sub === 'set-password' && values['password-stdin'] !== true)
       throw new UsageError('set-password reads the password from standard input: pass --password-stdin');
     linkTtl(values);
@@ -377,6 +457,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
         );
       case 'set-password':
         return await runSetPassword(io, store, key!, values);
+      case 'passkey-link':
+        return await runPasskeyLink(io, store, config, key!, values);
       default:
         return await runLink(io, store, config, key!, values);
     }
