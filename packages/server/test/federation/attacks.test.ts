@@ -15,17 +15,17 @@ import {
   startDownstream,
   type Downstream,
 } from './helpers.js';
-import { startForgedUpstream, type ForgedUpstream } from './forged-upstream.js';
+import { startForgedProvider, type ForgedProvider } from '../helpers/forged-provider.js';
 
 const PASSWORD = 'correct horse battery staple';
 
 describe('federation attacks (hostile upstream, end to end)', () => {
   let ours: Downstream;
-  let evil: ForgedUpstream;
+  let evil: ForgedProvider;
 
   before(async () => {
     ours = await startDownstream();
-    evil = await startForgedUpstream('tessera');
+    evil = await startForgedProvider('tessera');
     const added = await ours.idps(
       [
         'add',

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { openClientSecret } from '../../src/federation/secret-box.js';
 import { startDownstream, type Downstream } from './helpers.js';
-import { startForgedUpstream, type ForgedUpstream } from './forged-upstream.js';
+import { startForgedProvider, type ForgedProvider } from '../helpers/forged-provider.js';
 
 const SECRET = 'upstream-client-secret-7f3a9c';
 
@@ -22,7 +22,7 @@ async function closedPort(): Promise<number> {
 
 describe('tessera idps', () => {
   let ours: Downstream;
-  let upstream: ForgedUpstream;
+  let upstream: ForgedProvider;
   const add = (extra: string[] = [], id = 'corp', issuer?: string) =>
     ours.idps(
       [
@@ -41,7 +41,7 @@ describe('tessera idps', () => {
 
   before(async () => {
     ours = await startDownstream();
-    upstream = await startForgedUpstream('tessera');
+    upstream = await startForgedProvider('tessera');
   });
   after(async () => {
     await ours?.close();

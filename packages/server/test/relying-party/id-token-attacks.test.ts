@@ -10,7 +10,7 @@ import {
   RelyingPartyError,
   type RelyingParty,
 } from '../../src/relying-party/index.js';
-import { startForgedProvider, type ForgedProvider } from './forged-provider.js';
+import { startForgedProvider, type ForgedProvider } from '../helpers/forged-provider.js';
 
 const CLIENT_ID = 'rp-client';
 const CALLBACK = 'http://127.0.0.1:9/callback';
@@ -60,8 +60,8 @@ describe('relying party: attacks from the upstream', () => {
   it('accepts a well-formed sign-in, sending PKCE and the client secret', async () => {
     upstream.idToken = (nonce) => upstream.sign({ nonce, email: 'a@example.com' });
     const { claims, tokens } = await signIn(await party());
-    assert.equal(claims.sub, 'upstream-user');
-    assert.equal(tokens.accessToken, 'at-1');
+    assert.equal(claims.sub, 'upstream-sub-1');
+    assert.equal(tokens.accessToken, 'upstream-at');
     assert.match(upstream.lastTokenRequest!.get('code_verifier')!, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(upstream.lastTokenRequest!.get('redirect_uri'), CALLBACK);
   });
@@ -95,7 +95,7 @@ describe('relying party: attacks from the upstream', () => {
   it('refuses an unsigned ID token (alg none)', async () => {
     upstream.idToken = async (nonce) => {
       const now = Math.floor(Date.now() / 1000);
-      return new jose.UnsecuredJWT({ nonce, sub: 'upstream-user', iat: now })
+      return new jose.UnsecuredJWT({ nonce, sub: 'upstream-sub-1', iat: now })
         .setIssuer(upstream.issuer)
         .setAudience(CLIENT_ID)
         .setExpirationTime(now + 300)
@@ -106,7 +106,7 @@ describe('relying party: attacks from the upstream', () => {
 
   it('refuses an ID token signed by a key not in the upstream JWKS', async () => {
     const { privateKey } = await jose.generateKeyPair('ES256');
-    upstream.idToken = (nonce) => upstream.sign({ nonce }, {}, privateKey);
+    upstream.idToken = (nonce) => upstream.sign({ nonce }, { key: privateKey });
     await rejectsWith(
       signIn(await party()),
       'ERR_UPSTREAM_ID_TOKEN_INVALID',
@@ -117,7 +117,7 @@ describe('relying party: attacks from the upstream', () => {
   it('refuses an HS256 ID token keyed with the client secret, even when the provider lists HS256', async () => {
     upstream.metadata.id_token_signing_alg_values_supported = ['ES256', 'HS256'];
     upstream.idToken = (nonce) =>
-      new jose.SignJWT({ nonce, sub: 'upstream-user' })
+      new jose.SignJWT({ nonce, sub: 'upstream-sub-1' })
         .setProtectedHeader({ alg: 'HS256' })
         .setIssuer(upstream.issuer)
         .setAudience(CLIENT_ID)
@@ -129,7 +129,7 @@ describe('relying party: attacks from the upstream', () => {
   });
 
   it('refuses an access token offered as the ID token (typ at+jwt)', async () => {
-    upstream.idToken = (nonce) => upstream.sign({ nonce }, { typ: 'at+jwt' });
+    upstream.idToken = (nonce) => upstream.sign({ nonce }, { header: { typ: 'at+jwt' } });
     await rejectsWith(signIn(await party()), 'ERR_UPSTREAM_ID_TOKEN_INVALID', /access token/);
   });
 
