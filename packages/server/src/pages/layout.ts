@@ -59,8 +59,12 @@ const MARK = html`<svg
   <rect x="13" y="13" width="9" height="9" rx="2.5" />
 </svg>`;
 
-/** The one layout: brand header, a card holding the page's content, a footer. */
-export function layout(title: string, body: SafeHtml): SafeHtml {
+/**
+ * The one layout: brand header, a card holding the page's content, a footer. `stylesheetHref`: where this
+ * server serves the stylesheet (`tessera proxy` serves it under `/.tessera/`, leaving every other path to
+ * the app).
+ */
+export function layout(title: string, body: SafeHtml, stylesheetHref = pageStylesheet().path): SafeHtml {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -70,7 +74,7 @@ export function layout(title: string, body: SafeHtml): SafeHtml {
         <meta name="robots" content="noindex, nofollow" />
         <meta name="color-scheme" content="light dark" />
         <title>${title} · Tessera</title>
-        <link rel="stylesheet" href="${pageStylesheet().path}" />
+        <link rel="stylesheet" href="${stylesheetHref}" />
         <link rel="icon" href="data:," />
       </head>
       <body>
@@ -124,11 +128,12 @@ export function sendPage(
   title: string,
   body: SafeHtml,
   formTargets: readonly string[] = [],
+  stylesheetHref?: string,
 ): FastifyReply {
   return reply
     .code(status)
     .headers(PAGE_HEADERS)
     .header('content-security-policy', pageCsp(formTargets))
     .type('text/html; charset=utf-8')
-    .send(layout(title, body).toString());
+    .send(layout(title, body, stylesheetHref).toString());
 }
