@@ -86,6 +86,8 @@ export function isLoopback(url: URL): boolean {
 /**
  * Parse and check an endpoint URL once, at construction: HTTPS, or HTTP on loopback only; no userinfo
  * (credentials in URLs leak into logs); no fragment.
+ *
+ * @example const tokenEndpoint = checkEndpoint(metadata.token_endpoint, 'token_endpoint');
  */
 export function checkEndpoint(value: string | URL, name: string): URL {
   let url: URL;

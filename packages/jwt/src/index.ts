@@ -166,6 +166,7 @@ export type {
 } from './events.js';
 export {
   basicAuthorization,
+  checkEndpoint,
   createHTTPFetcher,
   describeFetchFailure,
   displayURL,

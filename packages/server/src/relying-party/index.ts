@@ -1,0 +1,14 @@
+export { discoverProvider, parseProviderMetadata } from './discover.js';
+export { RelyingPartyError } from './errors.js';
+export { idTokenAlgorithms } from './id-token.js';
+export { createRelyingParty } from './relying-party.js';
+export type {
+  DiscoverOptions,
+  PendingSignIn,
+  ProviderMetadata,
+  RelyingParty,
+  RelyingPartyErrorCode,
+  RelyingPartyOptions,
+  SignInResult,
+  TokenSet,
+} from './types.js';
