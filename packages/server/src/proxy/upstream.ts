@@ -71,9 +71,9 @@ export function upstreamProxy(options: ProxyOptions, publicUrl: () => URL, cooki
         headersTimeout: options.upstreamTimeoutMs,
         // Streaming bodies (server-sent events, long downloads) may pause: no idle limit once headers came.
         bodyTimeout: 0,
-        // reply-from turns certificate checks off unless asked: an https app is checked like any server.
+        // An https app's certificate is checked like any server's (said explicitly: reply-from's own
+        // `tls` option defaults to rejectUnauthorized false).
         connect: { rejectUnauthorized: true },
-        tls: { rejectUnauthorized: true },
       },
       replyOptions: {
         rewriteRequestHeaders: (request, headers) =>
@@ -84,8 +84,8 @@ export function upstreamProxy(options: ProxyOptions, publicUrl: () => URL, cooki
         retryDelay: () => null,
       },
       wsClientOptions: {
-        rewriteRequestHeaders: (_headers, request) => {
-          const out = forwardHeaders(request.headers, forwarding(request as FastifyRequest));
+        rewriteRequestHeaders: (_headers: unknown, request: FastifyRequest) => {
+          const out = forwardHeaders(request.headers, forwarding(request));
           for (const name of WS_OWN) delete out[name];
           return out;
         },
