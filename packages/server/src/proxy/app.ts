@@ -2,7 +2,7 @@
  * `tessera proxy` as a Fastify app: the gate on every request, the `/.tessera/` routes, and the upstream.
  * `startProxy` discovers the issuer, builds the relying party and the token verifier, and listens.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Fetcher } from '@tessera/jwt';
 import { createRelyingParty, discoverProvider } from '../relying-party/index.js';
 import type { RelyingParty } from '../relying-party/types.js';
@@ -60,7 +60,7 @@ export async function startProxy(options: ProxyOptions, start: StartProxyOptions
   const jar = createCookieJar(publicUrl, options.clientSecret);
   const app = Fastify({
     logger: { level: start.logLevel ?? 'silent' },
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // The client's address is the socket's: X-Forwarded-For from the client is never believed.
     trustProxy: false,
     // No whole-request deadline: uploads stream through for as long as they take. Node's headersTimeout

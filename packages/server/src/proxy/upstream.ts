@@ -83,13 +83,14 @@ export function upstreamProxy(options: ProxyOptions, publicUrl: () => URL, cooki
         // A proxy that retries on its own could run a request twice: the client decides.
         retryDelay: () => null,
       },
+      // `rewriteRequestHeaders` is documented and implemented by @fastify/http-proxy but missing from its types.
       wsClientOptions: {
         rewriteRequestHeaders: (_headers: unknown, request: FastifyRequest) => {
           const out = forwardHeaders(request.headers, forwarding(request));
           for (const name of WS_OWN) delete out[name];
           return out;
         },
-      },
+      } as object,
     });
   };
 }
