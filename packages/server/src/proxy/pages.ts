@@ -33,7 +33,7 @@ export function sendDeniedPage(reply: FastifyReply, view: { email: string | unde
               this application.`}
       </p>
       <p class="note">Ask the application's owner for access, or sign out and use another account.</p>
-      <p class="note"><a href="/.tessera/logout">Sign out</a></p>`,
+      <div class="actions"><a class="button" href="/.tessera/logout">Sign out</a></div>`,
   );
 }
 
@@ -66,7 +66,7 @@ export function sendProxySignedOutPage(reply: FastifyReply): FastifyReply {
     'Signed out',
     html`<h1>You are signed out</h1>
       <p class="lead">You can close this page.</p>
-      <p class="note"><a href="/">Sign in again</a></p>`,
+      <div class="actions"><a class="button" href="/">Sign in again</a></div>`,
   );
 }
 
@@ -87,6 +87,6 @@ export function sendProxyErrorPage(
     page.title,
     html`<h1>${page.title}</h1>
       <p class="lead" role="alert">${page.message}</p>
-      ${page.retry ? html`<p class="note"><a href="/">Try again</a></p>` : ''}`,
+      ${page.retry ? html`<div class="actions"><a class="button" href="/">Try again</a></div>` : ''}`,
   );
 }
