@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { once } from 'node:events';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLoad, runLoadWithCPU, track } from './lib/procs.mjs';
@@ -36,14 +35,18 @@ async function firstLine(child) {
 }
 
 async function startUpstream() {
-  const child = track(spawn(process.execPath, [join(here, 'lib', 'proxy-upstream.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn(process.execPath, [join(here, 'lib', 'proxy-upstream.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   const port = Number(await firstLine(child));
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
 async function startBareProxy(upstream, authorization) {
   const child = track(
-    spawn(process.execPath, [join(here, 'lib', 'bare-proxy.mjs'), upstream, authorization], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(process.execPath, [join(here, 'lib', 'bare-proxy.mjs'), upstream, authorization], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   );
   const port = Number(await firstLine(child));
   return { url: `http://127.0.0.1:${port}`, child };
@@ -54,8 +57,27 @@ async function startProxyChild(issuer, upstream) {
   const child = track(
     spawn(
       process.execPath,
-      [...(process.env.TESSERA_BENCH_PROXY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.TESSERA_BENCH_PROXY_PROF] : []), TESSERA_BIN, 'proxy', '--listen', '127.0.0.1:0', '--upstream', upstream, '--issuer', issuer, '--client-id', 'gate',
-        '--client-secret-stdin', '--audience', 'app', '--log-level', 'warn', '--json'],
+      [
+        ...(process.env.TESSERA_BENCH_PROXY_PROF
+          ? ['--cpu-prof', '--cpu-prof-dir', process.env.TESSERA_BENCH_PROXY_PROF]
+          : []),
+        TESSERA_BIN,
+        'proxy',
+        '--listen',
+        '127.0.0.1:0',
+        '--upstream',
+        upstream,
+        '--issuer',
+        issuer,
+        '--client-id',
+        'gate',
+        '--client-secret-stdin',
+        '--audience',
+        'app',
+        '--log-level',
+        'warn',
+        '--json',
+      ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     ),
   );
@@ -102,18 +124,39 @@ export async function runProxySection({ quick }) {
     await direct.arrayBuffer();
 
     const loads = [
-      { name: 'direct to the app', url: `${upstream.url}/`, headers: { authorization: `Bearer ${token}` }, pids: [upstream.child.pid] },
-      { name: 'through tessera proxy (live session cookie)', url: `${proxy.url}/`, headers: { cookie }, pids: [proxy.child.pid] },
-      { name: 'floor: bare node:http + undici proxy, no auth', url: `${bare.url}/`, headers: {}, pids: [bare.child.pid] },
+      {
+        name: 'direct to the app',
+        url: `${upstream.url}/`,
+        headers: { authorization: `Bearer ${token}` },
+        pids: [upstream.child.pid],
+      },
+      {
+        name: 'through tessera proxy (live session cookie)',
+        url: `${proxy.url}/`,
+        headers: { cookie },
+        pids: [proxy.child.pid],
+      },
+      {
+        name: 'floor: bare node:http + undici proxy, no auth',
+        url: `${bare.url}/`,
+        headers: {},
+        pids: [bare.child.pid],
+      },
     ];
     const samples = loads.map(() => []);
     // Warm-up: JIT, the verifier's token cache, the upstream connection pool.
-    for (const l of loads) await runLoad({ url: l.url, headers: l.headers, connections: CONNECTIONS, duration: quick ? 0.3 : 1 });
+    for (const l of loads)
+      await runLoad({ url: l.url, headers: l.headers, connections: CONNECTIONS, duration: quick ? 0.3 : 1 });
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < loads.length; k++) {
         const i = (k + r) % loads.length;
         const l = loads[i];
-        samples[i].push(await runLoadWithCPU({ url: l.url, headers: l.headers, connections: CONNECTIONS, duration }, l.pids));
+        samples[i].push(
+          await runLoadWithCPU(
+            { url: l.url, headers: l.headers, connections: CONNECTIONS, duration },
+            l.pids,
+          ),
+        );
       }
       process.stderr.write(`  proxy section: round ${r + 1}/${rounds} done\n`);
     }
@@ -126,7 +169,9 @@ export async function runProxySection({ quick }) {
         rounds: s.map((x) => x.requestsPerSec),
         p50: median(s.map((x) => x.p50)),
         p99: median(s.map((x) => x.p99)),
-        cpuMicrosPerRequest: s.every((x) => x.cpuSeconds) ? median(s.map((x) => (x.cpuSeconds / x.totalRequests) * 1e6)) : undefined,
+        cpuMicrosPerRequest: s.every((x) => x.cpuSeconds)
+          ? median(s.map((x) => (x.cpuSeconds / x.totalRequests) * 1e6))
+          : undefined,
         non2xx: sum('non2xx'),
         errors: sum('errors') + sum('timeouts'),
       };
@@ -145,12 +190,23 @@ export async function runProxySection({ quick }) {
       '',
       markdownTable(
         ['path', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'non-2xx', 'errors'],
-        rows.map((r) => [r.name, fmtOps(r.requestsPerSec), r.p50, r.p99, r.cpuMicrosPerRequest?.toFixed(0) ?? 'n/a', r.non2xx, r.errors]),
+        rows.map((r) => [
+          r.name,
+          fmtOps(r.requestsPerSec),
+          r.p50,
+          r.p99,
+          r.cpuMicrosPerRequest?.toFixed(0) ?? 'n/a',
+          r.non2xx,
+          r.errors,
+        ]),
       ),
       '',
       `Proxied/direct: **${fmtRatio(ratio)}** (the bare proxy: ${fmtRatio(floorRatio)}). Per-request overhead: the proxy process spends **${p.cpuMicrosPerRequest?.toFixed(0) ?? 'n/a'} µs of CPU** per request (the app ${d.cpuMicrosPerRequest?.toFixed(0) ?? 'n/a'} µs); at saturation each request costs ${wallOverhead.toFixed(0)} µs more wall time (1/rps proxied − 1/rps direct).`,
       '',
-      markdownTable(['goal', 'result'], goals.map((g) => [g.goal, fmtGoal(g.pass)])),
+      markdownTable(
+        ['goal', 'result'],
+        goals.map((g) => [g.goal, fmtGoal(g.pass)]),
+      ),
     ];
     return { rows, ratio, floorRatio, wallOverheadMicros: wallOverhead, goals, markdown: md.join('\n') };
   } finally {

@@ -12,21 +12,19 @@ const server = createServer((req, res) => {
   const headers = { ...req.headers, authorization: process.argv[3] };
   delete headers.connection;
   delete headers.host;
-  pool
-    .request({ path: req.url, method: req.method, headers, body: req.method === 'GET' ? null : req })
-    .then(
-      ({ statusCode, headers: h, body }) => {
-        delete h.connection;
-        delete h['keep-alive'];
-        delete h['transfer-encoding'];
-        res.writeHead(statusCode, h);
-        body.pipe(res);
-      },
-      () => {
-        res.statusCode = 502;
-        res.end();
-      },
-    );
+  pool.request({ path: req.url, method: req.method, headers, body: req.method === 'GET' ? null : req }).then(
+    ({ statusCode, headers: h, body }) => {
+      delete h.connection;
+      delete h['keep-alive'];
+      delete h['transfer-encoding'];
+      res.writeHead(statusCode, h);
+      body.pipe(res);
+    },
+    () => {
+      res.statusCode = 502;
+      res.end();
+    },
+  );
 });
 server.keepAliveTimeout = 72_000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));

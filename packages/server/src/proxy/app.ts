@@ -52,10 +52,10 @@ export async function startProxy(options: ProxyOptions, start: StartProxyOptions
   // Without --public-url the proxy's URL is its listening address, known once it listens; until then
   // (before any request can arrive) the relying party does not exist.
   let publicUrl = options.publicUrl ?? new URL('http://127.0.0.1/');
-  let rp: RelyingParty | undefined;
+  const made: { rp?: RelyingParty } = {};
   const relyingParty = (): RelyingParty => {
-    if (rp === undefined) throw new Error('the proxy is not listening yet');
-    return rp;
+    if (made.rp === undefined) throw new Error('the proxy is not listening yet');
+    return made.rp;
   };
   const jar = createCookieJar(publicUrl, options.clientSecret);
   const app = Fastify({
@@ -92,9 +92,14 @@ export async function startProxy(options: ProxyOptions, start: StartProxyOptions
       .code(status >= 400 && status < 500 ? status : 500)
       .headers(PAGE_HEADERS)
       .type('application/json')
-      .send({ error: status >= 500 ? 'server_error' : 'invalid_request', error_description: 'the request could not be handled' });
+      .send({
+        error: status >= 500 ? 'server_error' : 'invalid_request',
+        error_description: 'the request could not be handled',
+      });
   });
-  await app.register(proxyRoutes({ options, jar, verifier, rp: relyingParty, publicUrl: () => publicUrl, clock, log }));
+  await app.register(
+    proxyRoutes({ options, jar, verifier, rp: relyingParty, publicUrl: () => publicUrl, clock, log }),
+  );
   await app.register(upstreamProxy(options, () => publicUrl, jar.names));
   await app.listen({ host: options.listen.host, port: options.listen.port });
   const address = app.server.address();
@@ -102,7 +107,7 @@ export async function startProxy(options: ProxyOptions, start: StartProxyOptions
   const host = options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host;
   const url = `http://${host}:${port}`;
   publicUrl = options.publicUrl ?? new URL(url);
-  rp = createRelyingParty({
+  const created = createRelyingParty({
     metadata,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
@@ -111,7 +116,7 @@ export async function startProxy(options: ProxyOptions, start: StartProxyOptions
     clock,
     ...(start.fetcher && { fetcher: start.fetcher }),
   });
-  const created = rp;
+  made.rp = created;
   return {
     app,
     url,

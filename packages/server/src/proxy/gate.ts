@@ -66,7 +66,11 @@ function unauthorized(reply: FastifyReply, invalid: boolean): FastifyReply {
     .send(err.toJSON());
 }
 
-async function startSignIn(deps: GateDeps, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function startSignIn(
+  deps: GateDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
   const { url, pending } = deps.rp().start();
   const returnTo = safeReturnPath(request.url) ?? '/';
   return reply
@@ -76,7 +80,10 @@ async function startSignIn(deps: GateDeps, request: FastifyRequest, reply: Fasti
 }
 
 function deny(reply: FastifyReply, browser: boolean, claims: JWTPayload): FastifyReply {
-  if (browser) return sendDeniedPage(reply, { email: typeof claims['email'] === 'string' ? claims['email'] : undefined });
+  if (browser)
+    return sendDeniedPage(reply, {
+      email: typeof claims['email'] === 'string' ? claims['email'] : undefined,
+    });
   const err = new OAuthError(403, 'access_denied', 'this account is not allowed to use this application');
   return reply.code(403).header('cache-control', 'no-store').send(err.toJSON());
 }
@@ -105,7 +112,10 @@ async function liveSession(
   return result;
 }
 
-async function checked(deps: GateDeps, token: string): Promise<{ token: string; claims: JWTPayload } | undefined> {
+async function checked(
+  deps: GateDeps,
+  token: string,
+): Promise<{ token: string; claims: JWTPayload } | undefined> {
   const claims = await verifiedClaims(deps.verifier, token);
   return claims === undefined ? undefined : { token, claims };
 }
@@ -140,7 +150,12 @@ export function createGate(deps: GateDeps) {
       }
     }
     const decision = evaluatePolicy(deps.options.policy, admittedWith.claims);
-    if (!decision.allowed) return deny(reply, browser || request.headers.accept?.includes('text/html') === true, admittedWith.claims);
+    if (!decision.allowed)
+      return deny(
+        reply,
+        browser || request.headers.accept?.includes('text/html') === true,
+        admittedWith.claims,
+      );
     admitted.set(request.raw, admittedWith.token);
     return undefined;
   };

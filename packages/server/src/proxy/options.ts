@@ -48,7 +48,8 @@ export function parseListen(text: string): { host: string; port: number } {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new UsageError(`--listen must be HOST:PORT (got "${text.slice(0, 100)}")`);
   const host = m[1] ?? m[2]!;
-  if (m[1] !== undefined && isIP(host) !== 6) throw new UsageError(`--listen: "${host}" is not an IPv6 address`);
+  if (m[1] !== undefined && isIP(host) !== 6)
+    throw new UsageError(`--listen: "${host}" is not an IPv6 address`);
   return { host, port };
 }
 
@@ -70,13 +71,19 @@ function parseUrl(flag: string, text: string, options: { pathAllowed: boolean })
 
 /** `/healthz`, `/static/`: an absolute path without dot segments, query or control characters. */
 function parsePublicPath(text: string): string {
-  if (!/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(text) || /(^|\/)\.\.?(\/|$)/.test(text) || text.startsWith('//'))
+  if (
+    !/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(text) ||
+    /(^|\/)\.\.?(\/|$)/.test(text) ||
+    text.startsWith('//')
+  )
     throw new UsageError(`--public-path "${text.slice(0, 100)}" must be a path such as /healthz or /static/`);
-  if (text.startsWith('/.tessera')) throw new UsageError('--public-path cannot cover /.tessera/ (the proxy\'s own routes)');
+  if (text.startsWith('/.tessera'))
+    throw new UsageError("--public-path cannot cover /.tessera/ (the proxy's own routes)");
   return text;
 }
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
+const list = (v: unknown): string[] =>
+  Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [];
 
 /**
  * Build the options from the command's flag values and the secret read from stdin.
@@ -106,12 +113,15 @@ export function buildProxyOptions(
       ? parseUrl('--public-url', values['public-url'], { pathAllowed: false })
       : undefined;
   if (publicUrl !== undefined && publicUrl.protocol === 'http:' && !isLoopback(publicUrl.hostname))
-    throw new UsageError('--public-url must be https (plain http only on loopback): the session cookie would travel in clear');
+    throw new UsageError(
+      '--public-url must be https (plain http only on loopback): the session cookie would travel in clear',
+    );
   if (publicUrl === undefined && !isLoopback(listen.host))
     throw new UsageError('--public-url is required when --listen is not a loopback address');
   const scope = typeof values['scope'] === 'string' ? values['scope'] : 'openid email';
   if (!scope.split(' ').includes('openid')) throw new UsageError('--scope must include openid');
-  const timeout = typeof values['upstream-timeout'] === 'string' ? parseDuration(values['upstream-timeout']) : 30;
+  const timeout =
+    typeof values['upstream-timeout'] === 'string' ? parseDuration(values['upstream-timeout']) : 30;
   if (!(timeout > 0)) throw new UsageError('--upstream-timeout must be above 0');
   const algorithms =
     typeof values['algorithms'] === 'string'

@@ -27,10 +27,12 @@ export function sendDeniedPage(reply: FastifyReply, view: { email: string | unde
     'Access denied',
     html`<h1>You don't have access</h1>
       <p class="lead">
-        ${view.email === undefined
-          ? html`Your account is not allowed to use this application.`
-          : html`You are signed in as <strong>${view.email}</strong>, and this account is not allowed to use
-              this application.`}
+        ${
+          view.email === undefined
+            ? html`Your account is not allowed to use this application.`
+            : html`You are signed in as <strong>${view.email}</strong>, and this account is not allowed to use
+                this application.`
+        }
       </p>
       <p class="note">Ask the application's owner for access, or sign out and use another account.</p>
       <div class="actions"><a class="button" href="/.tessera/logout">Sign out</a></div>`,

@@ -27,12 +27,14 @@ const CLAIM_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 export function parsePolicy(input: { emails: string[]; domains: string[]; claims: string[] }): Policy {
   const emails = input.emails.map((e) => {
     const email = e.trim().toLowerCase();
-    if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError(`--allow-email "${e.slice(0, 100)}" is not an email address`);
+    if (!/^[^\s@]+@[^\s@]+$/.test(email))
+      throw new UsageError(`--allow-email "${e.slice(0, 100)}" is not an email address`);
     return email;
   });
   const domains = input.domains.map((d) => {
     const domain = d.trim().toLowerCase().replace(/^@/, '');
-    if (!DOMAIN.test(domain)) throw new UsageError(`--allow-email-domain "${d.slice(0, 100)}" is not a domain name`);
+    if (!DOMAIN.test(domain))
+      throw new UsageError(`--allow-email-domain "${d.slice(0, 100)}" is not a domain name`);
     return domain;
   });
   const claims = input.claims.map((c) => {

@@ -55,7 +55,11 @@ function rawSessionCookie(jar: CookieJar, request: FastifyRequest): string | und
   return parseCookie(header)[jar.sessionName] || undefined;
 }
 
-async function callback(deps: RouteDeps, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function callback(
+  deps: RouteDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
   const { jar, options } = deps;
   const now = deps.clock();
   const pending = jar.readPending(request.headers.cookie, now);
@@ -138,12 +142,17 @@ async function logout(deps: RouteDeps, request: FastifyRequest, reply: FastifyRe
  */
 export function proxyRoutes(deps: RouteDeps) {
   return async function routes(app: FastifyInstance): Promise<void> {
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_r, body, done) =>
-      done(null, body),
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 4096 },
+      (_r, body, done) => done(null, body),
     );
     const sheet = pageStylesheet();
     app.get(proxyStylesheetPath(), (_request, reply) =>
-      reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable').send(sheet.body),
+      reply
+        .type('text/css; charset=utf-8')
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .send(sheet.body),
     );
     app.get('/.tessera/callback', (request, reply) => callback(deps, request, reply));
     app.get('/.tessera/logout', (request, reply) => logout(deps, request, reply));

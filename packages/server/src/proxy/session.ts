@@ -101,7 +101,12 @@ export function createCookieJar(publicUrl: URL, secret: string): CookieJar {
       };
     },
     sessionCookie(s, now) {
-      const base = { at: s.accessToken, exp: s.expiresAt, c: s.createdAt, ...(s.refreshToken && { rt: s.refreshToken }) };
+      const base = {
+        at: s.accessToken,
+        exp: s.expiresAt,
+        c: s.createdAt,
+        ...(s.refreshToken && { rt: s.refreshToken }),
+      };
       let sealed = sessions.seal(s.idToken === undefined ? base : { ...base, it: s.idToken });
       // The ID token only serves as the logout hint: dropped rather than split across cookies.
       if (sealed.length > COOKIE_VALUE_BUDGET) sealed = sessions.seal(base);

@@ -77,7 +77,8 @@ export function createRefresher(
     const held = recent.get(refreshToken);
     if (held !== undefined && now - held.at < REFRESH_REUSE_MS) return held.result;
     if (recent.size >= REFRESH_CACHE_MAX) {
-      for (const [k, v] of recent) if (now - v.at >= REFRESH_REUSE_MS || recent.size >= REFRESH_CACHE_MAX) recent.delete(k);
+      for (const [k, v] of recent)
+        if (now - v.at >= REFRESH_REUSE_MS || recent.size >= REFRESH_CACHE_MAX) recent.delete(k);
     }
     const result = rp()
       .refresh(refreshToken, extra)
@@ -88,7 +89,9 @@ export function createRefresher(
           createdAt: session.createdAt,
           // RFC 6749 §6: the provider may keep the refresh token; the ID token may not be reissued.
           refreshToken: tokens.refreshToken ?? refreshToken,
-          ...((tokens.idToken ?? session.idToken) !== undefined && { idToken: tokens.idToken ?? session.idToken }),
+          ...((tokens.idToken ?? session.idToken) !== undefined && {
+            idToken: tokens.idToken ?? session.idToken,
+          }),
         }),
         () => undefined,
       );

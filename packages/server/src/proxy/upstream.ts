@@ -11,7 +11,14 @@ import { forwardHeaders, responseHeaders } from './forward-headers.js';
 import { sendProxyErrorPage } from './pages.js';
 
 /** Set by the WebSocket client itself; the client's values would break (or forge) the upstream handshake. */
-const WS_OWN = new Set(['host', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'content-length']);
+const WS_OWN = new Set([
+  'host',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'content-length',
+]);
 
 function wantsHtml(request: FastifyRequest): boolean {
   return request.headers.accept?.includes('text/html') === true;
@@ -79,7 +86,8 @@ export function upstreamProxy(options: ProxyOptions, publicUrl: () => URL, cooki
         rewriteRequestHeaders: (request, headers) =>
           forwardHeaders(headers, forwarding(request as FastifyRequest)) as Record<string, string>,
         rewriteHeaders: (headers) => responseHeaders(headers, cookieNames) as Record<string, string>,
-        onError: (reply, { error }) => upstreamFailure(reply as FastifyReply, error as { statusCode?: number }),
+        onError: (reply, { error }) =>
+          upstreamFailure(reply as FastifyReply, error as { statusCode?: number }),
         // A proxy that retries on its own could run a request twice: the client decides.
         retryDelay: () => null,
       },

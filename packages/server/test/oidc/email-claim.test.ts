@@ -25,10 +25,19 @@ describe('email in access tokens', () => {
     const user = await createUser(h, { emailVerified });
     const browser = await signIn(h, user);
     const { code, verifier, params } = await getCode(h, client, browser, { scope });
-    const res = await redeem(h, client, { code, code_verifier: verifier, redirect_uri: params['redirect_uri']! });
+    const res = await redeem(h, client, {
+      code,
+      code_verifier: verifier,
+      redirect_uri: params['redirect_uri']!,
+    });
     assert.equal(res.status, 200, res.body);
     const body = res.json();
-    return { user, client, claims: claimsOf(body['access_token'] as string), refresh: body['refresh_token'] as string };
+    return {
+      user,
+      client,
+      claims: claimsOf(body['access_token'] as string),
+      refresh: body['refresh_token'] as string,
+    };
   }
 
   it('carries email and email_verified when the client allows email and the scope was granted', async () => {

@@ -33,7 +33,10 @@ after(async () => {
   await w?.close();
 });
 
-async function signInThroughProxy(email: string, path: string): Promise<{ page: Page; close: () => Promise<void> }> {
+async function signInThroughProxy(
+  email: string,
+  path: string,
+): Promise<{ page: Page; close: () => Promise<void> }> {
   await createUser(w.h, { email });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
@@ -50,23 +53,27 @@ async function signInThroughProxy(email: string, path: string): Promise<{ page: 
   return { page, close: () => context.close() };
 }
 
-test('a browser signs in through the proxy and the app shows the email from the verified token', { skip }, async () => {
-  const { page, close } = await signInThroughProxy('ada@allowed.example', '/reports?year=2026');
-  try {
-    await page.waitForURL(`${w.proxy.url}/reports?year=2026`);
-    await page.getByText('Hello ada@allowed.example').waitFor();
-    const seen = w.app.seen.at(-1)!;
-    assert.equal(seen.verified, true);
-    assert.equal(seen.email, 'ada@allowed.example');
-    const cookies = await page.context().cookies(w.proxy.url);
-    const session = cookies.find((c) => c.name === 'tessera_proxy_session')!;
-    assert.equal(session.httpOnly, true);
-    assert.equal(session.sameSite, 'Lax');
-    assert.doesNotMatch(String(seen.headers.cookie ?? ''), /tessera_proxy/);
-  } finally {
-    await close();
-  }
-});
+test(
+  'a browser signs in through the proxy and the app shows the email from the verified token',
+  { skip },
+  async () => {
+    const { page, close } = await signInThroughProxy('ada@allowed.example', '/reports?year=2026');
+    try {
+      await page.waitForURL(`${w.proxy.url}/reports?year=2026`);
+      await page.getByText('Hello ada@allowed.example').waitFor();
+      const seen = w.app.seen.at(-1)!;
+      assert.equal(seen.verified, true);
+      assert.equal(seen.email, 'ada@allowed.example');
+      const cookies = await page.context().cookies(w.proxy.url);
+      const session = cookies.find((c) => c.name === 'tessera_proxy_session')!;
+      assert.equal(session.httpOnly, true);
+      assert.equal(session.sameSite, 'Lax');
+      assert.doesNotMatch(String(seen.headers.cookie ?? ''), /tessera_proxy/);
+    } finally {
+      await close();
+    }
+  },
+);
 
 test('a user the policy refuses sees the 403 page, styled, without a CSP violation', { skip }, async () => {
   consoleLines.length = 0;
@@ -79,8 +86,9 @@ test('a user the policy refuses sees the 403 page, styled, without a CSP violati
       .locator('main.card')
       .evaluate(
         (el) =>
-          (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el)
-            .backgroundColor,
+          (
+            globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }
+          ).getComputedStyle(el).backgroundColor,
       );
     assert.notEqual(background, 'rgba(0, 0, 0, 0)');
     if (writeShots) {
@@ -89,7 +97,9 @@ test('a user the policy refuses sees the 403 page, styled, without a CSP violati
     }
     // The document's own 403 is logged by Chromium as a failed load; subresources are checked by URL above.
     assert.deepEqual(
-      consoleLines.filter((l) => !/Failed to load resource: the server responded with a status of 403/.test(l)),
+      consoleLines.filter(
+        (l) => !/Failed to load resource: the server responded with a status of 403/.test(l),
+      ),
       [],
     );
   } finally {

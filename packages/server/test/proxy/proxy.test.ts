@@ -11,7 +11,11 @@ import { startWorld, signedInBrowser, Browser, type World } from './setup.js';
 import { basic } from '../oauth/harness.js';
 
 /** A raw GET with a path exactly as given (fetch would normalise `//evil` or `/\evil`). */
-function rawGet(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function rawGet(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers }, (res) => {
@@ -29,7 +33,11 @@ function rawGet(base: string, path: string, headers: Record<string, string> = {}
 async function serviceToken(w: World, audience: string): Promise<string> {
   const id = `svc-${audience}-${Math.random().toString(36).slice(2, 8)}`;
   const { secret } = await w.h.addClient({ id, grants: ['client_credentials'], audience: [audience] });
-  const res = await w.h.post('/oauth/token', { grant_type: 'client_credentials' }, { authorization: basic(id, secret!) });
+  const res = await w.h.post(
+    '/oauth/token',
+    { grant_type: 'client_credentials' },
+    { authorization: basic(id, secret!) },
+  );
   assert.equal(res.status, 200, res.body);
   return res.json()['access_token'] as string;
 }
@@ -55,7 +63,9 @@ describe('tessera proxy: sign-in and forwarding', () => {
 
   it('never lets the session cookie reach the app; other cookies pass', async () => {
     const { browser } = await signedInBrowser(w);
-    const res = await browser.fetch(`${w.proxy.url}/`, { headers: { cookie: `${browser.cookieHeader(w.proxy.url)}; theme=dark` } });
+    const res = await browser.fetch(`${w.proxy.url}/`, {
+      headers: { cookie: `${browser.cookieHeader(w.proxy.url)}; theme=dark` },
+    });
     assert.equal(res.status, 200);
     assert.equal(w.app.seen.at(-1)!.headers.cookie, 'theme=dark');
     for (const s of w.app.seen) assert.doesNotMatch(String(s.headers.cookie ?? ''), /tessera_proxy/);
@@ -88,16 +98,22 @@ describe('tessera proxy: sign-in and forwarding', () => {
     assert.equal(seen['x-real-ip'], undefined);
   });
 
-  it('header spoofing: a Connection header listing the proxy\'s own headers cannot remove them', async () => {
+  it("header spoofing: a Connection header listing the proxy's own headers cannot remove them", async () => {
     const { browser } = await signedInBrowser(w);
-    const res = await browser.fetch(`${w.proxy.url}/`, { headers: { connection: 'keep-alive, authorization, x-forwarded-for' } });
+    const res = await browser.fetch(`${w.proxy.url}/`, {
+      headers: { connection: 'keep-alive, authorization, x-forwarded-for' },
+    });
     assert.equal(res.status, 200);
     assert.equal(w.app.seen.at(-1)!.verified, true);
     assert.equal(w.app.seen.at(-1)!.headers['x-forwarded-for'], '127.0.0.1');
   });
 
   it('a public path passes without sign-in, and still without any identity the client made up', async () => {
-    const res = await rawGet(w.proxy.url, '/healthz', { authorization: 'Bearer forged', 'tessera-jwt-assertion': 'forged', 'x-forwarded-for': '1.2.3.4' });
+    const res = await rawGet(w.proxy.url, '/healthz', {
+      authorization: 'Bearer forged',
+      'tessera-jwt-assertion': 'forged',
+      'x-forwarded-for': '1.2.3.4',
+    });
     assert.equal(res.status, 401); // the app's own answer: no token reached it
     assert.equal(res.body, 'no token');
     const seen = w.app.seen.at(-1)!.headers;
@@ -112,7 +128,9 @@ describe('tessera proxy: sign-in and forwarding', () => {
   it('an API client with a valid token for the audience passes as is, without a session', async () => {
     const token = await serviceToken(w, 'app');
     const before = w.app.seen.length;
-    const res = await fetch(`${w.proxy.url}/api/orders`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    const res = await fetch(`${w.proxy.url}/api/orders`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    });
     assert.equal(res.status, 200);
     assert.equal(w.app.seen.length, before + 1);
     assert.equal(w.app.seen.at(-1)!.headers.authorization, `Bearer ${token}`);
@@ -122,18 +140,26 @@ describe('tessera proxy: sign-in and forwarding', () => {
   it('an API client with a token for another audience, or an ID token, gets 401 JSON with a challenge, never a redirect', async () => {
     const other = await serviceToken(w, 'billing');
     for (const token of [other, 'not-a-jwt', 'a.b.c']) {
-      const res = await fetch(`${w.proxy.url}/api/orders`, { headers: { authorization: `Bearer ${token}`, accept: 'text/html' } });
+      const res = await fetch(`${w.proxy.url}/api/orders`, {
+        headers: { authorization: `Bearer ${token}`, accept: 'text/html' },
+      });
       assert.equal(res.status, 401);
-      assert.match(res.headers.get('www-authenticate')!, /^Bearer realm="tessera-proxy", error="invalid_token"/);
+      assert.match(
+        res.headers.get('www-authenticate')!,
+        /^Bearer realm="tessera-proxy", error="invalid_token"/,
+      );
       assert.equal(((await res.json()) as { error: string }).error, 'invalid_token');
     }
     const bare = await fetch(`${w.proxy.url}/api/orders`, { headers: { accept: 'application/json' } });
     assert.equal(bare.status, 401);
     assert.equal(bare.headers.get('www-authenticate'), 'Bearer realm="tessera-proxy"');
-    assert.deepEqual(await bare.json(), { error: 'login_required', error_description: 'sign in, or send an access token for this application' });
+    assert.deepEqual(await bare.json(), {
+      error: 'login_required',
+      error_description: 'sign in, or send an access token for this application',
+    });
   });
 
-  it('removes hop-by-hop fields from the response, and a Set-Cookie of the proxy\'s cookie names', async () => {
+  it("removes hop-by-hop fields from the response, and a Set-Cookie of the proxy's cookie names", async () => {
     const { browser } = await signedInBrowser(w);
     const res = await browser.fetch(`${w.proxy.url}/`);
     assert.equal(res.status, 200);
@@ -157,7 +183,10 @@ describe('tessera proxy: sign-in and forwarding', () => {
       const browser = new Browser();
       // Replay the sign-in with the pending cookie the proxy set for this path.
       const setCookie = (start.headers['set-cookie'] as string[])[0]!;
-      browser.cookies.set(new URL(w.proxy.url).origin, new Map([[setCookie.split('=')[0]!, setCookie.slice(setCookie.indexOf('=') + 1).split(';')[0]!]]));
+      browser.cookies.set(
+        new URL(w.proxy.url).origin,
+        new Map([[setCookie.split('=')[0]!, setCookie.slice(setCookie.indexOf('=') + 1).split(';')[0]!]]),
+      );
       const user = await (await import('../oidc/helpers.js')).createUser(w.h);
       const tessera = await (await import('../oidc/helpers.js')).signIn(w.h, user);
       const [n, v] = tessera.cookie.split('=') as [string, string];
@@ -178,10 +207,15 @@ describe('tessera proxy: sign-in and forwarding', () => {
     assert.equal(Buffer.from(first.value!).toString(), 'first\n');
     w.app.releaseStreams();
     let rest = '';
-    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += Buffer.from(r.value).toString();
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      rest += Buffer.from(r.value).toString();
     assert.equal(rest, 'second\n');
     const body = Buffer.alloc(3 * 1024 * 1024, 7);
-    const echo = await browser.fetch(`${w.proxy.url}/echo-body`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } });
+    const echo = await browser.fetch(`${w.proxy.url}/echo-body`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(echo.status, 200);
     assert.deepEqual(Buffer.from(await echo.arrayBuffer()), body);
   });
@@ -223,7 +257,10 @@ describe('tessera proxy: upstream failures', () => {
     const { browser } = await signedInBrowser(w);
     const slow = await browser.fetch(`${w.proxy.url}/slow`, { headers: { accept: 'application/json' } });
     assert.equal(slow.status, 504);
-    assert.deepEqual(await slow.json(), { error: 'temporarily_unavailable', error_description: 'the application did not answer in time' });
+    assert.deepEqual(await slow.json(), {
+      error: 'temporarily_unavailable',
+      error_description: 'the application did not answer in time',
+    });
     const page = await browser.fetch(`${w.proxy.url}/slow`);
     assert.equal(page.status, 504);
     assert.match(await page.text(), /taking too long/);
@@ -231,7 +268,10 @@ describe('tessera proxy: upstream failures', () => {
     const down = await browser.fetch(`${w.proxy.url}/`, { headers: { accept: 'application/json' } });
     assert.equal(down.status, 502);
     const text = await down.text();
-    assert.deepEqual(JSON.parse(text), { error: 'temporarily_unavailable', error_description: 'the application could not be reached' });
+    assert.deepEqual(JSON.parse(text), {
+      error: 'temporarily_unavailable',
+      error_description: 'the application could not be reached',
+    });
     assert.doesNotMatch(text, /127\.0\.0\.1|ECONNREFUSED|stack/);
   });
 });

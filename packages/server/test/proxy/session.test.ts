@@ -35,18 +35,34 @@ describe('tessera proxy: policies', () => {
     assert.match(res.headers.get('content-security-policy')!, /default-src 'none'/);
     const api = await browser.fetch(`${w.proxy.url}/api`, { headers: { accept: 'application/json' } });
     assert.equal(api.status, 403);
-    assert.deepEqual(await api.json(), { error: 'access_denied', error_description: 'this account is not allowed to use this application' });
+    assert.deepEqual(await api.json(), {
+      error: 'access_denied',
+      error_description: 'this account is not allowed to use this application',
+    });
     assert.equal(w.app.seen.length, before);
   });
 
   it('denies the wrong claim value, and an unverified address of the right domain', async () => {
-    assert.equal((await signedInBrowser(w, { email: email(), claims: '{"tenant_id":"other"}' })).res.status, 403);
-    assert.equal((await signedInBrowser(w, { email: email(), emailVerified: false, claims: '{"tenant_id":"acme"}' })).res.status, 403);
+    assert.equal(
+      (await signedInBrowser(w, { email: email(), claims: '{"tenant_id":"other"}' })).res.status,
+      403,
+    );
+    assert.equal(
+      (await signedInBrowser(w, { email: email(), emailVerified: false, claims: '{"tenant_id":"acme"}' })).res
+        .status,
+      403,
+    );
   });
 
   it('applies the policy to API tokens too: a service token without an email is 403', async () => {
     const { secret } = await w.h.addClient({ id: 'svc', grants: ['client_credentials'], audience: ['app'] });
-    const token = (await w.h.post('/oauth/token', { grant_type: 'client_credentials' }, { authorization: basic('svc', secret!) })).json()['access_token'];
+    const token = (
+      await w.h.post(
+        '/oauth/token',
+        { grant_type: 'client_credentials' },
+        { authorization: basic('svc', secret!) },
+      )
+    ).json()['access_token'];
     const res = await fetch(`${w.proxy.url}/api`, { headers: { authorization: `Bearer ${String(token)}` } });
     assert.equal(res.status, 403);
   });
@@ -79,7 +95,10 @@ describe('tessera proxy: session expiry, refresh and logout', () => {
     w.advance(20 * MINUTE);
     const before = w.app.seen.length;
     const results = await Promise.all(Array.from({ length: 6 }, () => browser.fetch(`${w.proxy.url}/`)));
-    assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 200, 200, 200, 200],
+    );
     const tokens = new Set(w.app.seen.slice(before).map((s) => s.headers.authorization));
     assert.equal(tokens.size, 1);
     // The family is still alive: the next expiry refreshes again.
@@ -98,14 +117,22 @@ describe('tessera proxy: session expiry, refresh and logout', () => {
     assert.equal(new URL(page.headers.get('location')!).pathname, '/oauth/authorize');
   });
 
-  it('logs out: a confirmation form with a CSRF token, the cookie cleared, then the issuer\'s end-session endpoint', async () => {
+  it("logs out: a confirmation form with a CSRF token, the cookie cleared, then the issuer's end-session endpoint", async () => {
     const { browser } = await signedInBrowser(w);
     const confirm = await browser.fetch(`${w.proxy.url}/.tessera/logout`);
     assert.equal(confirm.status, 200);
     const csrf = /name="csrf" value="([^"]+)"/.exec(await confirm.text())![1]!;
-    const forged = await browser.fetch(`${w.proxy.url}/.tessera/logout`, { method: 'POST', body: 'csrf=forged', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const forged = await browser.fetch(`${w.proxy.url}/.tessera/logout`, {
+      method: 'POST',
+      body: 'csrf=forged',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(forged.status, 403);
-    const res = await browser.fetch(`${w.proxy.url}/.tessera/logout`, { method: 'POST', body: `csrf=${csrf}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await browser.fetch(`${w.proxy.url}/.tessera/logout`, {
+      method: 'POST',
+      body: `csrf=${csrf}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(res.status, 303);
     const end = new URL(res.headers.get('location')!);
     assert.equal(end.origin + end.pathname, `${w.h.url}/oauth/logout`);
@@ -140,10 +167,16 @@ describe('tessera proxy: audience equal to the client id', () => {
     const session = await (await import('../oidc/helpers.js')).signIn(w.h, user);
     const { url, pending } = w.proxy.rp.start();
     const back = await authorize(w.h, url.search.slice(1), session.cookie);
-    const { tokens } = await w.proxy.rp.finish(new URL(back.location!).searchParams, pending, { audience: 'gate' });
-    const withId = await fetch(`${w.proxy.url}/`, { headers: { authorization: `Bearer ${tokens.idToken!}` } });
+    const { tokens } = await w.proxy.rp.finish(new URL(back.location!).searchParams, pending, {
+      audience: 'gate',
+    });
+    const withId = await fetch(`${w.proxy.url}/`, {
+      headers: { authorization: `Bearer ${tokens.idToken!}` },
+    });
     assert.equal(withId.status, 401);
-    const withAccess = await fetch(`${w.proxy.url}/`, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
+    const withAccess = await fetch(`${w.proxy.url}/`, {
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    });
     assert.equal(withAccess.status, 200);
   });
 });
@@ -157,7 +190,9 @@ describe('tessera proxy: --assertion-header', () => {
 
   it('forwards the token as Tessera-Jwt-Assertion and leaves the client Authorization to the app', async () => {
     const { browser } = await signedInBrowser(w);
-    const res = await browser.fetch(`${w.proxy.url}/`, { headers: { authorization: 'Basic YXBwOnB3', 'tessera-jwt-assertion': 'forged.forged.forged' } });
+    const res = await browser.fetch(`${w.proxy.url}/`, {
+      headers: { authorization: 'Basic YXBwOnB3', 'tessera-jwt-assertion': 'forged.forged.forged' },
+    });
     assert.equal(res.status, 200);
     const seen = w.app.seen.at(-1)!;
     assert.equal(seen.headers.authorization, 'Basic YXBwOnB3');

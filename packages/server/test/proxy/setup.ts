@@ -33,7 +33,11 @@ export interface App {
  * The app behind the proxy: verifies `Authorization: Bearer` (or `Tessera-Jwt-Assertion`) with the SDK in
  * three lines and shows the email. `/slow` never answers in time, `/stream` streams chunks, `/ws` echoes.
  */
-export async function startApp(issuer: string, audience: string, clock: () => number = Date.now): Promise<App> {
+export async function startApp(
+  issuer: string,
+  audience: string,
+  clock: () => number = Date.now,
+): Promise<App> {
   const verifier: Verifier = createVerifier({
     issuer,
     audience,
@@ -74,7 +78,9 @@ export async function startApp(issuer: string, audience: string, clock: () => nu
       return;
     }
     if (path === '/set-cookie') {
-      res.writeHead(200, { 'set-cookie': ['tessera_proxy_session=planted; Path=/', 'app_pref=dark; Path=/'] });
+      res.writeHead(200, {
+        'set-cookie': ['tessera_proxy_session=planted; Path=/', 'app_pref=dark; Path=/'],
+      });
       res.end('ok');
       return;
     }
@@ -83,7 +89,11 @@ export async function startApp(issuer: string, audience: string, clock: () => nu
       res.end('no token');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'keep-alive, x-app-secret', 'x-app-secret': 'hop' });
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      connection: 'keep-alive, x-app-secret',
+      'x-app-secret': 'hop',
+    });
     res.end(`<!doctype html><title>App</title><h1>Hello ${email ?? 'someone'}</h1>`);
   };
   const streams: ServerResponse[] = [];
@@ -91,12 +101,10 @@ export async function startApp(issuer: string, audience: string, clock: () => nu
   const wss = new WebSocketServer({ server, path: '/ws' });
   wss.on('connection', (socket, req) => {
     const auth = req.headers.authorization ?? req.headers['tessera-jwt-assertion'] ?? '';
-    void verifier
-      .verify(String(auth).replace(/^Bearer /, ''))
-      .then(
-        (r) => socket.send(`hello ${String(r.payload['email'])}`),
-        () => socket.close(4001, 'no token'),
-      );
+    void verifier.verify(String(auth).replace(/^Bearer /, '')).then(
+      (r) => socket.send(`hello ${String(r.payload['email'])}`),
+      () => socket.close(4001, 'no token'),
+    );
     socket.on('message', (data) => socket.send(`echo ${String(data)}`));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -50,8 +50,32 @@ describe('return paths (open redirect, CWE-601)', () => {
   });
 
   it('property: whatever is accepted lands on the proxy origin, and is returned unchanged', () => {
-    const pieces = fc.constantFrom('/', '\\', '//', '/\\', '%2f', '%5c', ':', '@', '.', '..', '?', '#', '\t', '\n', ' ', 'evil.example', 'http:', 'a');
-    const arb = fc.oneof(fc.string({ maxLength: 40 }), fc.array(pieces, { maxLength: 8 }).map((a) => a.join('')), fc.webUrl(), fc.webPath());
+    const pieces = fc.constantFrom(
+      '/',
+      '\\',
+      '//',
+      '/\\',
+      '%2f',
+      '%5c',
+      ':',
+      '@',
+      '.',
+      '..',
+      '?',
+      '#',
+      '\t',
+      '\n',
+      ' ',
+      'evil.example',
+      'http:',
+      'a',
+    );
+    const arb = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.array(pieces, { maxLength: 8 }).map((a) => a.join('')),
+      fc.webUrl(),
+      fc.webPath(),
+    );
     fc.assert(
       fc.property(arb, (raw) => {
         const kept = safeReturnPath(raw);
@@ -67,16 +91,26 @@ describe('policies', () => {
   const claims = (c: Record<string, unknown>) => ({ sub: 'u', ...c });
 
   it('no rule: any signed-in user', () => {
-    assert.deepEqual(evaluatePolicy(parsePolicy({ emails: [], domains: [], claims: [] }), claims({})), { allowed: true });
+    assert.deepEqual(evaluatePolicy(parsePolicy({ emails: [], domains: [], claims: [] }), claims({})), {
+      allowed: true,
+    });
   });
 
   it('email rules: any may match; the address must be verified; domains match exactly', () => {
     const p = parsePolicy({ emails: ['Boss@Partner.example'], domains: ['example.com'], claims: [] });
     assert.equal(evaluatePolicy(p, claims({ email: 'a@example.com', email_verified: true })).allowed, true);
-    assert.equal(evaluatePolicy(p, claims({ email: 'boss@partner.example', email_verified: true })).allowed, true);
+    assert.equal(
+      evaluatePolicy(p, claims({ email: 'boss@partner.example', email_verified: true })).allowed,
+      true,
+    );
     assert.equal(evaluatePolicy(p, claims({ email: 'a@example.com', email_verified: false })).allowed, false);
     assert.equal(evaluatePolicy(p, claims({ email: 'a@example.com' })).allowed, false);
-    for (const email of ['a@evil-example.com', 'a@example.com.evil.net', 'a@sub.example.com', 'example.com@evil.net'])
+    for (const email of [
+      'a@evil-example.com',
+      'a@example.com.evil.net',
+      'a@sub.example.com',
+      'example.com@evil.net',
+    ])
       assert.equal(evaluatePolicy(p, claims({ email, email_verified: true })).allowed, false, email);
     assert.equal(evaluatePolicy(p, claims({})).allowed, false);
   });
@@ -126,13 +160,28 @@ describe('sealed cookies', () => {
     const header = `__Host-tessera_proxy_session=${value}`;
     assert.equal(jar.readSession(header, now)?.accessToken, 'a');
     assert.equal(jar.readSession(header, now + 7 * 24 * 3600_000), undefined);
-    assert.doesNotMatch(createCookieJar(new URL('http://127.0.0.1:8080'), 's').sessionCookie({ accessToken: 'a', expiresAt: 1, createdAt: now }, now), /Secure|__Host-/);
+    assert.doesNotMatch(
+      createCookieJar(new URL('http://127.0.0.1:8080'), 's').sessionCookie(
+        { accessToken: 'a', expiresAt: 1, createdAt: now },
+        now,
+      ),
+      /Secure|__Host-/,
+    );
   });
 
   it('drops the ID token rather than exceed one cookie', () => {
     const jar = createCookieJar(new URL('https://app.example'), 's');
     const now = Date.now();
-    const set = jar.sessionCookie({ accessToken: 'a'.repeat(1500), idToken: 'i'.repeat(2500), refreshToken: 'r', expiresAt: now, createdAt: now }, now);
+    const set = jar.sessionCookie(
+      {
+        accessToken: 'a'.repeat(1500),
+        idToken: 'i'.repeat(2500),
+        refreshToken: 'r',
+        expiresAt: now,
+        createdAt: now,
+      },
+      now,
+    );
     assert.ok(set.length < 4096, String(set.length));
     const value = set.slice(set.indexOf('=') + 1, set.indexOf(';'));
     const session = jar.readSession(`__Host-tessera_proxy_session=${value}`, now)!;
@@ -142,7 +191,14 @@ describe('sealed cookies', () => {
 });
 
 describe('header hygiene', () => {
-  const base = { token: 'T', assertionHeader: false, cookieNames: new Set(['tessera_proxy_session', 'tessera_proxy_signin']), clientIp: '10.0.0.1', proto: 'https', host: 'app.example' };
+  const base = {
+    token: 'T',
+    assertionHeader: false,
+    cookieNames: new Set(['tessera_proxy_session', 'tessera_proxy_signin']),
+    clientIp: '10.0.0.1',
+    proto: 'https',
+    host: 'app.example',
+  };
 
   it('strips what the client sent for identity and forwarding, then sets its own', () => {
     const out = forwardHeaders(
@@ -177,21 +233,38 @@ describe('header hygiene', () => {
   });
 
   it('with the assertion header, the client Authorization passes untouched and the assertion is ours', () => {
-    const out = forwardHeaders({ authorization: 'Basic YXBwOnB3', 'tessera-jwt-assertion': 'forged', cookie: 'tessera_proxy_session=x' }, { ...base, assertionHeader: true });
+    const out = forwardHeaders(
+      {
+        authorization: 'Basic YXBwOnB3',
+        'tessera-jwt-assertion': 'forged',
+        cookie: 'tessera_proxy_session=x',
+      },
+      { ...base, assertionHeader: true },
+    );
     assert.equal(out['authorization'], 'Basic YXBwOnB3');
     assert.equal(out['tessera-jwt-assertion'], 'T');
     assert.equal(out['cookie'], undefined);
   });
 
   it('a public path forwards no identity at all', () => {
-    const out = forwardHeaders({ authorization: 'Bearer forged', 'tessera-jwt-assertion': 'forged' }, { ...base, token: undefined });
+    const out = forwardHeaders(
+      { authorization: 'Bearer forged', 'tessera-jwt-assertion': 'forged' },
+      { ...base, token: undefined },
+    );
     assert.equal(out['authorization'], undefined);
     assert.equal(out['tessera-jwt-assertion'], undefined);
   });
 
   it('responses lose hop-by-hop fields and any Set-Cookie for the proxy cookies', () => {
     const out = responseHeaders(
-      { connection: 'close, x-secret', 'x-secret': '1', 'keep-alive': 'x', 'transfer-encoding': 'chunked', 'set-cookie': ['tessera_proxy_session=planted; Path=/', 'theme=dark'], 'content-type': 'text/plain' },
+      {
+        connection: 'close, x-secret',
+        'x-secret': '1',
+        'keep-alive': 'x',
+        'transfer-encoding': 'chunked',
+        'set-cookie': ['tessera_proxy_session=planted; Path=/', 'theme=dark'],
+        'content-type': 'text/plain',
+      },
       base.cookieNames,
     );
     assert.deepEqual(out, { 'set-cookie': ['theme=dark'], 'content-type': 'text/plain' });
@@ -222,7 +295,8 @@ describe('options', () => {
       { ...ok, 'public-path': '/.tessera/callback' },
       { ...ok, 'public-path': '/a/../b' },
     ];
-    for (const values of bad) assert.throws(() => buildProxyOptions(values, 's'), UsageError, JSON.stringify(values));
+    for (const values of bad)
+      assert.throws(() => buildProxyOptions(values, 's'), UsageError, JSON.stringify(values));
     assert.throws(() => buildProxyOptions(ok, ''), UsageError);
     assert.deepEqual(parseListen('[::1]:9000'), { host: '::1', port: 9000 });
   });
@@ -232,7 +306,12 @@ describe('options', () => {
     assert.equal(isPublicPath('/healthz/deep', ['/healthz']), true);
     assert.equal(isPublicPath('/healthzz', ['/healthz']), false);
     assert.equal(isPublicPath('/static/app.css', ['/static/']), true);
-    for (const p of ['/healthz/../admin', '/healthz/%2e%2e/admin', '/healthz%2F..%2Fadmin', '/healthz\\..\\admin'])
+    for (const p of [
+      '/healthz/../admin',
+      '/healthz/%2e%2e/admin',
+      '/healthz%2F..%2Fadmin',
+      '/healthz\\..\\admin',
+    ])
       assert.equal(isPublicPath(p, ['/healthz']), false, p);
   });
 });

@@ -85,7 +85,11 @@ async function revokeOnCodeReuse(ctx: ServerContext, hash: string, seen: AuthCod
  * authorise on who the user is without a userinfo call; an email is identity, not a secret, and it only
  * goes where both the client's registration and the scope the user granted say it may (OIDC Core §5.4).
  */
-function allowedUserClaims(user: UserRecord, client: ClientRecord, scope: readonly string[]): Record<string, unknown> {
+function allowedUserClaims(
+  user: UserRecord,
+  client: ClientRecord,
+  scope: readonly string[],
+): Record<string, unknown> {
   if (client.allowedClaims.length === 0) return {};
   const identity: Record<string, unknown> =
     client.allowedClaims.includes('email') && scope.includes('email')
