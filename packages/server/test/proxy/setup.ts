@@ -37,12 +37,13 @@ export async function startApp(
   issuer: string,
   audience: string,
   clock: () => number = Date.now,
+  jwksUri = `${issuer}/.well-known/jwks.json`,
 ): Promise<App> {
   const verifier: Verifier = createVerifier({
     issuer,
     audience,
     algorithms: ['ES256'],
-    jwksUri: `${issuer}/.well-known/jwks.json`,
+    jwksUri,
     typ: 'at+jwt',
     clock,
   });
