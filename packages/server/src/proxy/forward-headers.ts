@@ -48,7 +48,11 @@ export interface Forwarding {
   host: string;
 }
 
-/** Drop the proxy's own cookies from a Cookie header; undefined when nothing is left. */
+/**
+ * Drop the proxy's own cookies from a Cookie header; undefined when nothing is left.
+ *
+ * @example withoutOwnCookies('tessera_proxy_session=x; theme=dark', names); // 'theme=dark'
+ */
 export function withoutOwnCookies(header: string, names: ReadonlySet<string>): string | undefined {
   const kept = header
     .split(';')

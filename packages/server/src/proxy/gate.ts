@@ -25,7 +25,11 @@ export interface GateDeps {
 /** The token each admitted request forwards (undefined: a public path, forwarded without identity). */
 const admitted = new WeakMap<object, string | undefined>();
 
-/** The token decided for this request; throws if the gate never admitted it (a bug must not forward). */
+/**
+ * The token decided for this request; throws if the gate never admitted it (a bug must not forward).
+ *
+ * @example const token = admittedToken(request); // undefined on a public path
+ */
 export function admittedToken(request: FastifyRequest): string | undefined {
   if (!admitted.has(request.raw)) throw new Error('request reached the upstream without passing the gate');
   return admitted.get(request.raw);

@@ -6,7 +6,11 @@
 import type { FastifyReply } from 'fastify';
 import { html, pageStylesheet, sendPage } from '../pages/index.js';
 
-/** Where the proxy serves the stylesheet (content-hashed, cached for a year). */
+/**
+ * Where the proxy serves the stylesheet (content-hashed, cached for a year).
+ *
+ * @example proxyStylesheetPath(); // '/.tessera/pages/tessera.3kq0…css'
+ */
 export function proxyStylesheetPath(): string {
   return `/.tessera${pageStylesheet().path}`;
 }
@@ -42,7 +46,7 @@ export function sendDeniedPage(reply: FastifyReply, view: { email: string | unde
 /**
  * The sign-out confirmation: a POST form with the CSRF token, so another site cannot sign the user out.
  *
- * @example sendLogoutPage(reply, csrf);
+ * @example sendProxyLogoutPage(reply, csrf);
  */
 export function sendProxyLogoutPage(reply: FastifyReply, csrf: string): FastifyReply {
   return send(
@@ -60,7 +64,11 @@ export function sendProxyLogoutPage(reply: FastifyReply, csrf: string): FastifyR
   );
 }
 
-/** After a logout the issuer could not complete itself (no end_session_endpoint), or its return. */
+/**
+ * After a logout the issuer could not complete itself (no end_session_endpoint), or its return.
+ *
+ * @example sendProxySignedOutPage(reply);
+ */
 export function sendProxySignedOutPage(reply: FastifyReply): FastifyReply {
   return send(
     reply,

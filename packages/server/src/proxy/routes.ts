@@ -30,8 +30,17 @@ export interface RouteDeps {
   log: (event: string, fields: Record<string, unknown>) => void;
 }
 
-/** `{public-url}/.tessera/callback`: the redirect URI to register at the issuer. */
+/**
+ * `{public-url}/.tessera/callback`: the redirect URI to register at the issuer.
+ *
+ * @example callbackUrl(new URL('https://app.example')); // 'https://app.example/.tessera/callback'
+ */
 export const callbackUrl = (publicUrl: URL) => new URL('/.tessera/callback', publicUrl).href;
+/**
+ * `{public-url}/.tessera/signed-out`: the post-logout redirect URI to register at the issuer.
+ *
+ * @example signedOutUrl(new URL('https://app.example')); // 'https://app.example/.tessera/signed-out'
+ */
 export const signedOutUrl = (publicUrl: URL) => new URL('/.tessera/signed-out', publicUrl).href;
 
 /**

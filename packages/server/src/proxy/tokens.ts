@@ -40,7 +40,11 @@ export function createAccessTokenVerifier(o: {
   });
 }
 
-/** Verify and return the claims, or undefined for any refusal. */
+/**
+ * Verify and return the claims, or undefined for any refusal.
+ *
+ * @example const claims = await verifiedClaims(verifier, token); // undefined: not for this app
+ */
 export async function verifiedClaims(verifier: Verifier, token: string): Promise<JWTPayload | undefined> {
   try {
     return (await verifier.verify(token)).payload;
@@ -49,7 +53,11 @@ export async function verifiedClaims(verifier: Verifier, token: string): Promise
   }
 }
 
-/** The token-endpoint parameter naming the app: `resource` for a URI (RFC 8707), else `audience`. */
+/**
+ * The token-endpoint parameter naming the app: `resource` for a URI (RFC 8707), else `audience`.
+ *
+ * @example audienceParameter('https://app.example'); // { resource: 'https://app.example' }
+ */
 export function audienceParameter(audience: string): Record<string, string> {
   return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(audience) && URL.canParse(audience)
     ? { resource: audience }
