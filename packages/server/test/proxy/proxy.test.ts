@@ -223,6 +223,26 @@ describe('tessera proxy: sign-in and forwarding', () => {
     assert.deepEqual(Buffer.from(await echo.arrayBuffer()), body);
   });
 
+  it('survives a client that disconnects before the app answers', async () => {
+    const { browser } = await signedInBrowser(w);
+    const url = new URL(w.proxy.url);
+    const req = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: '/held',
+      headers: { cookie: browser.cookieHeader(w.proxy.url)!, accept: 'text/html' },
+    });
+    req.on('error', () => undefined);
+    req.end();
+    await w.app.heldArrived();
+    req.destroy();
+    // A full round trip on another connection: the proxy has handled the close by then.
+    assert.equal((await browser.fetch(`${w.proxy.url}/`)).status, 200);
+    w.app.releaseHeld(); // the app answers a request whose client is gone
+    assert.equal((await browser.fetch(`${w.proxy.url}/`)).status, 200);
+    assert.equal((await browser.fetch(`${w.proxy.url}/`)).status, 200);
+  });
+
   it('passes WebSocket upgrades through with the token, and refuses them without a session', async () => {
     const { browser, user } = await signedInBrowser(w);
     const wsUrl = `${w.proxy.url.replace('http', 'ws')}/ws`;

@@ -26,6 +26,10 @@ export interface App {
   seen: Seen[];
   /** End every open /stream response with its second chunk. */
   releaseStreams(): void;
+  /** Resolves once a /held request has reached the app. */
+  heldArrived(): Promise<void>;
+  /** Answer every /held request. */
+  releaseHeld(): void;
   close(): Promise<void>;
 }
 
@@ -64,6 +68,12 @@ export async function startApp(
     seen.push({ headers: req.headers, email, verified });
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/slow') return; // never answers: the proxy's timeout answers 504
+    if (path === '/held') {
+      // Answered only when the test releases it (after the client has gone).
+      held.push(res);
+      for (const wake of heldWaiters.splice(0)) wake();
+      return;
+    }
     if (path === '/stream') {
       // The second chunk only once the test has read the first through the proxy (no timing).
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -98,6 +108,8 @@ export async function startApp(
     res.end(`<!doctype html><title>App</title><h1>Hello ${email ?? 'someone'}</h1>`);
   };
   const streams: ServerResponse[] = [];
+  const held: ServerResponse[] = [];
+  const heldWaiters: (() => void)[] = [];
   const server = createServer((req, res) => void handle(req, res));
   const wss = new WebSocketServer({ server, path: '/ws' });
   wss.on('connection', (socket, req) => {
@@ -114,6 +126,11 @@ export async function startApp(
     url,
     server,
     seen,
+    heldArrived: () =>
+      held.length > 0 ? Promise.resolve() : new Promise((resolve) => heldWaiters.push(resolve)),
+    releaseHeld() {
+      for (const r of held.splice(0)) r.end('late answer');
+    },
     releaseStreams() {
       for (const r of streams.splice(0)) r.end('second\n');
     },
