@@ -72,6 +72,8 @@ export function upstreamProxy(options: ProxyOptions, publicUrl: () => URL, cooki
       websocket: true,
       // Redirects are the app's: a Location is passed on untouched.
       internalRewriteLocationHeader: false,
+      // Two info lines per proxied request otherwise (formatted even when the level drops them).
+      disableRequestLogging: true,
       undici: {
         connections: 128,
         pipelining: 1,
