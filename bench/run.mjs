@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Tessera benchmarks. `npm run bench` builds, then runs every section whose code exists;
-// `node --expose-gc bench/run.mjs --only jose|sdk|http|stores|signin|dpop|dpop-sdk` runs one; `--quick` shortens everything for a smoke run.
+// `node --expose-gc bench/run.mjs --only jose|sdk|http|stores|signin|dpop|dpop-sdk|proxy` runs one; `--quick` shortens everything for a smoke run.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ const SECTIONS = [
   ['signin', './signin.mjs', 'runSignInSection'],
   ['dpop', './dpop.mjs', 'runDpopSection'],
   ['dpop-sdk', './dpop-sdk.mjs', 'runDpopSDKSection'],
+  ['proxy', './proxy.mjs', 'runProxySection'],
 ];
 if (only) {
   for (const name of only) {

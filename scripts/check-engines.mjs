@@ -9,8 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// The lines README.md "Node versions" supports, from their first release (engines: >=20).
-export const SUPPORTED = ['20.0.0', '22.0.0'];
+// The lines README.md "Node versions" supports, from their first supported release (engines: >=20.18.1):
+// undici 7, which `tessera proxy` uses through @fastify/http-proxy → @fastify/reply-from, declares Node
+// >= 20.18.1, and undici 6 (which still admits 20.0) crashes reply-from 12 when a client aborts a request.
+export const SUPPORTED = ['20.18.1', '22.0.0'];
 
 const readJSON = (file) => JSON.parse(readFileSync(file, 'utf8'));
 

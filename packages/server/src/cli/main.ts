@@ -31,6 +31,7 @@ const COMMANDS = [
   'audit',
   'simulate',
   'migrate',
+  'proxy',
 ] as const;
 
 async function load(name: string): Promise<CommandModule | undefined> {

@@ -3,14 +3,12 @@
  * pepper, itself derived from the KEK. A copy of the database alone yields no secret, and the provider id as
  * AAD makes a blob copied onto another provider's row fail instead of being sent to that provider.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
+import { aeadOpen, aeadSeal, decodeParts, encodeParts, type EncodedParts } from '../keys/aead.js';
 
-interface SecretBlob {
+interface SecretBlob extends EncodedParts {
   v: 1;
   alg: 'A256GCM';
-  iv: string;
-  tag: string;
-  ct: string;
 }
 
 const keys = new WeakMap<Buffer, Buffer>();
@@ -29,16 +27,10 @@ function boxKey(pepper: Buffer): Buffer {
  * @example const blob = sealClientSecret(ctx.pepper, 'corp', secret);
  */
 export function sealClientSecret(pepper: Buffer, providerId: string, secret: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', boxKey(pepper), iv);
-  cipher.setAAD(Buffer.from(`idp:${providerId}`, 'utf8'));
-  const ct = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
   const blob: SecretBlob = {
     v: 1,
     alg: 'A256GCM',
-    iv: iv.toString('base64url'),
-    tag: cipher.getAuthTag().toString('base64url'),
-    ct: ct.toString('base64url'),
+    ...encodeParts(aeadSeal(boxKey(pepper), secret, `idp:${providerId}`)),
   };
   return JSON.stringify(blob);
 }
@@ -52,12 +44,7 @@ export function openClientSecret(pepper: Buffer, providerId: string, blobText: s
   try {
     const blob = JSON.parse(blobText) as SecretBlob;
     if (blob.v !== 1 || blob.alg !== 'A256GCM') throw new Error('unknown format');
-    const decipher = createDecipheriv('aes-256-gcm', boxKey(pepper), Buffer.from(blob.iv, 'base64url'));
-    decipher.setAAD(Buffer.from(`idp:${providerId}`, 'utf8'));
-    decipher.setAuthTag(Buffer.from(blob.tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(blob.ct, 'base64url')), decipher.final()]).toString(
-      'utf8',
-    );
+    return aeadOpen(boxKey(pepper), decodeParts(blob), `idp:${providerId}`).toString('utf8');
   } catch (err) {
     throw new Error(
       `the client secret of identity provider ${providerId} cannot be decrypted (another KEK?)`,

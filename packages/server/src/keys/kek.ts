@@ -3,9 +3,10 @@
  * copy of the database alone yields no signing key. The KEK comes from `TESSERA_KEK` (base64url, 32 bytes)
  * or a file in the data dir that a zero-config first run creates with mode 0600.
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { aeadOpen, aeadSeal, decodeParts, encodeParts } from './aead.js';
 
 export const KEK_BYTES = 32;
 
@@ -117,17 +118,11 @@ interface EncryptedBlob {
  * another key's row fails to decrypt instead of silently signing with the wrong key.
  */
 export function encryptPrivateJWK(jwk: object, kek: KEK, aad: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', kek.key, iv);
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const ct = Buffer.concat([cipher.update(JSON.stringify(jwk), 'utf8'), cipher.final()]);
   const blob: EncryptedBlob = {
     v: 1,
     alg: 'A256GCM',
     kek: kek.id,
-    iv: iv.toString('base64url'),
-    tag: cipher.getAuthTag().toString('base64url'),
-    ct: ct.toString('base64url'),
+    ...encodeParts(aeadSeal(kek.key, JSON.stringify(jwk), aad)),
   };
   return JSON.stringify(blob);
 }
@@ -160,10 +155,7 @@ export function decryptPrivateJWK(blobText: string, kek: KEK, aad: string): Reco
   assertKEKMatches(blobText, kek);
   const blob = parseBlob(blobText);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', kek.key, Buffer.from(blob.iv, 'base64url'));
-    decipher.setAAD(Buffer.from(aad, 'utf8'));
-    decipher.setAuthTag(Buffer.from(blob.tag, 'base64url'));
-    const pt = Buffer.concat([decipher.update(Buffer.from(blob.ct, 'base64url')), decipher.final()]);
+    const pt = aeadOpen(kek.key, decodeParts(blob), aad);
     return JSON.parse(pt.toString('utf8')) as Record<string, unknown>;
   } catch (err) {
     throw new KEKError('ERR_KEK_INVALID', `the encrypted private key of ${aad} failed authentication`, {

@@ -65,13 +65,18 @@ export interface PageExtras {
   scripts?: readonly string[];
   /** A same-origin path the page moves on to at once (`<meta http-equiv="refresh">`, no script). */
   refreshTo?: string;
+  /**
+   * Where this server serves the stylesheet (default: its hashed path at the root; `tessera proxy` serves it
+   * under `/.tessera/`, leaving every other path to the app).
+   */
+  stylesheetHref?: string;
 }
 
 /** The one layout: brand header, a card holding the page's content, a footer. */
 export function layout(
   title: string,
   body: SafeHtml,
-  { scripts = [], refreshTo }: PageExtras = {},
+  { scripts = [], refreshTo, stylesheetHref = pageStylesheet().path }: PageExtras = {},
 ): SafeHtml {
   return html`<!doctype html>
     <html lang="en">
@@ -83,7 +88,7 @@ export function layout(
         <meta name="color-scheme" content="light dark" />
         ${refreshTo === undefined ? '' : html`<meta http-equiv="refresh" content="0;url=${refreshTo}" />`}
         <title>${title} · Tessera</title>
-        <link rel="stylesheet" href="${pageStylesheet().path}" />
+        <link rel="stylesheet" href="${stylesheetHref}" />
         <link rel="icon" href="data:," />
         ${scripts.map((src) => html`<script src="${src}" defer></script>`)}
       </head>

@@ -78,17 +78,31 @@ async function revokeOnCodeReuse(ctx: ServerContext, hash: string, seen: AuthCod
   throw invalidGrant('authorization code already used; the tokens issued from it have been revoked');
 }
 
-/** The user's custom claims the client's allowlist lets into its tokens (the claims policy checks them). */
-function allowedUserClaims(user: UserRecord, client: ClientRecord): Record<string, unknown> {
+/**
+ * The user's claims the client's allowlist lets into its access tokens (the claims policy checks them):
+ * custom claims by name, and `email` with `email_verified` when the client allows `email` and the user
+ * granted the `email` scope. An app behind `tessera proxy` (or any resource server) can then show and
+ * authorise on who the user is without a userinfo call; an email is identity, not a secret, and it only
+ * goes where both the client's registration and the scope the user granted say it may (OIDC Core §5.4).
+ */
+function allowedUserClaims(
+  user: UserRecord,
+  client: ClientRecord,
+  scope: readonly string[],
+): Record<string, unknown> {
   if (client.allowedClaims.length === 0) return {};
+  const identity: Record<string, unknown> =
+    client.allowedClaims.includes('email') && scope.includes('email')
+      ? { email: user.email, email_verified: user.emailVerified }
+      : {};
   let claims: unknown;
   try {
     claims = JSON.parse(user.claims);
   } catch {
-    return {};
+    return identity;
   }
-  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) return {};
-  const picked: Record<string, unknown> = {};
+  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) return identity;
+  const picked: Record<string, unknown> = { ...identity };
   for (const name of client.allowedClaims)
     if (Object.hasOwn(claims, name)) picked[name] = (claims as Record<string, unknown>)[name];
   return picked;
@@ -146,7 +160,7 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form, re
 
   const scope = code.scope;
   const audience = resolveAudience(ctx, client, form);
-  const custom = allowedUserClaims(user, client);
+  const custom = allowedUserClaims(user, client, scope);
   const authentication: AuthenticationClaims = {
     auth_time: Math.floor(code.authTime / 1000),
     acr: code.acr,
