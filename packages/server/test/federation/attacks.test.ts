@@ -1,7 +1,7 @@
 /**
  * One test per attack on federation, each driven end to end through Tessera's callback by a browser, with
- * a hostile upstream (forged-upstream.ts) that signs what the test chooses. Each asserts the refusal, the
- * reason recorded in the audit log, and that no user, link or session was created.
+ * a hostile upstream (test/helpers/forged-provider.ts) that signs what the test chooses. Each asserts the
+ * refusal, the reason recorded in the audit log, and that no user, link or session was created.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

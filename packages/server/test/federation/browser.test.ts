@@ -1,25 +1,29 @@
 // Federation in a real headless Chromium (Debian's, driven by playwright-core): our sign-in page with two
-// provider buttons; a click through an upstream Tessera's sign-in page and one through oidc-provider's,
-// each back to the application with a code; no CSP violation on the way. Saves the sign-in page with its
-// provider buttons to docs/screenshots/signin-providers.png.
+// provider buttons; a click through an upstream Tessera's sign-in page (a real `tessera serve` process set
+// up through its CLI) and one through oidc-provider's, each back to the application with a code; no CSP
+// violation on the way. Saves the sign-in page with its provider buttons to
+// docs/screenshots/signin-providers.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser as Chromium, type Page } from 'playwright-core';
 import { assertChromium, CHROMIUM, CHROMIUM_ARGS, chromiumSkipFor } from '../helpers/chromium.js';
-import type { Harness } from '../oauth/harness.js';
-import { addCodeClient, createUser, pkce, startOidcHarness } from '../oidc/helpers.js';
+import { pkce } from '../oidc/helpers.js';
 import { startDownstream, type Downstream } from './helpers.js';
 import { PANVA_SECRET, startPanva } from './panva.js';
+import {
+  startUpstreamTessera,
+  UPSTREAM_PASSWORD as PASSWORD,
+  type UpstreamTessera,
+} from './tessera-process.js';
 
 const skip = chromiumSkipFor('federation browser');
 // dist/test/federation → repository root → docs/screenshots.
 const SHOTS = fileURLToPath(new URL('../../../../../docs/screenshots/', import.meta.url));
-const PASSWORD = 'correct horse battery staple';
 
 let ours: Downstream;
-let upstream: Harness;
+let upstream: UpstreamTessera;
 let panva: { issuer: string; close(): Promise<void> };
 let browser: Chromium;
 const consoleLines: string[] = [];
@@ -28,14 +32,12 @@ before(async () => {
   if (skip) return;
   assertChromium();
   ours = await startDownstream();
-  upstream = await startOidcHarness();
-  const client = await addCodeClient(upstream, 'downstream', {
-    redirectUris: [`${ours.url}/signin/idp/corp/callback`],
-  });
-  await createUser(upstream, { email: 'ada@corp.example', name: 'Ada Lovelace' });
+  upstream = await startUpstreamTessera();
+  const client = await upstream.createClient('downstream', `${ours.url}/signin/idp/corp/callback`);
+  await upstream.createUser('ada@corp.example', 'Ada Lovelace');
   panva = await startPanva(`${ours.url}/signin/idp/hopper/callback`);
   for (const [id, issuer, clientId, secret, name, domain] of [
-    ['corp', upstream.url, 'downstream', client.secret!, 'Corp SSO', 'corp.example'],
+    ['corp', upstream.url, 'downstream', client.secret, 'Corp SSO', 'corp.example'],
     ['hopper', panva.issuer, 'tessera', PANVA_SECRET, 'Hopper ID', 'hopper.example'],
   ] as const) {
     const added = await ours.idps(

@@ -1,12 +1,11 @@
 /**
- * Tessera federating with Tessera: an upstream Tessera (its own users, its own sign-in page) registered in
- * ours with the real `tessera idps add`; a browser signs in through it, and the app's tokens are ours.
+ * Tessera federating with Tessera: the upstream is a real `tessera serve` process (its own data dir, port,
+ * users and sign-in page, set up only through its CLI), registered in ours with the real `tessera idps add`;
+ * a cookie-keeping HTTP browser signs in on the upstream's page, and the app's tokens are ours.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Harness } from '../oauth/harness.js';
-import type { UserRecord } from '../../src/store/types.js';
-import { addCodeClient, createUser, startOidcHarness } from '../oidc/helpers.js';
+import { createUser } from '../oidc/helpers.js';
 import { hasSignInListing } from '../../src/store/listing.js';
 import {
   census,
@@ -16,21 +15,22 @@ import {
   startDownstream,
   type Downstream,
 } from './helpers.js';
-
-const PASSWORD = 'correct horse battery staple';
+import {
+  startUpstreamTessera,
+  UPSTREAM_PASSWORD as PASSWORD,
+  type UpstreamTessera,
+} from './tessera-process.js';
 
 describe('federation: Tessera signing in through an upstream Tessera', () => {
   let ours: Downstream;
-  let upstream: Harness;
-  let ada: UserRecord;
+  let upstream: UpstreamTessera;
+  let ada: { id: string; email: string };
 
   before(async () => {
     ours = await startDownstream();
-    upstream = await startOidcHarness();
-    const client = await addCodeClient(upstream, 'downstream', {
-      redirectUris: [`${ours.url}/signin/idp/up/callback`],
-    });
-    ada = await createUser(upstream, { email: 'ada@corp.example', name: 'Ada Lovelace' });
+    upstream = await startUpstreamTessera();
+    const client = await upstream.createClient('downstream', `${ours.url}/signin/idp/up/callback`);
+    ada = await upstream.createUser('ada@corp.example', 'Ada Lovelace');
     const added = await ours.idps(
       [
         'add',
@@ -198,5 +198,22 @@ describe('federation: Tessera signing in through an upstream Tessera', () => {
       assert.equal(s.idp, 'up');
       assert.deepEqual(s.amr, ['pwd']);
     }
+  });
+
+  // Last: it disables Ada at the upstream.
+  it("an account the upstream's administrator disables (its own CLI) signs in through it no more", async () => {
+    const disabled = await upstream.cli(['users', 'disable', ada.email]);
+    assert.equal(disabled.code, 0, disabled.stderr);
+    const before = await census(ours);
+    const browser = new HttpBrowser();
+    const started = await ours.startAuthorization(browser);
+    const upstreamPage = await clickProvider(browser, ours, started.page, 'up');
+    const refused = await browser.request(`${upstream.url}/signin`, {
+      form: { ...formFields(upstreamPage.body, '/signin'), username: ada.email, password: PASSWORD },
+    });
+    // The upstream's own refusal, on its own page: the browser never reaches our callback.
+    assert.equal(refused.status, 401);
+    assert.equal(refused.location, undefined);
+    assert.deepEqual(await census(ours), before);
   });
 });

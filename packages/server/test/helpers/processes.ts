@@ -78,20 +78,22 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => stopProcess(p, 'SIGKILL')));
 }
 
-/** Run `tessera ARGS` to completion. */
+/** Run `tessera ARGS` to completion; `stdin` (a secret or password) is written to its standard input. */
 export function runTessera(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [TESSERA_BIN, ...args], {
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    proc.stdin?.end(stdin);
     let stdout = '';
     let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     proc.on('error', reject);
     proc.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
