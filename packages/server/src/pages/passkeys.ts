@@ -116,8 +116,8 @@ function reauthBox(reauth: { csrf: string; window: string }): SafeHtml {
   return html`<div class="reauth">
     <p class="reauth-title">Sign in again to add or remove passkeys</p>
     <p class="hint">
-      For your security, changing how you sign in needs a sign-in from the last ${reauth.window}. You will come
-      back to this page.
+      For your security, changing how you sign in needs a sign-in from the last ${reauth.window}. You will
+      come back to this page.
     </p>
     <form method="post" action="/account/reauth" class="form">
       <input type="hidden" name="csrf" value="${reauth.csrf}" />

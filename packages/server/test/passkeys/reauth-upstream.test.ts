@@ -8,7 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashToken, randomToken } from '../../src/oauth/crypto.js';
 import { startForgedProvider, type ForgedProvider } from '../helpers/forged-provider.js';
-import { clickProvider, formFields, HttpBrowser, startDownstream, type Downstream } from '../federation/helpers.js';
+import {
+  clickProvider,
+  formFields,
+  HttpBrowser,
+  startDownstream,
+  type Downstream,
+} from '../federation/helpers.js';
 
 describe('signing in again through an identity provider', () => {
   let ours: Downstream;
@@ -102,8 +108,7 @@ describe('signing in again through an identity provider', () => {
   ] as const)
     it(`an upstream answer ${name} is refused: no new session, no return to /account`, async () => {
       const { browser, secret, page } = await staleBrowserAtSignIn();
-      upstream.idToken = (nonce) =>
-        upstream.sign({ nonce, sub: 'upstream-sub-1', auth_time: authTime?.() });
+      upstream.idToken = (nonce) => upstream.sign({ nonce, sub: 'upstream-sub-1', auth_time: authTime?.() });
       const res = await browser.follow(await toUpstream(browser, page));
       assert.equal(res.status, 400);
       assert.match(res.body, /did not ask you to sign in again/);

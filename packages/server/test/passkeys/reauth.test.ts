@@ -290,7 +290,11 @@ describe('passkey changes need a recent sign-in', () => {
 
   it('a failed password during the round trip keeps the page and the mark', async () => {
     const page = await askAgain(await sessionSignedIn(11 * MINUTE));
-    const res = await browser.post('/signin', { csrf: page.csrf!, username: 'ada@example.org', password: 'x' });
+    const res = await browser.post('/signin', {
+      csrf: page.csrf!,
+      username: 'ada@example.org',
+      password: 'x',
+    });
     assert.equal(res.status, 401);
     assert.match(res.body, /Sign in again to add or remove passkeys\./);
     assert.equal(browser.cookies.get(MARK), 'account');
@@ -362,7 +366,8 @@ describe('the return-path parsers (fast-check)', () => {
         assert.equal(reauthPurpose(s), s === 'account' ? 'account' : undefined);
       }),
     );
-    for (const v of [undefined, null, 1, ['account'], { account: 1 }]) assert.equal(reauthPurpose(v), undefined);
+    for (const v of [undefined, null, 1, ['account'], { account: 1 }])
+      assert.equal(reauthPurpose(v), undefined);
   });
 
   it('takeReauthReturn answers /account or nothing for any cookie value, and clears it', () => {
