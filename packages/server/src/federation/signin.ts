@@ -20,6 +20,12 @@ import { providerRegistry } from './registry.js';
 import { resolveUpstreamUser } from './linking.js';
 import { upstreamAmr } from './amr.js';
 import { sendContinue } from './continue.js';
+import {
+  pendingReauth,
+  reauthSignInUrl,
+  redirectAfterSignIn,
+  type ReauthPurpose,
+} from '../reauth/return-path.js';
 
 /** Binds a sign-in sent upstream to this browser: a callback in another browser finds no match. */
 export const SIGNIN_COOKIE = 'tessera_idp';
@@ -31,6 +37,8 @@ interface PendingData {
   /** SHA-256 of this browser's SIGNIN_COOKIE value. */
   browser: string;
   interaction?: string;
+  /** A sign-in asked for again (reauth/return-path.ts): the upstream was asked to authenticate anew. */
+  reauth?: ReauthPurpose;
   pending: PendingSignIn;
 }
 
@@ -41,6 +49,10 @@ const UNAVAILABLE = {
 const FAILED = (name: string) => ({
   title: 'Sign-in failed',
   message: `Signing in with ${name} did not succeed. Go back to the application and try again.`,
+});
+const NOT_FRESH = (name: string) => ({
+  title: 'Sign in again',
+  message: `${name} did not ask you to sign in again, so it cannot confirm it is you. Go back and sign in with your password or a passkey.`,
 });
 const NOT_ALLOWED = (name: string) => ({
   title: 'This account cannot sign in here',
@@ -86,9 +98,14 @@ export async function startUpstreamSignIn(
     return sendErrorPage(reply, 400, EXPIRED_SIGNIN);
   const provider = await providerOf(ctx, request.params.id);
   if (provider === undefined) return sendErrorPage(reply, 404, UNAVAILABLE);
+  // Signing in again must not be one click on a live upstream session: ask the upstream to authenticate
+  // anew (OIDC Core §3.1.2.1 `prompt=login`; `max_age=0` makes `auth_time` required in the ID token), and
+  // check `auth_time` at the callback.
+  const reauth = interaction === undefined ? pendingReauth(ctx, request) : undefined;
   let started;
   try {
-    started = (await providerRegistry(ctx).get(provider)).start();
+    const rp = await providerRegistry(ctx).get(provider);
+    started = reauth === undefined ? rp.start() : rp.start({ prompt: 'login', max_age: '0' });
   } catch (err) {
     if (!(err instanceof RelyingPartyError)) throw err;
     return refuse(ctx, request, reply, provider, err.code, 502, UNAVAILABLE);
@@ -103,6 +120,7 @@ export async function startUpstreamSignIn(
     browser: hashToken(browser),
     pending: started.pending,
     ...(interaction !== undefined && { interaction }),
+    ...(reauth !== undefined && { reauth }),
   };
   // Keyed by the state, taken once at the callback (a replayed callback finds nothing).
   await ctx.store.insertPending({
@@ -154,15 +172,26 @@ export async function finishUpstreamSignIn(
     return refuse(ctx, request, reply, provider, err.code, 400, FAILED(provider.name));
   }
 
+  // OIDC Core §3.1.2.1: with max_age the upstream must say when the user authenticated; a sign-in asked for
+  // again counts only if that was after we asked (within the clock tolerance), not an old upstream session.
+  const authTime = claims.auth_time;
+  if (
+    data.reauth !== undefined &&
+    (typeof authTime !== 'number' || authTime * 1000 < record.createdAt - ctx.config.clockTolerance * 1000)
+  )
+    return refuse(ctx, request, reply, provider, 'auth_time_stale', 400, NOT_FRESH(provider.name));
+
   const resolution = await resolveUpstreamUser(ctx, reply, provider, claims);
   if (resolution.kind === 'refused')
     return refuse(ctx, request, reply, provider, resolution.reason, 403, NOT_ALLOWED(provider.name));
   if (resolution.kind === 'link_pending') {
     ctx.metrics.federatedSignIns.inc({ idp: provider.id, result: 'link_pending' });
     const signInUrl =
-      data.interaction === undefined
-        ? '/signin'
-        : `/signin?interaction=${encodeURIComponent(data.interaction)}`;
+      data.interaction !== undefined
+        ? `/signin?interaction=${encodeURIComponent(data.interaction)}`
+        : data.reauth !== undefined
+          ? reauthSignInUrl(data.reauth)
+          : '/signin';
     return sendLinkNeededPage(reply, { providerName: provider.name, email: resolution.email, signInUrl });
   }
 
@@ -176,7 +205,7 @@ export async function finishUpstreamSignIn(
   ctx.metrics.federatedSignIns.inc({ idp: provider.id, result: resolution.how });
   await ctx.audit('signin.success', { userId: user.id, sid: session.id, idp: provider.id, ip: request.ip });
   if (data.interaction !== undefined) return sendContinue(ctx, reply, data.interaction, session);
-  return reply.header('cache-control', 'no-store').redirect('/signin', 303);
+  return redirectAfterSignIn(ctx, request, reply);
 }
 
 /** Count, audit and render one refused upstream sign-in; the page never carries the upstream's own text. */

@@ -79,11 +79,16 @@ export interface AccountView {
   passkeys: AccountPasskey[];
   /** Passkeys work on this issuer (https, or localhost); otherwise the page says why none can be added. */
   available: boolean;
+  /**
+   * Set when the sign-in is too old to add or remove passkeys: the "Sign in again" form's CSRF token and the
+   * window in words ("10 minutes"). The list stays; the add and remove forms give way to that form.
+   */
+  reauth?: { csrf: string; window: string };
   error?: string;
   notice?: string;
 }
 
-function passkeyRow(p: AccountPasskey, csrf: string): SafeHtml {
+function passkeyRow(p: AccountPasskey, csrf: string | undefined): SafeHtml {
   return html`<li class="passkey-item">
     <div class="passkey-text">
       <strong class="passkey-name">${p.name}</strong>
@@ -94,12 +99,54 @@ function passkeyRow(p: AccountPasskey, csrf: string): SafeHtml {
         }</span
       >
     </div>
-    <form method="post" action="/account/passkeys/remove" class="inline-form">
-      <input type="hidden" name="csrf" value="${csrf}" />
-      <input type="hidden" name="id" value="${p.id}" />
-      <button type="submit" class="secondary small" aria-label="Remove ${p.name}">Remove</button>
-    </form>
+    ${
+      csrf === undefined
+        ? ''
+        : html`<form method="post" action="/account/passkeys/remove" class="inline-form">
+            <input type="hidden" name="csrf" value="${csrf}" />
+            <input type="hidden" name="id" value="${p.id}" />
+            <button type="submit" class="secondary small" aria-label="Remove ${p.name}">Remove</button>
+          </form>`
+    }
   </li>`;
+}
+
+/** In place of the add and remove forms while the sign-in is too old for changes. */
+function reauthBox(reauth: { csrf: string; window: string }): SafeHtml {
+  return html`<div class="reauth">
+    <p class="reauth-title">Sign in again to add or remove passkeys</p>
+    <p class="hint">
+      For your security, changing how you sign in needs a sign-in from the last ${reauth.window}. You will
+      come back to this page.
+    </p>
+    <form method="post" action="/account/reauth" class="form">
+      <input type="hidden" name="csrf" value="${reauth.csrf}" />
+      <div class="actions"><button type="submit" class="primary">Sign in again</button></div>
+    </form>
+  </div>`;
+}
+
+/** The add form (its script reveals it), or why passkeys cannot be added on this issuer. */
+function addSection(view: AccountView): SafeHtml {
+  const https = html`<p class="note">Passkeys need Tessera to be served over https.</p>`;
+  // Removing still works where adding cannot (an issuer whose host name changed), so the box comes first.
+  if (view.reauth !== undefined) return html`${reauthBox(view.reauth)}${view.available ? '' : https}`;
+  if (!view.available) return https;
+  return html`<div data-passkey-box hidden>
+      ${ceremonyForm({
+        purpose: 'register',
+        action: '/account/passkeys',
+        fields: { csrf: view.csrf },
+        button: 'Add a passkey',
+        buttonClass: 'primary',
+        extra: html`<div class="field">
+          <label for="passkey-name">Name for the new passkey</label>
+          <input id="passkey-name" name="name" type="text" maxlength="64" autocomplete="off" />
+          <p class="hint">For example “Work laptop” or “Phone”.</p>
+        </div>`,
+      })}
+    </div>
+    <noscript><p class="note">Adding a passkey needs JavaScript in this browser.</p></noscript>`;
 }
 
 /** The account page: who is signed in, their passkeys, add one, remove one. */
@@ -119,28 +166,10 @@ export function accountBody(view: AccountView): SafeHtml {
             password.
           </p>`
         : html`<ul class="passkeys">
-            ${view.passkeys.map((p) => passkeyRow(p, view.csrf))}
+            ${view.passkeys.map((p) => passkeyRow(p, view.reauth === undefined ? view.csrf : undefined))}
           </ul>`
     }
-    ${
-      view.available
-        ? html`<div data-passkey-box hidden>
-              ${ceremonyForm({
-                purpose: 'register',
-                action: '/account/passkeys',
-                fields: { csrf: view.csrf },
-                button: 'Add a passkey',
-                buttonClass: 'primary',
-                extra: html`<div class="field">
-                  <label for="passkey-name">Name for the new passkey</label>
-                  <input id="passkey-name" name="name" type="text" maxlength="64" autocomplete="off" />
-                  <p class="hint">For example “Work laptop” or “Phone”.</p>
-                </div>`,
-              })}
-            </div>
-            <noscript><p class="note">Adding a passkey needs JavaScript in this browser.</p></noscript>`
-        : html`<p class="note">Passkeys need Tessera to be served over https.</p>`
-    }
+    ${addSection(view)}
     <form method="post" action="/signout" class="form">
       <input type="hidden" name="csrf" value="${view.signoutCsrf}" />
       <div class="actions"><button type="submit" class="secondary">Sign out</button></div>
@@ -193,7 +222,8 @@ export function sendAccountPage(
   scripts: readonly string[],
 ): FastifyReply {
   return sendPage(reply, status, 'Your passkeys', accountBody(view), [], {
-    scripts: view.available ? scripts : [],
+    // Stale: no add form, so no script (the page works the same without it).
+    scripts: view.available && view.reauth === undefined ? scripts : [],
   });
 }
 

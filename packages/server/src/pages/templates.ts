@@ -31,6 +31,8 @@ export interface SignInView {
   providerTargets?: readonly string[];
   /** "Sign in with a passkey" (when the issuer allows passkeys): its CSRF token and scripts. */
   passkey?: Omit<PasskeySignInView, 'interaction'>;
+  /** A sign-in asked for again (reauth/return-path.ts): the lead that says why, and a link back. */
+  again?: { lead: string; back: string; backTo: string };
 }
 
 /** The sign-in form; the attributes are the ones password managers rely on. */
@@ -38,9 +40,9 @@ export function signInBody(view: SignInView): SafeHtml {
   const describedBy = view.error === undefined ? undefined : 'form-error';
   return html`<h1>Sign in</h1>
     ${
-      view.clientId === undefined
-        ? html`<p class="lead">Use your Tessera account.</p>`
-        : html`<p class="lead">to continue to <strong class="client">${view.clientId}</strong></p>`
+      view.clientId !== undefined
+        ? html`<p class="lead">to continue to <strong class="client">${view.clientId}</strong></p>`
+        : html`<p class="lead">${view.again?.lead ?? 'Use your Tessera account.'}</p>`
     }
     ${alert(view.error)}
     <form method="post" action="/signin" class="form">
@@ -78,7 +80,12 @@ export function signInBody(view: SignInView): SafeHtml {
         ${view.interaction === undefined ? '' : html`<button type="submit" name="decision" value="cancel" class="secondary" formnovalidate>Cancel</button>`}
       </div>
     </form>
-    ${otherWaysIn(view)}`;
+    ${otherWaysIn(view)}
+    ${
+      view.again === undefined || view.interaction !== undefined
+        ? ''
+        : html`<p class="note back"><a href="${view.again.backTo}">${view.again.back}</a></p>`
+    }`;
 }
 
 /**

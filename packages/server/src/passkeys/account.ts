@@ -1,7 +1,9 @@
 /**
  * The account page (`/account`): a signed-in user's passkeys (name, added, last used), a form to add one
  * (the script runs the registration ceremony and posts the answer) and one to remove each. Every form is
- * CSRF-protected; without a session the page sends the browser to sign in.
+ * CSRF-protected; without a session the page sends the browser to sign in. Adding and removing need a
+ * recent sign-in (recent-signin.ts): with an older one the page lists the passkeys and offers "Sign in
+ * again" instead (reauth/request.ts), and the posts are refused on the server.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../server/context.js';
@@ -16,6 +18,9 @@ import { CSRF_ACCOUNT } from './page-views.js';
 import { passkeyName, storePasskey, verifyRegistration } from './registration.js';
 import { parseAttestation } from './response.js';
 import { passkeyIdentity } from './settings.js';
+import { isRecentSignIn, reauthWindow } from '../reauth/recent.js';
+import { CSRF_REAUTH } from '../reauth/request.js';
+import { REAUTH_REFUSED, staleForPasskeys } from './recent-signin.js';
 
 /** The one sentence a refused registration shows (the reason goes to the audit log). */
 export const REGISTRATION_FAILED = 'The passkey could not be added. Try again.';
@@ -35,6 +40,9 @@ async function showAccount(
     {
       csrf: csrfToken(ctx, request, reply, CSRF_ACCOUNT),
       signoutCsrf: csrfToken(ctx, request, reply, 'signout'),
+      reauth: isRecentSignIn(ctx, active.session)
+        ? undefined
+        : { csrf: csrfToken(ctx, request, reply, CSRF_REAUTH), window: reauthWindow(ctx) },
       email: active.user.email,
       name: active.user.name,
       passkeys: passkeys.map(({ id, name, createdAt, lastUsedAt, backedUp }) => ({
@@ -81,6 +89,9 @@ export async function addPasskey(
   verifyCsrf(ctx, request, form.get('csrf'), CSRF_ACCOUNT);
   const active = await readSession(ctx, request);
   if (active === undefined) return signInFirst(reply);
+  // Checked before the challenge is taken or the answer verified: a stale session changes nothing.
+  if (await staleForPasskeys(ctx, request, active, 'add'))
+    return showAccount(ctx, request, reply, active, 403, { error: REAUTH_REFUSED });
   const identity = passkeyIdentity(ctx.config.issuer);
   try {
     if (identity === undefined) throw new PasskeyError('ERR_PASSKEY_CHALLENGE', 'passkeys unavailable');
@@ -121,6 +132,8 @@ export async function removePasskey(
   verifyCsrf(ctx, request, form.get('csrf'), CSRF_ACCOUNT);
   const active = await readSession(ctx, request);
   if (active === undefined) return signInFirst(reply);
+  if (await staleForPasskeys(ctx, request, active, 'remove'))
+    return showAccount(ctx, request, reply, active, 403, { error: REAUTH_REFUSED });
   const id = form.get('id') ?? '';
   if (id.length === 0 || id.length > 1024 || !(await ctx.store.deletePasskey(active.user.id, id)))
     return showAccount(ctx, request, reply, active, 400, { error: 'That passkey was already removed.' });

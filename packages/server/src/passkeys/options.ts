@@ -14,6 +14,7 @@ import { signInOptions } from './authentication.js';
 import { saveChallenge, type CeremonyPurpose } from './challenges.js';
 import { findPasskeyLink, linkHash } from './links.js';
 import { CSRF_ACCOUNT, CSRF_ENROL, CSRF_SIGNIN } from './page-views.js';
+import { reauthRequired, staleForPasskeys } from './recent-signin.js';
 import { registrationOptions } from './registration.js';
 import { passkeyIdentity } from './settings.js';
 
@@ -50,8 +51,11 @@ async function options(ctx: ServerContext, request: FastifyRequest, reply: Fasti
   let user;
   let link: string | undefined;
   if (purpose === 'register') {
-    user = (await readSession(ctx, request))?.user;
-    if (user === undefined) throw new OAuthError(401, 'invalid_request', 'sign in first');
+    const active = await readSession(ctx, request);
+    if (active === undefined) throw new OAuthError(401, 'invalid_request', 'sign in first');
+    // A stale session gets no challenge: the add step would refuse it anyway (recent-signin.ts).
+    if (await staleForPasskeys(ctx, request, active, 'options')) throw reauthRequired();
+    user = active.user;
   } else {
     const token = text(body.token);
     user = token === undefined ? undefined : await findPasskeyLink(ctx.store, token, ctx.clock());

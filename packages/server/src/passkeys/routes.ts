@@ -10,6 +10,7 @@ import { showEnrol, submitEnrol } from './enrol.js';
 import { answerOptions } from './options.js';
 import { MAX_RESPONSE } from './response.js';
 import { submitPasskeySignIn } from './signin.js';
+import { requestReauth } from '../reauth/request.js';
 
 /** A passkey form holds the response (at most MAX_RESPONSE), a name and tokens; the rest is slack. */
 const FORM_BODY_LIMIT = MAX_RESPONSE + 4 * 1024;
@@ -26,7 +27,8 @@ export interface PasskeyRoutesOptions {
 
 /**
  * Passkeys: `POST /passkeys/options` (JSON, for the page script), `POST /signin/passkey`, the account page
- * `/account` with `POST /account/passkeys` and `/account/passkeys/remove`, the enrolment link's page
+ * `/account` with `POST /account/passkeys`, `/account/passkeys/remove` and `/account/reauth` (sign in
+ * again), the enrolment link's page
  * `/account/passkey`, and the two scripts at hashed, long-cached URLs.
  *
  * @example await app.register(passkeyRoutes, { ctx });
@@ -66,6 +68,7 @@ export const passkeyRoutes: FastifyPluginAsync<PasskeyRoutesOptions> = async (ap
   app.get('/account', async (request: QueryRequest, reply) => getAccount(ctx, request, reply));
   app.post('/account/passkeys', async (request, reply) => addPasskey(ctx, request, reply));
   app.post('/account/passkeys/remove', async (request, reply) => removePasskey(ctx, request, reply));
+  app.post('/account/reauth', async (request, reply) => requestReauth(ctx, request, reply));
   app.get('/account/passkey', async (request: QueryRequest, reply) => showEnrol(ctx, request, reply));
   app.post('/account/passkey', async (request, reply) => submitEnrol(ctx, request, reply));
 
@@ -76,6 +79,7 @@ export const passkeyRoutes: FastifyPluginAsync<PasskeyRoutesOptions> = async (ap
     '/signin/passkey',
     '/account/passkeys',
     '/account/passkeys/remove',
+    '/account/reauth',
   ])
     answerWrongMethods(app, path, ['POST']);
 };

@@ -22,6 +22,7 @@ import { PasskeyError, reasonOf } from './errors.js';
 import { CSRF_SIGNIN } from './page-views.js';
 import { parseAssertion } from './response.js';
 import { PASSKEY_AMR, passkeyIdentity } from './settings.js';
+import { redirectAfterSignIn } from '../reauth/return-path.js';
 
 /** One answer for every refused passkey: which check failed is for the audit log, not for a prober. */
 export const PASSKEY_SIGNIN_FAILED = 'That passkey could not sign you in. Try again, or use your password.';
@@ -96,5 +97,5 @@ export async function submitPasskeySignIn(
     ip: request.ip,
   });
   if (id !== undefined) return flow.continue(ctx, request, reply, id, { session, user }, { signedIn: true });
-  return reply.header('cache-control', 'no-store').redirect('/signin', 303);
+  return redirectAfterSignIn(ctx, request, reply);
 }

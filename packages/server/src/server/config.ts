@@ -48,6 +48,11 @@ export interface ServerConfig {
   sessionIdleTtl: number;
   /** Sign-in session absolute lifetime, seconds (`--session-ttl`): the user signs in again after it. */
   sessionTtl: number;
+  /**
+   * Seconds a sign-in stays recent enough to add or remove passkeys (`--reauth-max-age`); an older session
+   * signs in again first (NIST SP 800-63B §4 reauthentication).
+   */
+  reauthMaxAge: number;
   /** Seconds of clock skew tolerated when checking `exp`/`nbf`/`iat`. */
   clockTolerance: number;
   claimsWarnBytes: number;
@@ -266,6 +271,13 @@ export const OPTIONS: readonly OptionDef[] = [
     def: '7d',
     parse: duration(60),
     help: 'sign-in session absolute lifetime (the user signs in again after it)',
+  },
+  {
+    flag: 'reauth-max-age',
+    key: 'reauthMaxAge',
+    def: '10m',
+    parse: duration(60),
+    help: 'how recent a sign-in must be to add or remove passkeys (an older session signs in again)',
   },
   {
     flag: 'clock-tolerance',

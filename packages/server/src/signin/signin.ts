@@ -17,6 +17,7 @@ import { EXPIRED_SIGNIN, formOf } from './errors.js';
 import { completePendingLink } from '../federation/linking.js';
 import type { InteractionFlow } from './flow.js';
 import { signInChoices } from './page-view.js';
+import { reauthPurpose, reauthView, redirectAfterSignIn } from '../reauth/return-path.js';
 
 /** One answer for every way a password sign-in fails (user enumeration, OWASP Authentication Cheat Sheet). */
 export const SIGNIN_FAILED = 'Email or password is incorrect.';
@@ -28,7 +29,11 @@ export function interactionId(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 && value.length <= 128 ? value : undefined;
 }
 
-/** `GET /signin`: the form (for a waiting authorization request or on its own), or who is signed in. */
+/**
+ * `GET /signin`: the form (for a waiting authorization request or on its own), or who is signed in.
+ * `?reauth=account` asks for a fresh sign-in while signed in: the form even with a live session (its email
+ * filled in); the sign-in that follows replaces the session (startSession).
+ */
 export async function showSignIn(
   ctx: ServerContext,
   flow: InteractionFlow,
@@ -49,14 +54,19 @@ export async function showSignIn(
     });
   }
   const active = await readSession(ctx, request);
-  if (active !== undefined)
+  const again = reauthView(reauthPurpose(request.query.reauth));
+  if (active !== undefined && again === undefined)
     return sendSignedInPage(reply, {
       csrf: csrfToken(ctx, request, reply, 'signout'),
       email: active.user.email,
       name: active.user.name,
       account: passkeyIdentity(ctx.config.issuer) !== undefined,
     });
-  return sendSignInPage(reply, 200, await signInChoices(ctx, request, reply));
+  return sendSignInPage(reply, 200, {
+    ...(await signInChoices(ctx, request, reply)),
+    ...(again !== undefined && { again }),
+    ...(again !== undefined && active !== undefined && { email: active.user.email.slice(0, MAX_EMAIL) }),
+  });
 }
 
 type Outcome = 'success' | 'failure' | 'disabled';
@@ -130,7 +140,7 @@ export async function submitSignIn(
   await ctx.audit('signin.success', { userId: signedIn.id, sid: session.id, idp: 'local', ip: request.ip });
   if (id !== undefined)
     return flow.continue(ctx, request, reply, id, { session, user: signedIn }, { signedIn: true });
-  return reply.header('cache-control', 'no-store').redirect('/signin', 303);
+  return redirectAfterSignIn(ctx, request, reply);
 }
 
 function failureReason(user: UserRecord | undefined, ok: boolean): string {

@@ -34,6 +34,14 @@
         body: JSON.stringify(body),
         credentials: 'same-origin',
       });
+      if (answer.status === 403 && purpose === 'register') {
+        // The sign-in became too old for changes while the page was open: reload, and the account page
+        // offers "Sign in again" instead of the add form.
+        var refusal = await answer.json().catch(function () {
+          return {};
+        });
+        if (refusal.error === 'insufficient_user_authentication') return window.location.reload();
+      }
       if (!answer.ok) throw new Error('options refused');
       var optionsJSON = await answer.json();
       var credential =

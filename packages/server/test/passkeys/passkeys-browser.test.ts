@@ -2,10 +2,12 @@
  * Passkeys in a real Chromium (Debian's, through playwright-core) with virtual authenticators from the
  * DevTools protocol's WebAuthn domain (CTAP2, internal, resident keys, user verification): register from the
  * account page, sign in with the passkey through a real authorization request and read `amr` from the ID
- * token, enrol through a one-time link, then the two attacks: a cloned authenticator whose counter is stale,
- * and another user's credential presented under a victim's user handle. The server's issuer is
+ * token, enrol through a one-time link, sign in again with the passkey from an account page whose sign-in is
+ * too old for changes (back at /account, then add one), then the two attacks: a cloned authenticator whose
+ * counter is stale, and another user's credential presented under a victim's user handle. The server's issuer is
  * `http://localhost:PORT`: WebAuthn refuses IP addresses as RP IDs, and localhost is a secure context.
- * With TESSERA_SCREENSHOTS=1 it writes docs/screenshots/account-passkeys.png and signin-passkey.png.
+ * With TESSERA_SCREENSHOTS=1 it writes docs/screenshots/account-passkeys.png, account-reauth.png,
+ * signin-reauth.png and signin-passkey.png.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +31,7 @@ import {
 import { createPasskeyLink } from '../../src/passkeys/links.js';
 import { userHandleOf } from '../../src/passkeys/settings.js';
 import type { UserRecord } from '../../src/store/types.js';
+import { hashToken, randomToken } from '../../src/oauth/crypto.js';
 import { assertChromium, CHROMIUM, CHROMIUM_ARGS, chromiumSkipFor } from '../helpers/chromium.js';
 
 const skip = chromiumSkipFor('passkeys-browser');
@@ -66,6 +69,8 @@ describe('passkeys in Chromium (virtual authenticators)', { skip }, () => {
   let bob: UserRecord;
   const problems: string[] = [];
   const tabs: Tab[] = [];
+  /** The profile whose authenticator enrolled Bob's passkey. */
+  let bobTab: Tab;
 
   before(async () => {
     assertChromium();
@@ -244,7 +249,7 @@ describe('passkeys in Chromium (virtual authenticators)', { skip }, () => {
 
   it('enrols a passkey through a one-time link, which then stops working', async () => {
     const url = await createPasskeyLink(h.server.ctx.store, base, bob.id, 3600, h.server.ctx.clock());
-    const tab = await openTab();
+    const tab = (bobTab = await openTab());
     await tab.page.goto(url);
     await tab.page.getByRole('button', { name: 'Create a passkey' }).click();
     await tab.page.getByText('Your passkey is ready').waitFor();
@@ -253,8 +258,48 @@ describe('passkeys in Chromium (virtual authenticators)', { skip }, () => {
     await tab.page.getByText('This link has expired').waitFor();
   });
 
+  it('an old sign-in signs in again (password, email filled in), comes back to /account and adds one', async () => {
+    // A profile whose authenticator holds nothing yet (Ada's first one would be excluded from a registration).
+    const { page, context } = await openTab();
+    // A session whose sign-in is 11 minutes old (past the default --reauth-max-age of 10 minutes).
+    const secret = randomToken(32);
+    const now = h.server.ctx.clock();
+    await h.server.ctx.store.createSession({
+      id: randomToken(16),
+      secretHash: hashToken(secret),
+      userId: ada.id,
+      authTime: now - 11 * 60_000,
+      amr: ['pwd'],
+      acr: '1',
+      idp: 'local',
+      createdAt: now - 11 * 60_000,
+      idleExpiresAt: now + 3_600_000,
+      absoluteExpiresAt: now + 86_400_000,
+    });
+    await context.addCookies([{ name: 'tessera_session', value: secret, url: base, httpOnly: true }]);
+    await page.goto(`${base}/account`);
+    await page.getByText('Sign in again to add or remove passkeys').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Add a passkey' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /^Remove/ }).count(), 0);
+    await shot(page, 'account-reauth');
+    await page.getByRole('button', { name: 'Sign in again' }).click();
+    await page.waitForURL(/\/signin\?reauth=account$/);
+    await page.getByText('Sign in again to add or remove passkeys.').waitFor();
+    assert.equal(await page.getByLabel('Email').inputValue(), 'ada@example.com');
+    await shot(page, 'signin-reauth');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(new RegExp(`^${base}/account$`));
+    await page.getByLabel('Name for the new passkey').fill('Second key');
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.waitForURL(/\/account\?added=1$/);
+    await page.getByText('Second key').waitFor();
+    assert.equal((await h.server.ctx.store.listUserPasskeys(ada.id)).length, 2);
+    assert.ok((await audits('passkey.registered')).some((e) => e.data.userId === ada.id));
+  });
+
   it("refuses another user's credential presented under this user's handle", async () => {
-    const bobs = tabs[tabs.length - 1]!;
+    const bobs = bobTab;
     const [bobCredential] = await credentials(bobs);
     assert.equal(b64url(bobCredential!.userHandle!), userHandleOf(bob.id));
     const forger = await openTab();
