@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { invalidRequest } from '../server/errors.js';
 
 /**
@@ -117,3 +118,23 @@ function isLiteralForm(body: string): boolean {
 
 /** The form of a request that sent none (no body or no content type): every parameter is absent. */
 export const EMPTY_FORM = new FormParams(new Map());
+
+/**
+ * Parse `application/x-www-form-urlencoded` bodies in this plugin's scope with parseForm (repeated
+ * parameters refused, RFC 6749 §3.1), up to `bodyLimit` bytes: the one parser of every form endpoint.
+ *
+ * @example acceptForms(app, 16 * 1024);
+ */
+export function acceptForms(app: FastifyInstance, bodyLimit: number): void {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit },
+    (_request, body, done) => {
+      try {
+        done(null, parseForm(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
+}

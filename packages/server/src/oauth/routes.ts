@@ -2,7 +2,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import type { ServerContext } from '../server/context.js';
 import { OAuthError, invalidRequest, unavailable } from '../server/errors.js';
 import { StoreUnavailableError } from '../store/types.js';
-import { EMPTY_FORM, FormParams, parseForm } from './form.js';
+import { EMPTY_FORM, FormParams, acceptForms } from './form.js';
 import { authenticateClient } from './client-auth.js';
 import { limitByClient, limitByIp } from './rate-limit.js';
 import { checkGrantAllowed, runGrant, supportedGrantType } from './grants/index.js';
@@ -57,17 +57,7 @@ function toOAuthError(ctx: ServerContext, err: unknown, request: FastifyRequest)
  */
 export const oauthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   // Scoped to this plugin: form bodies are parsed here, with RFC 6749 §3.2 duplicate detection.
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
-    (_request, body, done) => {
-      try {
-        done(null, parseForm(body as string));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    },
-  );
+  acceptForms(app, FORM_BODY_LIMIT);
 
   app.setErrorHandler((err, request, reply) => {
     const oauthError = toOAuthError(ctx, err, request);

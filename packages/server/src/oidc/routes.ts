@@ -3,7 +3,7 @@ import type { ServerContext } from '../server/context.js';
 import { toHttpError } from '../server/app.js';
 import { OAuthError, invalidRequest } from '../server/errors.js';
 import { answerWrongMethods } from '../server/routes/method-not-allowed.js';
-import { EMPTY_FORM, FormParams, parseForm } from '../oauth/form.js';
+import { EMPTY_FORM, FormParams, acceptForms, parseForm } from '../oauth/form.js';
 import { sendErrorPage, sendLogoutPage, sendSignedOutPage } from '../pages/index.js';
 import { csrfToken, verifyCsrf } from '../sessions/csrf.js';
 import { endSession } from '../sessions/session.js';
@@ -56,17 +56,7 @@ function noStore(reply: FastifyReply): FastifyReply {
  * await app.register(oidcRoutes, { ctx });
  */
 export const oidcRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
-    (_request, body, done) => {
-      try {
-        done(null, parseForm(body as string));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    },
-  );
+  acceptForms(app, FORM_BODY_LIMIT);
 
   app.setErrorHandler((err, request, reply) => {
     const error = toHttpError(err);

@@ -4,12 +4,11 @@
  * by the user, so a database leak yields no usable link. Opening the link does not use it; registering a
  * passkey through it does (`takePending`: read and delete in one step), so it enrols exactly one passkey.
  */
-import { hashToken, randomToken } from '../oauth/crypto.js';
+import { hashToken } from '../oauth/crypto.js';
 import type { Store, UserRecord } from '../store/types.js';
-import { UserNotFoundError, UserValidationError } from '../users/users.js';
+import { createUserLink, readUserLink, type OneTimeLink } from '../users/one-time-links.js';
 
-/** The link token: 32 random bytes, base64url (43 characters). Anything else is not a token of ours. */
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+const PASSKEY_LINK: OneTimeLink = { kind: 'passkey_link', path: '/account/passkey', name: 'a passkey link' };
 
 /**
  * Create a link for `userId`, valid `ttlSeconds`; returns the full URL, to be shown once.
@@ -24,20 +23,7 @@ export async function createPasskeyLink(
   ttlSeconds: number,
   now: number,
 ): Promise<string> {
-  if (!(ttlSeconds > 0)) throw new RangeError('a passkey link needs a positive lifetime');
-  const user = await store.getUser(userId);
-  if (!user) throw new UserNotFoundError(`no user "${userId}"`);
-  if (user.disabled) throw new UserValidationError(`user "${userId}" is disabled; enable them first`);
-  const token = randomToken(32);
-  await store.insertPending({
-    hash: hashToken(token),
-    kind: 'passkey_link',
-    owner: user.id,
-    data: '{}',
-    createdAt: now,
-    expiresAt: now + Math.floor(ttlSeconds * 1000),
-  });
-  return `${issuer.replace(/\/+$/, '')}/account/passkey?token=${token}`;
+  return createUserLink(store, issuer, userId, ttlSeconds, now, PASSKEY_LINK, () => '{}');
 }
 
 /** The link's live, enabled user. */
@@ -57,8 +43,7 @@ export async function findPasskeyLink(
   token: string,
   now: number,
 ): Promise<UserRecord | undefined> {
-  if (!TOKEN_SHAPE.test(token)) return undefined;
-  const record = await store.getPending('passkey_link', hashToken(token), now);
+  const record = await readUserLink(store, PASSKEY_LINK, token, now, false);
   return record === undefined ? undefined : linkUser(store, record.owner);
 }
 
@@ -72,8 +57,7 @@ export async function takePasskeyLink(
   token: string,
   now: number,
 ): Promise<UserRecord | undefined> {
-  if (!TOKEN_SHAPE.test(token)) return undefined;
-  const record = await store.takePending('passkey_link', hashToken(token), now);
+  const record = await readUserLink(store, PASSKEY_LINK, token, now, true);
   return record === undefined ? undefined : linkUser(store, record.owner);
 }
 

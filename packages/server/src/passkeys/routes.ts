@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../server/context.js';
-import { parseForm } from '../oauth/form.js';
+import { acceptForms } from '../oauth/form.js';
 import { answerWrongMethods } from '../server/routes/method-not-allowed.js';
 import { sendPageError } from '../signin/errors.js';
 import { DEFAULT_FLOW, type InteractionFlow } from '../signin/flow.js';
@@ -37,17 +37,7 @@ export const passkeyRoutes: FastifyPluginAsync<PasskeyRoutesOptions> = async (ap
   const { ctx } = options;
   const flow = options.flow ?? DEFAULT_FLOW;
 
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
-    (_request, body, done) => {
-      try {
-        done(null, parseForm(body as string));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    },
-  );
+  acceptForms(app, FORM_BODY_LIMIT);
   app.setErrorHandler((err, request, reply) => sendPageError(ctx, err, request, reply));
 
   for (const script of passkeyScripts()) {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../server/context.js';
-import { parseForm } from '../oauth/form.js';
+import { acceptForms } from '../oauth/form.js';
 import { answerWrongMethods } from '../server/routes/method-not-allowed.js';
 import { pageStylesheet } from '../pages/index.js';
 import { sendPageError } from './errors.js';
@@ -39,17 +39,7 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app,
   const flow = options.flow ?? DEFAULT_FLOW;
   const links = options.links ?? DEFAULT_LINKS;
 
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
-    (_request, body, done) => {
-      try {
-        done(null, parseForm(body as string));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    },
-  );
+  acceptForms(app, FORM_BODY_LIMIT);
   app.setErrorHandler((err, request, reply) => sendPageError(ctx, err, request, reply));
 
   // Long-cached: the URL changes with the content (pageStylesheet hashes it).

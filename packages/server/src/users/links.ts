@@ -4,16 +4,20 @@
  * usable link. A link is used once (`takePending` reads and deletes in one step) and also dies when the
  * user's password changes by any other way, so an older link cannot overwrite a newer password.
  */
-import { hashToken, randomToken } from '../oauth/crypto.js';
+import { hashToken } from '../oauth/crypto.js';
 import type { Store, UserRecord } from '../store/types.js';
+import { createUserLink, readUserLink, type OneTimeLink } from './one-time-links.js';
 import { checkPasswordPolicy } from './password.js';
-import { setUserPassword, UserNotFoundError, UserValidationError } from './users.js';
+import { setUserPassword } from './users.js';
 
 /** How long a link works unless the caller says otherwise: 24 hours. */
 export const SET_PASSWORD_LINK_TTL = 24 * 3600;
 
-/** The link token: 32 random bytes, base64url (43 characters). Anything else is not a token of ours. */
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+const SET_PASSWORD: OneTimeLink = {
+  kind: 'set_password',
+  path: '/account/set-password',
+  name: 'a set-password link',
+};
 
 interface LinkData {
   /** SHA-256 of the password hash when the link was made ('' when there was none). */
@@ -53,22 +57,11 @@ export async function createSetPasswordLink(
   ttlSeconds: number,
   now: number,
 ): Promise<string> {
-  if (!(ttlSeconds > 0)) throw new RangeError('a set-password link needs a positive lifetime');
-  const user = await store.getUser(userId);
-  if (!user) throw new UserNotFoundError(`no user "${userId}"`);
-  // The link would not work (see linkUser): say so now rather than hand out a dead link.
-  if (user.disabled) throw new UserValidationError(`user "${userId}" is disabled; enable them first`);
-  const token = randomToken(32);
-  const data: LinkData = { passwordState: passwordState(user) };
-  await store.insertPending({
-    hash: hashToken(token),
-    kind: 'set_password',
-    owner: user.id,
-    data: JSON.stringify(data),
-    createdAt: now,
-    expiresAt: now + Math.floor(ttlSeconds * 1000),
+  // Disabled users are refused: the link would not work (see linkUser).
+  return createUserLink(store, issuer, userId, ttlSeconds, now, SET_PASSWORD, (user) => {
+    const data: LinkData = { passwordState: passwordState(user) };
+    return JSON.stringify(data);
   });
-  return `${issuer.replace(/\/+$/, '')}/account/set-password?token=${token}`;
 }
 
 /**
@@ -83,8 +76,7 @@ export async function findSetPasswordLink(
   token: string,
   now: number,
 ): Promise<UserRecord | undefined> {
-  if (!TOKEN_SHAPE.test(token)) return undefined;
-  const record = await store.getPending('set_password', hashToken(token), now);
+  const record = await readUserLink(store, SET_PASSWORD, token, now, false);
   return record === undefined ? undefined : linkUser(store, record);
 }
 
@@ -103,8 +95,7 @@ export async function useSetPasswordLink(
   now: number,
 ): Promise<UserRecord | undefined> {
   checkPasswordPolicy(password);
-  if (!TOKEN_SHAPE.test(token)) return undefined;
-  const record = await store.takePending('set_password', hashToken(token), now);
+  const record = await readUserLink(store, SET_PASSWORD, token, now, true);
   if (record === undefined) return undefined;
   const user = await linkUser(store, record);
   if (user === undefined) return undefined;
