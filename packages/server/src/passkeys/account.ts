@@ -79,19 +79,35 @@ export async function getAccount(
   return showAccount(ctx, request, reply, active, 200, notice === undefined ? {} : { notice });
 }
 
+/**
+ * The common start of a passkey change: the account form's CSRF token, a session (else to sign-in), and a
+ * recent sign-in (else the account page with 403: a stolen or forgotten session adds no passkey). Checked
+ * before any challenge is taken or answer verified, so a refused request changes nothing.
+ */
+async function changeAllowed(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  action: 'add' | 'remove',
+): Promise<{ active: ActiveSession; form: ReturnType<typeof formOf> } | FastifyReply> {
+  const form = formOf(request);
+  verifyCsrf(ctx, request, form.get('csrf'), CSRF_ACCOUNT);
+  const active = await readSession(ctx, request);
+  if (active === undefined) return signInFirst(reply);
+  if (await staleForPasskeys(ctx, request, active, action))
+    return showAccount(ctx, request, reply, active, 403, { error: REAUTH_REFUSED });
+  return { active, form };
+}
+
 /** `POST /account/passkeys`: verify the registration answer for the signed-in user and keep the passkey. */
 export async function addPasskey(
   ctx: ServerContext,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const form = formOf(request);
-  verifyCsrf(ctx, request, form.get('csrf'), CSRF_ACCOUNT);
-  const active = await readSession(ctx, request);
-  if (active === undefined) return signInFirst(reply);
-  // Checked before the challenge is taken or the answer verified: a stale session changes nothing.
-  if (await staleForPasskeys(ctx, request, active, 'add'))
-    return showAccount(ctx, request, reply, active, 403, { error: REAUTH_REFUSED });
+  const allowed = await changeAllowed(ctx, request, reply, 'add');
+  if (!('active' in allowed)) return allowed;
+  const { active, form } = allowed;
   const identity = passkeyIdentity(ctx.config.issuer);
   try {
     if (identity === undefined) throw new PasskeyError('ERR_PASSKEY_CHALLENGE', 'passkeys unavailable');
@@ -128,12 +144,9 @@ export async function removePasskey(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const form = formOf(request);
-  verifyCsrf(ctx, request, form.get('csrf'), CSRF_ACCOUNT);
-  const active = await readSession(ctx, request);
-  if (active === undefined) return signInFirst(reply);
-  if (await staleForPasskeys(ctx, request, active, 'remove'))
-    return showAccount(ctx, request, reply, active, 403, { error: REAUTH_REFUSED });
+  const allowed = await changeAllowed(ctx, request, reply, 'remove');
+  if (!('active' in allowed)) return allowed;
+  const { active, form } = allowed;
   const id = form.get('id') ?? '';
   if (id.length === 0 || id.length > 1024 || !(await ctx.store.deletePasskey(active.user.id, id)))
     return showAccount(ctx, request, reply, active, 400, { error: 'That passkey was already removed.' });
