@@ -13,7 +13,7 @@ export const ASSERTION_HEADER = 'tessera-jwt-assertion';
  * pre-standard spelling some clients still send. Names listed in `Connection` go too (reply-from drops those
  * before our rewrite, and we drop them again for the WebSocket path and the responses).
  */
-const HOP_BY_HOP = [
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -23,10 +23,14 @@ const HOP_BY_HOP = [
   'trailer',
   'transfer-encoding',
   'upgrade',
-];
+]);
 
-function connectionListed(headers: Record<string, unknown>): string[] {
+const NONE: readonly string[] = [];
+
+function connectionListed(headers: Record<string, unknown>): readonly string[] {
   const value = headers['connection'];
+  // Most requests and answers carry no Connection field or only `keep-alive`: no list to build.
+  if (value === undefined || value === 'keep-alive') return NONE;
   const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
   return text
     .split(',')
@@ -81,12 +85,13 @@ export function forwardHeaders(
 ): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
   const listed = connectionListed(incoming);
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined) continue;
     if (name === ASSERTION_HEADER || name === 'forwarded' || name === 'x-real-ip') continue;
     if (name.startsWith('x-forwarded-')) continue;
     if (name === 'authorization' && !f.assertionHeader) continue;
-    if (HOP_BY_HOP.includes(name) || listed.includes(name)) continue;
+    if (HOP_BY_HOP.has(name) || listed.includes(name)) continue;
     if (name === 'cookie') {
       const kept = withoutOwnCookies(Array.isArray(value) ? value.join('; ') : value, f.cookieNames);
       if (kept !== undefined) out['cookie'] = kept;
@@ -118,15 +123,21 @@ export function responseHeaders(
   cookieNames: ReadonlySet<string>,
 ): Record<string, string | string[] | undefined> {
   const listed = connectionListed(headers);
-  for (const name of [...HOP_BY_HOP, ...listed]) delete headers[name];
-  const setCookie = headers['set-cookie'];
-  if (setCookie !== undefined) {
-    const list = (Array.isArray(setCookie) ? setCookie : [setCookie]).filter((c) => {
-      const name = c.slice(0, Math.max(0, c.indexOf('='))).trim();
-      return !cookieNames.has(name);
-    });
-    if (list.length === 0) delete headers['set-cookie'];
-    else headers['set-cookie'] = list;
+  // A new object rather than `delete` on undici's: deleting turns it into a slow dictionary-mode object
+  // that the two copies after this one (reply-from, Fastify) then walk.
+  const out: Record<string, string | string[] | undefined> = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || listed.includes(name)) continue;
+    const value = headers[name];
+    if (name === 'set-cookie' && value !== undefined) {
+      const list = (Array.isArray(value) ? value : [value]).filter((c) => {
+        const cookie = c.slice(0, Math.max(0, c.indexOf('='))).trim();
+        return !cookieNames.has(cookie);
+      });
+      if (list.length !== 0) out[name] = list;
+      continue;
+    }
+    out[name] = value;
   }
-  return headers;
+  return out;
 }
