@@ -29,10 +29,8 @@ function stringList(value: unknown, name: string): string[] | undefined {
  * Check a metadata document against the issuer we asked: its `issuer` must be exactly ours (OIDC Discovery
  * §4.3: otherwise one provider could impersonate another), the endpoints usable, and PKCE S256 on offer when
  * the provider lists its methods (RFC 7636: no downgrade to `plain`).
- *
- * @example const metadata = parseProviderMetadata(json, 'https://idp.example');
  */
-export function parseProviderMetadata(doc: Record<string, unknown>, issuer: string): ProviderMetadata {
+function parseProviderMetadata(doc: Record<string, unknown>, issuer: string): ProviderMetadata {
   if (doc.issuer !== issuer) throw invalid(`the provider's metadata names another issuer than ${issuer}`);
   const metadata: ProviderMetadata = {
     issuer,

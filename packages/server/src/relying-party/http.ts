@@ -2,7 +2,7 @@ import { createHTTPFetcher, describeFetchFailure, type Fetcher, type FetchRespon
 import { RelyingPartyError } from './errors.js';
 
 /** Whole-request deadline for every call to a provider (metadata, token endpoint). */
-export const PROVIDER_TIMEOUT_MS = 5_000;
+const PROVIDER_TIMEOUT_MS = 5_000;
 /** Metadata and token responses are a few KiB; 256 KiB bounds a hostile or broken provider. */
 const MAX_BYTES = 256 * 1024;
 

@@ -50,7 +50,7 @@ const refused = (reason: string, cause?: unknown) =>
  * Discovery §3), and only asymmetric ones. `none` is never accepted and neither is HMAC: an HS256 ID token
  * would be keyed with our client secret, so anyone holding it could mint one (RFC 8725 §3.1, §2.1).
  */
-export function idTokenAlgorithms(metadata: ProviderMetadata): Alg[] {
+function idTokenAlgorithms(metadata: ProviderMetadata): Alg[] {
   const advertised = metadata.id_token_signing_alg_values_supported ?? ['RS256'];
   const algorithms = ASSERTION_ALGORITHMS.filter((alg) => advertised.includes(alg));
   if (algorithms.length === 0)

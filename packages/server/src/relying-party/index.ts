@@ -1,6 +1,5 @@
-export { discoverProvider, parseProviderMetadata } from './discover.js';
+export { discoverProvider } from './discover.js';
 export { RelyingPartyError } from './errors.js';
-export { idTokenAlgorithms } from './id-token.js';
 export { createRelyingParty } from './relying-party.js';
 export type {
   DiscoverOptions,
