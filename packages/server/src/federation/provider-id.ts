@@ -1,10 +1,8 @@
+import { LOCAL_IDP } from '../store/types.js';
 import { FederationError } from './errors.js';
 
 /** A provider id: a short slug, so it is safe in a URL path, a cookie-free log line and the `idp` claim. */
 const PROVIDER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
-
-/** `local` names Tessera's own password sign-in in the `idp` claim: no upstream may take it. */
-export const LOCAL_IDP = 'local';
 
 /**
  * True when `id` is a usable provider id (a slug, not `local`).

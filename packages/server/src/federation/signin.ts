@@ -14,7 +14,7 @@ import { startSession } from '../sessions/session.js';
 import { sendErrorPage, sendLinkNeededPage, type ProviderButton } from '../pages/index.js';
 import { EXPIRED_SIGNIN, formOf } from '../signin/errors.js';
 import type { InteractionFlow } from '../signin/flow.js';
-import { interactionId } from '../signin/signin.js';
+import { waitingRequest } from '../signin/signin.js';
 import { isProviderId } from './provider-id.js';
 import { providerRegistry } from './registry.js';
 import { resolveUpstreamUser } from './linking.js';
@@ -92,9 +92,8 @@ export async function startUpstreamSignIn(
 ): Promise<FastifyReply> {
   const form = formOf(request);
   verifyCsrf(ctx, request, form.get('csrf'), 'signin');
-  const raw = form.get('interaction');
-  const interaction = raw === undefined ? undefined : interactionId(raw);
-  if (raw !== undefined && (interaction === undefined || (await flow.load(ctx, interaction)) === undefined))
+  const interaction = form.get('interaction');
+  if (interaction !== undefined && (await waitingRequest(ctx, flow, interaction)) === undefined)
     return sendErrorPage(reply, 400, EXPIRED_SIGNIN);
   const provider = await providerOf(ctx, request.params.id);
   if (provider === undefined) return sendErrorPage(reply, 404, UNAVAILABLE);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ServerContext } from '../server/context.js';
 import type { ActiveSession } from '../sessions/session.js';
 import { hashToken, randomToken } from '../oauth/crypto.js';
+import { LOCAL_IDP } from '../store/types.js';
 import type { AuthorizationRequest } from './authorize-request.js';
 
 /** RFC 9700 §4.2.1 / OIDC: codes are short-lived; one minute is plenty for a redirect and a token call. */
@@ -34,7 +35,7 @@ export async function issueAuthorizationCode(
     authTime: active.session.authTime,
     amr: active.session.amr,
     acr: active.session.acr,
-    idp: active.session.idp ?? 'local',
+    idp: active.session.idp ?? LOCAL_IDP,
     createdAt: now,
     expiresAt: now + CODE_TTL_MS,
     usedAt: null,

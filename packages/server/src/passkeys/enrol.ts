@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../server/context.js';
+import type { UserRecord } from '../store/types.js';
 import { csrfToken, verifyCsrf } from '../sessions/csrf.js';
 import { sendEnrolDonePage, sendEnrolPage, sendErrorPage } from '../pages/index.js';
 import { formOf } from '../signin/errors.js';
@@ -30,6 +31,16 @@ const UNAVAILABLE = {
 const linkToken = (value: unknown): string | undefined =>
   typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined;
 
+/** The link a query or form names and its user; undefined when unknown, used, expired, or the user is gone. */
+async function liveLink(
+  ctx: ServerContext,
+  value: unknown,
+): Promise<{ token: string; user: UserRecord } | undefined> {
+  const token = linkToken(value);
+  const user = token === undefined ? undefined : await findPasskeyLink(ctx.store, token, ctx.clock());
+  return token === undefined || user === undefined ? undefined : { token, user };
+}
+
 /** `GET /account/passkey?token=…`: the page, if the link is live. */
 export async function showEnrol(
   ctx: ServerContext,
@@ -37,9 +48,9 @@ export async function showEnrol(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   if (passkeyIdentity(ctx.config.issuer) === undefined) return sendErrorPage(reply, 404, UNAVAILABLE);
-  const token = linkToken(request.query.token);
-  const user = token === undefined ? undefined : await findPasskeyLink(ctx.store, token, ctx.clock());
-  if (token === undefined || user === undefined) return sendErrorPage(reply, 400, EXPIRED_LINK);
+  const link = await liveLink(ctx, request.query.token);
+  if (link === undefined) return sendErrorPage(reply, 400, EXPIRED_LINK);
+  const { token, user } = link;
   return sendEnrolPage(
     reply,
     200,
@@ -58,9 +69,9 @@ export async function submitEnrol(
   verifyCsrf(ctx, request, form.get('csrf'), CSRF_ENROL);
   const identity = passkeyIdentity(ctx.config.issuer);
   if (identity === undefined) return sendErrorPage(reply, 404, UNAVAILABLE);
-  const token = linkToken(form.get('token'));
-  const user = token === undefined ? undefined : await findPasskeyLink(ctx.store, token, ctx.clock());
-  if (token === undefined || user === undefined) return sendErrorPage(reply, 400, EXPIRED_LINK);
+  const link = await liveLink(ctx, form.get('token'));
+  if (link === undefined) return sendErrorPage(reply, 400, EXPIRED_LINK);
+  const { token, user } = link;
   try {
     const stored = await takeChallenge(ctx, request, reply, 'enrol');
     // The challenge must have been made through this very link, for its user.

@@ -14,7 +14,7 @@ import { sendErrorPage, sendSignInPage } from '../pages/index.js';
 import { EXPIRED_SIGNIN, formOf } from '../signin/errors.js';
 import type { InteractionFlow } from '../signin/flow.js';
 import type { InteractionView } from '../oidc/interaction.js';
-import { interactionId } from '../signin/signin.js';
+import { waitingRequest } from '../signin/signin.js';
 import { signInChoices } from '../signin/page-view.js';
 import { verifySignIn } from './authentication.js';
 import { takeChallenge } from './challenges.js';
@@ -45,7 +45,7 @@ export async function submitPasskeySignIn(
   const id = form.get('interaction');
   let view: InteractionView | undefined;
   if (id !== undefined) {
-    view = interactionId(id) === undefined ? undefined : await flow.load(ctx, id);
+    view = await waitingRequest(ctx, flow, id);
     if (view === undefined) return sendErrorPage(reply, 400, EXPIRED_SIGNIN);
   }
   const again = async (status: number, error: string) =>

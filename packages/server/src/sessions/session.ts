@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../server/context.js';
-import type { SessionRecord, UserRecord } from '../store/types.js';
+import { LOCAL_IDP, type SessionRecord, type UserRecord } from '../store/types.js';
 import { hashToken, randomToken } from '../oauth/crypto.js';
 import { readCookie, writeCookie } from './cookies.js';
 
@@ -76,7 +76,7 @@ export async function startSession(
     authTime: now,
     amr: auth.amr,
     acr: auth.acr,
-    idp: auth.idp ?? 'local',
+    idp: auth.idp ?? LOCAL_IDP,
     createdAt: now,
     idleExpiresAt: Math.min(now + ctx.config.sessionIdleTtl * 1000, absoluteExpiresAt),
     absoluteExpiresAt,

@@ -30,6 +30,21 @@ export function interactionId(value: unknown): string | undefined {
 }
 
 /**
+ * The waiting authorization request a query or form names; undefined when the id is malformed, unknown or
+ * expired (the caller shows the expired sign-in page).
+ *
+ * @example const view = await waitingRequest(ctx, flow, form.get('interaction'));
+ */
+export async function waitingRequest(
+  ctx: ServerContext,
+  flow: InteractionFlow,
+  value: unknown,
+): Promise<Awaited<ReturnType<InteractionFlow['load']>>> {
+  const id = interactionId(value);
+  return id === undefined ? undefined : flow.load(ctx, id);
+}
+
+/**
  * `GET /signin`: the form (for a waiting authorization request or on its own), or who is signed in.
  * `?reauth=account` asks for a fresh sign-in while signed in: the form even with a live session (its email
  * filled in); the sign-in that follows replaces the session (startSession).
@@ -42,8 +57,7 @@ export async function showSignIn(
 ): Promise<FastifyReply> {
   const raw = request.query.interaction;
   if (raw !== undefined) {
-    const id = interactionId(raw);
-    const view = id === undefined ? undefined : await flow.load(ctx, id);
+    const view = await waitingRequest(ctx, flow, raw);
     if (view === undefined) return sendErrorPage(reply, 400, EXPIRED_SIGNIN);
     return sendSignInPage(reply, 200, {
       ...(await signInChoices(ctx, request, reply)),
@@ -84,7 +98,7 @@ export async function submitSignIn(
   let clientId: string | undefined;
   let returnTo: string | undefined;
   if (id !== undefined) {
-    const view = interactionId(id) === undefined ? undefined : await flow.load(ctx, id);
+    const view = await waitingRequest(ctx, flow, id);
     if (view === undefined) return sendErrorPage(reply, 400, EXPIRED_SIGNIN);
     if (form.get('decision') === 'cancel') return flow.deny(ctx, request, reply, id);
     clientId = view.clientId;
@@ -131,13 +145,14 @@ export async function submitSignIn(
   await recordSuccess(ctx, keys);
   // Federation: an upstream identity waiting for this account's password is linked now (same browser only).
   await completePendingLink(ctx, request, reply, signedIn);
-  const session = await startSession(ctx, request, reply, signedIn, {
-    amr: ['pwd'],
-    acr: '1',
-    idp: 'local',
-  });
+  const session = await startSession(ctx, request, reply, signedIn, { amr: ['pwd'], acr: '1' });
   ctx.metrics.signIns.inc({ result: 'success' });
-  await ctx.audit('signin.success', { userId: signedIn.id, sid: session.id, idp: 'local', ip: request.ip });
+  await ctx.audit('signin.success', {
+    userId: signedIn.id,
+    sid: session.id,
+    idp: session.idp,
+    ip: request.ip,
+  });
   if (id !== undefined)
     return flow.continue(ctx, request, reply, id, { session, user: signedIn }, { signedIn: true });
   return redirectAfterSignIn(ctx, request, reply);

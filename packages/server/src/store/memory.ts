@@ -1,4 +1,5 @@
 import {
+  LOCAL_IDP,
   StoreConflictError,
   type AuditEvent,
   type AuthCodeRecord,
@@ -388,7 +389,7 @@ export function createMemoryStore(): Store {
       for (const s of sessions.values())
         if (s.secretHash === session.secretHash)
           throw new StoreConflictError('session secret already exists');
-      sessions.set(session.id, { ...copy(session), idp: session.idp ?? 'local' });
+      sessions.set(session.id, { ...copy(session), idp: session.idp ?? LOCAL_IDP });
     },
     async getSessionBySecret(secretHash, now) {
       for (const s of sessions.values())
@@ -432,7 +433,7 @@ export function createMemoryStore(): Store {
     // Authorization codes
     async insertAuthCode(code) {
       if (codes.has(code.hash)) throw new StoreConflictError('authorization code already exists');
-      codes.set(code.hash, { ...copy(code), dpopJkt: code.dpopJkt ?? null, idp: code.idp ?? 'local' });
+      codes.set(code.hash, { ...copy(code), dpopJkt: code.dpopJkt ?? null, idp: code.idp ?? LOCAL_IDP });
     },
     async redeemAuthCode(hash, now) {
       const code = codes.get(hash);

@@ -22,6 +22,7 @@ import type {
   SessionRecord,
   UserRecord,
 } from './types.js';
+import { LOCAL_IDP } from './types.js';
 
 type Row = Record<string, unknown>;
 
@@ -316,7 +317,7 @@ export function sessionToRow(s: SessionRecord): Row {
     auth_time: s.authTime,
     amr: JSON.stringify(s.amr),
     acr: s.acr,
-    idp: s.idp ?? 'local',
+    idp: s.idp ?? LOCAL_IDP,
     created_at: s.createdAt,
     idle_expires_at: s.idleExpiresAt,
     absolute_expires_at: s.absoluteExpiresAt,
@@ -331,7 +332,7 @@ export function sessionFromRow(r: Row): SessionRecord {
     authTime: num(r.auth_time),
     amr: list(r.amr),
     acr: str(r.acr),
-    idp: str(r.idp ?? 'local'),
+    idp: str(r.idp ?? LOCAL_IDP),
     createdAt: num(r.created_at),
     idleExpiresAt: num(r.idle_expires_at),
     absoluteExpiresAt: num(r.absolute_expires_at),
@@ -351,7 +352,7 @@ export function authCodeToRow(c: AuthCodeRecord): Row {
     auth_time: c.authTime,
     amr: JSON.stringify(c.amr),
     acr: c.acr,
-    idp: c.idp ?? 'local',
+    idp: c.idp ?? LOCAL_IDP,
     created_at: c.createdAt,
     expires_at: c.expiresAt,
     used_at: c.usedAt,
@@ -375,7 +376,7 @@ export function authCodeFromRow(r: Row): AuthCodeRecord {
     authTime: num(r.auth_time),
     amr: list(r.amr),
     acr: str(r.acr),
-    idp: str(r.idp ?? 'local'),
+    idp: str(r.idp ?? LOCAL_IDP),
     createdAt: num(r.created_at),
     expiresAt: num(r.expires_at),
     usedAt: numOrNull(r.used_at),

@@ -326,6 +326,12 @@ export interface UserStore {
  * A browser session at Tessera's own pages. The cookie holds a random secret; the store keeps only its
  * SHA-256 (`secretHash`). `id` is a separate random value, public: the `sid` claim of tokens issued in it.
  */
+/**
+ * The `idp` of Tessera's own sign-ins (password, passkey): what a session or code without one is read as. No
+ * upstream identity provider may take the id.
+ */
+export const LOCAL_IDP = 'local';
+
 export interface SessionRecord {
   id: string;
   secretHash: string;

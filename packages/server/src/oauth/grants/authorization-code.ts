@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ServerContext } from '../../server/context.js';
 import { invalidGrant, invalidRequest } from '../../server/errors.js';
-import type { AuthCodeRecord, ClientRecord, UserRecord } from '../../store/types.js';
+import { LOCAL_IDP, type AuthCodeRecord, type ClientRecord, type UserRecord } from '../../store/types.js';
 import { issueAccessToken } from '../access-token.js';
 import type { AuthenticationClaims } from '../claims-policy.js';
 import { hashToken } from '../crypto.js';
@@ -166,7 +166,7 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form, re
     acr: code.acr,
     amr: code.amr,
     sid: code.sessionId,
-    idp: code.idp ?? 'local',
+    idp: code.idp ?? LOCAL_IDP,
   };
   const issued = await issueAccessToken(ctx, {
     client,
@@ -222,7 +222,7 @@ export const authorizationCodeGrant: GrantHandler = async (ctx, client, form, re
       authTime: code.authTime,
       acr: code.acr,
       amr: code.amr,
-      idp: code.idp ?? 'local',
+      idp: code.idp ?? LOCAL_IDP,
       sid: code.sessionId,
       nonce: code.nonce,
       accessToken: issued.token,
